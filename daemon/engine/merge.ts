@@ -1,0 +1,33 @@
+import { type Candles, allocCandles, FLOAT_COLUMNS } from '../../schemas/candles.ts';
+
+/**
+ * Merges two series sorted by open time into one, deduplicated by open time. On a tie the row
+ * from `incoming` wins unless it is a filled row and the existing one is real: a real candle is
+ * never replaced by a synthetic one, and a synthetic one always gives way to a real one.
+ */
+export function mergeCandles(existing: Candles, incoming: Candles): Candles {
+  const out = allocCandles(existing.length + incoming.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  const copy = (src: Candles, r: number): void => {
+    out.openTime[k] = src.openTime[r];
+    for (const col of FLOAT_COLUMNS) out[col][k] = src[col][r];
+    out.filled[k] = src.filled[r];
+    k++;
+  };
+  while (i < existing.length || j < incoming.length) {
+    const te = i < existing.length ? existing.openTime[i] : Infinity;
+    const ti = j < incoming.length ? incoming.openTime[j] : Infinity;
+    if (te < ti) copy(existing, i++);
+    else if (ti < te) copy(incoming, j++);
+    else {
+      if (incoming.filled[j] === 1 && existing.filled[i] === 0) copy(existing, i);
+      else copy(incoming, j);
+      i++;
+      j++;
+    }
+  }
+  out.length = k;
+  return out;
+}

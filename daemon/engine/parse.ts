@@ -1,0 +1,110 @@
+import { type Candles, allocCandles } from '../../schemas/candles.ts';
+
+/**
+ * Binance kline text formats, parsed to columnar candles. Pure: the caller reads the bytes.
+ *
+ * The 12 kline fields are: open time, open, high, low, close, volume, close time, quote volume,
+ * trades, taker buy base volume, taker buy quote volume, ignore. Files with 6 fields (open time
+ * and OHLCV, as Freqtrade stores them) are accepted too; the missing columns read as 0.
+ */
+
+/** Spot archives switched to microseconds on 2025-01-01; anything above this is not ms. */
+const MAX_MS = 1e14;
+
+/** Converts an archive timestamp to ms, detecting µs (and ns) by magnitude, row by row. */
+export function toMs(t: number): number {
+  if (t > 1e17) return Math.floor(t / 1e6);
+  if (t > MAX_MS) return Math.floor(t / 1e3);
+  return t;
+}
+
+export class KlineParseError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
+    super(message);
+    this.name = 'KlineParseError';
+  }
+}
+
+/**
+ * Parses a Binance kline CSV (archive format: no header for spot, a header row for futures and
+ * for some third-party exports). Throws `KlineParseError` naming the first bad line.
+ */
+export function parseKlineCsv(text: string, source = 'input'): Candles {
+  const lines = text.split(/\r?\n/);
+  const c = allocCandles(lines.length);
+  let k = 0;
+  for (let li = 0; li < lines.length; li++) {
+    const line = lines[li];
+    if (line.length === 0) continue;
+    const f = line.split(',');
+    if (k === 0 && li < 2 && !/^\s*\d/.test(f[0])) continue; // header row
+    if (f.length !== 12 && f.length !== 6) {
+      throw new KlineParseError(`${source}: line ${li + 1} has ${f.length} fields, expected 12 (Binance kline CSV)`, li + 1);
+    }
+    const t = Number(f[0]);
+    if (!Number.isFinite(t) || t < 0) {
+      throw new KlineParseError(`${source}: line ${li + 1}: open time ${JSON.stringify(f[0])} is not a number`, li + 1);
+    }
+    c.openTime[k] = toMs(t);
+    c.open[k] = num(f[1], source, li, 'open');
+    c.high[k] = num(f[2], source, li, 'high');
+    c.low[k] = num(f[3], source, li, 'low');
+    c.close[k] = num(f[4], source, li, 'close');
+    c.volume[k] = num(f[5], source, li, 'volume');
+    if (f.length === 12) {
+      c.quoteVolume[k] = num(f[7], source, li, 'quote_volume');
+      c.trades[k] = num(f[8], source, li, 'trades');
+      c.takerBuyBase[k] = num(f[9], source, li, 'taker_buy_base');
+      c.takerBuyQuote[k] = num(f[10], source, li, 'taker_buy_quote');
+    }
+    k++;
+  }
+  c.length = k;
+  return c;
+}
+
+function num(s: string, source: string, li: number, col: string): number {
+  const v = Number(s);
+  if (s.length === 0 || !Number.isFinite(v)) {
+    throw new KlineParseError(`${source}: line ${li + 1}: ${col} ${JSON.stringify(s)} is not a finite number`, li + 1);
+  }
+  return v;
+}
+
+/**
+ * Parses kline rows as JSON arrays: the REST `/api/v3/klines` body (12 fields, numbers as
+ * strings) or Freqtrade's `[[ms, o, h, l, c, v], ...]`.
+ */
+export function parseKlineRows(rows: unknown, source = 'input'): Candles {
+  if (!Array.isArray(rows)) throw new KlineParseError(`${source}: expected a JSON array of klines`, 0);
+  const c = allocCandles(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r: unknown = rows[i];
+    if (!Array.isArray(r) || (r.length !== 12 && r.length !== 6)) {
+      throw new KlineParseError(`${source}: kline ${i} is not an array of 12 (or 6) fields`, i);
+    }
+    const vals = r.map((x: unknown) => (typeof x === 'string' ? Number(x) : typeof x === 'number' ? x : NaN));
+    for (const idx of r.length === 12 ? [0, 1, 2, 3, 4, 5, 7, 8, 9, 10] : [0, 1, 2, 3, 4, 5]) {
+      if (!Number.isFinite(vals[idx])) {
+        throw new KlineParseError(`${source}: kline ${i} field ${idx} ${JSON.stringify(r[idx])} is not a finite number`, i);
+      }
+    }
+    c.openTime[i] = toMs(vals[0]);
+    c.open[i] = vals[1];
+    c.high[i] = vals[2];
+    c.low[i] = vals[3];
+    c.close[i] = vals[4];
+    c.volume[i] = vals[5];
+    if (r.length === 12) {
+      c.quoteVolume[i] = vals[7];
+      c.trades[i] = vals[8];
+      c.takerBuyBase[i] = vals[9];
+      c.takerBuyQuote[i] = vals[10];
+    }
+  }
+  c.length = rows.length;
+  return c;
+}

@@ -1,0 +1,64 @@
+import { z } from 'zod';
+
+/**
+ * A Binance symbol. Upper-cased, then `^[A-Z0-9]{2,20}$`: nothing else passes, so a symbol can
+ * safely become a folder name and no path is ever built from unchecked text.
+ */
+export const SymbolSchema = z
+  .string({ error: 'symbol must be a string' })
+  .trim()
+  .transform((s) => s.toUpperCase())
+  .refine((s) => /^[A-Z0-9]{2,20}$/.test(s), {
+    error: (issue) =>
+      `invalid symbol ${JSON.stringify(issue.input)}: expected 2 to 20 letters or digits, such as BTCUSDC`,
+  });
+
+export function parseSymbol(text: string): string {
+  return SymbolSchema.parse(text);
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const NAIVE_DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?$/;
+
+/**
+ * Parses a UTC ISO-8601 date or datetime to ms since the epoch. A bare date means 00:00 UTC.
+ * A datetime must carry `Z` or an offset: a naive one is ambiguous and is rejected.
+ */
+export function parseUtcDate(text: string): number {
+  const s = text.trim();
+  if (ISO_DATE.test(s)) {
+    const t = Date.parse(`${s}T00:00:00Z`);
+    if (Number.isFinite(t) && new Date(t).toISOString().startsWith(s)) return t;
+    throw new Error(`invalid date ${JSON.stringify(text)}: no such calendar day`);
+  }
+  if (NAIVE_DATETIME.test(s)) {
+    throw new Error(
+      `naive datetime ${JSON.stringify(text)}: add a time zone, e.g. ${s.replace(' ', 'T')}Z for UTC`,
+    );
+  }
+  if (ISO_DATETIME.test(s)) {
+    const t = Date.parse(s.replace(' ', 'T'));
+    if (Number.isFinite(t)) return t;
+  }
+  throw new Error(
+    `invalid date ${JSON.stringify(text)}: expected UTC ISO-8601 such as 2024-01-31 or 2024-01-31T12:00Z`,
+  );
+}
+
+export const UtcDateSchema = z.string().transform((s, ctx) => {
+  try {
+    return parseUtcDate(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+export function isoMinute(t: number): string {
+  return new Date(t).toISOString().replace(':00.000Z', 'Z');
+}
+
+export function isoTime(t: number): string {
+  return new Date(t).toISOString();
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import { IntervalSchema } from './intervals.ts';
+
+/** Version of the on-disk layout and registry format. Bumped on any incompatible change. */
+export const LAYOUT_VERSION = 1;
+/** Version of the Parquet column schema written into each file's metadata. */
+export const PARQUET_SCHEMA_VERSION = 1;
+export const PRODUCER = 'threadx-data';
+
+/** A half-open time range [start, end) in ms, UTC. */
+export const RangeSchema = z.tuple([z.number(), z.number()]);
+export type Range = [number, number];
+
+export const GapSchema = z.object({
+  /** Open time of the first missing candle. */
+  start: z.number(),
+  /** Open time of the first candle after the gap. */
+  end: z.number(),
+  /** Number of missing 1m candles. */
+  missing: z.number(),
+  /** True when the gap was filled with flat candles (short gaps only). */
+  filled: z.boolean(),
+});
+export type Gap = z.infer<typeof GapSchema>;
+
+export const FileEntrySchema = z.object({
+  /** Path relative to the data directory, always with forward slashes. */
+  path: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number(),
+  rows: z.number(),
+  first: z.number().nullable(),
+  last: z.number().nullable(),
+});
+export type FileEntry = z.infer<typeof FileEntrySchema>;
+
+export const DatasetEntrySchema = z.object({
+  /** `SYMBOL/interval`, the dataset's identity. */
+  id: z.string(),
+  symbol: z.string(),
+  interval: IntervalSchema,
+  kind: z.enum(['candles', 'indicator']).default('candles'),
+  files: z.array(FileEntrySchema),
+  rows: z.number(),
+  first: z.number().nullable(),
+  last: z.number().nullable(),
+  gaps: z.array(GapSchema),
+  filledCount: z.number(),
+  /** Where the 1m data came from: archive file names, 'rest', or 'derived' for resampled data. */
+  source: z.array(z.string()),
+  updated: z.number(),
+  /** For derived datasets and indicators: the checksums of the 1m files they were built from. */
+  sourceChecksum: z.string().optional(),
+  /** For indicators: name and parameters. */
+  indicator: z.object({ name: z.string(), params: z.record(z.string(), z.number()) }).optional(),
+});
+export type DatasetEntry = z.infer<typeof DatasetEntrySchema>;
+
+export const RegistrySchema = z.object({
+  version: z.literal(LAYOUT_VERSION),
+  datasets: z.record(z.string(), DatasetEntrySchema),
+  /**
+   * 1m ranges confirmed empty at the exchange (outages, delistings), per symbol, so they are
+   * never fetched again.
+   */
+  confirmedEmpty: z.record(z.string(), z.array(RangeSchema)).default({}),
+});
+export type Registry = z.infer<typeof RegistrySchema>;
+
+export function emptyRegistry(): Registry {
+  return { version: LAYOUT_VERSION, datasets: {}, confirmedEmpty: {} };
+}
+
+export type VerifyStatus = 'ok' | 'changed' | 'corrupt' | 'missing' | 'unregistered';
+export const VerifyIssueSchema = z.object({
+  path: z.string(),
+  status: z.enum(['ok', 'changed', 'corrupt', 'missing', 'unregistered']),
+  detail: z.string().optional(),
+  dataset: z.string().optional(),
+});
+export type VerifyIssue = z.infer<typeof VerifyIssueSchema>;

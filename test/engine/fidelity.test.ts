@@ -1,0 +1,162 @@
+/**
+ * The 1m-truth fidelity bar: resampling Binance's real 1m klines reproduces Binance's own
+ * candles for the same intervals. Prices must match exactly; volumes to the precision of the
+ * source files (Freqtrade JSON keeps 10 significant digits, so relative 1e-9).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadKlines } from '../helpers/fixtures.ts';
+import { resample, compareCandles } from '../../daemon/engine/resample.ts';
+import { type Interval, bucketStart, nextBucketStart } from '../../schemas/intervals.ts';
+import { type Candles, sliceCandles } from '../../schemas/candles.ts';
+import { concatCandles } from '../helpers/candles.ts';
+
+interface Case {
+  name: string;
+  fine: string | string[];
+  native: string;
+  interval: Interval;
+  columns?: readonly (keyof Candles)[];
+  volumeRelTol?: number;
+  minCompared: number;
+  /** The fine file's last row is final (an archive), not the still-open candle of a download. */
+  finalLastRow?: boolean;
+}
+
+const OHLCV = ['open', 'high', 'low', 'close', 'volume'] as const;
+const ALL12 = [...OHLCV, 'quoteVolume', 'trades', 'takerBuyBase', 'takerBuyQuote'] as const;
+
+const CASES: Case[] = [
+  ...(['BTC', 'ETH'] as const).flatMap((s) =>
+    (['5m', '15m', '30m', '1h'] as const).map((iv) => ({
+      name: `${s} 1m -> ${iv} (2023-03-16..05-01, the 2023-03-24 outage included)`,
+      fine: `freqtrade_andresciancio/${s}_USDT-1m.json.gz`,
+      native: `freqtrade_andresciancio/${s}_USDT-${iv}.json.gz`,
+      interval: iv,
+      columns: OHLCV,
+      minCompared: { '5m': 13000, '15m': 2800, '30m': 1400, '1h': 700 }[iv],
+    })),
+  ),
+  {
+    name: 'ETH 1m -> native 12-column 1h (ChainerTrader), outage hour with the odd close_time',
+    fine: 'freqtrade_andresciancio/ETH_USDT-1m.json.gz',
+    native: 'chainertrader/ETHUSDT-1h-202301-202401.csv.gz',
+    interval: '1h',
+    columns: OHLCV,
+    minCompared: 1100,
+  },
+  {
+    name: 'ETH 1m -> native 1d (2023-03-18..04-30, the outage day of 1360 minutes)',
+    fine: 'freqtrade_andresciancio/ETH_USDT-1m.json.gz',
+    native: 'chainertrader/ETHUSDT-1d-2023-03-18_04-30.excerpt.csv',
+    interval: '1d',
+    columns: OHLCV,
+    minCompared: 44,
+  },
+  {
+    name: 'BTC 1m (justinbomber) -> 5m',
+    fine: 'freqtrade_justinbomber/BTC_USDT-1m.json.gz',
+    native: 'freqtrade_justinbomber/BTC_USDT-5m.json.gz',
+    interval: '5m',
+    columns: OHLCV,
+    minCompared: 8600,
+  },
+  {
+    name: 'BTC 1m (justinbomber) -> 1h (andresciancio), cross-repository',
+    fine: 'freqtrade_justinbomber/BTC_USDT-1m.json.gz',
+    native: 'freqtrade_andresciancio/BTC_USDT-1h.json.gz',
+    interval: '1h',
+    columns: OHLCV,
+    minCompared: 600,
+  },
+  {
+    name: 'BTC 1m (justinbomber) -> 12-column 1h (ChainerTrader)',
+    fine: 'freqtrade_justinbomber/BTC_USDT-1m.json.gz',
+    native: 'chainertrader/BTCUSDT-1h-2023-05.csv.gz',
+    interval: '1h',
+    columns: OHLCV,
+    minCompared: 100,
+  },
+  {
+    name: 'ETH 1m data.binance.vision archives -> 1h, all 12 columns',
+    fine: ['hal9000cc/ETHUSDT-1m-2022-08-14.zip', 'hal9000cc/ETHUSDT-1m-2022-08-15.zip'],
+    native: 'chainertrader/ETHUSDT-1h-2022-08-14_15.excerpt.csv',
+    interval: '1h',
+    columns: ALL12,
+    // The excerpt re-printed Binance's values as shortest floats: sums agree to float precision.
+    volumeRelTol: 1e-12,
+    minCompared: 48,
+    finalLastRow: true,
+  },
+  ...(['BTC', 'ETH'] as const).flatMap((s) =>
+    (['2h', '4h'] as const).map((iv) => ({
+      name: `${s} 1h -> ${iv} (2017-08-17..2022-10-25, incl. zero-volume hours and partial buckets)`,
+      fine: `freqtrade_justinbomber/${s}_USDT-1h.json.gz`,
+      native: `freqtrade_justinbomber/${s}_USDT-${iv}.json.gz`,
+      interval: iv,
+      columns: OHLCV,
+      // 10 significant digits in the files: the largest difference seen is 6.7e-10.
+      volumeRelTol: 1e-9,
+      minCompared: iv === '2h' ? 22600 : 11300,
+    })),
+  ),
+];
+
+/**
+ * The native candles that the fine series fully covers: buckets that open at or after the first
+ * fine row and close before the last fine row (the last row of a recorded file was still open).
+ */
+function comparable(fine: Candles, native: Candles, interval: Interval, finalLastRow: boolean): Candles {
+  const first = fine.openTime[0];
+  const last = fine.openTime[fine.length - 1] + (finalLastRow ? fine.openTime[1] - fine.openTime[0] : 0);
+  let s = 0;
+  while (s < native.length && bucketStart(native.openTime[s], interval) < first) s++;
+  let e = s;
+  while (e < native.length && nextBucketStart(native.openTime[e], interval) <= last) e++;
+  return sliceCandles(native, s, e);
+}
+
+for (const c of CASES) {
+  test(`fidelity: ${c.name}`, () => {
+    const files = Array.isArray(c.fine) ? c.fine : [c.fine];
+    const fine = concatCandles(files.map(loadKlines));
+    const native = comparable(fine, loadKlines(c.native), c.interval, c.finalLastRow ?? false);
+    const ours = resample(fine, c.interval);
+    const lo = native.openTime[0];
+    const hi = native.openTime[native.length - 1];
+    let s = 0;
+    while (s < ours.length && ours.openTime[s] < lo) s++;
+    let e = s;
+    while (e < ours.length && ours.openTime[e] <= hi) e++;
+    const mine = sliceCandles(ours, s, e);
+    const { diffs, total } = compareCandles(native, mine, {
+      columns: c.columns,
+      volumeRelTol: c.volumeRelTol ?? 1e-9,
+    });
+    assert.ok(native.length >= c.minCompared, `compared only ${native.length} candles`);
+    assert.equal(total, 0, `${total} differences, first: ${JSON.stringify(diffs.slice(0, 5))}`);
+  });
+}
+
+test('fidelity: the 2023-03-24 outage: no 13:00 hour, a zero-volume 12:00 hour, the day exists', () => {
+  const fine = loadKlines('freqtrade_andresciancio/ETH_USDT-1m.json.gz');
+  const h = resample(fine, '1h');
+  const at = (t: string): number => Array.prototype.indexOf.call(h.openTime, Date.parse(t));
+  assert.equal(at('2023-03-24T13:00Z'), -1);
+  const noon = at('2023-03-24T12:00Z');
+  assert.ok(noon > 0);
+  assert.equal(h.volume[noon], 0);
+  assert.equal(h.open[noon], h.close[noon]);
+  const d = resample(fine, '1d');
+  assert.ok(Array.prototype.indexOf.call(d.openTime, Date.parse('2023-03-24T00:00Z')) >= 0);
+});
+
+test('fidelity: ETH 2017-09-10 04:00: Binance ignores the zero-volume hour for open and high', () => {
+  const fine = loadKlines('freqtrade_justinbomber/ETH_USDT-1h.json.gz');
+  const t = Date.parse('2017-09-10T04:00Z');
+  const i = Array.prototype.indexOf.call(fine.openTime, t);
+  assert.equal(fine.volume[i], 0, 'the 04:00 hour is the real zero-volume filler');
+  const h2 = resample(fine, '2h');
+  const j = Array.prototype.indexOf.call(h2.openTime, t);
+  assert.equal(h2.open[j], 298.62);
+});
