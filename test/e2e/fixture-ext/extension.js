@@ -1,0 +1,42 @@
+// A minimal extension for proving the e2e harness: one command that returns a value, one that
+// opens a webview whose text and SVG the harness reads back through the `@@ui` protocol.
+const vscode = require('vscode');
+
+function webviewHtml(nonce) {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'nonce-${nonce}';">
+  <style nonce="${nonce}">body { color: var(--vscode-foreground); font-family: var(--vscode-font-family); }</style>
+</head>
+<body>
+  <h1 id="greeting">Hello from the fixture webview</h1>
+  <svg id="chart" width="120" height="40"><text x="4" y="24" class="value">42</text></svg>
+</body>
+</html>`;
+}
+
+function activate(context) {
+  let panel;
+  context.subscriptions.push(
+    vscode.commands.registerCommand('threadxFixture.hello', (name = 'world') => `hello ${name}`),
+    vscode.commands.registerCommand('threadxFixture.openWebview', () => {
+      if (panel) {
+        panel.reveal();
+        return;
+      }
+      panel = vscode.window.createWebviewPanel('threadxFixture.webview', 'Fixture Webview', vscode.ViewColumn.One, {
+        enableScripts: false,
+        localResourceRoots: [],
+      });
+      panel.webview.html = webviewHtml(Math.random().toString(36).slice(2));
+      panel.onDidDispose(() => (panel = undefined));
+    }),
+  );
+  return { kind: 'threadx-e2e-fixture' };
+}
+
+function deactivate() {}
+
+module.exports = { activate, deactivate };

@@ -1,0 +1,14 @@
+/** One UI step; `webview: true` targets the content of the visible webview (the last one if several). */
+export type UiStep =
+  | { do: 'command'; title: string; timeoutMs?: number }
+  | { do: 'press'; key: string }
+  | { do: 'click' | 'text' | 'html'; selector: string; webview?: boolean | number; timeoutMs?: number }
+  | { do: 'wait'; selector: string; webview?: boolean | number; state?: 'visible' | 'hidden' | 'attached' | 'detached'; timeoutMs?: number }
+  | { do: 'count'; selector: string; webview?: boolean | number }
+  | { do: 'screenshot'; name: string };
+
+/** Runs the steps in order; resolves with one result per step (null, string or number). */
+export function ui(steps: UiStep[], options?: { timeoutMs?: number }): Promise<unknown[]>;
+
+/** Saves <THREADX_E2E_SCREENSHOTS>/<name>.png; resolves with its path, or null when screenshots are off. */
+export function screenshot(name: string): Promise<string | null>;
