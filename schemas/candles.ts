@@ -119,3 +119,28 @@ export function candlesFromRows(
   });
   return c;
 }
+
+/** Rows of `c` with open time in [start, end), sharing memory. */
+export function clipCandles(c: Candles, start: number, end: number): Candles {
+  let s = 0;
+  while (s < c.length && c.openTime[s] < start) s++;
+  let e = c.length;
+  while (e > s && c.openTime[e - 1] >= end) e--;
+  return s === 0 && e === c.length ? c : sliceCandles(c, s, e);
+}
+
+export function concatCandles(parts: Candles[]): Candles {
+  if (parts.length === 1) return parts[0];
+  const n = parts.reduce((a, p) => a + p.length, 0);
+  const out = allocCandles(n);
+  let k = 0;
+  for (const p of parts) {
+    out.openTime.set(p.openTime.subarray(0, p.length), k);
+    for (const col of FLOAT_COLUMNS) out[col].set(p[col].subarray(0, p.length), k);
+    out.filled.set(p.filled.subarray(0, p.length), k);
+    k += p.length;
+  }
+  out.length = n;
+  return out;
+}
+

@@ -31,6 +31,10 @@ export const FileEntrySchema = z.object({
   rows: z.number(),
   first: z.number().nullable(),
   last: z.number().nullable(),
+  /** Missing candles inside this file (between its first and last row). */
+  gaps: z.array(GapSchema).default([]),
+  /** Rows synthesised to fill short gaps. */
+  filledCount: z.number().default(0),
 });
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 

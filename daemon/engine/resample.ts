@@ -13,7 +13,8 @@ import { type Interval, BUCKET_RULES, bucketStart, nextBucketStart } from '../..
  *   are summed, **but open/high/low are taken over the minutes that traded** (volume or trades
  *   > 0) when the bucket has any: Binance's aggregation ignores no-trade minutes, whose flat
  *   price is only the previous close (ETH 2017-09-10 04:00, see ARCHITECTURE.md). When no minute
- *   in the bucket traded, the bucket is the plain aggregate of its flat minutes.
+ *   in the bucket traded, the bucket is the plain aggregate of its flat minutes;
+ * - volume sums are rounded to Binance's 8 decimal places (see `round8`).
  *
  * A single pass over the input with no per-row allocation. `out`, when given, must have room
  * for at least as many rows as the result (the input's length always suffices) and is reused.
@@ -41,6 +42,10 @@ export function resample(src: Candles, interval: Interval, out?: Candles): Candl
 
   const flush = (): void => {
     if (k < 0) return;
+    dst.volume[k] = round8(dst.volume[k]);
+    dst.quoteVolume[k] = round8(dst.quoteVolume[k]);
+    dst.takerBuyBase[k] = round8(dst.takerBuyBase[k]);
+    dst.takerBuyQuote[k] = round8(dst.takerBuyQuote[k]);
     if (traded) {
       dst.open[k] = tOpen;
       dst.high[k] = tHigh;
@@ -110,6 +115,15 @@ export function resample(src: Candles, interval: Interval, out?: Candles): Candl
   flush();
   dst.length = k + 1;
   return dst;
+}
+
+/**
+ * Binance publishes every volume with 8 decimal places. Rounding a float sum back to 8 places
+ * recovers the exchange's exact decimal sum (while it has fewer than 16 significant digits),
+ * instead of a value off in the last bits.
+ */
+function round8(x: number): number {
+  return Math.abs(x) < 9e7 ? Math.round(x * 1e8) / 1e8 : x;
 }
 
 /** An upper bound on the number of buckets `resample` produces, for sizing output buffers. */

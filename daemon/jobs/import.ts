@@ -1,0 +1,72 @@
+import path from 'node:path';
+import { parseSymbol } from '../../schemas/common.ts';
+import type { Interval } from '../../schemas/intervals.ts';
+import type { Bank, WriteResult, DeriveResult } from '../store/bank.ts';
+import { ImportError, readKlineFile } from '../store/importer.ts';
+import { validateCandles, describeViolations } from '../engine/validate.ts';
+
+export interface ImportItem {
+  file: string;
+  symbol: string | null;
+  ok: boolean;
+  rows: number;
+  checksum: 'verified' | 'absent' | 'failed';
+  written: number;
+  unchanged: number;
+  error?: string;
+}
+
+export interface ImportSummary {
+  items: ImportItem[];
+  derived: Record<string, DeriveResult[]>;
+}
+
+/**
+ * Imports 1m kline files into the bank. Each file is read, checksummed when a `.CHECKSUM` sits
+ * beside it, validated, and merged; a bad file is reported and skipped, never half-written,
+ * and the other files go on.
+ */
+export async function importFiles(
+  bank: Bank,
+  files: readonly string[],
+  opts: { symbol?: string; intervals?: readonly Interval[]; onFile?: (item: ImportItem, i: number, n: number) => void } = {},
+): Promise<ImportSummary> {
+  const items: ImportItem[] = [];
+  const ranges = new Map<string, [number, number]>();
+  for (const [i, file] of files.entries()) {
+    const item: ImportItem = { file, symbol: null, ok: false, rows: 0, checksum: 'absent', written: 0, unchanged: 0 };
+    try {
+      const kf = await readKlineFile(file);
+      item.checksum = kf.checksum;
+      const symbol = opts.symbol ? parseSymbol(opts.symbol) : kf.symbol;
+      if (!symbol) throw new ImportError(`${path.basename(file)}: cannot tell the symbol from the file name; pass --symbol`);
+      item.symbol = symbol;
+      if (kf.interval && kf.interval !== '1m') {
+        throw new ImportError(`${path.basename(file)} holds ${kf.interval} klines: the bank stores 1m only and derives ${kf.interval} from it`);
+      }
+      const report = validateCandles(kf.candles, '1m');
+      if (!report.ok) throw new ImportError(`${path.basename(file)}: ${describeViolations(report)}`);
+      item.rows = kf.candles.length;
+      const res: WriteResult = await bank.write1m(symbol, kf.candles, `file:${path.basename(file)}`);
+      item.written = res.written.length;
+      item.unchanged = res.unchanged.length;
+      item.ok = true;
+      if (kf.candles.length > 0) {
+        const r = ranges.get(symbol);
+        const lo = kf.candles.openTime[0];
+        const hi = kf.candles.openTime[kf.candles.length - 1] + 60_000;
+        ranges.set(symbol, r ? [Math.min(r[0], lo), Math.max(r[1], hi)] : [lo, hi]);
+      }
+    } catch (e) {
+      item.error = (e as Error).message;
+      if (/checksum mismatch/.test(item.error)) item.checksum = 'failed';
+    }
+    items.push(item);
+    opts.onFile?.(item, i, files.length);
+  }
+  const derived: Record<string, DeriveResult[]> = {};
+  if (opts.intervals?.length) {
+    for (const [symbol, range] of ranges) derived[symbol] = await bank.derive(symbol, opts.intervals, range);
+  }
+  return { items, derived };
+}

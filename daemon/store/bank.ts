@@ -1,0 +1,449 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { type Candles, allocCandles, sliceCandles, FLOAT_COLUMNS, clipCandles as clip, concatCandles as concat } from '../../schemas/candles.ts';
+import { type Interval, MINUTE_MS, bucketStart, nextBucketStart, intervalMs } from '../../schemas/intervals.ts';
+import { parseSymbol } from '../../schemas/common.ts';
+import type { DatasetEntry, FileEntry, Range, Registry, VerifyIssue } from '../../schemas/registry.ts';
+import { fillGaps, detectGaps, mergeRanges } from '../engine/gaps.ts';
+import { mergeCandles } from '../engine/merge.ts';
+import { resample, compareCandles, type CandleDiff } from '../engine/resample.ts';
+import { validateCandles, describeViolations } from '../engine/validate.ts';
+import { Layout, monthKey, monthStart, nextMonthStart } from './layout.ts';
+import { decodeCandles, encodeCandles } from './parquet.ts';
+import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
+import { datasetId, loadRegistry, saveRegistry, sha256, summarize, upsertFile } from './registry.ts';
+
+/** A file about to replace another, recorded in the journal before any of them is written. */
+interface JournalItem {
+  dataset: string;
+  file: FileEntry;
+}
+
+export interface WriteResult {
+  symbol: string;
+  /** Partitions whose content changed and were rewritten. */
+  written: string[];
+  /** Partitions that already held exactly this content (nothing written). */
+  unchanged: string[];
+  rowsAdded: number;
+  filled: number;
+}
+
+export interface DeriveResult {
+  interval: Interval;
+  rows: number;
+  written: boolean;
+}
+
+export class DataContractError extends Error {
+  readonly code = 'DATA_CONTRACT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataContractError';
+  }
+}
+
+export class NotFoundError extends Error {
+  readonly code = 'NOT_FOUND';
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export interface BankOptions {
+  /** Gaps of at most this many minutes are filled with flagged flat candles (default 4 h). */
+  maxGapFillMinutes?: number;
+  /** Injected clock for the registry's `updated` stamps. */
+  now?: () => number;
+}
+
+/**
+ * The bank: 1m truth in monthly Parquet partitions, derived timeframes, and the registry.
+ *
+ * Invariant: every write is atomic, and a journal written before a group of files makes the
+ * registry agree with the files after a crash at any moment (see `recover`).
+ */
+export class Bank {
+  readonly layout: Layout;
+  private reg: Registry;
+  private readonly maxFill: number;
+  private readonly now: () => number;
+
+  private constructor(layout: Layout, reg: Registry, opts: BankOptions) {
+    this.layout = layout;
+    this.reg = reg;
+    this.maxFill = opts.maxGapFillMinutes ?? 240;
+    this.now = opts.now ?? Date.now;
+  }
+
+  static async open(root: string, opts: BankOptions = {}): Promise<Bank> {
+    const layout = new Layout(root);
+    await fsp.mkdir(layout.root, { recursive: true });
+    const bank = new Bank(layout, await loadRegistry(layout.registry), opts);
+    await bank.recover();
+    return bank;
+  }
+
+  get journalPath(): string {
+    return path.join(this.layout.root, '.journal.json');
+  }
+
+  /** Completes or rolls back a group write interrupted by a crash, then clears temp files. */
+  async recover(): Promise<{ applied: number; rolledBack: number }> {
+    let applied = 0;
+    let rolledBack = 0;
+    let items: JournalItem[] | null = null;
+    try {
+      items = JSON.parse(await fsp.readFile(this.journalPath, 'utf8')) as JournalItem[];
+    } catch {
+      items = null;
+    }
+    if (items) {
+      for (const it of items) {
+        const actual = await fileSha(this.layout.abs(it.file.path));
+        if (actual === it.file.sha256) {
+          const [sym, iv] = it.dataset.split('/') as [string, Interval];
+          const entry = this.reg.datasets[it.dataset] ?? newEntry(sym, iv, []);
+          this.reg.datasets[it.dataset] = upsertFile(entry, it.file);
+          applied++;
+        } else {
+          rolledBack++;
+        }
+      }
+      await saveRegistry(this.layout.registry, this.reg);
+      await fsp.rm(this.journalPath, { force: true });
+    }
+    await removeStaleTemps(this.layout.processed);
+    await removeStaleTemps(this.layout.indicators);
+    return { applied, rolledBack };
+  }
+
+  registry(): Registry {
+    return this.reg;
+  }
+
+  list(): DatasetEntry[] {
+    return Object.values(this.reg.datasets).sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  get(symbol: string, interval: Interval): DatasetEntry | undefined {
+    return this.reg.datasets[datasetId(parseSymbol(symbol), interval)];
+  }
+
+  confirmedEmpty(symbol: string): Range[] {
+    return this.reg.confirmedEmpty[parseSymbol(symbol)] ?? [];
+  }
+
+  /** Records 1m ranges the exchange confirmed empty (outages), so they are never fetched again. */
+  async addConfirmedEmpty(symbol: string, ranges: Range[]): Promise<void> {
+    if (ranges.length === 0) return;
+    const s = parseSymbol(symbol);
+    this.reg.confirmedEmpty[s] = mergeRanges([...(this.reg.confirmedEmpty[s] ?? []), ...ranges]);
+    await saveRegistry(this.layout.registry, this.reg);
+  }
+
+  /** Reads 1m candles in [start, end) from the monthly partitions (all when unbounded). */
+  async read1m(symbol: string, start = -Infinity, end = Infinity): Promise<Candles> {
+    const entry = this.get(symbol, '1m');
+    if (!entry) return allocCandles(0);
+    const parts: Candles[] = [];
+    for (const f of entry.files) {
+      if (f.last === null || f.first === null || f.last < start || f.first >= end) continue;
+      const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
+      parts.push(clip(candles, start, end));
+    }
+    return concat(parts);
+  }
+
+  /** Reads a stored timeframe in [start, end). */
+  async read(symbol: string, interval: Interval, start = -Infinity, end = Infinity): Promise<Candles> {
+    if (interval === '1m') return this.read1m(symbol, start, end);
+    const entry = this.get(symbol, interval);
+    if (!entry || entry.files.length === 0) {
+      throw new NotFoundError(`no ${interval} data for ${parseSymbol(symbol)}: run "threadx resample --symbol ${parseSymbol(symbol)} --intervals ${interval}"`);
+    }
+    const f = entry.files[0];
+    const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
+    return clip(candles, start, end);
+  }
+
+  /**
+   * Merges real 1m candles into the bank. Incoming rows must meet the data contract (else
+   * nothing is written and a `DataContractError` lists the violations). Rows are deduplicated
+   * by open time; short gaps are refilled around them; only partitions whose content changes
+   * are rewritten, so re-importing data already in the bank writes nothing.
+   */
+  async write1m(symbolIn: string, incoming: Candles, source: string): Promise<WriteResult> {
+    const symbol = parseSymbol(symbolIn);
+    const report = validateCandles(incoming, '1m');
+    if (!report.ok) throw new DataContractError(`${symbol}: ${describeViolations(report)}`);
+    const result: WriteResult = { symbol, written: [], unchanged: [], rowsAdded: 0, filled: 0 };
+    if (incoming.length === 0) return result;
+
+    const id = datasetId(symbol, '1m');
+    const entry = this.reg.datasets[id] ?? newEntry(symbol, '1m', []);
+
+    // Months touched, plus their stored neighbours, whose gaps at the edges may change.
+    const touched = new Set<string>();
+    let prevKey = '';
+    for (let i = 0; i < incoming.length; i++) {
+      const k = monthKey(incoming.openTime[i]);
+      if (k !== prevKey) touched.add(k);
+      prevKey = k;
+    }
+    const stored = new Map(entry.files.map((f) => [monthKey(f.first ?? 0), f]));
+    const keys = [...new Set([...stored.keys(), ...touched])].sort();
+    const load = new Set<string>();
+    for (const k of touched) {
+      const i = keys.indexOf(k);
+      load.add(k);
+      if (i > 0 && stored.has(keys[i - 1])) load.add(keys[i - 1]);
+      if (i + 1 < keys.length && stored.has(keys[i + 1])) load.add(keys[i + 1]);
+    }
+    const loadKeys = [...load].sort();
+    const existingParts: Candles[] = [];
+    let existingRealRows = 0;
+    for (const k of loadKeys) {
+      const f = stored.get(k);
+      if (!f) continue;
+      const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
+      const real = withoutFilled(candles);
+      existingRealRows += real.length;
+      existingParts.push(real);
+    }
+    const merged = mergeCandles(concat(existingParts), withoutFilled(incoming));
+    result.rowsAdded = merged.length - existingRealRows;
+    const { candles: full } = fillGaps(merged, this.maxFill);
+
+    const items: JournalItem[] = [];
+    const writes: { abs: string; bytes: Uint8Array }[] = [];
+    let lo = 0;
+    for (const k of loadKeys) {
+      const end = nextMonthStart(k);
+      let hi = lo;
+      while (hi < full.length && full.openTime[hi] < end) hi++;
+      const part = sliceCandles(full, lo, hi);
+      lo = hi;
+      if (part.length === 0) continue;
+      const abs = this.layout.partition(symbol, k);
+      const rel = this.layout.rel(abs);
+      const bytes = encodeCandles(part, { symbol, interval: '1m', month: k });
+      const sum = sha256(bytes);
+      const old = stored.get(k);
+      if (old && old.sha256 === sum) {
+        result.unchanged.push(rel);
+        continue;
+      }
+      const gaps = detectGaps(part, MINUTE_MS, true).map((g) => ({ ...g, filled: g.missing <= this.maxFill }));
+      let filledCount = 0;
+      for (let i = 0; i < part.length; i++) filledCount += part.filled[i];
+      result.filled += filledCount - (old?.filledCount ?? 0);
+      items.push({
+        dataset: id,
+        file: { path: rel, sha256: sum, bytes: bytes.length, rows: part.length, first: part.openTime[0], last: part.openTime[part.length - 1], gaps, filledCount },
+      });
+      writes.push({ abs, bytes });
+      result.written.push(rel);
+    }
+    if (writes.length === 0) return result;
+    if (!this.reg.datasets[id]) this.reg.datasets[id] = entry;
+    await this.commit(items, writes, (reg) => {
+      const e = reg.datasets[id];
+      e.source = [...new Set([...e.source, source])].slice(-50);
+      e.updated = this.now();
+    });
+    return result;
+  }
+
+  /**
+   * Writes a group of files under the journal, then the registry: a crash at any point leaves
+   * each file old or new, and `recover` makes the registry agree with whichever it is.
+   */
+  private async commit(
+    items: JournalItem[],
+    writes: { abs: string; bytes: Uint8Array }[],
+    touch: (reg: Registry) => void,
+  ): Promise<void> {
+    await writeFileAtomic(this.journalPath, JSON.stringify(items));
+    for (const w of writes) await writeFileAtomic(w.abs, w.bytes);
+    for (const it of items) {
+      const e = this.reg.datasets[it.dataset];
+      this.reg.datasets[it.dataset] = upsertFile(e, it.file);
+    }
+    touch(this.reg);
+    await saveRegistry(this.layout.registry, this.reg);
+    await fsp.rm(this.journalPath, { force: true });
+  }
+
+  /**
+   * Derives `intervals` from the 1m truth. With `affected` (a 1m range just written), only the
+   * buckets overlapping it are recomputed and spliced into the stored file; otherwise the whole
+   * history is resampled.
+   */
+  async derive(symbolIn: string, intervals: readonly Interval[], affected?: Range): Promise<DeriveResult[]> {
+    const symbol = parseSymbol(symbolIn);
+    const src = this.get(symbol, '1m');
+    if (!src || src.rows === 0) throw new NotFoundError(`no 1m data for ${symbol}: import or ingest it first`);
+    const sourceChecksum = sha256(src.files.map((f) => f.sha256).join(''));
+    const out: DeriveResult[] = [];
+    let fullCache: Candles | null = null;
+    for (const interval of intervals) {
+      if (interval === '1m') continue;
+      const id = datasetId(symbol, interval);
+      const existing = this.reg.datasets[id];
+      let series: Candles;
+      if (affected && existing && existing.files.length > 0) {
+        const from = bucketStart(affected[0], interval);
+        const to = nextBucketStart(bucketStart(affected[1] - 1, interval), interval);
+        const fresh = resample(await this.read1m(symbol, from, to), interval);
+        const old = await this.read(symbol, interval);
+        series = splice(old, fresh, from, to);
+      } else {
+        fullCache ??= await this.read1m(symbol);
+        series = resample(fullCache, interval);
+      }
+      const abs = this.layout.derived(symbol, interval);
+      const rel = this.layout.rel(abs);
+      const bytes = encodeCandles(series, { symbol, interval, source_checksum: sourceChecksum });
+      const sum = sha256(bytes);
+      if (existing?.files[0]?.sha256 === sum) {
+        out.push({ interval, rows: series.length, written: false });
+        continue;
+      }
+      const step = interval === '1M' ? 0 : intervalMs(interval);
+      const gaps = step > 0 ? detectGaps(series, step) : [];
+      this.reg.datasets[id] ??= newEntry(symbol, interval, ['derived']);
+      const file: FileEntry = { path: rel, sha256: sum, bytes: bytes.length, rows: series.length, first: series.length ? series.openTime[0] : null, last: series.length ? series.openTime[series.length - 1] : null, gaps, filledCount: 0 };
+      await this.commit([{ dataset: id, file }], [{ abs, bytes }], (reg) => {
+        reg.datasets[id].sourceChecksum = sourceChecksum;
+        reg.datasets[id].updated = this.now();
+      });
+      out.push({ interval, rows: series.length, written: true });
+    }
+    return out;
+  }
+
+  /** Re-derives a stored timeframe from 1m and lists every difference. */
+  async checkConsistency(symbol: string, interval: Interval): Promise<{ total: number; diffs: CandleDiff[] }> {
+    const stored = await this.read(symbol, interval);
+    const fresh = resample(await this.read1m(symbol), interval);
+    return compareCandles(fresh, stored, { volumeRelTol: 0 });
+  }
+
+  /**
+   * Recomputes every checksum and re-validates every file; reports changed, corrupt, missing
+   * and unregistered files.
+   */
+  async verify(opts: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {}): Promise<VerifyIssue[]> {
+    const issues: VerifyIssue[] = [];
+    const known = new Set<string>();
+    const all = Object.values(this.reg.datasets).flatMap((d) => d.files.map((f) => ({ d, f })));
+    let done = 0;
+    for (const { d, f } of all) {
+      opts.signal?.throwIfAborted();
+      known.add(f.path);
+      const abs = this.layout.abs(f.path);
+      let bytes: Buffer;
+      try {
+        bytes = await fsp.readFile(abs);
+      } catch {
+        issues.push({ path: f.path, status: 'missing', dataset: d.id, detail: 'file listed in the registry does not exist' });
+        opts.onProgress?.(++done, all.length);
+        continue;
+      }
+      const sum = sha256(bytes);
+      let status: VerifyIssue['status'] = sum === f.sha256 ? 'ok' : 'changed';
+      let detail: string | undefined = status === 'changed' ? `sha256 ${sum.slice(0, 12)}… differs from the registry's ${f.sha256.slice(0, 12)}…` : undefined;
+      try {
+        const { candles } = decodeCandles(bytes, f.path);
+        const r = validateCandles(candles, d.interval);
+        if (!r.ok) {
+          status = 'corrupt';
+          detail = describeViolations(r, 3);
+        } else if (candles.length !== f.rows) {
+          detail = `${candles.length} rows, registry says ${f.rows}`;
+          if (status === 'ok') status = 'changed';
+        }
+      } catch (e) {
+        status = 'corrupt';
+        detail = (e as Error).message;
+      }
+      issues.push({ path: f.path, status, dataset: d.id, ...(detail ? { detail } : {}) });
+      opts.onProgress?.(++done, all.length);
+    }
+    for (const dir of [this.layout.processed, this.layout.indicators]) {
+      for (const rel of await listParquet(dir, this.layout)) {
+        if (!known.has(rel)) issues.push({ path: rel, status: 'unregistered', detail: 'Parquet file not in the registry' });
+      }
+    }
+    return issues;
+  }
+
+  /** Removes a dataset's files and registry entry. Deleting 1m removes its derived data too. */
+  async deleteDataset(symbolIn: string, interval: Interval): Promise<string[]> {
+    const symbol = parseSymbol(symbolIn);
+    const ids = interval === '1m' ? Object.keys(this.reg.datasets).filter((id) => id.startsWith(`${symbol}/`)) : [datasetId(symbol, interval)];
+    const removed: string[] = [];
+    for (const id of ids) {
+      const e = this.reg.datasets[id];
+      if (!e) continue;
+      delete this.reg.datasets[id];
+      await saveRegistry(this.layout.registry, this.reg);
+      for (const f of e.files) {
+        await fsp.rm(this.layout.abs(f.path), { force: true });
+        removed.push(f.path);
+      }
+    }
+    if (removed.length === 0) throw new NotFoundError(`no dataset ${symbol}/${interval} in the bank`);
+    if (interval === '1m') delete this.reg.confirmedEmpty[symbol];
+    await saveRegistry(this.layout.registry, this.reg);
+    return removed;
+  }
+}
+
+async function fileSha(abs: string): Promise<string | null> {
+  try {
+    return sha256(await fsp.readFile(abs));
+  } catch {
+    return null;
+  }
+}
+
+async function listParquet(dir: string, layout: Layout): Promise<string[]> {
+  try {
+    const entries = await fsp.readdir(dir, { withFileTypes: true, recursive: true });
+    return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => layout.rel(path.join(e.parentPath, e.name)));
+  } catch {
+    return [];
+  }
+}
+
+function withoutFilled(c: Candles): Candles {
+  let any = false;
+  for (let i = 0; i < c.length; i++) if (c.filled[i] === 1) { any = true; break; }
+  if (!any) return c;
+  const out = allocCandles(c.length);
+  let k = 0;
+  for (let i = 0; i < c.length; i++) {
+    if (c.filled[i] === 1) continue;
+    out.openTime[k] = c.openTime[i];
+    for (const col of FLOAT_COLUMNS) out[col][k] = c[col][i];
+    k++;
+  }
+  out.length = k;
+  return out;
+}
+
+/** `old` with its rows in [from, to) replaced by `fresh`. */
+function splice(old: Candles, fresh: Candles, from: number, to: number): Candles {
+  const before = clip(old, -Infinity, from);
+  const after = clip(old, to, Infinity);
+  return concat([before, fresh, after]);
+}
+
+export { monthStart };
+
+function newEntry(symbol: string, interval: Interval, source: string[]): DatasetEntry {
+  return { id: datasetId(symbol, interval), symbol, interval, kind: 'candles', files: [], rows: 0, first: null, last: null, gaps: [], filledCount: 0, source, updated: 0 };
+}

@@ -1,0 +1,93 @@
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import { unzipSync, strFromU8 } from 'fflate';
+import type { Candles } from '../../schemas/candles.ts';
+import { parseSymbol } from '../../schemas/common.ts';
+import { type Interval, isInterval } from '../../schemas/intervals.ts';
+import { parseKlineCsv, parseKlineRows } from '../engine/parse.ts';
+import { sha256 } from './registry.ts';
+
+/**
+ * Reading kline files users bring: Binance archive zips (`SYMBOL-1m-2024-01.zip`), their CSVs,
+ * and JSON kline arrays. A `.CHECKSUM` beside a file is verified before anything is read.
+ */
+export class ImportError extends Error {
+  readonly code = 'BAD_FILE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportError';
+  }
+}
+
+export interface KlineFile {
+  file: string;
+  symbol: string | null;
+  interval: Interval | null;
+  candles: Candles;
+  checksum: 'verified' | 'absent';
+}
+
+const NAME = /^([A-Za-z0-9]{2,20})-(\w+)-(\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv|json)(?:\.gz)?$/;
+
+/** Symbol and interval from an archive file name, when it follows Binance's naming. */
+export function parseArchiveName(file: string): { symbol: string; interval: Interval; period: string } | null {
+  const m = NAME.exec(path.basename(file));
+  if (!m || !isInterval(m[2])) return null;
+  return { symbol: parseSymbol(m[1]), interval: m[2], period: m[3] };
+}
+
+/** Verifies bytes against a `sha256sum`-format CHECKSUM text naming `name`. */
+export function verifyChecksum(bytes: Uint8Array, checksumText: string, name: string): void {
+  const line = checksumText.trim().split(/\r?\n/)[0] ?? '';
+  const expected = line.split(/\s+/)[0]?.toLowerCase();
+  if (!expected || !/^[0-9a-f]{64}$/.test(expected)) {
+    throw new ImportError(`${name}.CHECKSUM is not a sha256sum line`);
+  }
+  const actual = sha256(bytes);
+  if (actual !== expected) {
+    throw new ImportError(`${name}: checksum mismatch (file sha256 ${actual}, CHECKSUM says ${expected}); the file is corrupt or was republished`);
+  }
+}
+
+/** Extracts and parses the CSV inside a Binance archive zip. */
+export function parseArchiveZip(bytes: Uint8Array, name: string): Candles {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (e) {
+    throw new ImportError(`${name} is not a readable zip archive (${(e as Error).message})`);
+  }
+  const csv = Object.entries(entries).find(([n]) => n.toLowerCase().endsWith('.csv'));
+  if (!csv) throw new ImportError(`${name} holds no CSV file`);
+  return parseKlineCsv(strFromU8(csv[1]), name);
+}
+
+export async function readKlineFile(file: string): Promise<KlineFile> {
+  const name = path.basename(file);
+  let bytes: Uint8Array;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (e) {
+    throw new ImportError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let checksum: KlineFile['checksum'] = 'absent';
+  try {
+    const text = await fsp.readFile(`${file}.CHECKSUM`, 'utf8');
+    verifyChecksum(bytes, text, name);
+    checksum = 'verified';
+  } catch (e) {
+    if (e instanceof ImportError) throw e;
+  }
+  const parsedName = parseArchiveName(file);
+  let candles: Candles;
+  try {
+    if (name.endsWith('.zip')) candles = parseArchiveZip(bytes, name);
+    else if (name.endsWith('.csv')) candles = parseKlineCsv(strFromU8(bytes), name);
+    else if (name.endsWith('.json')) candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
+    else throw new ImportError(`${name}: unsupported file type (expected .zip, .csv or .json)`);
+  } catch (e) {
+    if (e instanceof ImportError) throw e;
+    throw new ImportError((e as Error).message);
+  }
+  return { file, symbol: parsedName?.symbol ?? null, interval: parsedName?.interval ?? null, candles, checksum };
+}

@@ -1,0 +1,120 @@
+import * as arrow from 'apache-arrow';
+import * as pq from 'parquet-wasm';
+import { type Candles, allocCandles, FLOAT_COLUMNS, STORED_NAMES } from '../../schemas/candles.ts';
+import { PARQUET_SCHEMA_VERSION, PRODUCER } from '../../schemas/registry.ts';
+
+/**
+ * Candles <-> Parquet through apache-arrow and parquet-wasm.
+ *
+ * `timestamp` is an Arrow timestamp(ms, "UTC"), so pandas/pyarrow read a tz-aware UTC index and
+ * DuckDB a TIMESTAMP WITH TIME ZONE; prices and volumes are float64; `filled` is uint8. ZSTD,
+ * no dictionary (prices rarely repeat: dictionaries cost time and gain nothing), key-value
+ * metadata naming the symbol, interval, schema version and producer.
+ */
+export interface ParquetMeta {
+  symbol: string;
+  interval: string;
+  [key: string]: string;
+}
+
+const WRITE_BATCH_ROWS = 1 << 20;
+/** The key-value metadata key holding the file's JSON description. */
+export const META_KEY = 'threadx';
+
+export function encodeCandles(c: Candles, meta: ParquetMeta): Uint8Array {
+  const n = c.length;
+  const ts = new BigInt64Array(n);
+  for (let i = 0; i < n; i++) ts[i] = BigInt(c.openTime[i]);
+  const tsType = new arrow.TimestampMillisecond('UTC');
+  const f64 = new arrow.Float64();
+  const fields = [
+    new arrow.Field(STORED_NAMES.openTime, tsType, false),
+    ...FLOAT_COLUMNS.map((k) => new arrow.Field(STORED_NAMES[k], f64, false)),
+    new arrow.Field(STORED_NAMES.filled, new arrow.Uint8(), false),
+  ];
+  // One key holding JSON: the writer keeps key-value metadata in a hash map, so several keys
+  // would come out in a random order and identical data would not give identical bytes.
+  const kv = new Map<string, string>([
+    [META_KEY, JSON.stringify({ producer: PRODUCER, schema_version: PARQUET_SCHEMA_VERSION, ...meta })],
+  ]);
+  const schema = new arrow.Schema(fields, kv);
+  const children = [
+    arrow.makeData({ type: tsType, length: n, nullCount: 0, data: ts }),
+    ...FLOAT_COLUMNS.map((k) => arrow.makeData({ type: f64, length: n, nullCount: 0, data: c[k].subarray(0, n) })),
+    arrow.makeData({ type: new arrow.Uint8(), length: n, nullCount: 0, data: c.filled.subarray(0, n) }),
+  ];
+  const batch = new arrow.RecordBatch(
+    schema,
+    arrow.makeData({ type: new arrow.Struct(schema.fields), length: n, nullCount: 0, children }),
+  );
+  const ipc = arrow.tableToIPC(new arrow.Table(schema, [batch]), 'stream');
+  const table = pq.Table.fromIPCStream(ipc);
+  const props = new pq.WriterPropertiesBuilder()
+    .setCompression(pq.Compression.ZSTD)
+    .setDictionaryEnabled(false)
+    .setCreatedBy(PRODUCER)
+    .setMaxRowGroupSize(WRITE_BATCH_ROWS)
+    .build();
+  return pq.writeParquet(table, props);
+}
+
+export class ParquetFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ParquetFormatError';
+  }
+}
+
+/** Reads a candle file written by `encodeCandles` (or any file with the same column names). */
+export function decodeCandles(bytes: Uint8Array, source = 'file'): { candles: Candles; meta: Record<string, string> } {
+  let table: arrow.Table;
+  try {
+    const wasmTable = pq.readParquet(bytes, { batchSize: 1 << 20 });
+    table = arrow.tableFromIPC(wasmTable.intoIPCStream());
+  } catch (e) {
+    throw new ParquetFormatError(`${source} is not a readable Parquet file: ${(e as Error).message ?? e}`);
+  }
+  const n = table.numRows;
+  const c = allocCandles(n);
+  c.length = n;
+  const tsCol = table.getChild(STORED_NAMES.openTime);
+  if (!tsCol) throw new ParquetFormatError(`${source} has no ${STORED_NAMES.openTime} column`);
+  let k = 0;
+  for (const d of tsCol.data) {
+    const v = d.values as BigInt64Array | Float64Array | Int32Array;
+    const o = d.offset;
+    for (let i = 0; i < d.length; i++) c.openTime[k + i] = Number(v[o + i]);
+    k += d.length;
+  }
+  for (const col of FLOAT_COLUMNS) {
+    const vec = table.getChild(STORED_NAMES[col]);
+    if (!vec) throw new ParquetFormatError(`${source} has no ${STORED_NAMES[col]} column`);
+    copyColumn(vec, c[col]);
+  }
+  const filled = table.getChild(STORED_NAMES.filled);
+  if (filled) copyColumn(filled, c.filled);
+  let meta: Record<string, string> = {};
+  const raw = table.schema.metadata.get(META_KEY);
+  if (raw) {
+    try {
+      meta = JSON.parse(raw) as Record<string, string>;
+    } catch {
+      meta = {};
+    }
+  }
+  return { candles: c, meta };
+}
+
+function copyColumn(vec: arrow.Vector, dst: Float64Array | Uint8Array): void {
+  let k = 0;
+  for (const d of vec.data) {
+    const v = d.values as ArrayLike<number>;
+    const o = d.offset;
+    if (v instanceof Float64Array || v instanceof Uint8Array) {
+      dst.set(v.subarray(o, o + d.length), k);
+    } else {
+      for (let i = 0; i < d.length; i++) dst[k + i] = Number(v[o + i]);
+    }
+    k += d.length;
+  }
+}

@@ -1,0 +1,88 @@
+import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  type DatasetEntry,
+  type FileEntry,
+  type Gap,
+  type Registry,
+  RegistrySchema,
+  emptyRegistry,
+} from '../../schemas/registry.ts';
+import { type Interval, intervalMs } from '../../schemas/intervals.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+export function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export class RegistryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+export async function loadRegistry(file: string): Promise<Registry> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyRegistry();
+    throw e;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new RegistryError(`${file} is not valid JSON (${(e as Error).message}); restore it or run "threadx verify --rebuild"`);
+  }
+  const parsed = RegistrySchema.safeParse(json);
+  if (!parsed.success) {
+    throw new RegistryError(`${file} does not match the registry format: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+  }
+  return parsed.data;
+}
+
+export async function saveRegistry(file: string, reg: Registry): Promise<void> {
+  await writeFileAtomic(file, JSON.stringify(reg, null, 1));
+}
+
+export function datasetId(symbol: string, interval: Interval): string {
+  return `${symbol}/${interval}`;
+}
+
+/** Recomputes a dataset's totals from its files: rows, span, gaps (inside and between files). */
+export function summarize(entry: DatasetEntry): DatasetEntry {
+  const files = [...entry.files].sort((a, b) => (a.first ?? 0) - (b.first ?? 0));
+  const step = entry.interval === '1M' ? 0 : intervalMs(entry.interval);
+  const gaps: Gap[] = [];
+  let rows = 0;
+  let filled = 0;
+  let prevLast: number | null = null;
+  for (const f of files) {
+    rows += f.rows;
+    filled += f.filledCount;
+    if (step > 0 && prevLast !== null && f.first !== null && f.first - prevLast > step) {
+      gaps.push({ start: prevLast + step, end: f.first, missing: Math.round((f.first - prevLast) / step) - 1, filled: false });
+    }
+    gaps.push(...f.gaps);
+    if (f.last !== null) prevLast = f.last;
+  }
+  const firsts = files.map((f) => f.first).filter((x): x is number => x !== null);
+  const lasts = files.map((f) => f.last).filter((x): x is number => x !== null);
+  return {
+    ...entry,
+    files,
+    rows,
+    filledCount: filled,
+    gaps: gaps.sort((a, b) => a.start - b.start),
+    first: firsts.length ? Math.min(...firsts) : null,
+    last: lasts.length ? Math.max(...lasts) : null,
+  };
+}
+
+export function upsertFile(entry: DatasetEntry, file: FileEntry): DatasetEntry {
+  const files = entry.files.filter((f) => f.path !== file.path);
+  if (file.rows > 0) files.push(file);
+  return summarize({ ...entry, files });
+}
