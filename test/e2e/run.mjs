@@ -16,8 +16,14 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const { values } = parseArgs({
   options: {
     dev: { type: 'string', default: process.env.THREADX_E2E_DEV ?? root },
-    tests: { type: 'string', default: process.env.THREADX_E2E_TESTS ?? 'dist/test/e2e/suite/index.cjs' },
-    screenshots: { type: 'string', default: process.env.THREADX_E2E_SCREENSHOTS ?? 'test-artifacts/e2e' },
+    tests: {
+      type: 'string',
+      default: process.env.THREADX_E2E_TESTS ?? 'dist/test/e2e/suite/index.cjs',
+    },
+    screenshots: {
+      type: 'string',
+      default: process.env.THREADX_E2E_SCREENSHOTS ?? 'test-artifacts/e2e',
+    },
     workspace: { type: 'string', default: process.env.THREADX_E2E_WORKSPACE },
     timeout: { type: 'string', default: process.env.THREADX_E2E_TIMEOUT_MS },
   },

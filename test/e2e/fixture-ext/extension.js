@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS, loaded by VS Code's extension host. */
 // A minimal extension for proving the e2e harness: one command that returns a value, one that
 // opens a webview whose text and SVG the harness reads back through the `@@ui` protocol.
 const vscode = require('vscode');
@@ -26,10 +27,15 @@ function activate(context) {
         panel.reveal();
         return;
       }
-      panel = vscode.window.createWebviewPanel('threadxFixture.webview', 'Fixture Webview', vscode.ViewColumn.One, {
-        enableScripts: false,
-        localResourceRoots: [],
-      });
+      panel = vscode.window.createWebviewPanel(
+        'threadxFixture.webview',
+        'Fixture Webview',
+        vscode.ViewColumn.One,
+        {
+          enableScripts: false,
+          localResourceRoots: [],
+        },
+      );
       panel.webview.html = webviewHtml(Math.random().toString(36).slice(2));
       panel.onDidDispose(() => (panel = undefined));
     }),

@@ -1,3 +1,5 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS, loaded by VS Code's extension host. */
+/* global describe, it -- mocha BDD globals, set while mocha loads this file. */
 // Proves the e2e harness with the fixture extension: activation, a command, UI steps that open a
 // webview and read its text and SVG, and a screenshot.
 const assert = require('node:assert/strict');

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS, loaded by VS Code's extension host. */
 // The test module VS Code loads from `extensionTestsPath`: it must export `run()`, which resolves
 // when the tests pass and rejects when any fails (the same contract as with @vscode/test-electron).
 const path = require('node:path');

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-require-imports -- CommonJS, loaded by VS Code's extension host. */
 // The test side of the e2e harness protocol (see test/e2e/README.md). Tests run in the extension
 // host, which cannot see the browser; they ask scripts/e2e/code-launcher for UI work by logging a
 // line, and the launcher answers by writing a JSON file that we wait for with fs.watch.
@@ -25,14 +26,21 @@ async function ui(steps, { timeoutMs = 60_000 } = {}) {
       watcher.on('error', reject);
       // A guard against a missing harness, not a wait: the reply normally comes well before.
       timer = setTimeout(
-        () => reject(new Error(`no @@ui reply within ${timeoutMs} ms (not running under scripts/e2e/code-launcher?)`)),
+        () =>
+          reject(
+            new Error(
+              `no @@ui reply within ${timeoutMs} ms (not running under scripts/e2e/code-launcher?)`,
+            ),
+          ),
         timeoutMs,
       );
     });
     console.log(`@@ui ${JSON.stringify({ reply, steps })}`);
     const result = await answered;
     if (!result.ok) {
-      throw new Error(`UI step ${result.step} ${JSON.stringify(steps[result.step])} failed: ${result.error}`);
+      throw new Error(
+        `UI step ${result.step} ${JSON.stringify(steps[result.step])} failed: ${result.error}`,
+      );
     }
     return result.results;
   } finally {

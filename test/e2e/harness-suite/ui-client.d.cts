@@ -2,8 +2,19 @@
 export type UiStep =
   | { do: 'command'; title: string; timeoutMs?: number }
   | { do: 'press'; key: string }
-  | { do: 'click' | 'text' | 'html'; selector: string; webview?: boolean | number; timeoutMs?: number }
-  | { do: 'wait'; selector: string; webview?: boolean | number; state?: 'visible' | 'hidden' | 'attached' | 'detached'; timeoutMs?: number }
+  | {
+      do: 'click' | 'text' | 'html';
+      selector: string;
+      webview?: boolean | number;
+      timeoutMs?: number;
+    }
+  | {
+      do: 'wait';
+      selector: string;
+      webview?: boolean | number;
+      state?: 'visible' | 'hidden' | 'attached' | 'detached';
+      timeoutMs?: number;
+    }
   | { do: 'count'; selector: string; webview?: boolean | number }
   | { do: 'screenshot'; name: string };
 
