@@ -1,0 +1,249 @@
+import { createHash } from 'node:crypto';
+import { strFromU8, unzipSync } from 'fflate';
+import {
+  allocCandles,
+  type Candles,
+  FLOAT_COLUMNS,
+  sliceCandles,
+  trimCandles,
+} from '../../schemas/candles.ts';
+import { DAY_MS } from '../../schemas/intervals.ts';
+import { ChecksumMismatchError, messages, SourceError } from './errors.ts';
+import { get, type RetryOptions, withRetries } from './http.ts';
+
+/**
+ * data.binance.vision: Binance's bulk kline archives. One zip per symbol and month (or day),
+ * each holding one CSV, with a `.CHECKSUM` (sha256sum format) beside it. No rate limit applies.
+ * A file is used only after its SHA-256 matches the published checksum.
+ */
+
+export const ARCHIVE_BASE = 'https://data.binance.vision';
+
+export type ArchivePeriodKind = 'monthly' | 'daily';
+
+export interface ArchivePiece {
+  kind: ArchivePeriodKind;
+  /** `YYYY-MM` or `YYYY-MM-DD`. */
+  key: string;
+  /** The part of the file's period inside the planned window: [start, end) ms. */
+  start: number;
+  end: number;
+}
+
+export interface ArchivePlan {
+  months: ArchivePiece[];
+  days: ArchivePiece[];
+  /** What only REST can give: [start, end) after the last complete day, or null. */
+  rest: { start: number; end: number } | null;
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+export function monthKey(t: number): string {
+  const d = new Date(t);
+  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}`;
+}
+
+export function dayKey(t: number): string {
+  const d = new Date(t);
+  return `${monthKey(t)}-${pad(d.getUTCDate())}`;
+}
+
+/** `…/data/spot/{monthly|daily}/klines/{SYM}/{iv}/{SYM}-{iv}-{key}.zip` */
+export function archiveUrl(
+  symbol: string,
+  kind: ArchivePeriodKind,
+  key: string,
+  opts: { baseUrl?: string; interval?: string } = {},
+): string {
+  const iv = opts.interval ?? '1m';
+  const base = (opts.baseUrl ?? ARCHIVE_BASE).replace(/\/$/, '');
+  return `${base}/data/spot/${kind}/klines/${symbol}/${iv}/${symbol}-${iv}-${key}.zip`;
+}
+
+/**
+ * Splits [start, end) into whole calendar months that are complete at `now` (monthly files),
+ * complete days outside those months (daily files; a partly covered day is fetched whole and
+ * clipped), and the REST tail after the last complete day.
+ */
+export function planArchive(start: number, end: number, now: number): ArchivePlan {
+  const months: ArchivePiece[] = [];
+  const days: ArchivePiece[] = [];
+  if (end <= start) return { months, days, rest: null };
+  const completeDays = Math.floor(now / DAY_MS) * DAY_MS;
+  let t = Math.floor(start / DAY_MS) * DAY_MS;
+  while (t < end && t < completeDays) {
+    const d = new Date(t);
+    const mStart = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+    const mEnd = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+    if (t === mStart && start <= mStart && mEnd <= end && mEnd <= now) {
+      months.push({ kind: 'monthly', key: monthKey(mStart), start: mStart, end: mEnd });
+      t = mEnd;
+      continue;
+    }
+    days.push({
+      kind: 'daily',
+      key: dayKey(t),
+      start: Math.max(start, t),
+      end: Math.min(end, t + DAY_MS),
+    });
+    t += DAY_MS;
+  }
+  const restStart = Math.max(start, t);
+  return { months, days, rest: restStart < end ? { start: restStart, end } : null };
+}
+
+/** Above this an archive timestamp is not ms: spot archives are µs from 2025-01-01. */
+const MAX_MS = 1e14;
+
+function toMs(t: number): number {
+  if (t >= 1e17) return Math.floor(t / 1e6);
+  if (t >= MAX_MS) return Math.floor(t / 1e3);
+  return t;
+}
+
+function csvError(source: string, line: number, why: string): SourceError {
+  return new SourceError('INVALID_RESPONSE', messages.malformedCsv(source, line, why), true);
+}
+
+/**
+ * Parses a Binance kline CSV: 12 columns, no header for spot (a header row, as futures files
+ * have, is skipped), open/close times in ms or µs, detected per row by magnitude. Rows come back
+ * sorted by open time, identical duplicates merged.
+ */
+export function parseKlineCsv(text: string, source = 'CSV'): Candles {
+  const lines = text.split('\n');
+  const c = allocCandles(lines.length);
+  let k = 0;
+  let sorted = true;
+  for (let li = 0; li < lines.length; li++) {
+    let line = lines[li];
+    if (line.endsWith('\r')) line = line.slice(0, -1);
+    if (line.length === 0) continue;
+    const f = line.split(',');
+    if (k === 0 && li === 0 && !/^\s*\d/.test(f[0])) continue;
+    if (f.length !== 12) throw csvError(source, li + 1, `${f.length} fields, expected 12`);
+    const t = Number(f[0]);
+    if (!Number.isFinite(t) || t < 0 || f[0].length === 0) {
+      throw csvError(source, li + 1, `open time ${JSON.stringify(f[0])} is not a number`);
+    }
+    const ms = toMs(t);
+    c.openTime[k] = ms;
+    let col = 0;
+    for (const idx of [1, 2, 3, 4, 5, 7, 8, 9, 10]) {
+      const s = f[idx];
+      const v = Number(s);
+      if (s.length === 0 || !Number.isFinite(v)) {
+        throw csvError(
+          source,
+          li + 1,
+          `${FLOAT_COLUMNS[col]} ${JSON.stringify(s)} is not a number`,
+        );
+      }
+      c[FLOAT_COLUMNS[col]][k] = v;
+      col++;
+    }
+    if (k > 0 && ms <= c.openTime[k - 1]) sorted = false;
+    k++;
+  }
+  c.length = k;
+  if (sorted) return k === lines.length ? c : trimCandles(c);
+  const idx = Array.from({ length: k }, (_, i) => i).sort((a, b) => c.openTime[a] - c.openTime[b]);
+  const out = allocCandles(k);
+  let n = 0;
+  for (const i of idx) {
+    if (n > 0 && out.openTime[n - 1] === c.openTime[i]) continue;
+    out.openTime[n] = c.openTime[i];
+    for (const colName of FLOAT_COLUMNS) out[colName][n] = c[colName][i];
+    n++;
+  }
+  out.length = n;
+  return trimCandles(out);
+}
+
+/** Unzips an archive (one CSV inside) and parses it. */
+export function parseArchiveZip(bytes: Uint8Array, source = 'archive'): Candles {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(bytes);
+  } catch (err) {
+    throw new SourceError('INVALID_RESPONSE', `${source}: not a valid zip (${String(err)})`, true, {
+      cause: err,
+    });
+  }
+  const names = Object.keys(entries).filter((n) => n.toLowerCase().endsWith('.csv'));
+  if (names.length !== 1)
+    throw new SourceError(
+      'INVALID_RESPONSE',
+      `${source}: expected one CSV, found ${names.length}`,
+      true,
+    );
+  return parseKlineCsv(strFromU8(entries[names[0]]), `${source}/${names[0]}`);
+}
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Checks `bytes` against a `.CHECKSUM` body (`<sha256>  <file>`); throws on mismatch. */
+export function verifyChecksum(bytes: Uint8Array, checksumBody: string, file: string): string {
+  const m = /\b([0-9a-f]{64})\b/i.exec(checksumBody);
+  if (!m) throw new SourceError('INVALID_RESPONSE', messages.badChecksumFile(file), true);
+  const expected = m[1].toLowerCase();
+  const actual = sha256Hex(bytes);
+  if (actual !== expected) throw new ChecksumMismatchError(file, expected, actual);
+  return actual;
+}
+
+export interface ArchiveClientOptions extends RetryOptions {
+  baseUrl?: string;
+  /** Per-request timeout in seconds (default 60: monthly files are tens of MB). */
+  timeoutSeconds?: number;
+  fetch?: typeof fetch;
+}
+
+export interface ArchiveFile {
+  url: string;
+  sha256: string;
+  /** Klines of the piece, clipped to its [start, end). */
+  candles: Candles;
+}
+
+/**
+ * Downloads one archive and its checksum, verifies, parses and clips it to the piece.
+ * NOT_FOUND (not published yet, or no data for the period) is not retried: the caller falls
+ * back to daily files or REST. A checksum mismatch is retried (a republish can race the two
+ * downloads) and, if it persists, fails with CHECKSUM_MISMATCH: the bytes are never used.
+ */
+export async function downloadArchive(
+  symbol: string,
+  piece: ArchivePiece,
+  opts: ArchiveClientOptions & { signal?: AbortSignal } = {},
+): Promise<ArchiveFile> {
+  const url = archiveUrl(symbol, piece.kind, piece.key, { baseUrl: opts.baseUrl });
+  const file = url.slice(url.lastIndexOf('/') + 1);
+  const timeoutSeconds = opts.timeoutSeconds ?? 60;
+  const fetchOk = async (u: string) => {
+    const res = await get(u, { signal: opts.signal, timeoutSeconds, fetch: opts.fetch });
+    if (res.status === 404) throw new SourceError('NOT_FOUND', messages.archiveNotFound(u), false);
+    if (res.status >= 500)
+      throw new SourceError('SERVER_ERROR', messages.serverError(u, res.status, ''), true);
+    if (res.status !== 200)
+      throw new SourceError('BAD_REQUEST', messages.serverError(u, res.status, ''), false);
+    return res.body;
+  };
+  return withRetries(`download ${file}`, opts.signal, opts, async () => {
+    const [zip, sum] = await Promise.all([fetchOk(url), fetchOk(`${url}.CHECKSUM`)]);
+    const sha256 = verifyChecksum(zip, strFromU8(sum), file);
+    const all = parseArchiveZip(zip, file);
+    return { url, sha256, candles: clip(all, piece.start, piece.end) };
+  });
+}
+
+function clip(c: Candles, start: number, end: number): Candles {
+  let lo = 0;
+  while (lo < c.length && c.openTime[lo] < start) lo++;
+  let hi = lo;
+  while (hi < c.length && c.openTime[hi] < end) hi++;
+  return lo === 0 && hi === c.length ? c : trimCandles(sliceCandles(c, lo, hi));
+}

@@ -1,0 +1,363 @@
+import { CancelledError } from './errors.ts';
+
+/**
+ * The rate governor: one per process, shared by every request to the exchange.
+ *
+ * Binance counts request weight per IP in fixed windows (today 6000 per minute, read at run
+ * time from exchangeInfo.rateLimits) and reports the window's total on every response in
+ * `X-MBX-USED-WEIGHT-<n><unit>`. The governor grants a request only when the window's weight,
+ * as best known, plus the request's weight stays under the budget (limit minus a safety margin):
+ *
+ *   known = max(reported + inFlight, dispatched + carried)
+ *
+ * - `reported`: the highest used weight the exchange reported for the current window (this
+ *   includes other programs on the same IP);
+ * - `inFlight`: weight of requests sent but not answered (the exchange may not have counted
+ *   them yet), so concurrency can never push past the budget;
+ * - `dispatched`: what this process sent in the window; `carried`: what was still in flight
+ *   when the window rolled and is not answered yet (it may land in either window, so it
+ *   counts in both).
+ *
+ * When the budget is used up, requests wait for the next window boundary (computed on the
+ * exchange's clock, plus a small guard for clock skew) and then go out at once: fixed windows
+ * allow a burst at the start of each window, which is how a well-behaved client reaches the
+ * limit's floor. A 429 or 418 pauses every request for its Retry-After.
+ */
+
+export interface RateLimitEntry {
+  rateLimitType: string;
+  interval: string;
+  intervalNum: number;
+  limit: number;
+}
+
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export interface GovernorOptions {
+  /** REQUEST_WEIGHT limit per window until exchangeInfo says otherwise (default 6000). */
+  limit?: number;
+  /** Window length in ms until exchangeInfo says otherwise (default 60 000). */
+  windowMs?: number;
+  /** Share of the limit kept in reserve (default 0.1). */
+  safetyMargin?: number;
+  /** Local clock (default Date.now). */
+  clock?: () => number;
+  /** Awaitable timer (default setTimeout). Tests pass a fake one. */
+  sleep?: Sleep;
+  /** Exchange clock minus local clock, ms (default 0; Binance's clock is NTP-synced). */
+  serverOffsetMs?: number;
+  /** Time after a window boundary before the new window is trusted (default 1 % of it, max 100 ms). */
+  boundaryGuardMs?: number;
+}
+
+export interface GovernorStats {
+  granted: number;
+  grantedWeight: number;
+  /** Times a request had to wait for a window to roll. */
+  windowWaits: number;
+  count429: number;
+  count418: number;
+  /** The highest weight the exchange reported in any window. */
+  maxReported: number;
+  /** The highest weight the governor believed used (known + granted) in any window. */
+  maxKnown: number;
+}
+
+export interface ResponseInfo {
+  status: number;
+  headers: Headers | Record<string, string | string[] | undefined>;
+}
+
+/** A granted request. Call `settle` once with the answer (or nothing, if there was none). */
+export interface Permit {
+  readonly weight: number;
+  settle(response?: ResponseInfo): void;
+}
+
+interface Waiter {
+  weight: number;
+  resolve: (p: Permit) => void;
+  reject: (e: unknown) => void;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+const UNIT_MS: Record<string, number> = { S: 1000, M: 60_000, H: 3_600_000, D: 86_400_000 };
+const INTERVAL_MS: Record<string, number> = {
+  SECOND: 1000,
+  MINUTE: 60_000,
+  HOUR: 3_600_000,
+  DAY: 86_400_000,
+};
+
+export const defaultSleep: Sleep = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError(signal.reason));
+    const t = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new CancelledError(signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Reads `X-MBX-USED-WEIGHT-<n><unit>`: the used weight and the window it belongs to. */
+export function usedWeightHeader(
+  headers: ResponseInfo['headers'],
+): { used: number; windowMs: number } | undefined {
+  const entries: Array<[string, string]> =
+    headers instanceof Headers
+      ? [...headers.entries()]
+      : Object.entries(headers).flatMap(([k, v]) =>
+          v === undefined ? [] : [[k, String(v)] as [string, string]],
+        );
+  let best: { used: number; windowMs: number } | undefined;
+  for (const [k, v] of entries) {
+    const m = /^x-mbx-used-weight-(\d+)([smhd])$/i.exec(k);
+    if (!m) continue;
+    const windowMs = Number(m[1]) * UNIT_MS[m[2].toUpperCase()];
+    const used = Number(v);
+    if (!Number.isFinite(used)) continue;
+    // With several weight windows, pace on the shortest (the one that fills first).
+    if (!best || windowMs < best.windowMs) best = { used, windowMs };
+  }
+  return best;
+}
+
+function retryAfterMs(headers: ResponseInfo['headers']): number | undefined {
+  const v =
+    headers instanceof Headers
+      ? headers.get('retry-after')
+      : (headers['retry-after'] ?? headers['Retry-After']);
+  if (v === undefined || v === null) return undefined;
+  const s = Number(Array.isArray(v) ? v[0] : v);
+  return Number.isFinite(s) ? s * 1000 : undefined;
+}
+
+export class RateGovernor {
+  private limit: number;
+  private windowMs: number;
+  private readonly margin: number;
+  private readonly clock: () => number;
+  private readonly sleep: Sleep;
+  private offset: number;
+  private guardMs: number | undefined;
+  private configured = false;
+
+  private window = Number.NEGATIVE_INFINITY;
+  private reported = 0;
+  private dispatched = 0;
+  /** Weight still in flight from earlier windows (it may land in this one). */
+  private carried = 0;
+  private inFlight = 0;
+  private pausedUntil = 0;
+  private readonly queue: Waiter[] = [];
+  private wakeAt: number | undefined;
+  readonly stats: GovernorStats = {
+    granted: 0,
+    grantedWeight: 0,
+    windowWaits: 0,
+    count429: 0,
+    count418: 0,
+    maxReported: 0,
+    maxKnown: 0,
+  };
+
+  constructor(opts: GovernorOptions = {}) {
+    this.limit = opts.limit ?? 6000;
+    this.windowMs = opts.windowMs ?? 60_000;
+    this.margin = opts.safetyMargin ?? 0.1;
+    this.clock = opts.clock ?? Date.now;
+    this.sleep = opts.sleep ?? defaultSleep;
+    this.offset = opts.serverOffsetMs ?? 0;
+    this.guardMs = opts.boundaryGuardMs;
+    if (opts.limit !== undefined) this.configured = true;
+  }
+
+  /** Whether limits were read from the exchange (or given explicitly). */
+  get isConfigured(): boolean {
+    return this.configured;
+  }
+
+  /** The weight this governor lets through per window. */
+  get budget(): number {
+    return Math.floor(this.limit * (1 - this.margin));
+  }
+
+  get limits(): { limit: number; windowMs: number } {
+    return { limit: this.limit, windowMs: this.windowMs };
+  }
+
+  /** Adopts the REQUEST_WEIGHT limit from exchangeInfo.rateLimits. */
+  configure(rateLimits: readonly RateLimitEntry[]): void {
+    const weights = rateLimits
+      .filter((r) => r.rateLimitType === 'REQUEST_WEIGHT' && INTERVAL_MS[r.interval] !== undefined)
+      .map((r) => ({ limit: r.limit, windowMs: r.intervalNum * INTERVAL_MS[r.interval] }));
+    if (weights.length === 0) return;
+    // Several weight limiters: pace on the one with the lowest sustained rate.
+    weights.sort((a, b) => a.limit / a.windowMs - b.limit / b.windowMs);
+    this.setLimit(weights[0].limit, weights[0].windowMs);
+  }
+
+  setLimit(limit: number, windowMs: number): void {
+    if (windowMs !== this.windowMs) this.window = Number.NEGATIVE_INFINITY;
+    this.limit = limit;
+    this.windowMs = windowMs;
+    this.configured = true;
+    this.pump();
+  }
+
+  /** Exchange clock minus local clock (from GET /api/v3/time, corrected by half the round trip). */
+  setServerOffset(ms: number): void {
+    this.offset = ms;
+  }
+
+  private guard(): number {
+    return this.guardMs ?? Math.min(100, this.windowMs * 0.01);
+  }
+
+  private windowOf(now: number): number {
+    return Math.floor((now + this.offset - this.guard()) / this.windowMs);
+  }
+
+  /** Local time at which window `w` starts. */
+  private windowStart(w: number): number {
+    return w * this.windowMs - this.offset + this.guard();
+  }
+
+  private roll(now: number): void {
+    const w = this.windowOf(now);
+    if (w > this.window) {
+      this.window = w;
+      this.reported = 0;
+      this.dispatched = 0;
+      this.carried = this.inFlight;
+    }
+  }
+
+  private known(): number {
+    return Math.max(this.reported + this.inFlight, this.dispatched + this.carried);
+  }
+
+  /** Waits until `weight` fits in the current window, then reserves it. */
+  acquire(weight: number, signal?: AbortSignal): Promise<Permit> {
+    if (signal?.aborted) return Promise.reject(new CancelledError(signal.reason));
+    return new Promise<Permit>((resolve, reject) => {
+      const w: Waiter = { weight, resolve, reject, signal };
+      if (signal) {
+        w.onAbort = () => {
+          const i = this.queue.indexOf(w);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(new CancelledError(signal.reason));
+          this.pump();
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.queue.push(w);
+      this.pump();
+    });
+  }
+
+  /** Pauses every request until `until` (local clock). */
+  pauseUntil(until: number): void {
+    this.pausedUntil = Math.max(this.pausedUntil, until);
+  }
+
+  private pump(): void {
+    while (this.queue.length > 0) {
+      const now = this.clock();
+      if (now < this.pausedUntil) return this.wake(this.pausedUntil);
+      this.roll(now);
+      const head = this.queue[0];
+      const known = this.known();
+      if (known + head.weight > this.budget && !(known === 0 && head.weight > this.budget)) {
+        this.stats.windowWaits++;
+        return this.wake(this.windowStart(this.window + 1));
+      }
+      this.queue.shift();
+      if (head.onAbort) head.signal?.removeEventListener('abort', head.onAbort);
+      head.resolve(this.grant(head.weight));
+    }
+  }
+
+  private grant(weight: number): Permit {
+    this.inFlight += weight;
+    this.dispatched += weight;
+    this.stats.granted++;
+    this.stats.grantedWeight += weight;
+    this.stats.maxKnown = Math.max(this.stats.maxKnown, this.known());
+    const sentWindow = this.window;
+    let settled = false;
+    return {
+      weight,
+      settle: (response?: ResponseInfo) => {
+        if (settled) return;
+        settled = true;
+        this.roll(this.clock());
+        this.inFlight -= weight;
+        if (response) this.observe(response, sentWindow, weight);
+        // Once answered, a request carried over from an earlier window is either in the
+        // reported weight (it landed here) or was counted there.
+        if (sentWindow < this.window) this.carried = Math.max(0, this.carried - weight);
+        this.pump();
+      },
+    };
+  }
+
+  /** Learns from an answer: the reported weight, and 429/418 pauses. */
+  private observe(response: ResponseInfo, sentWindow: number, weight: number): void {
+    const now = this.clock();
+    const h = usedWeightHeader(response.headers);
+    if (h && h.windowMs !== this.windowMs && !this.configured) {
+      // The exchange names its window in the header; trust it until exchangeInfo is read.
+      this.windowMs = h.windowMs;
+      this.window = Number.NEGATIVE_INFINITY;
+      this.roll(now);
+    }
+    if (h) {
+      this.stats.maxReported = Math.max(this.stats.maxReported, h.used);
+      // An answer to a request sent in an earlier window may carry that window's total; it
+      // belongs to the current window only if it is no more than what could have landed here.
+      if (sentWindow === this.window || h.used <= this.dispatched + this.carried + weight) {
+        this.reported = Math.max(this.reported, h.used);
+      }
+    }
+    if (response.status === 429 || response.status === 418) {
+      if (response.status === 429) this.stats.count429++;
+      else this.stats.count418++;
+      const ra = retryAfterMs(response.headers);
+      this.pauseUntil(now + (ra ?? Math.max(1000, this.windowStart(this.window + 1) - now)));
+      // Whatever the window held, treat it as full.
+      this.reported = Math.max(this.reported, this.limit);
+    }
+  }
+
+  private wake(at: number): void {
+    if (this.wakeAt !== undefined && this.wakeAt <= at) return;
+    this.wakeAt = at;
+    const ms = Math.max(0, at - this.clock());
+    this.sleep(ms).then(
+      () => {
+        if (this.wakeAt === at) this.wakeAt = undefined;
+        this.pump();
+      },
+      () => {
+        if (this.wakeAt === at) this.wakeAt = undefined;
+      },
+    );
+  }
+}
+
+let shared: RateGovernor | undefined;
+
+/** The process-wide governor every Binance request goes through. */
+export function sharedGovernor(): RateGovernor {
+  shared ??= new RateGovernor();
+  return shared;
+}
