@@ -1,0 +1,868 @@
+/**
+ * The ThreadX Data protocol: every JSON-RPC 2.0 method and notification between a client (the VS
+ * Code extension, another editor, a script) and the daemon, declared once.
+ *
+ * Each declaration carries its literal method name, who sends it, and zod schemas for its params
+ * and result. The daemon validates incoming params with them; the TypeScript client is typed by
+ * them; `scripts/gen-protocol.ts` turns them into JSON Schema (`schemas/json/`) and
+ * `docs/protocol.md` for clients in other languages. The doc comment above each declaration is
+ * copied into those generated files, so it is written for a client author.
+ *
+ * The wire follows the Language Server Protocol where LSP has an answer: `Content-Length` framing,
+ * `initialize` / `shutdown` / `exit`, `$/cancelRequest`, and `$/progress` with a `workDoneToken`.
+ * Batches are not supported (as in LSP). Times are milliseconds since the Unix epoch, UTC, or
+ * UTC ISO-8601 strings where a request accepts them; ranges are half-open `[start, end)`.
+ *
+ * This module imports zod and other schemas only: no node I/O, no vscode.
+ */
+import { z } from 'zod';
+import { SymbolSchema, parseUtcDate } from './common.ts';
+import { ConfigSchema } from './config.ts';
+import { IntervalSchema } from './intervals.ts';
+import { GapSchema, VerifyIssueSchema } from './registry.ts';
+
+/**
+ * Version of this protocol, `major.minor`. A client refuses a daemon with a different major; a
+ * minor bump only adds optional fields, methods or notifications.
+ */
+export const PROTOCOL_VERSION = '1.0';
+
+// ---------------------------------------------------------------------------------------------
+// Error codes.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Error codes. The JSON-RPC ones are standard; the application ones (-32001 ...) are stable:
+ * clients may branch on them. `RequestCancelled` is LSP's.
+ */
+export const ErrorCodes = {
+  /** The bytes of a message are not JSON. */
+  ParseError: -32700,
+  /** The JSON is not a JSON-RPC 2.0 request or notification (batches included). */
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  /** Params do not match the method's schema; `data.issues` lists every problem by path. */
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** The exchange does not know the symbol (it is well-formed, but not listed). */
+  InvalidSymbol: -32001,
+  /** The dataset, group or file asked for does not exist. */
+  NotFound: -32002,
+  /** The daemon cannot take the request now (too many requests in flight, data dir locked). */
+  Busy: -32003,
+  /** The exchange's rate limit was reached; `data.retryAfterMs` says when to try again. */
+  RateLimited: -32004,
+  /** Reading or writing the bank failed (disk full, permission, corrupt or changed file). */
+  StorageError: -32005,
+  /** Data broke the candle data contract (UDFI) and was not written. */
+  DataContract: -32006,
+  /** The exchange could not be reached or answered garbage. */
+  Network: -32007,
+  /** `initialize` carried no token or the wrong one (port transport only). */
+  Unauthorized: -32008,
+  /** A request other than `initialize` arrived before `initialize`. */
+  ServerNotInitialized: -32009,
+  /** The request was cancelled by `$/cancelRequest` or by `shutdown`. */
+  RequestCancelled: -32800,
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** One problem in a request's params, located by its path (as zod reports it). */
+export const ParamIssueSchema = z.object({
+  path: z.array(z.union([z.string(), z.number()])),
+  message: z.string(),
+  code: z.string().optional(),
+});
+export type ParamIssue = z.infer<typeof ParamIssueSchema>;
+
+/** The `data` member of every error the daemon sends. */
+export const ErrorDataSchema = z.object({
+  /** A stable string naming the failure inside the daemon, e.g. `NOT_FOUND`, `CHECKSUM_MISMATCH`. */
+  reason: z.string(),
+  /** For `InvalidParams`: every problem, path by path. */
+  issues: z.array(ParamIssueSchema).optional(),
+  /** For `RateLimited`: how long to wait before trying again. */
+  retryAfterMs: z.number().optional(),
+  /** For `InvalidSymbol` / `NotFound`: what was asked for. */
+  symbol: z.string().optional(),
+  dataset: z.string().optional(),
+});
+export type ErrorData = z.infer<typeof ErrorDataSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces.
+// ---------------------------------------------------------------------------------------------
+
+/** A point in time: ms since the epoch (UTC), or a UTC ISO-8601 date or datetime string. */
+export const TimeSchema = z.union([
+  z.number().int().min(0).max(8.64e15),
+  z.string().transform((s, ctx) => {
+    try {
+      return parseUtcDate(s);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      return z.NEVER;
+    }
+  }),
+]);
+
+/** A half-open time range `[start, end)` in ms, UTC. */
+export const TimeRangeSchema = z.tuple([z.number(), z.number()]);
+
+/** LSP's progress token: the client picks it, the daemon echoes it in `$/progress`. */
+export const ProgressTokenSchema = z.union([z.string().max(200), z.number().int()]);
+export type ProgressToken = z.infer<typeof ProgressTokenSchema>;
+
+const workDoneToken = ProgressTokenSchema.optional().describe(
+  'When present, the daemon reports progress as $/progress notifications with this token.',
+);
+
+export const GroupNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, {
+  error: 'group names are 1 to 32 letters, digits, "_" or "-"',
+});
+
+const SymbolList = z.array(SymbolSchema).min(1).max(1000);
+
+/** Which symbols a batch request applies to: exactly one of `symbols`, `top` or `group`. */
+const selection = {
+  symbols: SymbolList.optional(),
+  top: z
+    .object({
+      n: z.int().min(1).max(500),
+      quote: z
+        .string()
+        .regex(/^[A-Za-z0-9]{2,10}$/)
+        .default('USDC'),
+    })
+    .optional(),
+  group: GroupNameSchema.optional(),
+};
+function exactlyOneSelection(
+  v: { symbols?: unknown; top?: unknown; group?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  const given = (['symbols', 'top', 'group'] as const).filter((k) => v[k] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: given.length ? [given[1]] : ['symbols'],
+      message:
+        given.length === 0
+          ? 'give one of symbols, top or group'
+          : `give only one of symbols, top or group (got ${given.join(' and ')})`,
+    });
+  }
+}
+
+const maxPoints = z
+  .int()
+  .min(2)
+  .max(1_000_000)
+  .default(5000)
+  .describe('Most candles to return; the daemon serves a coarser interval to stay under it.');
+
+const NoParams = z.object({}).strict().nullish();
+
+/** A failure of one item of a batch (one symbol of an ingest), with the protocol's error code. */
+export const ItemErrorSchema = z.object({
+  code: z.number().int(),
+  reason: z.string(),
+  message: z.string(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Declarations.
+// ---------------------------------------------------------------------------------------------
+
+/** Who sends a message. */
+export type Direction = 'client->daemon' | 'daemon->client';
+
+export interface RequestDecl<
+  M extends string = string,
+  P extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
+> {
+  readonly kind: 'request';
+  readonly method: M;
+  readonly direction: Direction;
+  readonly params: P;
+  readonly result: R;
+  /** Whether the request accepts a `workDoneToken` and reports `$/progress`. */
+  readonly progress: boolean;
+  /** Application error codes the request may answer with, beyond the JSON-RPC ones. */
+  readonly errors: readonly ErrorCode[];
+}
+
+export interface NotificationDecl<M extends string = string, P extends z.ZodType = z.ZodType> {
+  readonly kind: 'notification';
+  readonly method: M;
+  readonly direction: Direction;
+  readonly params: P;
+}
+
+function request<const M extends string, P extends z.ZodType, R extends z.ZodType>(d: {
+  method: M;
+  params: P;
+  result: R;
+  direction?: Direction;
+  progress?: boolean;
+  errors?: readonly ErrorCode[];
+}): RequestDecl<M, P, R> {
+  return {
+    kind: 'request',
+    direction: 'client->daemon',
+    progress: false,
+    errors: [],
+    ...d,
+  };
+}
+
+function notification<const M extends string, P extends z.ZodType>(d: {
+  method: M;
+  params: P;
+  direction: Direction;
+}): NotificationDecl<M, P> {
+  return { kind: 'notification', ...d };
+}
+
+const E = ErrorCodes;
+
+// --- lifecycle --------------------------------------------------------------------------------
+
+/**
+ * The first request of every connection, sent by the client. Any other request before it is
+ * answered with `ServerNotInitialized`; notifications before it are dropped. Over the port
+ * transport it must carry `token` (the content of `<data>/.threadx-token`), else the daemon answers
+ * `Unauthorized` and closes the connection. Answers the protocol version (a client refuses a
+ * different major), the product version, the data directory and what the daemon can do.
+ */
+export const Initialize = request({
+  method: 'initialize',
+  params: z.object({
+    /** The client's process id, so the daemon can log who it serves. */
+    processId: z.int().nullable().optional(),
+    clientInfo: z
+      .object({ name: z.string().max(200), version: z.string().max(100).optional() })
+      .optional(),
+    /** The protocol version the client was written against. */
+    protocolVersion: z.string().max(20).optional(),
+    capabilities: z
+      .object({
+        /** The client handles `$/progress`. */
+        progress: z.boolean().optional(),
+        /** The client wants `registry/changed`. Default true. */
+        registryChanged: z.boolean().optional(),
+      })
+      .optional(),
+    /** Port transport only: the secret from `<data>/.threadx-token`. */
+    token: z.string().max(200).optional(),
+  }),
+  result: z.object({
+    protocolVersion: z.string(),
+    serverInfo: z.object({ name: z.string(), version: z.string() }),
+    dataDir: z.string(),
+    /** The daemon's process id. */
+    pid: z.int(),
+    capabilities: z.object({
+      progress: z.boolean(),
+      cancellation: z.boolean(),
+      registryChanged: z.boolean(),
+      logs: z.boolean(),
+      /** Whether `ingest/*` and `symbols/*` are available in this build. */
+      ingest: z.boolean(),
+      /** Whether `indicators/*` is available in this build. */
+      indicators: z.boolean(),
+      /** Every method the daemon answers. */
+      methods: z.array(z.string()),
+    }),
+  }),
+  errors: [E.Unauthorized],
+});
+
+/**
+ * Sent by the client to stop the daemon: running jobs are cancelled (their requests answer
+ * `RequestCancelled`) and their partial writes either complete or roll back, then the daemon
+ * answers `null`. Afterwards every request but `exit` is answered with `InvalidRequest`.
+ */
+export const Shutdown = request({ method: 'shutdown', params: NoParams, result: z.null() });
+
+/**
+ * Sent by the client after `shutdown`: the daemon exits (code 0 after `shutdown`, 1 without). In
+ * a shared daemon (socket, port) it closes this connection only.
+ */
+export const Exit = notification({ method: 'exit', params: NoParams, direction: 'client->daemon' });
+
+// --- config and symbols -----------------------------------------------------------------------
+
+/** Sent by the client: the configuration the daemon runs with (every default filled in). */
+export const ConfigGet = request({
+  method: 'config/get',
+  params: NoParams,
+  result: z.object({
+    config: ConfigSchema,
+    /** The file the configuration came from, or null for defaults only. */
+    file: z.string().nullable(),
+    dataDir: z.string(),
+  }),
+});
+
+export const SymbolInfoSchema = z.object({
+  symbol: z.string(),
+  base: z.string(),
+  quote: z.string(),
+  /** Binance's status: TRADING, BREAK, HALT, END_OF_DAY ... */
+  status: z.string(),
+});
+
+/**
+ * Sent by the client: symbols from the exchange's exchangeInfo whose name, base or quote asset
+ * contains `query` (case-insensitive), exact matches first. Fails with `Network` or `RateLimited`
+ * when exchangeInfo cannot be fetched and no cached copy exists.
+ */
+export const SymbolsSearch = request({
+  method: 'symbols/search',
+  params: z.object({
+    query: z.string().trim().max(40),
+    /** Only symbols quoted in this asset, e.g. USDC. */
+    quote: z
+      .string()
+      .regex(/^[A-Za-z0-9]{2,10}$/)
+      .optional(),
+    limit: z.int().min(1).max(1000).default(50),
+  }),
+  result: z.object({ matches: z.array(SymbolInfoSchema) }),
+  errors: [E.Network, E.RateLimited],
+});
+
+/**
+ * Sent by the client: the `n` largest trading symbols quoted in `quote`. Ranked by market
+ * capitalisation then 24 h quote volume when a market-cap source is configured
+ * (`market-cap+volume`), else by 24 h quote volume alone (`volume`); `note` says which and why.
+ */
+export const SymbolsTop = request({
+  method: 'symbols/top',
+  params: z.object({
+    n: z.int().min(1).max(500).default(10),
+    quote: z
+      .string()
+      .regex(/^[A-Za-z0-9]{2,10}$/)
+      .default('USDC'),
+  }),
+  result: z.object({
+    symbols: z.array(
+      SymbolInfoSchema.extend({
+        rank: z.int(),
+        quoteVolume24h: z.number().optional(),
+        marketCap: z.number().optional(),
+      }),
+    ),
+    ranking: z.enum(['volume', 'market-cap+volume']),
+    note: z.string(),
+  }),
+  errors: [E.Network, E.RateLimited],
+});
+
+/**
+ * Sent by the client: the symbol groups. Built in: L1 (BTC, ETH, SOL, ADA), DeFi (UNI, AAVE,
+ * LINK, DOT), L2 (MATIC, ARB, OP) and Stable (EUR, FDUSD, USDE), all quoted in USDC; then the
+ * `[groups]` of the configuration, which may override a built-in name.
+ */
+export const SymbolsGroups = request({
+  method: 'symbols/groups',
+  params: NoParams,
+  result: z.object({
+    groups: z.array(
+      z.object({
+        name: z.string(),
+        symbols: z.array(z.string()),
+        source: z.enum(['builtin', 'config']),
+      }),
+    ),
+  }),
+});
+
+// --- ingest ----------------------------------------------------------------------------------
+
+export const IngestParamsSchema = z
+  .object({
+    ...selection,
+    /** Timeframes to derive after the 1m download (1m itself is always fetched). */
+    intervals: z.array(IntervalSchema).max(16).optional(),
+    start: TimeSchema,
+    /** Default: now. */
+    end: TimeSchema.optional(),
+    /** `archive` uses the monthly/daily bulk files, `rest` the klines endpoint, `auto` both. */
+    source: z.enum(['auto', 'rest', 'archive']).default('auto'),
+    /** Symbols downloaded at once. Default from the configuration. */
+    concurrency: z.int().min(1).max(32).optional(),
+    /** Plan only: answer what would be fetched, fetch nothing. */
+    dryRun: z.boolean().default(false),
+    workDoneToken,
+  })
+  .superRefine(exactlyOneSelection)
+  .superRefine((v, ctx) => {
+    if (v.end !== undefined && v.end <= v.start) {
+      ctx.addIssue({ code: 'custom', path: ['end'], message: 'end must be after start' });
+    }
+  });
+
+export const IngestPlanItemSchema = z.object({
+  symbol: z.string(),
+  /** 1m ranges missing from the bank that will be fetched. */
+  missing: z.array(TimeRangeSchema),
+  /** 1m candles those ranges hold at most. */
+  candles: z.number(),
+  /** Planned REST requests and archive files. */
+  requests: z.number(),
+  archives: z.number(),
+  intervals: z.array(IntervalSchema),
+});
+
+/**
+ * Sent by the client: what `ingest/run` with the same params would fetch, per symbol, without
+ * fetching candles (it may fetch exchangeInfo to resolve `top` and check symbols).
+ */
+export const IngestPlan = request({
+  method: 'ingest/plan',
+  params: IngestParamsSchema,
+  result: z.object({
+    items: z.array(IngestPlanItemSchema),
+    totals: z.object({ candles: z.number(), requests: z.number(), archives: z.number() }),
+  }),
+  errors: [E.InvalidSymbol, E.NotFound, E.Network, E.RateLimited],
+});
+
+export const IngestSymbolResultSchema = z.object({
+  symbol: z.string(),
+  /** 1m candles added to the bank. */
+  rows: z.number(),
+  /** 1m ranges fetched. */
+  ranges: z.array(TimeRangeSchema),
+  /** REST requests and archive files used. */
+  requests: z.number(),
+  /** Gaps left in the 1m series after the download, and short ones filled with flat candles. */
+  gaps: z.number(),
+  filled: z.number(),
+  /** Wall time in ms. */
+  timeMs: z.number(),
+  /** Derived timeframes written. */
+  derived: z.array(IntervalSchema),
+  /** Why this symbol failed; the others still ran. */
+  error: ItemErrorSchema.nullable(),
+});
+
+/**
+ * Sent by the client: downloads the missing 1m candles of every selected symbol, writes them to
+ * the bank and derives `intervals`. Long: give a `workDoneToken` for `$/progress`, and cancel with
+ * `$/cancelRequest` (what was written stays consistent). A failing symbol does not stop the others;
+ * its row carries `error`. Sends `registry/changed` to every client for the datasets it wrote.
+ */
+export const IngestRun = request({
+  method: 'ingest/run',
+  params: IngestParamsSchema,
+  result: z.object({
+    dryRun: z.boolean(),
+    symbols: z.array(IngestSymbolResultSchema),
+    totals: z.object({ rows: z.number(), requests: z.number(), errors: z.number() }),
+  }),
+  progress: true,
+  errors: [E.InvalidSymbol, E.NotFound, E.Network, E.RateLimited, E.StorageError, E.DataContract],
+});
+
+// --- registry ---------------------------------------------------------------------------------
+
+/** A dataset as listed: its registry entry without the per-file detail. */
+export const DatasetSummarySchema = z.object({
+  /** `SYMBOL/interval` for candles, `SYMBOL/interval/indicator-key` for indicators. */
+  id: z.string(),
+  symbol: z.string(),
+  interval: IntervalSchema,
+  kind: z.enum(['candles', 'indicator']),
+  rows: z.number(),
+  first: z.number().nullable(),
+  last: z.number().nullable(),
+  /** Gaps not filled (missing candles remain). */
+  gaps: z.number(),
+  /** Candles missing in those gaps. */
+  missing: z.number(),
+  filled: z.number(),
+  files: z.number(),
+  bytes: z.number(),
+  updated: z.number(),
+  derived: z.boolean(),
+  indicator: z.object({ name: z.string(), params: z.record(z.string(), z.number()) }).optional(),
+});
+export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
+
+/**
+ * Sent by the client: the datasets in the bank, sorted by id, optionally filtered. Served from
+ * memory. With `details`, each dataset also lists its gaps.
+ */
+export const RegistryList = request({
+  method: 'registry/list',
+  params: z
+    .object({
+      filter: z
+        .object({
+          /** Exact symbol. */
+          symbol: SymbolSchema.optional(),
+          interval: IntervalSchema.optional(),
+          kind: z.enum(['candles', 'indicator']).optional(),
+        })
+        .optional(),
+      details: z.boolean().default(false),
+    })
+    .nullish()
+    .transform((v) => v ?? { details: false }),
+  result: z.object({
+    datasets: z.array(DatasetSummarySchema),
+    /** Per dataset id when `details` is true: its gaps. */
+    gaps: z.record(z.string(), z.array(GapSchema)).optional(),
+  }),
+});
+
+/**
+ * Sent by the client: recomputes every file's checksum and re-validates its candles. Long: give
+ * a `workDoneToken` for `$/progress`; cancellable. `ok` is true when every file is as registered.
+ */
+export const RegistryVerify = request({
+  method: 'registry/verify',
+  params: z
+    .object({ workDoneToken })
+    .nullish()
+    .transform((v) => v ?? {}),
+  result: z.object({
+    ok: z.boolean(),
+    /** Files checked. */
+    checked: z.number(),
+    /** Files that are not `ok` (changed, corrupt, missing, unregistered). */
+    issues: z.array(VerifyIssueSchema),
+  }),
+  progress: true,
+  errors: [E.StorageError],
+});
+
+/**
+ * Sent by the client: removes a dataset's files and registry entry. Deleting `1m` removes every
+ * dataset of the symbol (derived data cannot outlive its source). Answers `NotFound` when there is
+ * no such dataset. Sends `registry/changed` to every client.
+ */
+export const RegistryDelete = request({
+  method: 'registry/delete',
+  params: z.object({ symbol: SymbolSchema, interval: IntervalSchema }),
+  result: z.object({
+    /** Dataset ids removed. */
+    datasets: z.array(z.string()),
+    /** Files removed, relative to the data directory. */
+    files: z.array(z.string()),
+  }),
+  errors: [E.NotFound, E.StorageError],
+});
+
+// --- data -------------------------------------------------------------------------------------
+
+/** Candles as columns: `openTime[i]`, `open[i]` ... describe candle `i`. */
+export const CandleColumnsSchema = z.object({
+  openTime: z.array(z.number()),
+  open: z.array(z.number()),
+  high: z.array(z.number()),
+  low: z.array(z.number()),
+  close: z.array(z.number()),
+  volume: z.array(z.number()),
+  quoteVolume: z.array(z.number()),
+  trades: z.array(z.number()),
+  takerBuyBase: z.array(z.number()),
+  takerBuyQuote: z.array(z.number()),
+  /** 1 where the candle was synthesised to fill a short gap. */
+  filled: z.array(z.number()),
+});
+export type CandleColumns = z.infer<typeof CandleColumnsSchema>;
+
+/**
+ * Sent by the client (a chart): candles of `symbol` in `[start, end)` as columns. When the range
+ * holds more than `maxPoints` candles of `interval`, the daemon serves the finest coarser interval
+ * that fits, from the bank or resampled from 1m on the fly; `interval` in the result says which.
+ * If even `1M` does not fit, the last `maxPoints` candles are sent and `truncated` is true.
+ * Answers `NotFound` when the symbol has no data.
+ */
+export const DataRead = request({
+  method: 'data/read',
+  params: z.object({
+    symbol: SymbolSchema,
+    interval: IntervalSchema,
+    start: TimeSchema.optional(),
+    end: TimeSchema.optional(),
+    maxPoints,
+  }),
+  result: z.object({
+    symbol: z.string(),
+    /** The interval actually served. */
+    interval: IntervalSchema,
+    requestedInterval: IntervalSchema,
+    /** True when the candles were resampled from 1m for this answer. */
+    resampled: z.boolean(),
+    truncated: z.boolean(),
+    length: z.number(),
+    columns: CandleColumnsSchema,
+  }),
+  errors: [E.NotFound, E.StorageError],
+});
+
+/**
+ * Sent by the client: writes candles of `symbol` in `[start, end)` to a CSV file. `out` must be an
+ * absolute path whose folder exists; an existing file is replaced only with `overwrite`. The file
+ * appears complete or not at all. Answers `InvalidParams` (path `out`) for a bad path.
+ */
+export const DataExport = request({
+  method: 'data/export',
+  params: z.object({
+    symbol: SymbolSchema,
+    interval: IntervalSchema,
+    start: TimeSchema.optional(),
+    end: TimeSchema.optional(),
+    out: z.string().min(1).max(4096),
+    format: z.literal('csv').default('csv'),
+    overwrite: z.boolean().default(false),
+  }),
+  result: z.object({ out: z.string(), rows: z.number(), bytes: z.number() }),
+  errors: [E.NotFound, E.StorageError],
+});
+
+// --- indicators -------------------------------------------------------------------------------
+
+export const INDICATOR_NAMES = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'] as const;
+
+/**
+ * An indicator and its parameters. Parameters by name: sma/ema {period=20}, rsi {period=14},
+ * macd {fast=12, slow=26, signal=9}, bbands {period=20, k=2}, atr {period=14}. They are checked
+ * against the indicator; a bad one is answered `InvalidParams` with its path.
+ */
+export const IndicatorRequestSchema = z.object({
+  name: z.enum(INDICATOR_NAMES),
+  params: z.record(z.string(), z.number()).default({}),
+});
+
+const indicatorBatch = {
+  ...selection,
+  intervals: z.array(IntervalSchema).min(1).max(16),
+  indicators: z.array(IndicatorRequestSchema).min(1).max(32),
+  start: TimeSchema.optional(),
+  end: TimeSchema.optional(),
+};
+
+/**
+ * Sent by the client: computes indicators over stored candles and caches them in the bank
+ * (`indicators_cache`), recomputing only what changed. Long: `$/progress`, cancellable. Sends
+ * `registry/changed` for the indicator datasets written.
+ */
+export const IndicatorsUpdate = request({
+  method: 'indicators/update',
+  params: z.object({ ...indicatorBatch, workDoneToken }).superRefine(exactlyOneSelection),
+  result: z.object({
+    items: z.array(
+      z.object({
+        symbol: z.string(),
+        interval: IntervalSchema,
+        indicator: z.string(),
+        /** The indicator with its parameters, e.g. `macd_12_26_9`. */
+        key: z.string(),
+        rows: z.number(),
+        written: z.boolean(),
+        error: ItemErrorSchema.nullable(),
+      }),
+    ),
+  }),
+  progress: true,
+  errors: [E.NotFound, E.StorageError],
+});
+
+/**
+ * Sent by the client (a chart): indicator values aligned on candle open times, for each selected
+ * symbol and interval. Values before an indicator's lookback are `null`. As with `data/read`, a
+ * coarser interval is served when the range exceeds `maxPoints`.
+ */
+export const IndicatorsRead = request({
+  method: 'indicators/read',
+  params: z.object({ ...indicatorBatch, maxPoints }).superRefine(exactlyOneSelection),
+  result: z.object({
+    series: z.array(
+      z.object({
+        symbol: z.string(),
+        requestedInterval: IntervalSchema,
+        /** The interval actually served. */
+        interval: IntervalSchema,
+        openTime: z.array(z.number()),
+        indicators: z.array(
+          z.object({
+            name: z.string(),
+            key: z.string(),
+            params: z.record(z.string(), z.number()),
+            /** Output columns by name, e.g. `{ macd, signal, hist }`. */
+            outputs: z.record(z.string(), z.array(z.number().nullable())),
+          }),
+        ),
+      }),
+    ),
+  }),
+  errors: [E.NotFound, E.StorageError],
+});
+
+// --- logs -------------------------------------------------------------------------------------
+
+export const LogLevelSchema = z.enum(['debug', 'info', 'warn', 'error']);
+export type LogLevel = z.infer<typeof LogLevelSchema>;
+
+/**
+ * Sent by the client: from now on, send this connection the daemon's log lines at `level` or
+ * above as `log/message` notifications (`enabled: false` stops them). `tail` replays that many
+ * recent lines first. Answers where the log file is.
+ */
+export const LogsSubscribe = request({
+  method: 'logs/subscribe',
+  params: z.object({
+    level: LogLevelSchema.default('info'),
+    enabled: z.boolean().default(true),
+    tail: z.int().min(0).max(1000).default(0),
+  }),
+  result: z.object({ subscribed: z.boolean(), logFile: z.string().nullable() }),
+});
+
+// --- notifications ----------------------------------------------------------------------------
+
+export const WorkDoneProgressSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('begin'),
+    title: z.string(),
+    message: z.string().optional(),
+    percentage: z.number().min(0).max(100).optional(),
+    cancellable: z.boolean().optional(),
+  }),
+  z.object({
+    kind: z.literal('report'),
+    message: z.string().optional(),
+    percentage: z.number().min(0).max(100).optional(),
+    cancellable: z.boolean().optional(),
+  }),
+  z.object({ kind: z.literal('end'), message: z.string().optional() }),
+]);
+export type WorkDoneProgress = z.infer<typeof WorkDoneProgressSchema>;
+
+/**
+ * Sent by the daemon while a request that was given a `workDoneToken` runs: one `begin`, any
+ * number of `report`, one `end` (also when the request fails or is cancelled). Same shape as
+ * LSP's work-done progress.
+ */
+export const Progress = notification({
+  method: '$/progress',
+  direction: 'daemon->client',
+  params: z.object({ token: ProgressTokenSchema, value: WorkDoneProgressSchema }),
+});
+
+/**
+ * Sent by the client to cancel a request it sent. The request then answers `RequestCancelled`
+ * (or its result, if it finished first). Unknown ids are ignored.
+ */
+export const CancelRequest = notification({
+  method: '$/cancelRequest',
+  direction: 'client->daemon',
+  params: z.object({ id: z.union([z.int(), z.string().max(200)]) }),
+});
+
+/**
+ * Sent by the daemon to every initialized client when datasets were written or removed, whoever
+ * asked. Clients refresh what they show (`registry/list`).
+ */
+export const RegistryChanged = notification({
+  method: 'registry/changed',
+  direction: 'daemon->client',
+  params: z.object({
+    /** Dataset ids written. */
+    changed: z.array(z.string()),
+    /** Dataset ids removed. */
+    removed: z.array(z.string()),
+    reason: z.enum(['ingest', 'delete', 'derive', 'indicators', 'import']),
+  }),
+});
+
+/** Sent by the daemon to clients that called `logs/subscribe`: one log line. */
+export const LogMessage = notification({
+  method: 'log/message',
+  direction: 'daemon->client',
+  params: z.object({
+    level: LogLevelSchema,
+    /** ms since the epoch. */
+    time: z.number(),
+    message: z.string(),
+  }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tables and derived types.
+// ---------------------------------------------------------------------------------------------
+
+/** Every request, by method name. */
+export const REQUESTS = {
+  [Initialize.method]: Initialize,
+  [Shutdown.method]: Shutdown,
+  [ConfigGet.method]: ConfigGet,
+  [SymbolsSearch.method]: SymbolsSearch,
+  [SymbolsTop.method]: SymbolsTop,
+  [SymbolsGroups.method]: SymbolsGroups,
+  [IngestPlan.method]: IngestPlan,
+  [IngestRun.method]: IngestRun,
+  [RegistryList.method]: RegistryList,
+  [RegistryVerify.method]: RegistryVerify,
+  [RegistryDelete.method]: RegistryDelete,
+  [DataRead.method]: DataRead,
+  [DataExport.method]: DataExport,
+  [IndicatorsUpdate.method]: IndicatorsUpdate,
+  [IndicatorsRead.method]: IndicatorsRead,
+  [LogsSubscribe.method]: LogsSubscribe,
+} as const;
+
+/** Every notification, by method name. */
+export const NOTIFICATIONS = {
+  [Exit.method]: Exit,
+  [Progress.method]: Progress,
+  [CancelRequest.method]: CancelRequest,
+  [RegistryChanged.method]: RegistryChanged,
+  [LogMessage.method]: LogMessage,
+} as const;
+
+/** Every message of the protocol, by method name. */
+export const METHODS = { ...REQUESTS, ...NOTIFICATIONS } as const;
+
+export type Requests = typeof REQUESTS;
+export type Notifications = typeof NOTIFICATIONS;
+export type RequestMethod = keyof Requests;
+export type NotificationMethod = keyof Notifications;
+export type ClientNotificationMethod = {
+  [K in NotificationMethod]: Notifications[K]['direction'] extends 'client->daemon' ? K : never;
+}[NotificationMethod];
+export type DaemonNotificationMethod = Exclude<NotificationMethod, ClientNotificationMethod>;
+
+/** Params as a client writes them (defaults may be left out). */
+export type Params<M extends RequestMethod> = z.input<Requests[M]['params']>;
+/** Params as the daemon sees them after validation (defaults filled in, times in ms). */
+export type ParsedParams<M extends RequestMethod> = z.output<Requests[M]['params']>;
+/** What the daemon answers. */
+export type Result<M extends RequestMethod> = z.output<Requests[M]['result']>;
+/** A notification's params. */
+export type NotificationParams<M extends NotificationMethod> = z.output<Notifications[M]['params']>;
+
+export function isRequestMethod(method: string): method is RequestMethod {
+  return Object.prototype.hasOwnProperty.call(REQUESTS, method);
+}
+
+export function isNotificationMethod(method: string): method is NotificationMethod {
+  return Object.prototype.hasOwnProperty.call(NOTIFICATIONS, method);
+}
+
+/** Converts a zod error's issues to the protocol's path-by-path form. */
+export function toParamIssues(error: z.ZodError): ParamIssue[] {
+  return error.issues.map((i) => ({
+    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+    message: i.message,
+    code: i.code,
+  }));
+}
