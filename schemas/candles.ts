@@ -99,9 +99,7 @@ export function trimCandles(c: Candles): Candles {
 }
 
 /** Builds a series from row arrays (tests, small inputs). */
-export function candlesFromRows(
-  rows: ReadonlyArray<ReadonlyArray<number>>,
-): Candles {
+export function candlesFromRows(rows: ReadonlyArray<ReadonlyArray<number>>): Candles {
   const c = allocCandles(rows.length);
   c.length = rows.length;
   rows.forEach((r, i) => {
@@ -143,4 +141,3 @@ export function concatCandles(parts: Candles[]): Candles {
   out.length = n;
   return out;
 }
-

@@ -41,9 +41,7 @@ export const WEEK_ORIGIN_MS = 4 * DAY_MS;
  *   (3d included) on the Unix epoch and 1w on Monday 00:00 UTC.
  * - `month`: calendar months in UTC.
  */
-export type BucketRule =
-  | { kind: 'fixed'; ms: number; origin: number }
-  | { kind: 'month' };
+export type BucketRule = { kind: 'fixed'; ms: number; origin: number } | { kind: 'month' };
 
 export const BUCKET_RULES: Record<Interval, BucketRule> = {
   '1m': { kind: 'fixed', ms: MINUTE_MS, origin: 0 },
@@ -100,7 +98,10 @@ export function intervalMs(interval: Interval): number {
 /** Parses a comma-separated interval list, rejecting unknown names with a message naming them. */
 export function parseIntervals(text: string): Interval[] {
   const out: Interval[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     out.push(IntervalSchema.parse(part));
   }
   return out;

@@ -2,7 +2,12 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
 import { parseSymbol, parseUtcDate } from '../../schemas/common.ts';
-import { type Interval, DERIVED_INTERVALS, IntervalSchema, parseIntervals } from '../../schemas/intervals.ts';
+import {
+  type Interval,
+  DERIVED_INTERVALS,
+  IntervalSchema,
+  parseIntervals,
+} from '../../schemas/intervals.ts';
 import { Bank } from '../store/bank.ts';
 import { loadConfig } from '../store/config.ts';
 import { readKlineFile } from '../store/importer.ts';
@@ -20,7 +25,8 @@ const COMMON: ParseArgsConfig['options'] = {
   help: { type: 'boolean', short: 'h', default: false },
 };
 
-const usage = (): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
+const usage =
+  (): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
 
 Usage: threadx <command> [options]
 
@@ -53,14 +59,25 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const err = e as Error & { code?: string };
     const code = e instanceof UsageError || isBadInput(err) ? EXIT.usage : EXIT.failure;
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code ?? err.name, message: oneLine(err) } })}\n`);
+    if (json)
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, error: { code: err.code ?? err.name, message: oneLine(err) } })}\n`,
+      );
     else process.stderr.write(`threadx ${cmd}: ${oneLine(err)}\n`);
     return code === EXIT.failure ? EXIT.storage : code;
   }
 }
 
 function isBadInput(e: Error & { code?: string }): boolean {
-  return e.name === 'ZodError' || e.name === 'ImportError' || e.name === 'ConfigError' || e.name === 'DataContractError' || e.name === 'NotFoundError' || e.code === 'INVALID_SYMBOL' || /^(invalid|naive|unknown)/.test(e.message);
+  return (
+    e.name === 'ZodError' ||
+    e.name === 'ImportError' ||
+    e.name === 'ConfigError' ||
+    e.name === 'DataContractError' ||
+    e.name === 'NotFoundError' ||
+    e.code === 'INVALID_SYMBOL' ||
+    /^(invalid|naive|unknown)/.test(e.message)
+  );
 }
 
 function oneLine(e: Error): string {
@@ -86,7 +103,10 @@ async function context(values: Record<string, unknown>): Promise<CommandContext>
     config,
     dataDir,
     json: Boolean(values.json),
-    openBank: () => Bank.open(dataDir, { maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60) }),
+    openBank: () =>
+      Bank.open(dataDir, {
+        maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
+      }),
     out: (text: string) => process.stdout.write(`${text}\n`),
     err: (text: string) => process.stderr.write(`${text}\n`),
   };
@@ -143,7 +163,11 @@ function need(values: Record<string, unknown>, key: string): string {
   return v;
 }
 
-async function cmdImport(ctx: CommandContext, files: string[], values: Record<string, unknown>): Promise<number> {
+async function cmdImport(
+  ctx: CommandContext,
+  files: string[],
+  values: Record<string, unknown>,
+): Promise<number> {
   if (files.length === 0) throw new UsageError('import needs at least one file');
   const bank = await ctx.openBank();
   const intervals = values.intervals ? parseIntervals(values.intervals as string) : [];
@@ -161,21 +185,38 @@ async function cmdImport(ctx: CommandContext, files: string[], values: Record<st
     ctx.out(
       table(
         ['file', 'symbol', 'rows', 'checksum', 'written', 'unchanged', 'status'],
-        summary.items.map((i) => [path.basename(i.file), i.symbol ?? '-', i.rows, i.checksum, i.written, i.unchanged, i.ok ? 'ok' : `error: ${i.error}`]),
+        summary.items.map((i) => [
+          path.basename(i.file),
+          i.symbol ?? '-',
+          i.rows,
+          i.checksum,
+          i.written,
+          i.unchanged,
+          i.ok ? 'ok' : `error: ${i.error}`,
+        ]),
       ),
     );
-    for (const [s, d] of Object.entries(summary.derived)) ctx.out(`${s}: derived ${d.map((x) => `${x.interval} (${x.rows})`).join(', ')}`);
+    for (const [s, d] of Object.entries(summary.derived))
+      ctx.out(`${s}: derived ${d.map((x) => `${x.interval} (${x.rows})`).join(', ')}`);
   }
   return failed.length ? EXIT.problems : EXIT.ok;
 }
 
 async function cmdResample(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
   const symbol = parseSymbol(need(values, 'symbol'));
-  const intervals: Interval[] = values.intervals ? parseIntervals(values.intervals as string) : [...DERIVED_INTERVALS];
+  const intervals: Interval[] = values.intervals
+    ? parseIntervals(values.intervals as string)
+    : [...DERIVED_INTERVALS];
   const bank = await ctx.openBank();
   const res = await bank.derive(symbol, intervals);
   if (ctx.json) ctx.out(JSON.stringify({ ok: true, symbol, results: res }));
-  else ctx.out(table(['interval', 'rows', 'written'], res.map((r) => [r.interval, r.rows, r.written ? 'yes' : 'unchanged'])));
+  else
+    ctx.out(
+      table(
+        ['interval', 'rows', 'written'],
+        res.map((r) => [r.interval, r.rows, r.written ? 'yes' : 'unchanged']),
+      ),
+    );
   return EXIT.ok;
 }
 
@@ -183,27 +224,58 @@ async function cmdList(ctx: CommandContext): Promise<number> {
   const bank = await ctx.openBank();
   const list = bank.list();
   if (ctx.json) {
-    ctx.out(JSON.stringify({ ok: true, datasets: list.map(({ files: _f, ...d }) => ({ ...d, files: _f.length })) }));
+    ctx.out(
+      JSON.stringify({
+        ok: true,
+        datasets: list.map(({ files: _f, ...d }) => ({ ...d, files: _f.length })),
+      }),
+    );
     return EXIT.ok;
   }
   if (list.length === 0) {
-    ctx.out(`The bank at ${ctx.dataDir} is empty. Import files with "threadx import" or download with "threadx ingest".`);
+    ctx.out(
+      `The bank at ${ctx.dataDir} is empty. Import files with "threadx import" or download with "threadx ingest".`,
+    );
     return EXIT.ok;
   }
-  ctx.out(table(['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files'], list.map((d) => [d.id, d.rows, iso(d.first), iso(d.last), d.gaps.filter((g) => !g.filled).length, d.filledCount, d.files.length])));
+  ctx.out(
+    table(
+      ['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files'],
+      list.map((d) => [
+        d.id,
+        d.rows,
+        iso(d.first),
+        iso(d.last),
+        d.gaps.filter((g) => !g.filled).length,
+        d.filledCount,
+        d.files.length,
+      ]),
+    ),
+  );
   return EXIT.ok;
 }
 
 async function cmdVerify(ctx: CommandContext): Promise<number> {
   const bank = await ctx.openBank();
   const progress = new Progress(!ctx.json);
-  const issues = await bank.verify({ onProgress: (d, n) => progress.update(`verifying ${d}/${n}`) });
+  const issues = await bank.verify({
+    onProgress: (d, n) => progress.update(`verifying ${d}/${n}`),
+  });
   progress.done();
   const bad = issues.filter((i) => i.status !== 'ok');
-  if (ctx.json) ctx.out(JSON.stringify({ ok: bad.length === 0, checked: issues.length, issues: bad }));
+  if (ctx.json)
+    ctx.out(JSON.stringify({ ok: bad.length === 0, checked: issues.length, issues: bad }));
   else {
-    ctx.out(`${issues.length - issues.filter((i) => i.status === 'unregistered').length} file(s) checked, ${bad.length} problem(s)`);
-    if (bad.length) ctx.out(table(['status', 'path', 'detail'], bad.map((i) => [i.status, i.path, i.detail ?? ''])));
+    ctx.out(
+      `${issues.length - issues.filter((i) => i.status === 'unregistered').length} file(s) checked, ${bad.length} problem(s)`,
+    );
+    if (bad.length)
+      ctx.out(
+        table(
+          ['status', 'path', 'detail'],
+          bad.map((i) => [i.status, i.path, i.detail ?? '']),
+        ),
+      );
   }
   return bad.length ? EXIT.problems : EXIT.ok;
 }
@@ -234,10 +306,24 @@ async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number
     const r = validateCandles(kf.candles, interval);
     const gaps = detectGaps(kf.candles, interval === '1m' ? 60_000 : undefined);
     if (!r.ok) bad++;
-    results.push({ file, interval, checksum: kf.checksum, ...r, gaps: interval === '1m' ? gaps : [] });
+    results.push({
+      file,
+      interval,
+      checksum: kf.checksum,
+      ...r,
+      gaps: interval === '1m' ? gaps : [],
+    });
     if (!ctx.json) {
-      ctx.out(`${path.basename(file)}: ${r.rows} rows, ${interval}, checksum ${kf.checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`);
-      if (!r.ok) ctx.out(table(['kind', 'column', 'row', 'value', 'message'], r.violations.map((v) => [v.kind, v.column, v.row, String(v.value), v.message])));
+      ctx.out(
+        `${path.basename(file)}: ${r.rows} rows, ${interval}, checksum ${kf.checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
+      );
+      if (!r.ok)
+        ctx.out(
+          table(
+            ['kind', 'column', 'row', 'value', 'message'],
+            r.violations.map((v) => [v.kind, v.column, v.row, String(v.value), v.message]),
+          ),
+        );
     }
   }
   if (ctx.json) ctx.out(JSON.stringify({ ok: bad === 0, results }));
@@ -249,14 +335,20 @@ async function cmdCheck(ctx: CommandContext, values: Record<string, unknown>): P
   const bank = await ctx.openBank();
   const intervals = values.intervals
     ? parseIntervals(values.intervals as string)
-    : bank.list().filter((d) => d.symbol === symbol && d.interval !== '1m' && d.kind === 'candles').map((d) => d.interval);
+    : bank
+        .list()
+        .filter((d) => d.symbol === symbol && d.interval !== '1m' && d.kind === 'candles')
+        .map((d) => d.interval);
   let bad = 0;
   const results = [];
   for (const iv of intervals) {
     const r = await bank.checkConsistency(symbol, iv);
     if (r.total) bad++;
     results.push({ interval: iv, ...r });
-    if (!ctx.json) ctx.out(`${symbol}/${iv}: ${r.total === 0 ? 'consistent with 1m' : `${r.total} difference(s), first at ${iso(r.diffs[0].openTime)} (${r.diffs[0].column})`}`);
+    if (!ctx.json)
+      ctx.out(
+        `${symbol}/${iv}: ${r.total === 0 ? 'consistent with 1m' : `${r.total} difference(s), first at ${iso(r.diffs[0].openTime)} (${r.diffs[0].column})`}`,
+      );
   }
   if (ctx.json) ctx.out(JSON.stringify({ ok: bad === 0, results }));
   return bad ? EXIT.problems : EXIT.ok;

@@ -13,7 +13,12 @@ export function detectGaps(c: Candles, step = MINUTE_MS, ignoreFilled = false): 
     if (ignoreFilled && c.filled[i] === 1) continue;
     const t = c.openTime[i];
     if (prev >= 0 && t - prev > step) {
-      gaps.push({ start: prev + step, end: t, missing: Math.round((t - prev) / step) - 1, filled: false });
+      gaps.push({
+        start: prev + step,
+        end: t,
+        missing: Math.round((t - prev) / step) - 1,
+        filled: false,
+      });
     }
     prev = t;
   }

@@ -42,11 +42,17 @@ export function parseKlineCsv(text: string, source = 'input'): Candles {
     const f = line.split(',');
     if (k === 0 && li < 2 && !/^\s*\d/.test(f[0])) continue; // header row
     if (f.length !== 12 && f.length !== 6) {
-      throw new KlineParseError(`${source}: line ${li + 1} has ${f.length} fields, expected 12 (Binance kline CSV)`, li + 1);
+      throw new KlineParseError(
+        `${source}: line ${li + 1} has ${f.length} fields, expected 12 (Binance kline CSV)`,
+        li + 1,
+      );
     }
     const t = Number(f[0]);
     if (!Number.isFinite(t) || t < 0) {
-      throw new KlineParseError(`${source}: line ${li + 1}: open time ${JSON.stringify(f[0])} is not a number`, li + 1);
+      throw new KlineParseError(
+        `${source}: line ${li + 1}: open time ${JSON.stringify(f[0])} is not a number`,
+        li + 1,
+      );
     }
     c.openTime[k] = toMs(t);
     c.open[k] = num(f[1], source, li, 'open');
@@ -69,7 +75,10 @@ export function parseKlineCsv(text: string, source = 'input'): Candles {
 function num(s: string, source: string, li: number, col: string): number {
   const v = Number(s);
   if (s.length === 0 || !Number.isFinite(v)) {
-    throw new KlineParseError(`${source}: line ${li + 1}: ${col} ${JSON.stringify(s)} is not a finite number`, li + 1);
+    throw new KlineParseError(
+      `${source}: line ${li + 1}: ${col} ${JSON.stringify(s)} is not a finite number`,
+      li + 1,
+    );
   }
   return v;
 }
@@ -79,17 +88,23 @@ function num(s: string, source: string, li: number, col: string): number {
  * strings) or Freqtrade's `[[ms, o, h, l, c, v], ...]`.
  */
 export function parseKlineRows(rows: unknown, source = 'input'): Candles {
-  if (!Array.isArray(rows)) throw new KlineParseError(`${source}: expected a JSON array of klines`, 0);
+  if (!Array.isArray(rows))
+    throw new KlineParseError(`${source}: expected a JSON array of klines`, 0);
   const c = allocCandles(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r: unknown = rows[i];
     if (!Array.isArray(r) || (r.length !== 12 && r.length !== 6)) {
       throw new KlineParseError(`${source}: kline ${i} is not an array of 12 (or 6) fields`, i);
     }
-    const vals = r.map((x: unknown) => (typeof x === 'string' ? Number(x) : typeof x === 'number' ? x : NaN));
+    const vals = r.map((x: unknown) =>
+      typeof x === 'string' ? Number(x) : typeof x === 'number' ? x : NaN,
+    );
     for (const idx of r.length === 12 ? [0, 1, 2, 3, 4, 5, 7, 8, 9, 10] : [0, 1, 2, 3, 4, 5]) {
       if (!Number.isFinite(vals[idx])) {
-        throw new KlineParseError(`${source}: kline ${i} field ${idx} ${JSON.stringify(r[idx])} is not a finite number`, i);
+        throw new KlineParseError(
+          `${source}: kline ${i} field ${idx} ${JSON.stringify(r[idx])} is not a finite number`,
+          i,
+        );
       }
     }
     c.openTime[i] = toMs(vals[0]);

@@ -1,5 +1,10 @@
 import { type Candles, allocCandles } from '../../schemas/candles.ts';
-import { type Interval, BUCKET_RULES, bucketStart, nextBucketStart } from '../../schemas/intervals.ts';
+import {
+  type Interval,
+  BUCKET_RULES,
+  bucketStart,
+  nextBucketStart,
+} from '../../schemas/intervals.ts';
 
 /**
  * Resamples 1m candles (sorted by open time, unique) into `interval`, exactly as Binance builds
@@ -22,8 +27,19 @@ import { type Interval, BUCKET_RULES, bucketStart, nextBucketStart } from '../..
 export function resample(src: Candles, interval: Interval, out?: Candles): Candles {
   const n = src.length;
   const dst = out ?? allocCandles(estimateBuckets(src, interval));
-  const { openTime, open, high, low, close, volume, quoteVolume, trades, takerBuyBase, takerBuyQuote, filled } =
-    src;
+  const {
+    openTime,
+    open,
+    high,
+    low,
+    close,
+    volume,
+    quoteVolume,
+    trades,
+    takerBuyBase,
+    takerBuyQuote,
+    filled,
+  } = src;
   const fixed = BUCKET_RULES[interval];
   const fixedMs = fixed.kind === 'fixed' ? fixed.ms : 0;
   const origin = fixed.kind === 'fixed' ? fixed.origin : 0;
@@ -131,7 +147,10 @@ export function estimateBuckets(src: Candles, interval: Interval): number {
   if (src.length === 0) return 0;
   const rule = BUCKET_RULES[interval];
   const span = src.openTime[src.length - 1] - src.openTime[0];
-  const approx = rule.kind === 'fixed' ? Math.floor(span / rule.ms) + 2 : Math.floor(span / (28 * 86_400_000)) + 2;
+  const approx =
+    rule.kind === 'fixed'
+      ? Math.floor(span / rule.ms) + 2
+      : Math.floor(span / (28 * 86_400_000)) + 2;
   return Math.min(src.length, approx);
 }
 
@@ -155,7 +174,17 @@ export function compareCandles(
 ): { diffs: CandleDiff[]; total: number } {
   const tol = opts.volumeRelTol ?? 1e-9;
   const limit = opts.limit ?? 50;
-  const cols = (opts.columns ?? ['open', 'high', 'low', 'close', 'volume', 'quoteVolume', 'trades', 'takerBuyBase', 'takerBuyQuote']) as (
+  const cols = (opts.columns ?? [
+    'open',
+    'high',
+    'low',
+    'close',
+    'volume',
+    'quoteVolume',
+    'trades',
+    'takerBuyBase',
+    'takerBuyQuote',
+  ]) as (
     | 'open'
     | 'high'
     | 'low'
@@ -191,7 +220,9 @@ export function compareCandles(
       const e = expected[c][i];
       const a = actual[c][j];
       const isPrice = c === 'open' || c === 'high' || c === 'low' || c === 'close';
-      const ok = isPrice ? e === a : Math.abs(e - a) <= tol * Math.max(Math.abs(e), Math.abs(a), 1e-12);
+      const ok = isPrice
+        ? e === a
+        : Math.abs(e - a) <= tol * Math.max(Math.abs(e), Math.abs(a), 1e-12);
       if (!ok) push({ openTime: te, column: c, expected: e, actual: a });
     }
     i++;

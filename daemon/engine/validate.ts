@@ -43,9 +43,21 @@ export function validateCandles(c: Candles, interval: Interval, limit = 20): Val
   };
   for (const col of ['openTime', ...FLOAT_COLUMNS] as const) {
     if (!(c[col] instanceof Float64Array)) {
-      add({ kind: 'column', column: STORED_NAMES[col], row: -1, value: null, message: `column ${STORED_NAMES[col]} is not float64` });
+      add({
+        kind: 'column',
+        column: STORED_NAMES[col],
+        row: -1,
+        value: null,
+        message: `column ${STORED_NAMES[col]} is not float64`,
+      });
     } else if (c[col].length < c.length) {
-      add({ kind: 'column', column: STORED_NAMES[col], row: -1, value: c[col].length, message: `column ${STORED_NAMES[col]} has ${c[col].length} values for ${c.length} rows` });
+      add({
+        kind: 'column',
+        column: STORED_NAMES[col],
+        row: -1,
+        value: c[col].length,
+        message: `column ${STORED_NAMES[col]} has ${c[col].length} values for ${c.length} rows`,
+      });
     }
   }
   if (report.total > 0) {
@@ -57,12 +69,25 @@ export function validateCandles(c: Candles, interval: Interval, limit = 20): Val
   for (let i = 0; i < c.length; i++) {
     const t = openTime[i];
     if (!Number.isFinite(t) || !Number.isInteger(t)) {
-      add({ kind: 'index', column: 'timestamp', row: i, value: t, message: `row ${i}: timestamp ${t} is not an integer ms value` });
+      add({
+        kind: 'index',
+        column: 'timestamp',
+        row: i,
+        value: t,
+        message: `row ${i}: timestamp ${t} is not an integer ms value`,
+      });
       continue;
     }
-    const aligned = rule.kind === 'fixed' ? (t - rule.origin) % rule.ms === 0 : bucketStart(t, interval) === t;
+    const aligned =
+      rule.kind === 'fixed' ? (t - rule.origin) % rule.ms === 0 : bucketStart(t, interval) === t;
     if (!aligned) {
-      add({ kind: 'index', column: 'timestamp', row: i, value: t, message: `row ${i}: ${new Date(t).toISOString()} is not aligned to ${interval}` });
+      add({
+        kind: 'index',
+        column: 'timestamp',
+        row: i,
+        value: t,
+        message: `row ${i}: ${new Date(t).toISOString()} is not aligned to ${interval}`,
+      });
     }
     if (i > 0 && t <= openTime[i - 1]) {
       add({
@@ -78,20 +103,50 @@ export function validateCandles(c: Candles, interval: Interval, limit = 20): Val
       const v = c[col][i];
       if (!Number.isFinite(v)) {
         finite = false;
-        add({ kind: 'type', column: STORED_NAMES[col], row: i, value: String(v), message: `row ${i}: ${STORED_NAMES[col]} is ${v}` });
+        add({
+          kind: 'type',
+          column: STORED_NAMES[col],
+          row: i,
+          value: String(v),
+          message: `row ${i}: ${STORED_NAMES[col]} is ${v}`,
+        });
       } else if (v < 0) {
-        add({ kind: 'value', column: STORED_NAMES[col], row: i, value: v, message: `row ${i}: ${STORED_NAMES[col]} is negative (${v})` });
+        add({
+          kind: 'value',
+          column: STORED_NAMES[col],
+          row: i,
+          value: v,
+          message: `row ${i}: ${STORED_NAMES[col]} is negative (${v})`,
+        });
       }
     }
     if (!finite) continue;
     if (open[i] <= 0 || close[i] <= 0 || low[i] <= 0) {
-      add({ kind: 'value', column: 'low', row: i, value: low[i], message: `row ${i}: prices must be positive` });
+      add({
+        kind: 'value',
+        column: 'low',
+        row: i,
+        value: low[i],
+        message: `row ${i}: prices must be positive`,
+      });
     }
     if (high[i] < Math.max(open[i], close[i])) {
-      add({ kind: 'value', column: 'high', row: i, value: high[i], message: `row ${i}: high ${high[i]} < max(open ${open[i]}, close ${close[i]})` });
+      add({
+        kind: 'value',
+        column: 'high',
+        row: i,
+        value: high[i],
+        message: `row ${i}: high ${high[i]} < max(open ${open[i]}, close ${close[i]})`,
+      });
     }
     if (low[i] > Math.min(open[i], close[i])) {
-      add({ kind: 'value', column: 'low', row: i, value: low[i], message: `row ${i}: low ${low[i]} > min(open ${open[i]}, close ${close[i]})` });
+      add({
+        kind: 'value',
+        column: 'low',
+        row: i,
+        value: low[i],
+        message: `row ${i}: low ${low[i]} > min(open ${open[i]}, close ${close[i]})`,
+      });
     }
   }
   report.ok = report.total === 0;
@@ -104,6 +159,9 @@ export function describeViolations(r: ValidationReport, max = 5): string {
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${n} ${k}`)
     .join(', ');
-  const first = r.violations.slice(0, max).map((v) => v.message).join('; ');
+  const first = r.violations
+    .slice(0, max)
+    .map((v) => v.message)
+    .join('; ');
   return `${r.total} violation(s) of the data contract (${kinds}): ${first}${r.total > max ? '; ...' : ''}`;
 }

@@ -29,25 +29,47 @@ export interface ImportSummary {
 export async function importFiles(
   bank: Bank,
   files: readonly string[],
-  opts: { symbol?: string; intervals?: readonly Interval[]; onFile?: (item: ImportItem, i: number, n: number) => void } = {},
+  opts: {
+    symbol?: string;
+    intervals?: readonly Interval[];
+    onFile?: (item: ImportItem, i: number, n: number) => void;
+  } = {},
 ): Promise<ImportSummary> {
   const items: ImportItem[] = [];
   const ranges = new Map<string, [number, number]>();
   for (const [i, file] of files.entries()) {
-    const item: ImportItem = { file, symbol: null, ok: false, rows: 0, checksum: 'absent', written: 0, unchanged: 0 };
+    const item: ImportItem = {
+      file,
+      symbol: null,
+      ok: false,
+      rows: 0,
+      checksum: 'absent',
+      written: 0,
+      unchanged: 0,
+    };
     try {
       const kf = await readKlineFile(file);
       item.checksum = kf.checksum;
       const symbol = opts.symbol ? parseSymbol(opts.symbol) : kf.symbol;
-      if (!symbol) throw new ImportError(`${path.basename(file)}: cannot tell the symbol from the file name; pass --symbol`);
+      if (!symbol)
+        throw new ImportError(
+          `${path.basename(file)}: cannot tell the symbol from the file name; pass --symbol`,
+        );
       item.symbol = symbol;
       if (kf.interval && kf.interval !== '1m') {
-        throw new ImportError(`${path.basename(file)} holds ${kf.interval} klines: the bank stores 1m only and derives ${kf.interval} from it`);
+        throw new ImportError(
+          `${path.basename(file)} holds ${kf.interval} klines: the bank stores 1m only and derives ${kf.interval} from it`,
+        );
       }
       const report = validateCandles(kf.candles, '1m');
-      if (!report.ok) throw new ImportError(`${path.basename(file)}: ${describeViolations(report)}`);
+      if (!report.ok)
+        throw new ImportError(`${path.basename(file)}: ${describeViolations(report)}`);
       item.rows = kf.candles.length;
-      const res: WriteResult = await bank.write1m(symbol, kf.candles, `file:${path.basename(file)}`);
+      const res: WriteResult = await bank.write1m(
+        symbol,
+        kf.candles,
+        `file:${path.basename(file)}`,
+      );
       item.written = res.written.length;
       item.unchanged = res.unchanged.length;
       item.ok = true;
@@ -66,7 +88,8 @@ export async function importFiles(
   }
   const derived: Record<string, DeriveResult[]> = {};
   if (opts.intervals?.length) {
-    for (const [symbol, range] of ranges) derived[symbol] = await bank.derive(symbol, opts.intervals, range);
+    for (const [symbol, range] of ranges)
+      derived[symbol] = await bank.derive(symbol, opts.intervals, range);
   }
   return { items, derived };
 }

@@ -10,7 +10,10 @@ import { randomBytes } from 'node:crypto';
 export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
   const dir = path.dirname(target);
   await fsp.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(
+    dir,
+    `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+  );
   const fh = await fsp.open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
   try {
     await fh.writeFile(data);

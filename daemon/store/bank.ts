@@ -1,9 +1,28 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { type Candles, allocCandles, sliceCandles, FLOAT_COLUMNS, clipCandles as clip, concatCandles as concat } from '../../schemas/candles.ts';
-import { type Interval, MINUTE_MS, bucketStart, nextBucketStart, intervalMs } from '../../schemas/intervals.ts';
+import {
+  type Candles,
+  allocCandles,
+  sliceCandles,
+  FLOAT_COLUMNS,
+  clipCandles as clip,
+  concatCandles as concat,
+} from '../../schemas/candles.ts';
+import {
+  type Interval,
+  MINUTE_MS,
+  bucketStart,
+  nextBucketStart,
+  intervalMs,
+} from '../../schemas/intervals.ts';
 import { parseSymbol } from '../../schemas/common.ts';
-import type { DatasetEntry, FileEntry, Range, Registry, VerifyIssue } from '../../schemas/registry.ts';
+import type {
+  DatasetEntry,
+  FileEntry,
+  Range,
+  Registry,
+  VerifyIssue,
+} from '../../schemas/registry.ts';
 import { fillGaps, detectGaps, mergeRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';
 import { resample, compareCandles, type CandleDiff } from '../engine/resample.ts';
@@ -11,7 +30,14 @@ import { validateCandles, describeViolations } from '../engine/validate.ts';
 import { Layout, monthKey, monthStart, nextMonthStart } from './layout.ts';
 import { decodeCandles, encodeCandles } from './parquet.ts';
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
-import { datasetId, loadRegistry, saveRegistry, sha256, summarize, upsertFile } from './registry.ts';
+import {
+  datasetId,
+  loadRegistry,
+  saveRegistry,
+  sha256,
+  summarize,
+  upsertFile,
+} from './registry.ts';
 
 /** A file about to replace another, recorded in the journal before any of them is written. */
 interface JournalItem {
@@ -157,11 +183,18 @@ export class Bank {
   }
 
   /** Reads a stored timeframe in [start, end). */
-  async read(symbol: string, interval: Interval, start = -Infinity, end = Infinity): Promise<Candles> {
+  async read(
+    symbol: string,
+    interval: Interval,
+    start = -Infinity,
+    end = Infinity,
+  ): Promise<Candles> {
     if (interval === '1m') return this.read1m(symbol, start, end);
     const entry = this.get(symbol, interval);
     if (!entry || entry.files.length === 0) {
-      throw new NotFoundError(`no ${interval} data for ${parseSymbol(symbol)}: run "threadx resample --symbol ${parseSymbol(symbol)} --intervals ${interval}"`);
+      throw new NotFoundError(
+        `no ${interval} data for ${parseSymbol(symbol)}: run "threadx resample --symbol ${parseSymbol(symbol)} --intervals ${interval}"`,
+      );
     }
     const f = entry.files[0];
     const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
@@ -235,13 +268,25 @@ export class Bank {
         result.unchanged.push(rel);
         continue;
       }
-      const gaps = detectGaps(part, MINUTE_MS, true).map((g) => ({ ...g, filled: g.missing <= this.maxFill }));
+      const gaps = detectGaps(part, MINUTE_MS, true).map((g) => ({
+        ...g,
+        filled: g.missing <= this.maxFill,
+      }));
       let filledCount = 0;
       for (let i = 0; i < part.length; i++) filledCount += part.filled[i];
       result.filled += filledCount - (old?.filledCount ?? 0);
       items.push({
         dataset: id,
-        file: { path: rel, sha256: sum, bytes: bytes.length, rows: part.length, first: part.openTime[0], last: part.openTime[part.length - 1], gaps, filledCount },
+        file: {
+          path: rel,
+          sha256: sum,
+          bytes: bytes.length,
+          rows: part.length,
+          first: part.openTime[0],
+          last: part.openTime[part.length - 1],
+          gaps,
+          filledCount,
+        },
       });
       writes.push({ abs, bytes });
       result.written.push(rel);
@@ -281,10 +326,15 @@ export class Bank {
    * buckets overlapping it are recomputed and spliced into the stored file; otherwise the whole
    * history is resampled.
    */
-  async derive(symbolIn: string, intervals: readonly Interval[], affected?: Range): Promise<DeriveResult[]> {
+  async derive(
+    symbolIn: string,
+    intervals: readonly Interval[],
+    affected?: Range,
+  ): Promise<DeriveResult[]> {
     const symbol = parseSymbol(symbolIn);
     const src = this.get(symbol, '1m');
-    if (!src || src.rows === 0) throw new NotFoundError(`no 1m data for ${symbol}: import or ingest it first`);
+    if (!src || src.rows === 0)
+      throw new NotFoundError(`no 1m data for ${symbol}: import or ingest it first`);
     const sourceChecksum = sha256(src.files.map((f) => f.sha256).join(''));
     const out: DeriveResult[] = [];
     let fullCache: Candles | null = null;
@@ -314,7 +364,16 @@ export class Bank {
       const step = interval === '1M' ? 0 : intervalMs(interval);
       const gaps = step > 0 ? detectGaps(series, step) : [];
       this.reg.datasets[id] ??= newEntry(symbol, interval, ['derived']);
-      const file: FileEntry = { path: rel, sha256: sum, bytes: bytes.length, rows: series.length, first: series.length ? series.openTime[0] : null, last: series.length ? series.openTime[series.length - 1] : null, gaps, filledCount: 0 };
+      const file: FileEntry = {
+        path: rel,
+        sha256: sum,
+        bytes: bytes.length,
+        rows: series.length,
+        first: series.length ? series.openTime[0] : null,
+        last: series.length ? series.openTime[series.length - 1] : null,
+        gaps,
+        filledCount: 0,
+      };
       await this.commit([{ dataset: id, file }], [{ abs, bytes }], (reg) => {
         reg.datasets[id].sourceChecksum = sourceChecksum;
         reg.datasets[id].updated = this.now();
@@ -325,7 +384,10 @@ export class Bank {
   }
 
   /** Re-derives a stored timeframe from 1m and lists every difference. */
-  async checkConsistency(symbol: string, interval: Interval): Promise<{ total: number; diffs: CandleDiff[] }> {
+  async checkConsistency(
+    symbol: string,
+    interval: Interval,
+  ): Promise<{ total: number; diffs: CandleDiff[] }> {
     const stored = await this.read(symbol, interval);
     const fresh = resample(await this.read1m(symbol), interval);
     return compareCandles(fresh, stored, { volumeRelTol: 0 });
@@ -335,7 +397,9 @@ export class Bank {
    * Recomputes every checksum and re-validates every file; reports changed, corrupt, missing
    * and unregistered files.
    */
-  async verify(opts: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {}): Promise<VerifyIssue[]> {
+  async verify(
+    opts: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {},
+  ): Promise<VerifyIssue[]> {
     const issues: VerifyIssue[] = [];
     const known = new Set<string>();
     const all = Object.values(this.reg.datasets).flatMap((d) => d.files.map((f) => ({ d, f })));
@@ -348,13 +412,21 @@ export class Bank {
       try {
         bytes = await fsp.readFile(abs);
       } catch {
-        issues.push({ path: f.path, status: 'missing', dataset: d.id, detail: 'file listed in the registry does not exist' });
+        issues.push({
+          path: f.path,
+          status: 'missing',
+          dataset: d.id,
+          detail: 'file listed in the registry does not exist',
+        });
         opts.onProgress?.(++done, all.length);
         continue;
       }
       const sum = sha256(bytes);
       let status: VerifyIssue['status'] = sum === f.sha256 ? 'ok' : 'changed';
-      let detail: string | undefined = status === 'changed' ? `sha256 ${sum.slice(0, 12)}… differs from the registry's ${f.sha256.slice(0, 12)}…` : undefined;
+      let detail: string | undefined =
+        status === 'changed'
+          ? `sha256 ${sum.slice(0, 12)}… differs from the registry's ${f.sha256.slice(0, 12)}…`
+          : undefined;
       try {
         const { candles } = decodeCandles(bytes, f.path);
         const r = validateCandles(candles, d.interval);
@@ -374,7 +446,12 @@ export class Bank {
     }
     for (const dir of [this.layout.processed, this.layout.indicators]) {
       for (const rel of await listParquet(dir, this.layout)) {
-        if (!known.has(rel)) issues.push({ path: rel, status: 'unregistered', detail: 'Parquet file not in the registry' });
+        if (!known.has(rel))
+          issues.push({
+            path: rel,
+            status: 'unregistered',
+            detail: 'Parquet file not in the registry',
+          });
       }
     }
     return issues;
@@ -383,7 +460,10 @@ export class Bank {
   /** Removes a dataset's files and registry entry. Deleting 1m removes its derived data too. */
   async deleteDataset(symbolIn: string, interval: Interval): Promise<string[]> {
     const symbol = parseSymbol(symbolIn);
-    const ids = interval === '1m' ? Object.keys(this.reg.datasets).filter((id) => id.startsWith(`${symbol}/`)) : [datasetId(symbol, interval)];
+    const ids =
+      interval === '1m'
+        ? Object.keys(this.reg.datasets).filter((id) => id.startsWith(`${symbol}/`))
+        : [datasetId(symbol, interval)];
     const removed: string[] = [];
     for (const id of ids) {
       const e = this.reg.datasets[id];
@@ -395,7 +475,8 @@ export class Bank {
         removed.push(f.path);
       }
     }
-    if (removed.length === 0) throw new NotFoundError(`no dataset ${symbol}/${interval} in the bank`);
+    if (removed.length === 0)
+      throw new NotFoundError(`no dataset ${symbol}/${interval} in the bank`);
     if (interval === '1m') delete this.reg.confirmedEmpty[symbol];
     await saveRegistry(this.layout.registry, this.reg);
     return removed;
@@ -413,7 +494,9 @@ async function fileSha(abs: string): Promise<string | null> {
 async function listParquet(dir: string, layout: Layout): Promise<string[]> {
   try {
     const entries = await fsp.readdir(dir, { withFileTypes: true, recursive: true });
-    return entries.filter((e) => e.isFile() && e.name.endsWith('.parquet')).map((e) => layout.rel(path.join(e.parentPath, e.name)));
+    return entries
+      .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
+      .map((e) => layout.rel(path.join(e.parentPath, e.name)));
   } catch {
     return [];
   }
@@ -421,7 +504,11 @@ async function listParquet(dir: string, layout: Layout): Promise<string[]> {
 
 function withoutFilled(c: Candles): Candles {
   let any = false;
-  for (let i = 0; i < c.length; i++) if (c.filled[i] === 1) { any = true; break; }
+  for (let i = 0; i < c.length; i++)
+    if (c.filled[i] === 1) {
+      any = true;
+      break;
+    }
   if (!any) return c;
   const out = allocCandles(c.length);
   let k = 0;
@@ -445,5 +532,18 @@ function splice(old: Candles, fresh: Candles, from: number, to: number): Candles
 export { monthStart };
 
 function newEntry(symbol: string, interval: Interval, source: string[]): DatasetEntry {
-  return { id: datasetId(symbol, interval), symbol, interval, kind: 'candles', files: [], rows: 0, first: null, last: null, gaps: [], filledCount: 0, source, updated: 0 };
+  return {
+    id: datasetId(symbol, interval),
+    symbol,
+    interval,
+    kind: 'candles',
+    files: [],
+    rows: 0,
+    first: null,
+    last: null,
+    gaps: [],
+    filledCount: 0,
+    source,
+    updated: 0,
+  };
 }

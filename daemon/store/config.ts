@@ -15,8 +15,13 @@ export class ConfigError extends Error {
  * Loads `threadx.toml` (or the original ThreadX's `paths.toml`) from `dir`, falling back to
  * defaults when neither exists. Unknown keys and wrong types are errors naming the key.
  */
-export async function loadConfig(dir = process.cwd(), explicit?: string): Promise<{ config: Config; file: string | null }> {
-  const candidates = explicit ? [explicit] : [path.join(dir, 'threadx.toml'), path.join(dir, 'paths.toml')];
+export async function loadConfig(
+  dir = process.cwd(),
+  explicit?: string,
+): Promise<{ config: Config; file: string | null }> {
+  const candidates = explicit
+    ? [explicit]
+    : [path.join(dir, 'threadx.toml'), path.join(dir, 'paths.toml')];
   for (const file of candidates) {
     let text: string;
     try {
@@ -43,6 +48,7 @@ export function parseConfigText(text: string, file = 'threadx.toml'): Config {
     throw new ConfigError(`${file}: ${msgs.join('; ')}`);
   }
   const cfg = parsed.data;
-  if (!path.isAbsolute(cfg.data.root)) cfg.data.root = path.resolve(path.dirname(path.resolve(file)), cfg.data.root);
+  if (!path.isAbsolute(cfg.data.root))
+    cfg.data.root = path.resolve(path.dirname(path.resolve(file)), cfg.data.root);
   return cfg;
 }

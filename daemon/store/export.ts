@@ -4,7 +4,8 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import type { Candles } from '../../schemas/candles.ts';
 
-const HEADER = 'timestamp,open,high,low,close,volume,quote_volume,trades,taker_buy_base,taker_buy_quote,filled\n';
+const HEADER =
+  'timestamp,open,high,low,close,volume,quote_volume,trades,taker_buy_base,taker_buy_quote,filled\n';
 
 /** One CSV line per candle, ISO-8601 UTC timestamps, shortest round-trip number text. */
 export function candlesToCsvChunk(c: Candles, from: number, to: number): string {

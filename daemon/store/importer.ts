@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { unzipSync, strFromU8 } from 'fflate';
+import { unzipSync, gunzipSync, strFromU8 } from 'fflate';
 import type { Candles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
@@ -30,7 +30,9 @@ export interface KlineFile {
 const NAME = /^([A-Za-z0-9]{2,20})-(\w+)-(\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv|json)(?:\.gz)?$/;
 
 /** Symbol and interval from an archive file name, when it follows Binance's naming. */
-export function parseArchiveName(file: string): { symbol: string; interval: Interval; period: string } | null {
+export function parseArchiveName(
+  file: string,
+): { symbol: string; interval: Interval; period: string } | null {
   const m = NAME.exec(path.basename(file));
   if (!m || !isInterval(m[2])) return null;
   return { symbol: parseSymbol(m[1]), interval: m[2], period: m[3] };
@@ -45,7 +47,9 @@ export function verifyChecksum(bytes: Uint8Array, checksumText: string, name: st
   }
   const actual = sha256(bytes);
   if (actual !== expected) {
-    throw new ImportError(`${name}: checksum mismatch (file sha256 ${actual}, CHECKSUM says ${expected}); the file is corrupt or was republished`);
+    throw new ImportError(
+      `${name}: checksum mismatch (file sha256 ${actual}, CHECKSUM says ${expected}); the file is corrupt or was republished`,
+    );
   }
 }
 
@@ -68,7 +72,9 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
   try {
     bytes = await fsp.readFile(file);
   } catch (e) {
-    throw new ImportError(`cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new ImportError(
+      `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+    );
   }
   let checksum: KlineFile['checksum'] = 'absent';
   try {
@@ -80,14 +86,28 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
   }
   const parsedName = parseArchiveName(file);
   let candles: Candles;
+  let inner = name;
   try {
-    if (name.endsWith('.zip')) candles = parseArchiveZip(bytes, name);
-    else if (name.endsWith('.csv')) candles = parseKlineCsv(strFromU8(bytes), name);
-    else if (name.endsWith('.json')) candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
-    else throw new ImportError(`${name}: unsupported file type (expected .zip, .csv or .json)`);
+    if (name.endsWith('.gz')) {
+      bytes = gunzipSync(bytes);
+      inner = name.slice(0, -3);
+    }
+    if (inner.endsWith('.zip')) candles = parseArchiveZip(bytes, name);
+    else if (inner.endsWith('.csv')) candles = parseKlineCsv(strFromU8(bytes), name);
+    else if (inner.endsWith('.json')) candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
+    else
+      throw new ImportError(
+        `${name}: unsupported file type (expected .zip, .csv or .json, optionally gzipped)`,
+      );
   } catch (e) {
     if (e instanceof ImportError) throw e;
     throw new ImportError((e as Error).message);
   }
-  return { file, symbol: parsedName?.symbol ?? null, interval: parsedName?.interval ?? null, candles, checksum };
+  return {
+    file,
+    symbol: parsedName?.symbol ?? null,
+    interval: parsedName?.interval ?? null,
+    candles,
+    checksum,
+  };
 }

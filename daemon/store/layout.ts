@@ -49,7 +49,8 @@ export class Layout {
 
   /** Path of the 1m partition holding `month` (ms of any time in that UTC month). */
   partition(symbol: string, monthKey: string): string {
-    if (!/^\d{4}-\d{2}$/.test(monthKey)) throw new Error(`invalid month key ${JSON.stringify(monthKey)}`);
+    if (!/^\d{4}-\d{2}$/.test(monthKey))
+      throw new Error(`invalid month key ${JSON.stringify(monthKey)}`);
     return path.join(this.symbolDir(symbol), '1m', `${monthKey}.parquet`);
   }
 
@@ -60,8 +61,14 @@ export class Layout {
   }
 
   indicator(symbol: string, interval: Interval, key: string): string {
-    if (!/^[a-z]+(-[0-9.]+)*$/.test(key)) throw new Error(`invalid indicator key ${JSON.stringify(key)}`);
-    return path.join(this.indicators, parseSymbol(symbol), IntervalSchema.parse(interval), `${key}.parquet`);
+    if (!/^[a-z]+(-[0-9.]+)*$/.test(key))
+      throw new Error(`invalid indicator key ${JSON.stringify(key)}`);
+    return path.join(
+      this.indicators,
+      parseSymbol(symbol),
+      IntervalSchema.parse(interval),
+      `${key}.parquet`,
+    );
   }
 
   /** Path relative to the root with forward slashes, as stored in the registry. */

@@ -35,13 +35,23 @@ export function encodeCandles(c: Candles, meta: ParquetMeta): Uint8Array {
   // One key holding JSON: the writer keeps key-value metadata in a hash map, so several keys
   // would come out in a random order and identical data would not give identical bytes.
   const kv = new Map<string, string>([
-    [META_KEY, JSON.stringify({ producer: PRODUCER, schema_version: PARQUET_SCHEMA_VERSION, ...meta })],
+    [
+      META_KEY,
+      JSON.stringify({ producer: PRODUCER, schema_version: PARQUET_SCHEMA_VERSION, ...meta }),
+    ],
   ]);
   const schema = new arrow.Schema(fields, kv);
   const children = [
     arrow.makeData({ type: tsType, length: n, nullCount: 0, data: ts }),
-    ...FLOAT_COLUMNS.map((k) => arrow.makeData({ type: f64, length: n, nullCount: 0, data: c[k].subarray(0, n) })),
-    arrow.makeData({ type: new arrow.Uint8(), length: n, nullCount: 0, data: c.filled.subarray(0, n) }),
+    ...FLOAT_COLUMNS.map((k) =>
+      arrow.makeData({ type: f64, length: n, nullCount: 0, data: c[k].subarray(0, n) }),
+    ),
+    arrow.makeData({
+      type: new arrow.Uint8(),
+      length: n,
+      nullCount: 0,
+      data: c.filled.subarray(0, n),
+    }),
   ];
   const batch = new arrow.RecordBatch(
     schema,
@@ -54,6 +64,7 @@ export function encodeCandles(c: Candles, meta: ParquetMeta): Uint8Array {
     .setDictionaryEnabled(false)
     .setCreatedBy(PRODUCER)
     .setMaxRowGroupSize(WRITE_BATCH_ROWS)
+    .setKeyValueMetadata(kv)
     .build();
   return pq.writeParquet(table, props);
 }
@@ -66,13 +77,18 @@ export class ParquetFormatError extends Error {
 }
 
 /** Reads a candle file written by `encodeCandles` (or any file with the same column names). */
-export function decodeCandles(bytes: Uint8Array, source = 'file'): { candles: Candles; meta: Record<string, string> } {
+export function decodeCandles(
+  bytes: Uint8Array,
+  source = 'file',
+): { candles: Candles; meta: Record<string, string> } {
   let table: arrow.Table;
   try {
     const wasmTable = pq.readParquet(bytes, { batchSize: 1 << 20 });
     table = arrow.tableFromIPC(wasmTable.intoIPCStream());
   } catch (e) {
-    throw new ParquetFormatError(`${source} is not a readable Parquet file: ${(e as Error).message ?? e}`);
+    throw new ParquetFormatError(
+      `${source} is not a readable Parquet file: ${(e as Error).message ?? e}`,
+    );
   }
   const n = table.numRows;
   const c = allocCandles(n);

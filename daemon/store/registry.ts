@@ -34,11 +34,15 @@ export async function loadRegistry(file: string): Promise<Registry> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new RegistryError(`${file} is not valid JSON (${(e as Error).message}); restore it or run "threadx verify --rebuild"`);
+    throw new RegistryError(
+      `${file} is not valid JSON (${(e as Error).message}); restore it or run "threadx verify --rebuild"`,
+    );
   }
   const parsed = RegistrySchema.safeParse(json);
   if (!parsed.success) {
-    throw new RegistryError(`${file} does not match the registry format: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+    throw new RegistryError(
+      `${file} does not match the registry format: ${parsed.error.issues[0]?.message ?? 'unknown'}`,
+    );
   }
   return parsed.data;
 }
@@ -63,7 +67,12 @@ export function summarize(entry: DatasetEntry): DatasetEntry {
     rows += f.rows;
     filled += f.filledCount;
     if (step > 0 && prevLast !== null && f.first !== null && f.first - prevLast > step) {
-      gaps.push({ start: prevLast + step, end: f.first, missing: Math.round((f.first - prevLast) / step) - 1, filled: false });
+      gaps.push({
+        start: prevLast + step,
+        end: f.first,
+        missing: Math.round((f.first - prevLast) / step) - 1,
+        filled: false,
+      });
     }
     gaps.push(...f.gaps);
     if (f.last !== null) prevLast = f.last;

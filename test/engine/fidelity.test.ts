@@ -107,9 +107,15 @@ const CASES: Case[] = [
  * The native candles that the fine series fully covers: buckets that open at or after the first
  * fine row and close before the last fine row (the last row of a recorded file was still open).
  */
-function comparable(fine: Candles, native: Candles, interval: Interval, finalLastRow: boolean): Candles {
+function comparable(
+  fine: Candles,
+  native: Candles,
+  interval: Interval,
+  finalLastRow: boolean,
+): Candles {
   const first = fine.openTime[0];
-  const last = fine.openTime[fine.length - 1] + (finalLastRow ? fine.openTime[1] - fine.openTime[0] : 0);
+  const last =
+    fine.openTime[fine.length - 1] + (finalLastRow ? fine.openTime[1] - fine.openTime[0] : 0);
   let s = 0;
   while (s < native.length && bucketStart(native.openTime[s], interval) < first) s++;
   let e = s;
