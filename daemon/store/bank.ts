@@ -111,21 +111,39 @@ export class Bank {
     return bank;
   }
 
-  get journalPath(): string {
-    return path.join(this.layout.root, '.journal.json');
+  /** One journal per symbol, so group writes of different symbols can run concurrently. */
+  private journalPath(dataset: string): string {
+    return path.join(this.layout.root, `.journal-${dataset.split('/')[0]}.json`);
+  }
+
+  private saving: Promise<void> = Promise.resolve();
+
+  /**
+   * Saves the registry. Saves are queued and each one serialises the registry when its turn
+   * comes, so an older snapshot can never be renamed over a newer one.
+   */
+  save(): Promise<void> {
+    const next = this.saving.then(() => saveRegistry(this.layout.registry, this.reg));
+    this.saving = next.catch(() => undefined);
+    return next;
   }
 
   /** Completes or rolls back a group write interrupted by a crash, then clears temp files. */
   async recover(): Promise<{ applied: number; rolledBack: number }> {
     let applied = 0;
     let rolledBack = 0;
-    let items: JournalItem[] | null = null;
-    try {
-      items = JSON.parse(await fsp.readFile(this.journalPath, 'utf8')) as JournalItem[];
-    } catch {
-      items = null;
-    }
-    if (items) {
+    const journals = (await fsp.readdir(this.layout.root)).filter((f) => /^\.journal-[A-Z0-9]+\.json$/.test(f));
+    for (const name of journals) {
+      const jp = path.join(this.layout.root, name);
+      let items: JournalItem[];
+      try {
+        items = JSON.parse(await fsp.readFile(jp, 'utf8')) as JournalItem[];
+      } catch {
+        // A journal is written atomically: an unreadable one was never completed, so no file
+        // it names was touched.
+        await fsp.rm(jp, { force: true });
+        continue;
+      }
       for (const it of items) {
         const actual = await fileSha(this.layout.abs(it.file.path));
         if (actual === it.file.sha256) {
@@ -137,8 +155,8 @@ export class Bank {
           rolledBack++;
         }
       }
-      await saveRegistry(this.layout.registry, this.reg);
-      await fsp.rm(this.journalPath, { force: true });
+      await this.save();
+      await fsp.rm(jp, { force: true });
     }
     await removeStaleTemps(this.layout.processed);
     await removeStaleTemps(this.layout.indicators);
@@ -166,7 +184,7 @@ export class Bank {
     if (ranges.length === 0) return;
     const s = parseSymbol(symbol);
     this.reg.confirmedEmpty[s] = mergeRanges([...(this.reg.confirmedEmpty[s] ?? []), ...ranges]);
-    await saveRegistry(this.layout.registry, this.reg);
+    await this.save();
   }
 
   /** Reads 1m candles in [start, end) from the monthly partitions (all when unbounded). */
@@ -310,15 +328,16 @@ export class Bank {
     writes: { abs: string; bytes: Uint8Array }[],
     touch: (reg: Registry) => void,
   ): Promise<void> {
-    await writeFileAtomic(this.journalPath, JSON.stringify(items));
+    const journal = this.journalPath(items[0].dataset);
+    await writeFileAtomic(journal, JSON.stringify(items));
     for (const w of writes) await writeFileAtomic(w.abs, w.bytes);
     for (const it of items) {
       const e = this.reg.datasets[it.dataset];
       this.reg.datasets[it.dataset] = upsertFile(e, it.file);
     }
     touch(this.reg);
-    await saveRegistry(this.layout.registry, this.reg);
-    await fsp.rm(this.journalPath, { force: true });
+    await this.save();
+    await fsp.rm(journal, { force: true });
   }
 
   /**
@@ -469,7 +488,7 @@ export class Bank {
       const e = this.reg.datasets[id];
       if (!e) continue;
       delete this.reg.datasets[id];
-      await saveRegistry(this.layout.registry, this.reg);
+      await this.save();
       for (const f of e.files) {
         await fsp.rm(this.layout.abs(f.path), { force: true });
         removed.push(f.path);
@@ -478,7 +497,7 @@ export class Bank {
     if (removed.length === 0)
       throw new NotFoundError(`no dataset ${symbol}/${interval} in the bank`);
     if (interval === '1m') delete this.reg.confirmedEmpty[symbol];
-    await saveRegistry(this.layout.registry, this.reg);
+    await this.save();
     return removed;
   }
 }
