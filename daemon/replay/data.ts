@@ -319,7 +319,14 @@ export class SeriesStore {
    * Klines with open time in [from, to] (inclusive, ms), oldest first, at most `limit`;
    * `newest` selects the newest `limit` instead of the oldest.
    */
-  range(symbol: string, from: number, to: number, limit: number, newest = false): Kline[] {
+  range(
+    symbol: string,
+    from: number,
+    to: number,
+    limit: number,
+    newest = false,
+    skip?: (t: number) => boolean,
+  ): Kline[] {
     const spec = this.specOf(symbol);
     if (!spec || to < from) return [];
     const lo = Math.max(from, spec.listedAt);
@@ -331,7 +338,7 @@ export class SeriesStore {
     if (!newest) {
       for (let d = firstDay; d <= lastDay && out.length < limit; d++) {
         for (const r of this.day(symbol, d)) {
-          if (r[0] < lo || r[0] > hi) continue;
+          if (r[0] < lo || r[0] > hi || skip?.(r[0])) continue;
           out.push(r);
           if (out.length >= limit) break;
         }
@@ -342,7 +349,7 @@ export class SeriesStore {
       const rows = this.day(symbol, d);
       for (let i = rows.length - 1; i >= 0; i--) {
         const r = rows[i];
-        if (r[0] < lo || r[0] > hi) continue;
+        if (r[0] < lo || r[0] > hi || skip?.(r[0])) continue;
         out.push(r);
         if (out.length >= limit) break;
       }

@@ -281,8 +281,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     let rows: Kline[];
     if (interval === '1m') {
       const newest = start === undefined;
-      rows = series.range(e.symbol, start ?? 0, hi, limit, newest);
-      if (faults.hasMissing()) rows = rows.filter((r) => !faults.isMissing(e.symbol, r[0]));
+      // Missing minutes are absent before the limit applies, as in a real outage.
+      const skip = faults.hasMissing() ? (t: number) => faults.isMissing(e.symbol, t) : undefined;
+      rows = series.range(e.symbol, start ?? 0, hi, limit, newest, skip);
     } else {
       rows = aggregated(e.symbol, interval as Interval, start, hi, limit);
     }

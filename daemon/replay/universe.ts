@@ -440,7 +440,9 @@ export function tickerEntry(e: SymbolEntry, now: number): Record<string, unknown
   const closeTime = now;
   const openTime = now - DAY_MS;
   if (e.ticker && e.status === 'TRADING') {
-    return { ...e.ticker, quoteVolume: e.quoteVolume24h.toFixed(8), openTime, closeTime };
+    const recorded = Number(e.ticker.quoteVolume) === e.quoteVolume24h;
+    const quoteVolume = recorded ? e.ticker.quoteVolume : e.quoteVolume24h.toFixed(8);
+    return { ...e.ticker, quoteVolume, openTime, closeTime };
   }
   const active = e.status === 'TRADING';
   const price = active ? e.spec.basePrice : 0;
