@@ -1,2 +1,2 @@
 /** Commands of the later layers, registered into the CLI's table. */
-export {};
+import './ingest.ts';

@@ -27,6 +27,8 @@ export interface CliCommand {
   summary: string;
   options: ParseArgsConfig['options'];
   run(ctx: CommandContext, values: Record<string, unknown>, positionals: string[]): Promise<number>;
+  /** Takes the raw arguments instead (commands with an option parser of their own). */
+  raw?: (argv: string[]) => Promise<number>;
 }
 
 export const COMMANDS: CliCommand[] = [];

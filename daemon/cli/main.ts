@@ -114,6 +114,7 @@ async function context(values: Record<string, unknown>): Promise<CommandContext>
 
 async function run(cmd: string, args: string[]): Promise<number> {
   const extra = COMMANDS.find((c) => c.name === cmd);
+  if (extra?.raw) return extra.raw(args);
   const options: ParseArgsConfig['options'] = {
     ...COMMON,
     symbol: { type: 'string' },

@@ -84,12 +84,3 @@ function num(flag: string, v: string): number {
     throw new Error(`${flag}: expected a non-negative number, got ${JSON.stringify(v)}`);
   return n;
 }
-
-const isMain =
-  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
-if (isMain) {
-  replayMain(process.argv.slice(2)).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  });
-}

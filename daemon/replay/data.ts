@@ -1,5 +1,5 @@
+import { binanceFixtures } from '../paths.ts';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync, strFromU8, unzipSync } from 'fflate';
 import { DAY_MS, MINUTE_MS } from '../../schemas/intervals.ts';
 import { gaussian, hash2, hashString, mulberry32, unit } from './rng.ts';
@@ -54,7 +54,7 @@ export interface SeriesSpec {
   zeroVolumeShare: number;
 }
 
-const FIXTURES = fileURLToPath(new URL('../../test/fixtures/binance/klines/', import.meta.url));
+const FIXTURES = `${binanceFixtures()}/klines/`;
 
 /** Where the walk starts: 2017-01-01. Nothing synthetic exists before it. */
 const ORIGIN_DAY = Date.UTC(2017, 0, 1) / DAY_MS;

@@ -1,5 +1,5 @@
+import { binanceFixtures } from '../paths.ts';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { gunzipSync, strFromU8 } from 'fflate';
 import { DAY_MS } from '../../schemas/intervals.ts';
 import { hashString, unit } from './rng.ts';
@@ -49,7 +49,7 @@ export interface SymbolEntry {
   ticker?: Record<string, unknown>;
 }
 
-const FIX = fileURLToPath(new URL('../../test/fixtures/binance/', import.meta.url));
+const FIX = `${binanceFixtures()}/`;
 
 interface RawSymbol {
   symbol: string;

@@ -132,7 +132,9 @@ export class Bank {
   async recover(): Promise<{ applied: number; rolledBack: number }> {
     let applied = 0;
     let rolledBack = 0;
-    const journals = (await fsp.readdir(this.layout.root)).filter((f) => /^\.journal-[A-Z0-9]+\.json$/.test(f));
+    const journals = (await fsp.readdir(this.layout.root)).filter((f) =>
+      /^\.journal-[A-Z0-9]+\.json$/.test(f),
+    );
     for (const name of journals) {
       const jp = path.join(this.layout.root, name);
       let items: JournalItem[];
@@ -400,6 +402,20 @@ export class Bank {
       out.push({ interval, rows: series.length, written: true });
     }
     return out;
+  }
+
+  /** Re-derives the buckets of a stored timeframe overlapping [lo, hi) and compares them. */
+  async checkRange(
+    symbol: string,
+    interval: Interval,
+    lo: number,
+    hi: number,
+  ): Promise<{ total: number; diffs: CandleDiff[] }> {
+    const from = bucketStart(lo, interval);
+    const to = nextBucketStart(bucketStart(hi - 1, interval), interval);
+    const stored = await this.read(symbol, interval, from, to);
+    const fresh = resample(await this.read1m(symbol, from, to), interval);
+    return compareCandles(fresh, stored, { volumeRelTol: 0 });
   }
 
   /** Re-derives a stored timeframe from 1m and lists every difference. */

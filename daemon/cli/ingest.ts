@@ -1,0 +1,272 @@
+import { parseUtcDate } from '../../schemas/common.ts';
+import { parseIntervals } from '../../schemas/intervals.ts';
+import type { Config } from '../../schemas/config.ts';
+import { BinanceRestClient } from '../sources/rest.ts';
+import type { Bank } from '../store/bank.ts';
+import {
+  planIngest,
+  runIngest,
+  type IngestPlan,
+  type IngestRequest,
+  type IngestSummary,
+  type SourceMode,
+} from '../jobs/ingest.ts';
+import { replayMain } from '../replay/cli.ts';
+import { startReplayServer } from '../replay/server.ts';
+import { COMMANDS, EXIT, UsageError, type CommandContext } from './context.ts';
+import { iso, Progress, table } from './format.ts';
+
+function restClient(config: Config, baseUrl?: string): BinanceRestClient {
+  const api = config.data.api;
+  return new BinanceRestClient({
+    baseUrl: baseUrl ?? api.base_url,
+    maxRetries: api.max_retries,
+    retryDelay: api.retry_delay,
+    timeoutSeconds: api.timeout_seconds,
+  });
+}
+
+function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
+  const symbols =
+    typeof values.symbols === 'string'
+      ? values.symbols
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
+  const top = values.top !== undefined ? Number(values.top) : undefined;
+  if (top !== undefined && !(Number.isInteger(top) && top >= 1 && top <= 1000))
+    throw new UsageError(
+      `--top must be a whole number from 1 to 1000, got ${JSON.stringify(values.top)}`,
+    );
+  const group = values.group as string | undefined;
+  if ([symbols, top, group].filter((x) => x !== undefined).length !== 1)
+    throw new UsageError('choose exactly one of --symbols A,B, --top N or --group NAME');
+  if (typeof values.start !== 'string')
+    throw new UsageError('--start is required (UTC ISO-8601, e.g. 2024-01-01)');
+  const source = (values.source as string | undefined) ?? 'auto';
+  if (!['auto', 'rest', 'archive'].includes(source))
+    throw new UsageError(`--source must be auto, rest or archive, got ${JSON.stringify(source)}`);
+  const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : undefined;
+  if (
+    concurrency !== undefined &&
+    !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 32)
+  )
+    throw new UsageError('--concurrency must be 1 to 32');
+  return {
+    symbols,
+    top,
+    group,
+    intervals:
+      typeof values.intervals === 'string'
+        ? parseIntervals(values.intervals)
+        : config.data.processing.default_intervals,
+    start: parseUtcDate(values.start),
+    end: typeof values.end === 'string' ? parseUtcDate(values.end) : undefined,
+    source: source as SourceMode,
+    concurrency,
+  };
+}
+
+export function printPlan(ctx: CommandContext, plan: IngestPlan): void {
+  ctx.out(`window ${iso(plan.window[0])} .. ${iso(plan.window[1])}`);
+  if (plan.ranking) ctx.out(`ranking: ${plan.ranking.note}`);
+  ctx.out(
+    table(
+      ['symbol', 'missing ranges', 'minutes', 'REST requests', 'archive files', 'weight'],
+      plan.symbols.map((s) => [
+        s.symbol,
+        s.missing.length,
+        s.minutes,
+        s.steps.filter((x) => x.kind === 'rest').reduce((a, x) => a + x.requests, 0),
+        s.steps.filter((x) => x.kind !== 'rest').length,
+        s.weight,
+      ]),
+    ),
+  );
+  for (const s of plan.skipped) ctx.out(`skipped ${s.symbol}: ${s.reason}`);
+  ctx.out(
+    `total: ${plan.requests} request(s), weight ${plan.weight}, ${plan.archiveFiles} archive file(s), about ${plan.estimatedSeconds} s`,
+  );
+}
+
+export function printSummary(ctx: CommandContext, s: IngestSummary): void {
+  ctx.out(
+    table(
+      [
+        'symbol',
+        'status',
+        'new rows',
+        'ranges',
+        'requests',
+        'archives',
+        'gaps',
+        'filled',
+        'seconds',
+      ],
+      s.results.map((r) => [
+        r.symbol,
+        r.ok ? 'ok' : `error: ${r.error?.message}`,
+        r.rowsAdded,
+        r.rangesFetched,
+        r.requests,
+        r.archiveFiles,
+        r.gaps,
+        r.filled,
+        r.seconds,
+      ]),
+    ),
+  );
+  for (const k of s.skipped) ctx.out(`not downloaded ${k.symbol}: ${k.reason}`);
+  if (s.plan.ranking) ctx.out(`ranking: ${s.plan.ranking.note}`);
+  ctx.out(
+    `${s.results.filter((r) => r.ok).length}/${s.results.length} symbol(s) ok in ${s.seconds} s${s.cancelled ? ' (cancelled: re-run to finish)' : ''}`,
+  );
+}
+
+async function ingest(
+  ctx: CommandContext,
+  bank: Bank,
+  req: IngestRequest,
+  baseUrl: string | undefined,
+  archiveUrl: string | undefined,
+  dryRun: boolean,
+): Promise<number> {
+  const rest = restClient(ctx.config, baseUrl);
+  const deps = {
+    bank,
+    config: ctx.config,
+    rest,
+    archiveBaseUrl: archiveUrl ?? ctx.config.data.api.archive_url,
+  };
+  const ac = new AbortController();
+  const onSigint = (): void => {
+    ctx.err('\ninterrupted: saving what was fetched (Ctrl-C again to quit now)');
+    ac.abort();
+    process.once('SIGINT', () => process.exit(130));
+  };
+  process.once('SIGINT', onSigint);
+  try {
+    const plan = await planIngest(deps, req, ac.signal);
+    if (dryRun) {
+      if (ctx.json) ctx.out(JSON.stringify({ ok: true, dryRun: true, plan }));
+      else printPlan(ctx, plan);
+      return EXIT.ok;
+    }
+    const progress = new Progress(!ctx.json);
+    const summary = await runIngest(deps, req, {
+      plan,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (ctx.json) ctx.out(JSON.stringify({ progress: p }));
+        else
+          progress.update(
+            `[${p.symbolsDone}/${p.symbolsTotal}] ${p.requestsDone}/${p.requestsTotal} req  ${p.symbol ?? ''} ${p.phase}: ${p.message}`,
+          );
+      },
+    });
+    progress.done();
+    const failed = summary.results.filter((r) => !r.ok).length;
+    if (ctx.json) ctx.out(JSON.stringify({ ok: failed === 0 && !summary.cancelled, summary }));
+    else printSummary(ctx, summary);
+    return summary.cancelled ? 130 : failed ? EXIT.problems : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+COMMANDS.push({
+  name: 'ingest',
+  usage: 'ingest',
+  summary:
+    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N]',
+  options: {
+    symbols: { type: 'string' },
+    top: { type: 'string' },
+    group: { type: 'string' },
+    source: { type: 'string' },
+    'base-url': { type: 'string' },
+    'archive-url': { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    concurrency: { type: 'string' },
+  },
+  async run(ctx, values) {
+    const req = requestFrom(values, ctx.config);
+    const bank = await ctx.openBank();
+    return ingest(
+      ctx,
+      bank,
+      req,
+      values['base-url'] as string | undefined,
+      values['archive-url'] as string | undefined,
+      Boolean(values['dry-run']),
+    );
+  },
+});
+
+COMMANDS.push({
+  name: 'replay',
+  usage: 'replay',
+  summary:
+    'start the local replay exchange (Binance REST + archive) on 127.0.0.1; --help for options',
+  options: {},
+  run: () => Promise.resolve(EXIT.usage),
+  raw: async (argv) => {
+    await replayMain(argv);
+    return EXIT.ok;
+  },
+});
+
+/**
+ * The demo: the whole pipeline against the replay exchange on the bundled real data
+ * (BTCUSDT and ETHUSDT, 2023-03-16 .. 2023-05-01, with the real 2023-03-24 outage) plus the L1
+ * group in synthetic data, into ./data. No network needed.
+ */
+COMMANDS.push({
+  name: 'demo',
+  usage: 'demo',
+  summary:
+    'run the whole pipeline against the bundled replay exchange (no network) into --data-dir',
+  options: {},
+  async run(ctx) {
+    const server = await startReplayServer({
+      now: Date.parse('2023-05-01T21:03:00Z'),
+      latencyMs: { min: 5, max: 20 },
+    });
+    try {
+      const bank = await ctx.openBank();
+      ctx.out(`replay exchange on ${server.url}; data in ${ctx.dataDir}`);
+      const intervals = parseIntervals('5m,15m,1h,4h,1d,1w');
+      let code = await ingest(
+        ctx,
+        bank,
+        {
+          symbols: ['BTCUSDT', 'ETHUSDT'],
+          intervals,
+          start: Date.parse('2023-03-17T00:00Z'),
+          source: 'auto',
+        },
+        server.url,
+        server.archiveUrl,
+        false,
+      );
+      if (code !== EXIT.ok) return code;
+      code = await ingest(
+        ctx,
+        bank,
+        { group: 'L1', intervals, start: Date.parse('2023-04-01T00:00Z'), source: 'auto' },
+        server.url,
+        server.archiveUrl,
+        false,
+      );
+      const verify = await bank.verify();
+      const bad = verify.filter((v) => v.status !== 'ok');
+      ctx.out(
+        `verify: ${verify.length} file(s), ${bad.length} problem(s); ${server.stats.klineRequests} kline request(s), ${server.stats.count429 ?? 0} 429(s)`,
+      );
+      return bad.length ? EXIT.problems : code;
+    } finally {
+      await server.close();
+    }
+  },
+});

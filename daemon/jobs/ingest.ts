@@ -1,0 +1,512 @@
+import pLimit from 'p-limit';
+import type { Candles } from '../../schemas/candles.ts';
+import { concatCandles } from '../../schemas/candles.ts';
+import type { Config } from '../../schemas/config.ts';
+import { type Interval, MINUTE_MS, DAY_MS } from '../../schemas/intervals.ts';
+import type { DatasetEntry, Range } from '../../schemas/registry.ts';
+import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
+import type { Bank } from '../store/bank.ts';
+import { type BinanceRestClient, fetchRange1m } from '../sources/rest.ts';
+import { type ArchivePiece, downloadArchive, planArchive } from '../sources/archive.ts';
+import { SourceError } from '../sources/errors.ts';
+import { groupSymbols, resolveSymbols, topSymbols, type SymbolStatus } from './universe.ts';
+
+/**
+ * The ingest pipeline. Per symbol: plan the missing 1m ranges from the registry (holes in the
+ * middle included, ranges confirmed empty at the exchange excluded) -> fetch (archive files for
+ * complete past periods, REST for the rest) -> validate -> merge -> fill short gaps -> atomic
+ * partition writes -> re-derive the affected buckets of each requested timeframe -> registry.
+ * Data is written every few thousand candles, so an interrupted job keeps what it fetched and a
+ * re-run downloads only what is still missing.
+ */
+
+export type SourceMode = 'auto' | 'rest' | 'archive';
+
+export interface IngestRequest {
+  symbols?: string[];
+  top?: number;
+  group?: string;
+  intervals: Interval[];
+  /** Window start (ms, UTC). */
+  start: number;
+  /** Window end, exclusive (ms); default: now. The still-open minute is never included. */
+  end?: number;
+  source?: SourceMode;
+  concurrency?: number;
+  quote?: string;
+}
+
+export interface IngestDeps {
+  bank: Bank;
+  config: Config;
+  rest: BinanceRestClient;
+  archiveBaseUrl?: string;
+  fetch?: typeof fetch;
+  log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
+}
+
+export interface FetchStep {
+  kind: 'rest' | 'archive-monthly' | 'archive-daily';
+  start: number;
+  end: number;
+  /** Archive period key (YYYY-MM or YYYY-MM-DD). */
+  key?: string;
+  requests: number;
+  weight: number;
+}
+
+export interface SymbolPlan {
+  symbol: string;
+  missing: Range[];
+  minutes: number;
+  steps: FetchStep[];
+  requests: number;
+  weight: number;
+}
+
+export interface IngestPlan {
+  window: Range;
+  symbols: SymbolPlan[];
+  /** Symbols that will not be downloaded, with the reason (unknown, not trading). */
+  skipped: SymbolStatus[];
+  requests: number;
+  weight: number;
+  archiveFiles: number;
+  estimatedSeconds: number;
+  ranking?: { kind: 'volume' | 'market-cap+volume'; note: string };
+}
+
+export interface SymbolResult {
+  symbol: string;
+  ok: boolean;
+  rowsAdded: number;
+  rangesFetched: number;
+  requests: number;
+  archiveFiles: number;
+  gaps: number;
+  filled: number;
+  seconds: number;
+  derived: Interval[];
+  error?: { code: string; message: string };
+}
+
+export interface IngestSummary {
+  plan: IngestPlan;
+  results: SymbolResult[];
+  skipped: SymbolStatus[];
+  cancelled: boolean;
+  seconds: number;
+}
+
+export interface IngestProgress {
+  symbol?: string;
+  phase: 'plan' | 'fetch' | 'write' | 'derive' | 'done' | 'error' | 'skipped';
+  message: string;
+  requestsDone: number;
+  requestsTotal: number;
+  rows: number;
+  symbolsDone: number;
+  symbolsTotal: number;
+}
+
+const KLINES_WEIGHT = 2;
+const PAGE = 1000;
+/** Ranges shorter than a day go to REST even in auto mode: one request beats a day's archive. */
+const ARCHIVE_MIN_MS = DAY_MS;
+/** Candles buffered before a write, so an interruption loses at most this much work. */
+const FLUSH_ROWS = 20_000;
+
+export class IngestError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'IngestError';
+  }
+}
+
+/** The 1m ranges a dataset holds: its files' spans minus their gaps (filled gaps count as missing). */
+export function presentRanges(entry: DatasetEntry | undefined): Range[] {
+  if (!entry) return [];
+  const spans: Range[] = entry.files
+    .filter((f) => f.first !== null && f.last !== null)
+    .map((f) => [f.first!, f.last! + MINUTE_MS]);
+  const holes = mergeRanges(entry.files.flatMap((f) => f.gaps.map((g): Range => [g.start, g.end])));
+  return subtractRanges(mergeRanges(spans), holes);
+}
+
+async function universe(
+  deps: IngestDeps,
+  req: IngestRequest,
+  signal?: AbortSignal,
+): Promise<{ statuses: SymbolStatus[]; ranking?: IngestPlan['ranking'] }> {
+  const given = [req.symbols?.length ? 1 : 0, req.top ? 1 : 0, req.group ? 1 : 0].reduce(
+    (a, b) => a + b,
+    0,
+  );
+  if (given !== 1)
+    throw new IngestError('INVALID_PARAMS', 'choose exactly one of symbols, top or group');
+  if (req.top) {
+    const top = await topSymbols(deps.rest, req.top, {
+      quote: req.quote,
+      marketCapUrl: deps.config.data.api.market_cap_url,
+      fetch: deps.fetch,
+      signal,
+    });
+    return {
+      statuses: await resolveSymbols(
+        deps.rest,
+        top.symbols.map((s) => s.symbol),
+        signal,
+      ),
+      ranking: { kind: top.ranking, note: top.note },
+    };
+  }
+  const list = req.group ? groupSymbols(deps.config, req.group) : req.symbols!;
+  return { statuses: await resolveSymbols(deps.rest, [...new Set(list)], signal) };
+}
+
+function planSymbol(
+  deps: IngestDeps,
+  symbol: string,
+  window: Range,
+  mode: SourceMode,
+  now: number,
+): SymbolPlan {
+  const entry = deps.bank.get(symbol, '1m');
+  const skip = mergeRanges([...presentRanges(entry), ...deps.bank.confirmedEmpty(symbol)]);
+  const missing = subtractRanges([window], skip);
+  const steps: FetchStep[] = [];
+  const rest = (start: number, end: number): void => {
+    const requests = Math.ceil((end - start) / MINUTE_MS / PAGE);
+    steps.push({ kind: 'rest', start, end, requests, weight: requests * KLINES_WEIGHT });
+  };
+  for (const [start, end] of missing) {
+    if (mode === 'rest' || (mode === 'auto' && end - start < ARCHIVE_MIN_MS)) {
+      rest(start, end);
+      continue;
+    }
+    const p = planArchive(start, end, now);
+    for (const piece of [...p.months, ...p.days]) {
+      steps.push({
+        kind: piece.kind === 'monthly' ? 'archive-monthly' : 'archive-daily',
+        start: piece.start,
+        end: piece.end,
+        key: piece.key,
+        requests: 2,
+        weight: 0,
+      });
+    }
+    if (p.rest && mode === 'auto') rest(p.rest.start, p.rest.end);
+  }
+  const minutes = missing.reduce((a, [s, e]) => a + (e - s) / MINUTE_MS, 0);
+  return {
+    symbol,
+    missing,
+    minutes,
+    steps,
+    requests: steps.reduce((a, s) => a + s.requests, 0),
+    weight: steps.reduce((a, s) => a + s.weight, 0),
+  };
+}
+
+/** What a job would download, computed from the registry alone: downloads nothing. */
+export async function planIngest(
+  deps: IngestDeps,
+  req: IngestRequest,
+  signal?: AbortSignal,
+): Promise<IngestPlan> {
+  if (!(req.start >= 0)) throw new IngestError('INVALID_PARAMS', 'start must be a UTC time');
+  const serverTime = await deps.rest.serverTime({ signal });
+  const lastClosed = Math.floor(serverTime / MINUTE_MS) * MINUTE_MS;
+  const start = Math.floor(req.start / MINUTE_MS) * MINUTE_MS;
+  const end = Math.min(req.end ?? lastClosed, lastClosed);
+  if (end <= start)
+    throw new IngestError(
+      'INVALID_PARAMS',
+      `the window is empty: start ${new Date(start).toISOString()} is not before end ${new Date(end).toISOString()}`,
+    );
+  const { statuses, ranking } = await universe(deps, req, signal);
+  const mode = req.source ?? 'auto';
+  const symbols = statuses
+    .filter((s) => s.ok)
+    .map((s) => planSymbol(deps, s.symbol, [start, end], mode, serverTime));
+  const requests = symbols.reduce((a, s) => a + s.requests, 0);
+  const weight = symbols.reduce((a, s) => a + s.weight, 0);
+  const archiveFiles = symbols.reduce(
+    (a, s) => a + s.steps.filter((x) => x.kind !== 'rest').length,
+    0,
+  );
+  const { limit, windowMs } = deps.rest.governor.limits;
+  const budgetPerSecond =
+    (limit * (1 - deps.config.data.api.weight_safety_margin)) / (windowMs / 1000);
+  const latencyBound =
+    (requests * 0.15) / Math.max(1, req.concurrency ?? deps.config.data.api.concurrency);
+  return {
+    window: [start, end],
+    symbols,
+    skipped: statuses.filter((s) => !s.ok),
+    requests,
+    weight,
+    archiveFiles,
+    estimatedSeconds: Math.round(Math.max(weight / budgetPerSecond, latencyBound) * 10) / 10,
+    ...(ranking ? { ranking } : {}),
+  };
+}
+
+/** Runs the plan: fetch, validate, merge, fill, write, derive, per symbol in parallel. */
+export async function runIngest(
+  deps: IngestDeps,
+  req: IngestRequest,
+  opts: { signal?: AbortSignal; onProgress?: (p: IngestProgress) => void; plan?: IngestPlan } = {},
+): Promise<IngestSummary> {
+  const t0 = performance.now();
+  const plan = opts.plan ?? (await planIngest(deps, req, opts.signal));
+  const total = { requests: plan.requests, done: 0, symbolsDone: 0, symbols: plan.symbols.length };
+  const report = (
+    p: Omit<IngestProgress, 'requestsDone' | 'requestsTotal' | 'symbolsDone' | 'symbolsTotal'>,
+  ): void =>
+    opts.onProgress?.({
+      ...p,
+      requestsDone: total.done,
+      requestsTotal: total.requests,
+      symbolsDone: total.symbolsDone,
+      symbolsTotal: total.symbols,
+    });
+  for (const s of plan.skipped)
+    report({ symbol: s.symbol, phase: 'skipped', message: s.reason ?? s.status, rows: 0 });
+  const limit = pLimit(req.concurrency ?? deps.config.data.api.concurrency);
+  const results = await Promise.all(
+    plan.symbols.map((sp) =>
+      limit(async () => {
+        const r = await ingestSymbol(deps, req, sp, opts.signal, (n) => (total.done += n), report);
+        total.symbolsDone++;
+        report({
+          symbol: sp.symbol,
+          phase: r.ok ? 'done' : 'error',
+          message: r.ok ? `${r.rowsAdded} new candle(s)` : (r.error?.message ?? 'failed'),
+          rows: r.rowsAdded,
+        });
+        return r;
+      }),
+    ),
+  );
+  return {
+    plan,
+    results,
+    skipped: plan.skipped,
+    cancelled: Boolean(opts.signal?.aborted),
+    seconds: Math.round((performance.now() - t0) / 100) / 10,
+  };
+}
+
+async function ingestSymbol(
+  deps: IngestDeps,
+  req: IngestRequest,
+  sp: SymbolPlan,
+  signal: AbortSignal | undefined,
+  countRequests: (n: number) => void,
+  report: (
+    p: Omit<IngestProgress, 'requestsDone' | 'requestsTotal' | 'symbolsDone' | 'symbolsTotal'>,
+  ) => void,
+): Promise<SymbolResult> {
+  const t0 = performance.now();
+  const { bank } = deps;
+  const res: SymbolResult = {
+    symbol: sp.symbol,
+    ok: false,
+    rowsAdded: 0,
+    rangesFetched: 0,
+    requests: 0,
+    archiveFiles: 0,
+    gaps: 0,
+    filled: 0,
+    seconds: 0,
+    derived: [],
+  };
+  let lo = Infinity;
+  let hi = -Infinity;
+  let buffer: Candles[] = [];
+  let buffered = 0;
+  let empty: Range[] = [];
+  const flush = async (): Promise<void> => {
+    if (buffered > 0) {
+      const c = concatCandles(buffer);
+      report({
+        symbol: sp.symbol,
+        phase: 'write',
+        message: `writing ${c.length} candle(s)`,
+        rows: res.rowsAdded,
+      });
+      const w = await bank.write1m(sp.symbol, c, 'rest');
+      res.rowsAdded += w.rowsAdded;
+      lo = Math.min(lo, c.openTime[0]);
+      hi = Math.max(hi, c.openTime[c.length - 1] + MINUTE_MS);
+    }
+    await bank.addConfirmedEmpty(sp.symbol, empty);
+    buffer = [];
+    buffered = 0;
+    empty = [];
+  };
+  const add = async (c: Candles, emptyRanges: Range[]): Promise<void> => {
+    if (c.length > 0) {
+      buffer.push(c);
+      buffered += c.length;
+    }
+    empty.push(...emptyRanges);
+    if (buffered >= FLUSH_ROWS) await flush();
+  };
+  try {
+    const restSteps: FetchStep[] = [];
+    for (const step of sp.steps) {
+      if (step.kind === 'rest') {
+        restSteps.push(step);
+        continue;
+      }
+      signal?.throwIfAborted();
+      report({
+        symbol: sp.symbol,
+        phase: 'fetch',
+        message: `archive ${step.key}`,
+        rows: res.rowsAdded,
+      });
+      const piece: ArchivePiece = {
+        kind: step.kind === 'archive-monthly' ? 'monthly' : 'daily',
+        key: step.key!,
+        start: step.start,
+        end: step.end,
+      };
+      try {
+        const file = await downloadArchive(sp.symbol, piece, {
+          baseUrl: deps.archiveBaseUrl,
+          fetch: deps.fetch,
+          signal,
+          maxRetries: deps.config.data.api.max_retries,
+          retryDelay: deps.config.data.api.retry_delay,
+        });
+        res.archiveFiles++;
+        res.rangesFetched++;
+        countRequests(2);
+        await add(file.candles, emptyInside(file.candles, step.start, step.end));
+      } catch (e) {
+        countRequests(2);
+        if (
+          e instanceof SourceError &&
+          e.code === 'NOT_FOUND' &&
+          (req.source ?? 'auto') === 'auto'
+        ) {
+          deps.log?.('info', `${sp.symbol}: archive ${step.key} not published; using REST`);
+          const requests = Math.ceil((step.end - step.start) / MINUTE_MS / PAGE);
+          restSteps.push({
+            kind: 'rest',
+            start: step.start,
+            end: step.end,
+            requests,
+            weight: requests * KLINES_WEIGHT,
+          });
+          continue;
+        }
+        throw e;
+      }
+    }
+    for (const step of restSteps) {
+      res.rangesFetched++;
+      report({
+        symbol: sp.symbol,
+        phase: 'fetch',
+        message: `REST ${new Date(step.start).toISOString()}`,
+        rows: res.rowsAdded,
+      });
+      const r = await fetchRange1m(deps.rest, sp.symbol, step.start, step.end, {
+        signal,
+        onPage: async (e) => {
+          res.requests++;
+          countRequests(1);
+          await add(
+            e.candles,
+            e.emptyRanges.map((x): Range => [x.start, x.end]),
+          );
+          report({
+            symbol: sp.symbol,
+            phase: 'fetch',
+            message: `${res.requests} request(s)`,
+            rows: res.rowsAdded + buffered,
+          });
+        },
+      });
+      void r;
+    }
+    await flush();
+    await derive(deps, req, sp.symbol, lo, hi, res, report);
+    res.ok = true;
+  } catch (e) {
+    // What was fetched before the failure is kept: write it, then report the error.
+    try {
+      await flush();
+      if (res.rowsAdded > 0) await derive(deps, req, sp.symbol, lo, hi, res, report);
+    } catch (inner) {
+      deps.log?.('error', `${sp.symbol}: could not save fetched data: ${(inner as Error).message}`);
+    }
+    const err = e as Error & { code?: string };
+    res.error = {
+      code: signal?.aborted ? 'CANCELLED' : (err.code ?? 'FAILED'),
+      message: signal?.aborted ? 'cancelled' : err.message,
+    };
+  }
+  const entry = bank.get(sp.symbol, '1m');
+  res.gaps = entry?.gaps.filter((g) => !g.filled).length ?? 0;
+  res.filled = entry?.filledCount ?? 0;
+  res.seconds = Math.round((performance.now() - t0) / 100) / 10;
+  return res;
+}
+
+async function derive(
+  deps: IngestDeps,
+  req: IngestRequest,
+  symbol: string,
+  lo: number,
+  hi: number,
+  res: SymbolResult,
+  report: (
+    p: Omit<IngestProgress, 'requestsDone' | 'requestsTotal' | 'symbolsDone' | 'symbolsTotal'>,
+  ) => void,
+): Promise<void> {
+  const { bank } = deps;
+  if (!bank.get(symbol, '1m')) return;
+  const intervals = req.intervals.filter((i) => i !== '1m');
+  const fresh = intervals.filter((i) => !bank.get(symbol, i));
+  const stale = Number.isFinite(lo) ? intervals.filter((i) => bank.get(symbol, i)) : [];
+  if (fresh.length + stale.length === 0) return;
+  report({
+    symbol,
+    phase: 'derive',
+    message: `deriving ${[...fresh, ...stale].join(', ')}`,
+    rows: res.rowsAdded,
+  });
+  if (fresh.length) await bank.derive(symbol, fresh);
+  if (stale.length) await bank.derive(symbol, stale, [lo, hi]);
+  if (deps.config.data.processing.resample_validation) {
+    for (const iv of [...fresh, ...stale]) {
+      const check = Number.isFinite(lo) ? await bank.checkRange(symbol, iv, lo, hi) : { total: 0 };
+      if (check.total > 0)
+        throw new IngestError(
+          'STORAGE',
+          `${symbol}/${iv}: ${check.total} derived candle(s) differ from 1m after writing`,
+        );
+    }
+  }
+  res.derived = [...fresh, ...stale];
+}
+
+/** Minutes of [start, end) with no candle in `c` (sorted), as ranges. */
+function emptyInside(c: Candles, start: number, end: number): Range[] {
+  const out: Range[] = [];
+  let expect = start;
+  for (let i = 0; i < c.length; i++) {
+    if (c.openTime[i] > expect) out.push([expect, c.openTime[i]]);
+    expect = c.openTime[i] + MINUTE_MS;
+  }
+  if (expect < end) out.push([expect, end]);
+  return out;
+}
