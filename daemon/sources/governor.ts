@@ -18,6 +18,10 @@ import { CancelledError } from './errors.ts';
  *   when the window rolled and is not answered yet (it may land in either window, so it
  *   counts in both).
  *
+ * The margin is the full `safetyMargin` until a header shows the exchange's count matching ours,
+ * then a small `minMargin`; weight from another program, seen in a header, brings the full
+ * margin back for that window and the next.
+ *
  * When the budget is used up, requests wait for the next window boundary (computed on the
  * exchange's clock, plus a small guard for clock skew) and then go out at once: fixed windows
  * allow a burst at the start of each window, which is how a well-behaved client reaches the
@@ -38,8 +42,14 @@ export interface GovernorOptions {
   limit?: number;
   /** Window length in ms until exchangeInfo says otherwise (default 60 000). */
   windowMs?: number;
-  /** Share of the limit kept in reserve (default 0.1). */
+  /** Share of the limit kept in reserve while others may use the IP (default 0.1). */
   safetyMargin?: number;
+  /**
+   * Share kept in reserve once the exchange's count has matched ours (no one else is using
+   * the IP): default 0.02. Weight from elsewhere, seen in a header, restores `safetyMargin` for
+   * that window and the next.
+   */
+  minMargin?: number;
   /** Local clock (default Date.now). */
   clock?: () => number;
   /** Awaitable timer (default setTimeout). Tests pass a fake one. */
@@ -144,6 +154,9 @@ export class RateGovernor {
   private limit: number;
   private windowMs: number;
   private readonly margin: number;
+  private readonly minMargin: number;
+  /** Until which window the full margin applies (foreign weight seen, or nothing known yet). */
+  private cautiousUntil = Number.POSITIVE_INFINITY;
   private readonly clock: () => number;
   private readonly sleep: Sleep;
   private offset: number;
@@ -173,6 +186,7 @@ export class RateGovernor {
     this.limit = opts.limit ?? 6000;
     this.windowMs = opts.windowMs ?? 60_000;
     this.margin = opts.safetyMargin ?? 0.1;
+    this.minMargin = Math.min(opts.minMargin ?? 0.02, this.margin);
     this.clock = opts.clock ?? Date.now;
     this.sleep = opts.sleep ?? defaultSleep;
     this.offset = opts.serverOffsetMs ?? 0;
@@ -187,7 +201,8 @@ export class RateGovernor {
 
   /** The weight this governor lets through per window. */
   get budget(): number {
-    return Math.floor(this.limit * (1 - this.margin));
+    const margin = this.window <= this.cautiousUntil ? this.margin : this.minMargin;
+    return Math.floor(this.limit * (1 - margin));
   }
 
   get limits(): { limit: number; windowMs: number } {
@@ -326,6 +341,11 @@ export class RateGovernor {
       // belongs to the current window only if it is no more than what could have landed here.
       if (sentWindow === this.window || h.used <= this.dispatched + this.carried + weight) {
         this.reported = Math.max(this.reported, h.used);
+        // More weight than this process could have caused: someone else uses the IP.
+        const foreign = h.used > this.dispatched + this.carried;
+        if (foreign) this.cautiousUntil = this.window + 1;
+        else if (this.cautiousUntil === Number.POSITIVE_INFINITY)
+          this.cautiousUntil = this.window - 1;
       }
     }
     if (response.status === 429 || response.status === 418) {
