@@ -193,10 +193,14 @@ export interface RequestDecl<
   readonly errors: readonly ErrorCode[];
 }
 
-export interface NotificationDecl<M extends string = string, P extends z.ZodType = z.ZodType> {
+export interface NotificationDecl<
+  M extends string = string,
+  P extends z.ZodType = z.ZodType,
+  D extends Direction = Direction,
+> {
   readonly kind: 'notification';
   readonly method: M;
-  readonly direction: Direction;
+  readonly direction: D;
   readonly params: P;
 }
 
@@ -217,11 +221,11 @@ function request<const M extends string, P extends z.ZodType, R extends z.ZodTyp
   };
 }
 
-function notification<const M extends string, P extends z.ZodType>(d: {
+function notification<const M extends string, P extends z.ZodType, const D extends Direction>(d: {
   method: M;
   params: P;
-  direction: Direction;
-}): NotificationDecl<M, P> {
+  direction: D;
+}): NotificationDecl<M, P, D> {
   return { kind: 'notification', ...d };
 }
 
@@ -412,50 +416,79 @@ export const IngestPlanItemSchema = z.object({
   missing: z.array(TimeRangeSchema),
   /** 1m candles those ranges hold at most. */
   candles: z.number(),
-  /** Planned REST requests and archive files. */
+  /** Planned REST requests, and archive files (each costs a download and its checksum). */
   requests: z.number(),
   archives: z.number(),
-  intervals: z.array(IntervalSchema),
+  /** Request weight charged by the exchange. */
+  weight: z.number(),
+});
+
+/** A selected symbol that will not be downloaded, and why (unknown, not trading). */
+export const SkippedSymbolSchema = z.object({
+  symbol: z.string(),
+  status: z.string(),
+  reason: z.string(),
+});
+
+export const IngestPlanResultSchema = z.object({
+  /** The window actually planned: start floored to the minute, end capped at the last closed one. */
+  window: TimeRangeSchema,
+  items: z.array(IngestPlanItemSchema),
+  skipped: z.array(SkippedSymbolSchema),
+  totals: z.object({
+    candles: z.number(),
+    requests: z.number(),
+    archives: z.number(),
+    weight: z.number(),
+    estimatedSeconds: z.number(),
+  }),
+  /** With `top`: how the symbols were ranked. */
+  ranking: z.object({ kind: z.enum(['volume', 'market-cap+volume']), note: z.string() }).optional(),
 });
 
 /**
- * Sent by the client: what `ingest/run` with the same params would fetch, per symbol, without
- * fetching candles (it may fetch exchangeInfo to resolve `top` and check symbols).
+ * Sent by the client: what `ingest/run` with the same params would fetch, per symbol, computed
+ * from the registry without downloading candles (it asks the exchange for its time and symbol
+ * list, to resolve `top` and check symbols). Unknown or non-trading symbols are listed in
+ * `skipped`, not failed.
  */
 export const IngestPlan = request({
   method: 'ingest/plan',
   params: IngestParamsSchema,
-  result: z.object({
-    items: z.array(IngestPlanItemSchema),
-    totals: z.object({ candles: z.number(), requests: z.number(), archives: z.number() }),
-  }),
-  errors: [E.InvalidSymbol, E.NotFound, E.Network, E.RateLimited],
+  result: IngestPlanResultSchema,
+  errors: [E.NotFound, E.Network, E.RateLimited],
 });
 
 export const IngestSymbolResultSchema = z.object({
   symbol: z.string(),
   /** 1m candles added to the bank. */
   rows: z.number(),
-  /** 1m ranges fetched. */
-  ranges: z.array(TimeRangeSchema),
+  /** 1m ranges that were missing before the run, and how many fetches (REST runs, archives) it took. */
+  missing: z.array(TimeRangeSchema),
+  ranges: z.number(),
   /** REST requests and archive files used. */
   requests: z.number(),
-  /** Gaps left in the 1m series after the download, and short ones filled with flat candles. */
+  archives: z.number(),
+  /** Gaps left in the 1m series after the download, and candles filled flat in short ones. */
   gaps: z.number(),
   filled: z.number(),
   /** Wall time in ms. */
   timeMs: z.number(),
   /** Derived timeframes written. */
   derived: z.array(IntervalSchema),
-  /** Why this symbol failed; the others still ran. */
+  /** Why this symbol failed or was skipped; the others still ran. */
   error: ItemErrorSchema.nullable(),
 });
 
 /**
  * Sent by the client: downloads the missing 1m candles of every selected symbol, writes them to
- * the bank and derives `intervals`. Long: give a `workDoneToken` for `$/progress`, and cancel with
- * `$/cancelRequest` (what was written stays consistent). A failing symbol does not stop the others;
- * its row carries `error`. Sends `registry/changed` to every client for the datasets it wrote.
+ * the bank and derives `intervals` (default: the configuration's `default_intervals`). With
+ * `dryRun` it answers the plan's rows without fetching. Long: give a `workDoneToken` for
+ * `$/progress`, and cancel with `$/cancelRequest`: the request then answers `RequestCancelled`,
+ * and what was fetched before is written consistently (a re-run fetches only what is missing). A
+ * failing or unknown symbol does not stop the others; its row carries `error`. Sends
+ * `registry/changed` to every client for the datasets it wrote. Two requests on the same symbol
+ * run one after the other.
  */
 export const IngestRun = request({
   method: 'ingest/run',
@@ -463,10 +496,18 @@ export const IngestRun = request({
   result: z.object({
     dryRun: z.boolean(),
     symbols: z.array(IngestSymbolResultSchema),
-    totals: z.object({ rows: z.number(), requests: z.number(), errors: z.number() }),
+    totals: z.object({
+      rows: z.number(),
+      requests: z.number(),
+      errors: z.number(),
+      timeMs: z.number(),
+    }),
+    ranking: z
+      .object({ kind: z.enum(['volume', 'market-cap+volume']), note: z.string() })
+      .optional(),
   }),
   progress: true,
-  errors: [E.InvalidSymbol, E.NotFound, E.Network, E.RateLimited, E.StorageError, E.DataContract],
+  errors: [E.NotFound, E.Network, E.RateLimited, E.StorageError, E.DataContract],
 });
 
 // --- registry ---------------------------------------------------------------------------------
@@ -858,11 +899,33 @@ export function isNotificationMethod(method: string): method is NotificationMeth
   return Object.prototype.hasOwnProperty.call(NOTIFICATIONS, method);
 }
 
-/** Converts a zod error's issues to the protocol's path-by-path form. */
+/**
+ * Converts a zod error's issues to the protocol's path-by-path form. A union that failed in every
+ * branch is reported by the branch whose type matched (a string time that is not a valid date
+ * says why), not as a bare "invalid input".
+ */
 export function toParamIssues(error: z.ZodError): ParamIssue[] {
-  return error.issues.map((i) => ({
-    path: i.path.map((p) => (typeof p === 'symbol' ? String(p) : p)),
-    message: i.message,
-    code: i.code,
-  }));
+  return flatten(error.issues, []);
+}
+
+function flatten(issues: readonly z.core.$ZodIssue[], prefix: PropertyKey[]): ParamIssue[] {
+  const out: ParamIssue[] = [];
+  for (const i of issues) {
+    const at = [...prefix, ...i.path];
+    if (i.code === 'invalid_union' && i.errors.length > 0) {
+      const typed = i.errors.filter(
+        (branch) => !branch.some((x) => x.code === 'invalid_type' && x.path.length === 0),
+      );
+      if (typed.length === 1) {
+        out.push(...flatten(typed[0], at));
+        continue;
+      }
+    }
+    out.push({
+      path: at.map((p) => (typeof p === 'symbol' ? String(p) : p)),
+      message: i.message,
+      code: i.code,
+    });
+  }
+  return out;
 }

@@ -1,0 +1,104 @@
+/**
+ * Assembles a daemon: the bank (opened once, its registry kept in memory), the logger, the
+ * exchange client, the handlers and the server. Transports attach connections to `server`; tests
+ * do the same over paired streams.
+ */
+import { PassThrough } from 'node:stream';
+import type { Config } from '../../schemas/config.ts';
+import { Bank } from '../store/bank.ts';
+import { BinanceRestClient } from '../sources/rest.ts';
+import { type MessageTransport, streamTransport } from './framing.ts';
+import { Logger } from './logger.ts';
+import { createHandlers, type DaemonServices } from './methods.ts';
+import { type Connection, type ConnectionOptions, RpcServer } from './server.ts';
+
+export const PRODUCT_VERSION: string = process.env.THREADX_VERSION ?? '0.1.0';
+
+export interface DaemonOptions {
+  dataDir: string;
+  config: Config;
+  configFile?: string | null;
+  /** Default: a rotating file logger under `<data>/logs`. */
+  logger?: Logger;
+  /** For tests: the exchange's fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface Daemon {
+  server: RpcServer;
+  services: DaemonServices;
+  bank: Bank;
+  logger: Logger;
+  /** Connects a client over a pair of in-memory streams (tests, benchmarks). */
+  connectInMemory(opts?: ConnectionOptions): {
+    connection: Connection;
+    input: PassThrough;
+    output: PassThrough;
+  };
+  /** Cancels running requests, waits for them, closes every connection and the log. */
+  close(): Promise<void>;
+}
+
+export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const { config, dataDir } = opts;
+  const logger =
+    opts.logger ??
+    new Logger({
+      dir: `${dataDir}/${config.data.logs}`,
+      level: config.logging.level,
+      maxFileBytes: config.logging.max_file_bytes,
+      maxFiles: config.logging.max_files,
+    });
+  const bank = await Bank.open(dataDir, {
+    maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
+  });
+  let rest: BinanceRestClient | null = null;
+  let server: RpcServer | null = null;
+  const { handlers, services } = createHandlers({
+    bank,
+    config,
+    configFile: opts.configFile ?? null,
+    dataDir: bank.layout.root,
+    logger,
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    rest: () =>
+      (rest ??= new BinanceRestClient({
+        baseUrl: config.data.api.base_url,
+        timeoutSeconds: config.data.api.timeout_seconds,
+        maxRetries: config.data.api.max_retries,
+        retryDelay: config.data.api.retry_delay,
+        ...(opts.fetch ? { fetch: opts.fetch } : {}),
+      })),
+    broadcastChanged: (changed, removed, reason) => {
+      logger.info(
+        `registry changed (${reason}): ${changed.length} written, ${removed.length} removed`,
+      );
+      server?.broadcast('registry/changed', { changed, removed, reason });
+    },
+  });
+  server = new RpcServer({
+    handlers,
+    logger,
+    info: { version: PRODUCT_VERSION, dataDir: bank.layout.root, ingest: true, indicators: true },
+  });
+  const srv = server;
+  return {
+    server: srv,
+    services,
+    bank,
+    logger,
+    connectInMemory(copts) {
+      // Client writes to `input`, daemon writes to `output`.
+      const input = new PassThrough();
+      const output = new PassThrough();
+      const transport: MessageTransport = streamTransport(input, output);
+      const connection = srv.connect(transport, copts);
+      return { connection, input, output };
+    },
+    async close() {
+      await srv.shutdown();
+      for (const c of [...srv.connections]) c.close();
+      logger.close();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * Reading candles for a client: pick the interval that fits a chart's point budget, load it from
+ * the bank or resample it from 1m on the fly, and lay it out as JSON columns.
+ *
+ * A stored derived timeframe is used only while it was built from the current 1m files (its
+ * `sourceChecksum`); otherwise the exact resampler recomputes it, so a client never sees derived
+ * candles that disagree with the 1m truth.
+ */
+import { type Candles, allocCandles, clipCandles, sliceCandles } from '../../schemas/candles.ts';
+import {
+  type Interval,
+  INTERVALS,
+  BUCKET_RULES,
+  bucketStart,
+  intervalMs,
+  MINUTE_MS,
+} from '../../schemas/intervals.ts';
+import type { CandleColumns } from '../../schemas/protocol.ts';
+import { resample } from '../engine/resample.ts';
+import type { Bank } from '../store/bank.ts';
+import { sha256 } from '../store/registry.ts';
+import { RpcError } from './errors.ts';
+import { ErrorCodes } from '../../schemas/protocol.ts';
+import { messages } from './messages.ts';
+
+/** Buckets of `interval` that overlap [start, end). */
+export function bucketCount(start: number, end: number, interval: Interval): number {
+  if (end <= start) return 0;
+  const rule = BUCKET_RULES[interval];
+  const first = bucketStart(start, interval);
+  const last = bucketStart(end - 1, interval);
+  if (rule.kind === 'fixed') return Math.floor((last - first) / rule.ms) + 1;
+  const a = new Date(first);
+  const b = new Date(last);
+  return (b.getUTCFullYear() - a.getUTCFullYear()) * 12 + b.getUTCMonth() - a.getUTCMonth() + 1;
+}
+
+export interface ReadPlan {
+  symbol: string;
+  requested: Interval;
+  interval: Interval;
+  start: number;
+  end: number;
+  /** Load from a stored, current file (else resample 1m). */
+  stored: boolean;
+  truncate: boolean;
+}
+
+/** The checksum a derived dataset must carry to be current (as `Bank.derive` computes it). */
+function current1mChecksum(bank: Bank, symbol: string): string | null {
+  const src = bank.get(symbol, '1m');
+  if (!src || src.files.length === 0) return null;
+  return sha256(src.files.map((f) => f.sha256).join(''));
+}
+
+/**
+ * Chooses what to serve for `requested` over [start, end) within `maxPoints`: the finest interval
+ * at least as coarse as the one asked for whose bucket count fits, among those stored or
+ * derivable from 1m. The range is clipped to the data the bank holds.
+ */
+export function planRead(
+  bank: Bank,
+  symbol: string,
+  requested: Interval,
+  start: number | undefined,
+  end: number | undefined,
+  maxPoints: number,
+): ReadPlan {
+  const m1 = bank.get(symbol, '1m');
+  const has1m = Boolean(m1 && m1.rows > 0 && m1.first !== null && m1.last !== null);
+  const own = bank.get(symbol, requested);
+  if (!has1m && !(own && own.rows > 0)) {
+    const any = bank.list().some((d) => d.symbol === symbol);
+    throw new RpcError(
+      ErrorCodes.NotFound,
+      any ? messages.noDataset(symbol, requested) : messages.noData(symbol),
+      { reason: 'NOT_FOUND', symbol, dataset: `${symbol}/${requested}` },
+    );
+  }
+  const checksum = current1mChecksum(bank, symbol);
+  const usable = (iv: Interval): 'stored' | 'derive' | null => {
+    if (iv === '1m') return has1m ? 'stored' : null;
+    const e = bank.get(symbol, iv);
+    if (e && e.rows > 0 && e.kind === 'candles' && (!has1m || e.sourceChecksum === checksum)) {
+      return 'stored';
+    }
+    return has1m ? 'derive' : null;
+  };
+  // The span of the data: from 1m when there is any, else from the stored timeframe.
+  const spanStart = has1m ? m1!.first! : own!.first!;
+  const spanEnd = has1m
+    ? m1!.last! + MINUTE_MS
+    : own!.last! + (requested === '1M' ? 31 * 86_400_000 : intervalMs(requested));
+  const s = Math.max(start ?? -Infinity, spanStart);
+  const e = Math.min(end ?? Infinity, spanEnd);
+  const candidates = INTERVALS.slice(INTERVALS.indexOf(requested)).filter((iv) => usable(iv));
+  let chosen = candidates.find((iv) => bucketCount(s, e, iv) <= maxPoints);
+  let truncate = false;
+  if (!chosen) {
+    chosen = candidates[candidates.length - 1];
+    truncate = true;
+  }
+  return {
+    symbol,
+    requested,
+    interval: chosen,
+    start: s,
+    end: e,
+    stored: usable(chosen) === 'stored',
+    truncate,
+  };
+}
+
+/** Loads the candles of a plan (the first bucket may start before `start`: it is whole). */
+export async function loadPlan(bank: Bank, plan: ReadPlan, maxPoints: number): Promise<Candles> {
+  const { symbol, interval, start, end } = plan;
+  if (!(end > start)) return allocCandles(0);
+  const from = bucketStart(start, interval);
+  let c: Candles;
+  if (interval === '1m') c = await bank.read1m(symbol, start, end);
+  else if (plan.stored) c = await bank.read(symbol, interval, from, end);
+  else c = resample(await bank.read1m(symbol, from, end), interval);
+  c = clipCandles(c, from, end);
+  if (plan.truncate && c.length > maxPoints) c = sliceCandles(c, c.length - maxPoints, c.length);
+  return c;
+}
+
+/** Candles as JSON columns. */
+export function toColumns(c: Candles): CandleColumns {
+  const n = c.length;
+  const col = (a: Float64Array | Uint8Array): number[] => Array.from(a.subarray(0, n));
+  return {
+    openTime: col(c.openTime),
+    open: col(c.open),
+    high: col(c.high),
+    low: col(c.low),
+    close: col(c.close),
+    volume: col(c.volume),
+    quoteVolume: col(c.quoteVolume),
+    trades: col(c.trades),
+    takerBuyBase: col(c.takerBuyBase),
+    takerBuyQuote: col(c.takerBuyQuote),
+    filled: col(c.filled),
+  };
+}
+
+/** Candles of `symbol` at `interval` over [start, end), stored or resampled (for export). */
+export async function readExact(
+  bank: Bank,
+  symbol: string,
+  interval: Interval,
+  start: number,
+  end: number,
+): Promise<Candles> {
+  const plan = planRead(bank, symbol, interval, start, end, Number.MAX_SAFE_INTEGER);
+  return loadPlan(
+    bank,
+    { ...plan, interval, stored: plan.interval === interval && plan.stored },
+    Infinity,
+  );
+}

@@ -1,0 +1,118 @@
+/**
+ * The registry as clients see it: compact dataset summaries served from memory, and the changes
+ * between two moments, which become `registry/changed` notifications.
+ *
+ * The summaries are computed once per registry state and cached; a write bumps the version. While
+ * a job that writes is running, the cache is bypassed, so a list never shows a state older than
+ * the last completed write.
+ */
+import type { DatasetSummary } from '../../schemas/protocol.ts';
+import type { DatasetEntry } from '../../schemas/registry.ts';
+import type { Bank } from '../store/bank.ts';
+
+export function summarize(e: DatasetEntry): DatasetSummary {
+  let gaps = 0;
+  let missing = 0;
+  for (const g of e.gaps) {
+    if (g.filled) continue;
+    gaps++;
+    missing += g.missing;
+  }
+  let bytes = 0;
+  for (const f of e.files) bytes += f.bytes;
+  return {
+    id: e.id,
+    symbol: e.symbol,
+    interval: e.interval,
+    kind: e.kind,
+    rows: e.rows,
+    first: e.first,
+    last: e.last,
+    gaps,
+    missing,
+    filled: e.filledCount,
+    files: e.files.length,
+    bytes,
+    updated: e.updated,
+    derived: e.kind === 'candles' && e.interval !== '1m',
+    ...(e.indicator ? { indicator: e.indicator } : {}),
+  };
+}
+
+function fingerprint(e: DatasetEntry): string {
+  const last = e.files.length ? e.files[e.files.length - 1].sha256 : '';
+  return `${e.updated}|${e.rows}|${e.files.length}|${e.first}|${e.last}|${last}`;
+}
+
+export interface RegistryDiff {
+  changed: string[];
+  removed: string[];
+}
+
+export class RegistryView {
+  private cache: {
+    version: number;
+    all: DatasetSummary[];
+    bySymbol: Map<string, DatasetSummary[]>;
+  } | null = null;
+  private version = 0;
+  private baseline: Map<string, string>;
+  /** Jobs that write are running: do not trust the cache. */
+  private writers = 0;
+
+  constructor(private readonly bank: Bank) {
+    this.baseline = this.snapshot();
+  }
+
+  /** Marks the start of a job that writes; call the returned function when it is over. */
+  beginWrite(): () => void {
+    this.writers++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.writers--;
+      this.version++;
+    };
+  }
+
+  list(filter?: { symbol?: string; interval?: string; kind?: string }): DatasetSummary[] {
+    const { all, bySymbol } = this.summaries();
+    let out = filter?.symbol ? (bySymbol.get(filter.symbol) ?? []) : all;
+    if (filter?.interval) out = out.filter((d) => d.interval === filter.interval);
+    if (filter?.kind) out = out.filter((d) => d.kind === filter.kind);
+    return out;
+  }
+
+  /** Datasets written or removed since the last call; the caller broadcasts them. */
+  diff(): RegistryDiff {
+    const now = this.snapshot();
+    const changed: string[] = [];
+    const removed: string[] = [];
+    for (const [id, fp] of now) if (this.baseline.get(id) !== fp) changed.push(id);
+    for (const id of this.baseline.keys()) if (!now.has(id)) removed.push(id);
+    this.baseline = now;
+    if (changed.length || removed.length) this.version++;
+    return { changed: changed.sort(), removed: removed.sort() };
+  }
+
+  private summaries(): { all: DatasetSummary[]; bySymbol: Map<string, DatasetSummary[]> } {
+    if (this.cache && this.cache.version === this.version && this.writers === 0) return this.cache;
+    const all = this.bank.list().map(summarize);
+    const bySymbol = new Map<string, DatasetSummary[]>();
+    for (const d of all) {
+      let list = bySymbol.get(d.symbol);
+      if (!list) bySymbol.set(d.symbol, (list = []));
+      list.push(d);
+    }
+    this.cache = { version: this.version, all, bySymbol };
+    return this.cache;
+  }
+
+  private snapshot(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [id, e] of Object.entries(this.bank.registry().datasets))
+      out.set(id, fingerprint(e));
+    return out;
+  }
+}
