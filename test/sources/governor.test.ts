@@ -168,3 +168,25 @@ test('concurrency 8 against a small window: never over the limit, never a 429 or
     await server.close();
   }
 });
+
+test('the margin shrinks when no one else uses the IP and returns when someone does', async () => {
+  const time = new FakeTime(0);
+  const g = new RateGovernor({
+    limit: 100,
+    windowMs: 1000,
+    clock: time.clock,
+    sleep: time.sleep,
+    boundaryGuardMs: 0,
+  });
+  assert.equal(g.budget, 90, 'nothing known yet: full margin');
+  const a = await g.acquire(2);
+  a.settle({ status: 200, headers: hdr(2) });
+  assert.equal(g.budget, 98, 'the exchange counts only our weight');
+  const b = await g.acquire(2);
+  b.settle({ status: 200, headers: hdr(40) });
+  assert.equal(g.budget, 90, 'foreign weight seen');
+  await time.advance(2000);
+  const c = await g.acquire(2);
+  c.settle({ status: 200, headers: hdr(2) });
+  assert.equal(g.budget, 98, 'two windows later, clean again');
+});
