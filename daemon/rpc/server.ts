@@ -253,6 +253,8 @@ export class Connection {
   shutdownRequested = false;
   wantsRegistryChanged = true;
   clientName = 'unknown';
+  /** The client's process id from `initialize` (LSP: the daemon exits when it dies). */
+  processId: number | null = null;
   /** Requests in flight by id, for `$/cancelRequest`. */
   private readonly running = new Map<JSONRPCID, Running>();
   /** Every request in flight (ids may be null). */
@@ -335,6 +337,7 @@ export class Connection {
       ? `${params.clientInfo.name}${params.clientInfo.version ? ` ${params.clientInfo.version}` : ''}`
       : 'unknown';
     this.wantsRegistryChanged = params.capabilities?.registryChanged !== false;
+    this.processId = params.processId ?? null;
     this.server.logger.info(`initialized ${this.label} for ${this.clientName}`);
     const info = this.server.info;
     return {

@@ -1,0 +1,62 @@
+/**
+ * The `serve` CLI command: parses its flags and hands over to `transports.ts`. Registered into
+ * the CLI's command table by `daemon/cli/commands.ts`.
+ */
+import { COMMANDS, EXIT, UsageError } from '../cli/context.ts';
+import { loadConfig } from '../store/config.ts';
+import { serve } from './transports.ts';
+
+COMMANDS.push({
+  name: 'serve',
+  usage: 'serve --stdio|--socket P|--port N',
+  summary: 'run the daemon (JSON-RPC, LSP framing); --join, --idle-timeout S',
+  options: {
+    stdio: { type: 'boolean', default: false },
+    socket: { type: 'string' },
+    port: { type: 'string' },
+    join: { type: 'boolean', default: false },
+    'idle-timeout': { type: 'string' },
+  },
+  async run(ctx, values) {
+    const modes = [
+      values.stdio ? 'stdio' : null,
+      values.socket ? 'socket' : null,
+      values.port !== undefined ? 'port' : null,
+    ].filter((m): m is 'stdio' | 'socket' | 'port' => m !== null);
+    if (modes.length !== 1)
+      throw new UsageError('serve needs exactly one of --stdio, --socket PATH, --port N');
+    const mode = modes[0];
+    const port = values.port === undefined ? undefined : Number(values.port);
+    if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+      throw new UsageError(`--port must be an integer from 0 to 65535, got ${String(values.port)}`);
+    }
+    const idle = values['idle-timeout'] === undefined ? undefined : Number(values['idle-timeout']);
+    if (idle !== undefined && !(Number.isFinite(idle) && idle >= 0)) {
+      throw new UsageError(
+        `--idle-timeout must be a number of seconds, got ${String(values['idle-timeout'])}`,
+      );
+    }
+    if (values.join && mode !== 'stdio') throw new UsageError('--join goes with --stdio');
+    // The config file's path is reported by config/get; ctx has the parsed config only.
+    let { file } = await loadConfig(process.cwd(), values.config as string | undefined);
+    let config = ctx.config;
+    if (!file && values.config === undefined) {
+      const inData = await loadConfig(ctx.dataDir);
+      if (inData.file) ({ config, file } = inData);
+    }
+    const code = await serve({
+      dataDir: ctx.dataDir,
+      config,
+      configFile: file,
+      mode,
+      ...(values.socket ? { socketPath: values.socket as string } : {}),
+      ...(port !== undefined ? { port } : {}),
+      join: Boolean(values.join),
+      ...(idle !== undefined ? { idleTimeout: idle } : {}),
+      report: (text) => ctx.err(`threadx serve: ${text}`),
+    });
+    // Let the last answers drain from stdout, then leave even if a timer or socket lingers.
+    await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+    process.exit(code === 0 ? EXIT.ok : code);
+  },
+});
