@@ -292,6 +292,7 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
 }
 
 /** On stdio, stdout is the protocol's: console output goes to the log instead. */
+/* eslint-disable no-console -- replacing the console's methods is the point here. */
 function routeConsole(daemon: Daemon): () => void {
   const saved = { ...console };
   const to =
@@ -305,6 +306,7 @@ function routeConsole(daemon: Daemon): () => void {
   console.error = to('error');
   return () => Object.assign(console, saved);
 }
+/* eslint-enable no-console */
 
 /**
  * Relays our stdio to the running daemon. Messages from our client are re-framed (and, for a port
