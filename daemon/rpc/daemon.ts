@@ -7,7 +7,7 @@ import { PassThrough } from 'node:stream';
 import type { Config } from '../../schemas/config.ts';
 import { Bank } from '../store/bank.ts';
 import { BinanceRestClient } from '../sources/rest.ts';
-import { type MessageTransport, streamTransport } from './framing.ts';
+import { type MessageTransport, type ReaderOptions, streamTransport } from './framing.ts';
 import { Logger } from './logger.ts';
 import { createHandlers, type DaemonServices } from './methods.ts';
 import { type Connection, type ConnectionOptions, RpcServer } from './server.ts';
@@ -30,7 +30,7 @@ export interface Daemon {
   bank: Bank;
   logger: Logger;
   /** Connects a client over a pair of in-memory streams (tests, benchmarks). */
-  connectInMemory(opts?: ConnectionOptions): {
+  connectInMemory(opts?: ConnectionOptions & { reader?: ReaderOptions }): {
     connection: Connection;
     input: PassThrough;
     output: PassThrough;
@@ -91,7 +91,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       // Client writes to `input`, daemon writes to `output`.
       const input = new PassThrough();
       const output = new PassThrough();
-      const transport: MessageTransport = streamTransport(input, output);
+      const transport: MessageTransport = streamTransport(input, output, copts?.reader);
       const connection = srv.connect(transport, copts);
       return { connection, input, output };
     },
