@@ -40,9 +40,11 @@ export const ErrorCodes = {
   ParseError: -32700,
   /** The JSON is not a JSON-RPC 2.0 request or notification (batches included). */
   InvalidRequest: -32600,
+  /** No such method, or not available in this build (see `initialize`'s `capabilities.methods`). */
   MethodNotFound: -32601,
   /** Params do not match the method's schema; `data.issues` lists every problem by path. */
   InvalidParams: -32602,
+  /** A bug in the daemon; the message says what failed and the log has the stack. */
   InternalError: -32603,
   /** The exchange does not know the symbol (it is well-formed, but not listed). */
   InvalidSymbol: -32001,
