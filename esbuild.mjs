@@ -1,7 +1,7 @@
 // Bundles the daemon/CLI, the library entry points, the extension and the webviews.
 // esbuild does not type-check: `npm run typecheck` does.
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, copyFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -87,6 +87,18 @@ if (existsSync('test/e2e/suite/index.ts')) {
 
 mkdirSync('dist', { recursive: true });
 copyFileSync('node_modules/parquet-wasm/node/parquet_wasm_bg.wasm', 'dist/parquet_wasm_bg.wasm');
+
+// Each webview's stylesheet is the shared base plus its own file, linked (not inlined) so the
+// webview's CSP needs no 'unsafe-inline'.
+for (const view of ['manager', 'chart']) {
+  const own = `webviews/${view}/${view}.css`;
+  if (!existsSync(own)) continue;
+  mkdirSync('dist/webviews', { recursive: true });
+  writeFileSync(
+    `dist/webviews/${view}.css`,
+    `${readFileSync('webviews/base.css', 'utf8')}\n${readFileSync(own, 'utf8')}`,
+  );
+}
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

@@ -1,0 +1,196 @@
+/**
+ * The candlestick preview's host: one panel per dataset. It answers the chart's `read` messages
+ * with `data/read` (at most `maxPoints` candles for the visible range, so zooming out over years
+ * of 1m stays fast) and `indicators/read`, and saves exported images.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import type { Interval } from '../../schemas/intervals.ts';
+import type { ChartData, ChartState, HostMessage, ViewMessage } from '../../webviews/messages.ts';
+import { isViewMessage } from '../../webviews/messages.ts';
+import type { Ctx } from '../ctx.ts';
+import { describeError } from '../errors.ts';
+import { webviewHtml, webviewOptions } from './html.ts';
+
+export class ChartPanel implements vscode.Disposable {
+  static readonly viewType = 'threadx.chart';
+  static readonly panels = new Set<ChartPanel>();
+
+  private readonly disposables: vscode.Disposable[] = [];
+  private state: ChartState;
+
+  static show(ctx: Ctx, open: { symbol: string; interval: Interval }): ChartPanel {
+    for (const p of ChartPanel.panels) {
+      if (p.state.symbol === open.symbol && p.state.interval === open.interval) {
+        p.panel.reveal();
+        return p;
+      }
+    }
+    const panel = vscode.window.createWebviewPanel(
+      ChartPanel.viewType,
+      `${open.symbol} ${open.interval}`,
+      vscode.ViewColumn.Active,
+      webviewOptions(ctx.extension.extensionUri),
+    );
+    return new ChartPanel(ctx, panel, {
+      symbol: open.symbol,
+      interval: open.interval,
+      overlays: [{ name: 'sma', params: { period: 20 } }],
+      panels: [],
+    });
+  }
+
+  static serializer(ctx: Ctx): vscode.WebviewPanelSerializer<ChartState> {
+    return {
+      deserializeWebviewPanel: (panel, state) => {
+        panel.webview.options = webviewOptions(ctx.extension.extensionUri);
+        if (!state?.symbol) {
+          panel.dispose();
+          return Promise.resolve();
+        }
+        new ChartPanel(ctx, panel, state);
+        return Promise.resolve();
+      },
+    };
+  }
+
+  constructor(
+    private readonly ctx: Ctx,
+    readonly panel: vscode.WebviewPanel,
+    initial: ChartState,
+  ) {
+    this.state = initial;
+    ChartPanel.panels.add(this);
+    panel.webview.html = webviewHtml(
+      panel.webview,
+      ctx.extension.extensionUri,
+      'chart',
+      `${initial.symbol} ${initial.interval}`,
+    );
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => {
+        if (isViewMessage(m)) void this.receive(m);
+      }),
+    );
+  }
+
+  get symbol(): string {
+    return this.state.symbol;
+  }
+
+  private post(m: HostMessage): void {
+    void this.panel.webview.postMessage(m);
+  }
+
+  private async receive(m: ViewMessage): Promise<void> {
+    switch (m.type) {
+      case 'ready':
+        this.post({
+          type: 'init',
+          view: 'chart',
+          state: this.state,
+          intervals: this.ctx.settings.defaultIntervals,
+        });
+        return;
+      case 'read':
+        this.state = { ...this.state, symbol: m.symbol, interval: m.interval, range: m.range };
+        this.panel.title = `${m.symbol} ${m.interval}`;
+        return this.read(m);
+      case 'saveImage':
+        return this.save(m);
+      default:
+        return;
+    }
+  }
+
+  private async read(m: Extract<ViewMessage, { type: 'read' }>): Promise<void> {
+    try {
+      const client = await this.ctx.client();
+      const range = m.range ? { start: Math.floor(m.range[0]), end: Math.ceil(m.range[1]) } : {};
+      const candles = await client.request('data/read', {
+        symbol: m.symbol,
+        interval: m.interval,
+        maxPoints: m.maxPoints,
+        ...range,
+      });
+      const own = this.ctx.registry.datasets.find(
+        (d) => d.symbol === m.symbol && d.interval === '1m' && d.kind === 'candles',
+      );
+      const data: ChartData = {
+        seq: m.seq,
+        symbol: candles.symbol,
+        interval: candles.interval,
+        requestedInterval: candles.requestedInterval,
+        resampled: candles.resampled,
+        truncated: candles.truncated,
+        openTime: candles.columns.openTime,
+        open: candles.columns.open,
+        high: candles.columns.high,
+        low: candles.columns.low,
+        close: candles.columns.close,
+        volume: candles.columns.volume,
+        filled: candles.columns.filled,
+        indicators: [],
+        extent: own && own.first != null && own.last != null ? [own.first, own.last] : null,
+      };
+      if (m.indicators.length > 0 && candles.length > 0) {
+        try {
+          // Ask for the interval the candles came in, so both line up on the same open times.
+          const ind = await client.request('indicators/read', {
+            symbols: [m.symbol],
+            intervals: [candles.interval],
+            indicators: m.indicators,
+            maxPoints: m.maxPoints,
+            ...range,
+          });
+          const series = ind.series[0];
+          if (series) {
+            const index = new Map(series.openTime.map((t, i) => [t, i]));
+            data.indicators = series.indicators.map((s) => ({
+              key: s.key,
+              name: s.name,
+              outputs: Object.fromEntries(
+                Object.entries(s.outputs).map(([k, col]) => [
+                  k,
+                  data.openTime.map((t) => {
+                    const i = index.get(t);
+                    return i === undefined ? null : (col[i] ?? null);
+                  }),
+                ]),
+              ),
+            }));
+          }
+        } catch (e) {
+          data.indicatorError = `Indicators unavailable: ${describeError(e)}`;
+        }
+      }
+      this.post({ type: 'candles', data });
+    } catch (e) {
+      this.post({ type: 'chartError', seq: m.seq, message: describeError(e) });
+    }
+  }
+
+  private async save(m: Extract<ViewMessage, { type: 'saveImage' }>): Promise<void> {
+    const base = this.ctx.workspaceFolder ?? this.ctx.dataDir;
+    const uri = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(path.join(base, `${m.name}.${m.format}`)),
+      filters: m.format === 'png' ? { PNG: ['png'] } : { SVG: ['svg'] },
+    });
+    if (!uri) return;
+    const bytes =
+      m.format === 'png'
+        ? Buffer.from(m.data.replace(/^data:image\/png;base64,/, ''), 'base64')
+        : Buffer.from(m.data, 'utf8');
+    await fsp.writeFile(uri.fsPath, bytes);
+    this.post({ type: 'saved', path: uri.fsPath });
+    void vscode.window.showInformationMessage(`Saved ${uri.fsPath}`);
+  }
+
+  dispose(): void {
+    ChartPanel.panels.delete(this);
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+}

@@ -1,0 +1,31 @@
+/** Estimates shown with a dry run: exchange weight and wall time of a plan. No `vscode`. */
+import type { Result } from '../schemas/protocol.ts';
+import type { PlanView } from '../webviews/messages.ts';
+
+/** Binance's REQUEST_WEIGHT of one `klines` request with `limit=1000`. */
+export const KLINES_WEIGHT = 2;
+
+export function planView(
+  plan: Result<'ingest/plan'>,
+  opts: { concurrency: number; weightPerMinute?: number; safetyMargin?: number },
+): PlanView {
+  const weight = plan.totals.requests * KLINES_WEIGHT;
+  const budget = (opts.weightPerMinute ?? 6000) * (1 - (opts.safetyMargin ?? 0.1));
+  // The slower of two limits: the weight budget per minute, and round trips at the concurrency
+  // (about 250 ms per REST request, 1 s per archive file).
+  const byWeight = (weight / budget) * 60;
+  const byLatency =
+    (plan.totals.requests * 0.25 + plan.totals.archives * 1) / Math.max(1, opts.concurrency);
+  return {
+    items: plan.items,
+    totals: plan.totals,
+    weight,
+    seconds: Math.max(byWeight, byLatency),
+  };
+}
+
+/** Mean of the per-symbol percentages: the overall bar of a batch. */
+export function overallPercentage(perSymbol: number[]): number {
+  if (perSymbol.length === 0) return 0;
+  return perSymbol.reduce((a, b) => a + b, 0) / perSymbol.length;
+}

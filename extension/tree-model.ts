@@ -1,0 +1,150 @@
+/**
+ * The registry tree's model: datasets grouped by symbol, then timeframe, then detail rows. Built
+ * from `registry/list` answers; no `vscode`, so its shape is tested under plain Node.
+ */
+import { INTERVALS } from '../schemas/intervals.ts';
+import type { DatasetSummary } from '../schemas/protocol.ts';
+import type { VerifyIssue } from '../schemas/registry.ts';
+import { bytes, plural, utcMinute } from './format.ts';
+
+export type ChecksumState = 'unverified' | 'ok' | 'problem';
+
+export interface DetailRow {
+  label: string;
+  description: string;
+  icon: string;
+}
+
+export interface TimeframeNode {
+  kind: 'timeframe';
+  id: string;
+  symbol: string;
+  interval: DatasetSummary['interval'];
+  dataset: DatasetSummary;
+  indicators: DatasetSummary[];
+  checksum: ChecksumState;
+  problem?: string;
+}
+
+export interface SymbolNode {
+  kind: 'symbol';
+  symbol: string;
+  timeframes: TimeframeNode[];
+  rows: number;
+  checksum: ChecksumState;
+}
+
+/** Verify results by dataset id (the last `registry/verify` the extension ran). */
+export type VerifyState = Map<string, { status: VerifyIssue['status']; detail?: string }>;
+
+export function verifyStateFrom(checked: boolean, issues: VerifyIssue[]): VerifyState {
+  const m: VerifyState = new Map();
+  if (!checked) return m;
+  for (const i of issues) {
+    if (i.dataset && i.status !== 'ok' && !m.has(i.dataset)) {
+      m.set(i.dataset, { status: i.status, detail: i.detail ?? i.path });
+    }
+  }
+  return m;
+}
+
+const order = (i: string): number => (INTERVALS as readonly string[]).indexOf(i);
+
+export function buildTree(
+  datasets: DatasetSummary[],
+  verify: VerifyState | undefined,
+): SymbolNode[] {
+  const bySymbol = new Map<string, SymbolNode>();
+  const candles = datasets.filter((d) => d.kind === 'candles');
+  for (const d of candles) {
+    let node = bySymbol.get(d.symbol);
+    if (!node) {
+      node = { kind: 'symbol', symbol: d.symbol, timeframes: [], rows: 0, checksum: 'unverified' };
+      bySymbol.set(d.symbol, node);
+    }
+    const problem = verify?.get(d.id);
+    node.timeframes.push({
+      kind: 'timeframe',
+      id: d.id,
+      symbol: d.symbol,
+      interval: d.interval,
+      dataset: d,
+      indicators: datasets.filter(
+        (x) => x.kind === 'indicator' && x.symbol === d.symbol && x.interval === d.interval,
+      ),
+      checksum: verify === undefined ? 'unverified' : problem ? 'problem' : 'ok',
+      problem: problem ? `${problem.status}: ${problem.detail ?? ''}`.trim() : undefined,
+    });
+    node.rows += d.rows;
+  }
+  const symbols = [...bySymbol.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
+  for (const s of symbols) {
+    s.timeframes.sort((a, b) => order(a.interval) - order(b.interval));
+    s.checksum = s.timeframes.some((t) => t.checksum === 'problem')
+      ? 'problem'
+      : s.timeframes.every((t) => t.checksum === 'ok')
+        ? 'ok'
+        : 'unverified';
+  }
+  return symbols;
+}
+
+export function timeframeDescription(t: TimeframeNode): string {
+  return `${t.dataset.rows.toLocaleString('en-US')} rows`;
+}
+
+export function symbolDescription(s: SymbolNode): string {
+  return `${plural(s.timeframes.length, 'timeframe')}`;
+}
+
+export function detailRows(t: TimeframeNode): DetailRow[] {
+  const d = t.dataset;
+  const rows: DetailRow[] = [
+    { label: 'Rows', description: d.rows.toLocaleString('en-US'), icon: 'list-ordered' },
+    { label: 'First', description: `${utcMinute(d.first)} UTC`, icon: 'debug-step-back' },
+    { label: 'Last', description: `${utcMinute(d.last)} UTC`, icon: 'debug-step-over' },
+    {
+      label: 'Gaps',
+      description: d.gaps === 0 ? 'none' : `${d.gaps} (${plural(d.missing, 'candle')} missing)`,
+      icon: d.gaps === 0 ? 'pass' : 'warning',
+    },
+    { label: 'Filled', description: plural(d.filled, 'candle'), icon: 'symbol-constant' },
+    {
+      label: 'Files',
+      description: `${d.files} (${bytes(d.bytes)})${d.derived ? ', derived from 1m' : ''}`,
+      icon: 'file-binary',
+    },
+    {
+      label: 'Checksum',
+      description:
+        t.checksum === 'ok'
+          ? 'verified'
+          : t.checksum === 'problem'
+            ? (t.problem ?? 'problem')
+            : 'not verified yet',
+      icon: checksumIcon(t.checksum),
+    },
+  ];
+  if (t.indicators.length) {
+    rows.push({
+      label: 'Indicators',
+      description: t.indicators.map((i) => i.id.split('/')[2] ?? i.id).join(', '),
+      icon: 'graph-line',
+    });
+  }
+  return rows;
+}
+
+export function checksumIcon(c: ChecksumState): string {
+  return c === 'ok' ? 'verified' : c === 'problem' ? 'error' : 'database';
+}
+
+/**
+ * Where a dataset lives in the bank (layout version 1): the 1m truth is a folder of monthly
+ * files, every derived timeframe one file.
+ */
+export function datasetPath(dataDir: string, symbol: string, interval: string): string {
+  const sep = dataDir.includes('\\') && !dataDir.includes('/') ? '\\' : '/';
+  const base = `${dataDir.replace(/[\\/]+$/, '')}${sep}processed${sep}${symbol}${sep}`;
+  return interval === '1m' ? `${base}1m` : `${base}${interval}.parquet`;
+}

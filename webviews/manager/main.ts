@@ -1,0 +1,633 @@
+/**
+ * The data manager webview: the download form (mode, symbols, intervals, dates, source), the dry
+ * run plan, per-symbol progress with a live log, the registry table and the indicator batch.
+ * Everything it does goes through messages to the extension (`../messages.ts`).
+ */
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-divider/index.js';
+import '@vscode-elements/elements/dist/vscode-label/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
+import '@vscode-elements/elements/dist/vscode-radio/index.js';
+import '@vscode-elements/elements/dist/vscode-radio-group/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import { DERIVED_INTERVALS } from '../../schemas/intervals.ts';
+import type { DatasetSummary } from '../../schemas/protocol.ts';
+import {
+  type GroupInfo,
+  type HostMessage,
+  type IngestForm,
+  type ManagerState,
+  type Mode,
+  type PlanView,
+  INDICATOR_PRESETS,
+  sameChoice,
+} from '../messages.ts';
+import { filterDatasets, sortDatasets, type SortKey } from '../registry-table.ts';
+import { bytes, h, onHostMessage, utcMinute, vscodeApi } from '../vscode.ts';
+
+const vscode = vscodeApi<ManagerState>();
+let state: ManagerState | undefined;
+let datasets: DatasetSummary[] = [];
+let groups: GroupInfo[] = [];
+const selected = new Set<string>();
+let running = false;
+
+const app = document.getElementById('app')!;
+
+type ValueEl = HTMLElement & { value: string };
+type CheckEl = HTMLElement & { checked: boolean };
+
+function save(): void {
+  if (state) vscode.setState(state);
+}
+
+function field(id: string, label: string, control: HTMLElement, help?: string): HTMLElement {
+  return h(
+    'div',
+    { className: 'field', id: `field-${id}` },
+    h('vscode-label', { for: id }, label),
+    control,
+    help ? h('div', { className: 'help' }, help) : null,
+    h('div', { className: 'error', id: `err-${id}`, role: 'alert' }),
+  );
+}
+
+function textfield(id: string, value: string, placeholder: string): ValueEl {
+  const el = h('vscode-textfield', { id, placeholder }) as ValueEl;
+  el.value = value;
+  el.addEventListener('input', () => readForm());
+  return el;
+}
+
+function render(): void {
+  if (!state) return;
+  const f = state.form;
+  app.replaceChildren();
+  const modes: [Mode, string][] = [
+    ['single', 'Single'],
+    ['list', 'List'],
+    ['top', 'Top N'],
+    ['group', 'Group'],
+  ];
+  const modeGroup = h(
+    'vscode-radio-group',
+    { id: 'mode' },
+    ...modes.map(([m, label]) =>
+      h(
+        'vscode-radio',
+        { name: 'mode', value: m, label, id: `mode-${m}`, checked: f.mode === m },
+        label,
+      ),
+    ),
+  );
+  modeGroup.addEventListener('change', () => {
+    const picked = modeGroup.querySelector<CheckEl & { value: string }>('vscode-radio[checked]');
+    const checked = [
+      ...modeGroup.querySelectorAll<CheckEl & { value: string }>('vscode-radio'),
+    ].find((r) => r.checked);
+    state!.form.mode = (checked?.value ?? picked?.value ?? f.mode) as Mode;
+    save();
+    showModeFields();
+  });
+
+  const symbols = textfield('symbols', f.symbols, 'BTCUSDC, ETHUSDC');
+  symbols.addEventListener('input', () => {
+    const last = symbols.value.split(/[\s,;]+/).pop() ?? '';
+    if (last.length >= 2) vscode.postMessage({ type: 'searchSymbols', query: last });
+  });
+  const groupSelect = h('vscode-single-select', { id: 'group' }) as ValueEl;
+  groupSelect.addEventListener('change', () => {
+    readForm();
+    showGroupMembers();
+  });
+
+  const intervals = h(
+    'div',
+    { className: 'checks', id: 'intervals' },
+    ...DERIVED_INTERVALS.map((i) =>
+      h('vscode-checkbox', {
+        label: i,
+        value: i,
+        id: `interval-${i}`,
+        checked: f.intervals.includes(i),
+        onchange: () => readForm(),
+      }),
+    ),
+  );
+  const source = h(
+    'vscode-single-select',
+    { id: 'source', onchange: () => readForm() },
+    ...(['auto', 'rest', 'archive'] as const).map((s) =>
+      h(
+        'vscode-option',
+        { value: s, selected: f.source === s },
+        s === 'auto' ? 'auto (archive + REST)' : s,
+      ),
+    ),
+  );
+
+  app.append(
+    h('h1', {}, 'ThreadX Data Manager'),
+    h(
+      'section',
+      { id: 'download-section' },
+      h('h2', {}, 'Download'),
+      field('mode', 'Mode', modeGroup),
+      field('symbols', 'Symbols', symbols, 'Comma separated; suggestions come from the exchange.'),
+      h('div', { id: 'symbol-suggestions', className: 'chips' }),
+      h(
+        'div',
+        { className: 'row', id: 'top-fields' },
+        field('topN', 'How many', textfield('topN', String(f.topN), '100')),
+        field('quote', 'Quote asset', textfield('quote', f.quote, 'USDC')),
+      ),
+      field('group', 'Group', groupSelect),
+      h('div', { id: 'group-members', className: 'help' }),
+      field('intervals', 'Timeframes (1m is always downloaded)', intervals),
+      h(
+        'div',
+        { className: 'row' },
+        field('start', 'Start (UTC)', textfield('start', f.start, 'YYYY-MM-DD')),
+        field('end', 'End (UTC, empty = now)', textfield('end', f.end, 'YYYY-MM-DD')),
+        field('source', 'Source', source),
+      ),
+      h(
+        'div',
+        { className: 'buttons' },
+        h('vscode-button', { id: 'plan', secondary: true, onclick: () => send('plan') }, 'Dry run'),
+        h(
+          'vscode-button',
+          { id: 'download', onclick: () => send('download') },
+          'Download & Validate',
+        ),
+        h(
+          'vscode-button',
+          {
+            id: 'cancel',
+            secondary: true,
+            disabled: true,
+            onclick: () => vscode.postMessage({ type: 'cancel' }),
+          },
+          'Cancel',
+        ),
+      ),
+      h('div', { id: 'form-error', className: 'error', role: 'alert' }),
+      h('div', { id: 'plan-output' }),
+      h(
+        'div',
+        { id: 'job', hidden: true },
+        h(
+          'div',
+          { className: 'overall' },
+          h('span', { id: 'overall-label' }, 'Overall'),
+          h('vscode-progress-bar', { id: 'overall', max: 100 }),
+        ),
+        h('table', { id: 'symbol-progress', className: 'grid' }, h('tbody')),
+        h('pre', { id: 'log', 'aria-live': 'polite' }),
+      ),
+      h('div', { id: 'job-summary', role: 'status' }),
+    ),
+    h('vscode-divider'),
+    h(
+      'section',
+      { id: 'registry-section' },
+      h('h2', {}, 'Registry'),
+      h(
+        'div',
+        { className: 'row' },
+        (() => {
+          const filter = textfield('filter', state.filter, 'Filter, e.g. BTC 1h');
+          filter.addEventListener('input', () => {
+            state!.filter = filter.value;
+            save();
+            renderTable();
+          });
+          return filter;
+        })(),
+        h(
+          'vscode-button',
+          {
+            id: 'refresh',
+            secondary: true,
+            onclick: () => vscode.postMessage({ type: 'refresh' }),
+          },
+          'Refresh',
+        ),
+      ),
+      h('table', { id: 'registry-table', className: 'grid' }, h('thead'), h('tbody')),
+      h('div', { id: 'registry-empty', className: 'help' }),
+    ),
+    h('vscode-divider'),
+    h(
+      'section',
+      { id: 'indicator-section' },
+      h('h2', {}, 'Indicators'),
+      h(
+        'div',
+        { className: 'help' },
+        'Computed for the datasets ticked in the registry (all candle datasets when none is ticked).',
+      ),
+      h(
+        'div',
+        { className: 'checks', id: 'indicator-choices' },
+        ...INDICATOR_PRESETS.map((p, i) =>
+          h('vscode-checkbox', {
+            label: p.label,
+            id: `indicator-${i}`,
+            checked: state!.indicators.some((c) => sameChoice(c, p.choice)),
+            onchange: (e: Event) => {
+              const on = (e.target as CheckEl).checked;
+              state!.indicators = state!.indicators.filter((c) => !sameChoice(c, p.choice));
+              if (on) state!.indicators.push(p.choice);
+              save();
+            },
+          }),
+        ),
+      ),
+      h(
+        'div',
+        { className: 'buttons' },
+        h(
+          'vscode-button',
+          { id: 'update-indicators', onclick: updateIndicators },
+          'Update Indicators',
+        ),
+      ),
+      h('div', { id: 'indicator-summary', role: 'status' }),
+    ),
+  );
+  renderGroups();
+  showModeFields();
+  renderTable();
+}
+
+function readForm(): void {
+  if (!state) return;
+  const v = (id: string): string => (document.getElementById(id) as ValueEl | null)?.value ?? '';
+  const f = state.form;
+  f.symbols = v('symbols');
+  f.topN = Number(v('topN')) || 0;
+  f.quote = v('quote');
+  f.group = v('group') || f.group;
+  f.start = v('start');
+  f.end = v('end');
+  f.source = (v('source') || 'auto') as IngestForm['source'];
+  f.intervals = DERIVED_INTERVALS.filter(
+    (i) => (document.getElementById(`interval-${i}`) as CheckEl | null)?.checked,
+  );
+  save();
+}
+
+function showModeFields(): void {
+  const mode = state!.form.mode;
+  const show = (id: string, on: boolean): void => {
+    const el = document.getElementById(id);
+    if (el) el.hidden = !on;
+  };
+  show('field-symbols', mode === 'single' || mode === 'list');
+  show('symbol-suggestions', mode === 'single' || mode === 'list');
+  show('top-fields', mode === 'top');
+  show('field-group', mode === 'group');
+  show('group-members', mode === 'group');
+}
+
+function renderGroups(): void {
+  const select = document.getElementById('group') as ValueEl | null;
+  if (!select || !state) return;
+  select.replaceChildren(
+    ...groups.map((g) =>
+      h('vscode-option', { value: g.name, selected: g.name === state!.form.group }, g.name),
+    ),
+  );
+  if (groups.some((g) => g.name === state!.form.group)) select.value = state.form.group;
+  showGroupMembers();
+}
+
+function showGroupMembers(): void {
+  const g = groups.find((x) => x.name === state?.form.group);
+  const el = document.getElementById('group-members');
+  if (el)
+    el.textContent = g
+      ? `${g.symbols.join(', ')}${g.source === 'config' ? ' (your group)' : ''}`
+      : '';
+}
+
+function send(kind: 'plan' | 'download'): void {
+  readForm();
+  document.getElementById('form-error')!.textContent = '';
+  if (kind === 'plan')
+    document
+      .getElementById('plan-output')!
+      .replaceChildren(h('div', { className: 'help' }, 'Planning…'));
+  vscode.postMessage({ type: 'remember', form: state!.form });
+  vscode.postMessage({ type: kind, form: state!.form });
+}
+
+function showErrors(errors: Partial<Record<keyof IngestForm, string>>): void {
+  for (const el of document.querySelectorAll('.field .error')) el.textContent = '';
+  for (const [k, msg] of Object.entries(errors)) {
+    const el = document.getElementById(`err-${k}`);
+    if (el) el.textContent = msg ?? '';
+  }
+}
+
+function showPlan(plan: PlanView): void {
+  const secs =
+    plan.seconds < 60
+      ? `${Math.max(1, Math.round(plan.seconds))} s`
+      : `${Math.round(plan.seconds / 60)} min`;
+  document
+    .getElementById('plan-output')!
+    .replaceChildren(
+      h(
+        'div',
+        { id: 'plan-summary', className: 'summary' },
+        `${plan.items.length} symbol(s): ${plan.totals.candles.toLocaleString('en-US')} candles to fetch, ${plan.totals.requests} REST request(s) (weight ${plan.weight}), ${plan.totals.archives} archive file(s), about ${secs}.`,
+      ),
+      h(
+        'table',
+        { className: 'grid', id: 'plan-table' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ...['Symbol', 'Missing ranges', 'Candles', 'Requests', 'Archives'].map((t) =>
+              h('th', {}, t),
+            ),
+          ),
+        ),
+        h(
+          'tbody',
+          {},
+          ...plan.items.map((i) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, i.symbol),
+              h(
+                'td',
+                {},
+                i.missing.length
+                  ? i.missing.map(([a, b]) => `${utcMinute(a)} → ${utcMinute(b)}`).join('; ')
+                  : 'up to date',
+              ),
+              h('td', { className: 'num' }, i.candles.toLocaleString('en-US')),
+              h('td', { className: 'num' }, String(i.requests)),
+              h('td', { className: 'num' }, String(i.archives)),
+            ),
+          ),
+        ),
+      ),
+    );
+}
+
+function setRunning(on: boolean): void {
+  running = on;
+  for (const id of ['download', 'plan', 'update-indicators']) {
+    const el = document.getElementById(id);
+    if (el) el.toggleAttribute('disabled', on);
+  }
+  document.getElementById('cancel')?.toggleAttribute('disabled', !on);
+}
+
+function startJob(symbols: string[]): void {
+  setRunning(true);
+  const job = document.getElementById('job')!;
+  job.hidden = false;
+  document.getElementById('job-summary')!.textContent = '';
+  document.getElementById('log')!.textContent = '';
+  (document.getElementById('overall') as HTMLElement & { value: number }).value = 0;
+  const tbody = document.querySelector('#symbol-progress tbody')!;
+  tbody.replaceChildren(
+    ...symbols.map((s) => {
+      const bar = h('vscode-progress-bar', { max: 100 }) as HTMLElement & { value: number };
+      bar.value = 0;
+      return h(
+        'tr',
+        { 'data-symbol': s, className: 'queued' },
+        h('td', {}, s),
+        h('td', { className: 'bar' }, bar),
+        h('td', { className: 'state' }, 'queued'),
+      );
+    }),
+  );
+}
+
+function symbolProgress(m: Extract<HostMessage, { type: 'symbolProgress' }>): void {
+  const row = document.querySelector<HTMLElement>(`#symbol-progress tr[data-symbol="${m.symbol}"]`);
+  if (!row) return;
+  row.className = m.state;
+  (row.querySelector('vscode-progress-bar') as HTMLElement & { value: number }).value =
+    m.percentage;
+  row.querySelector('.state')!.textContent = m.message ? `${m.state}: ${m.message}` : m.state;
+}
+
+function log(line: string): void {
+  const pre = document.getElementById('log');
+  if (!pre) return;
+  const lines = (pre.textContent ? pre.textContent.split('\n') : []).slice(-199);
+  lines.push(line);
+  pre.textContent = lines.join('\n');
+  pre.scrollTop = pre.scrollHeight;
+}
+
+const COLUMNS: [SortKey, string][] = [
+  ['id', 'Dataset'],
+  ['rows', 'Rows'],
+  ['first', 'First (UTC)'],
+  ['last', 'Last (UTC)'],
+  ['gaps', 'Gaps'],
+  ['filled', 'Filled'],
+  ['bytes', 'Size'],
+];
+
+function renderTable(): void {
+  if (!state) return;
+  const table = document.getElementById('registry-table');
+  if (!table) return;
+  const { key, descending } = state.sort;
+  const head = h(
+    'tr',
+    {},
+    h('th', {}, ''),
+    ...COLUMNS.map(([k, label]) =>
+      h(
+        'th',
+        {
+          className: `sortable${k === key ? (descending ? ' desc' : ' asc') : ''}`,
+          'data-key': k,
+          tabindex: 0,
+          'aria-sort': k === key ? (descending ? 'descending' : 'ascending') : 'none',
+          onclick: () => {
+            state!.sort = { key: k, descending: k === key ? !descending : false };
+            save();
+            renderTable();
+          },
+        },
+        label,
+      ),
+    ),
+    h('th', {}, 'Actions'),
+  );
+  table.querySelector('thead')!.replaceChildren(head);
+  const rows = sortDatasets(filterDatasets(datasets, state.filter), key, descending);
+  table.querySelector('tbody')!.replaceChildren(
+    ...rows.map((d) => {
+      const action = (a: 'preview' | 'update' | 'export' | 'delete', label: string): HTMLElement =>
+        h(
+          'vscode-button',
+          {
+            secondary: true,
+            className: `action-${a}`,
+            onclick: () => vscode.postMessage({ type: 'datasetAction', action: a, id: d.id }),
+          },
+          label,
+        );
+      const check = h('vscode-checkbox', {
+        checked: selected.has(d.id),
+        'aria-label': `Select ${d.id}`,
+        onchange: (e: Event) => {
+          if ((e.target as CheckEl).checked) selected.add(d.id);
+          else selected.delete(d.id);
+        },
+      });
+      return h(
+        'tr',
+        { 'data-id': d.id, className: d.kind },
+        h('td', {}, d.kind === 'candles' ? check : ''),
+        h('td', {}, d.id),
+        h('td', { className: 'num' }, d.rows.toLocaleString('en-US')),
+        h('td', {}, utcMinute(d.first)),
+        h('td', {}, utcMinute(d.last)),
+        h(
+          'td',
+          { className: `num${d.gaps ? ' warn' : ''}` },
+          d.gaps ? `${d.gaps} (${d.missing})` : '0',
+        ),
+        h('td', { className: 'num' }, String(d.filled)),
+        h('td', { className: 'num' }, bytes(d.bytes)),
+        h(
+          'td',
+          { className: 'actions' },
+          ...(d.kind === 'candles'
+            ? [
+                action('preview', 'Preview'),
+                action('update', 'Update'),
+                action('export', 'CSV'),
+                action('delete', 'Delete'),
+              ]
+            : []),
+        ),
+      );
+    }),
+  );
+  document.getElementById('registry-empty')!.textContent =
+    datasets.length === 0
+      ? 'The bank is empty: download something above.'
+      : rows.length === 0
+        ? 'No dataset matches the filter.'
+        : `${rows.length} of ${datasets.length} dataset(s)`;
+}
+
+function updateIndicators(): void {
+  if (!state || running) return;
+  const candles = datasets.filter((d) => d.kind === 'candles');
+  const chosen = selected.size ? candles.filter((d) => selected.has(d.id)) : candles;
+  const symbols = [...new Set(chosen.map((d) => d.symbol))];
+  const intervals = [...new Set(chosen.map((d) => d.interval))];
+  document.getElementById('indicator-summary')!.textContent = 'Updating…';
+  vscode.postMessage({
+    type: 'updateIndicators',
+    symbols,
+    intervals,
+    indicators: state.indicators,
+  });
+}
+
+onHostMessage((m) => {
+  switch (m.type) {
+    case 'init':
+      if (m.view !== 'manager') return;
+      state = vscode.getState() ?? m.state;
+      save();
+      render();
+      return;
+    case 'registry':
+      datasets = m.datasets;
+      renderTable();
+      return;
+    case 'groups':
+      groups = m.groups;
+      renderGroups();
+      return;
+    case 'symbols': {
+      const box = document.getElementById('symbol-suggestions');
+      if (!box) return;
+      box.replaceChildren(
+        ...m.matches.slice(0, 12).map((s) =>
+          h(
+            'vscode-button',
+            {
+              secondary: true,
+              className: 'chip',
+              onclick: () => {
+                const el = document.getElementById('symbols') as ValueEl;
+                const parts = el.value.split(/[\s,;]+/).filter(Boolean);
+                parts[parts.length ? parts.length - 1 : 0] = s.symbol;
+                el.value = `${parts.join(', ')}, `;
+                readForm();
+              },
+            },
+            s.symbol,
+          ),
+        ),
+      );
+      return;
+    }
+    case 'plan':
+      showPlan(m.plan);
+      return;
+    case 'formErrors':
+      showErrors(m.errors);
+      if (Object.keys(m.errors).length) document.getElementById('plan-output')!.replaceChildren();
+      return;
+    case 'jobStarted':
+      if (m.job === 'download') startJob(m.symbols);
+      else setRunning(true);
+      return;
+    case 'symbolProgress':
+      symbolProgress(m);
+      return;
+    case 'overallProgress':
+      (document.getElementById('overall') as HTMLElement & { value: number }).value = m.percentage;
+      document.getElementById('overall-label')!.textContent =
+        `Overall ${Math.round(m.percentage)}%`;
+      return;
+    case 'log':
+      log(`${new Date(m.time).toISOString().slice(11, 19)} ${m.level.padEnd(5)} ${m.message}`);
+      return;
+    case 'jobDone': {
+      setRunning(false);
+      const el = document.getElementById(
+        m.job === 'download' ? 'job-summary' : 'indicator-summary',
+      )!;
+      el.textContent = m.summary;
+      el.className = m.ok ? 'ok' : 'warn';
+      return;
+    }
+    case 'error':
+      document.getElementById('form-error')!.textContent = m.message;
+      if (document.getElementById('plan-output')?.textContent === 'Planning…')
+        document.getElementById('plan-output')!.replaceChildren();
+      return;
+    default:
+      return;
+  }
+});
+
+vscode.postMessage({ type: 'ready' });
