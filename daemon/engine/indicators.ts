@@ -420,11 +420,14 @@ export function macd(
  * defined at period-1.
  *
  * TA-Lib computes sigma as sqrt(E[x^2] - mean^2) from running sums of squares, which loses about
- * log10(mean^2/variance) digits: at BTC prices a flat window comes out with a sigma of ~1e-3
- * instead of 0. Here the sum of squared deviations M2 is rolled with Welford's update
- * M2 += (xn - xo)(xn - meanNew + xo - meanOld), whose error scales with the deviations rather
- * than the price, and recomputed exactly every `resync` rows so that rounding cannot accumulate
- * across millions of rows (or linger after a crash makes the window calm again).
+ * log10(mean^2/variance) digits: at 1e5 a flat window comes out with a sigma of ~1e-3 instead of
+ * 0. Here the sum of squared deviations M2 is rolled with Welford's window update
+ * M2 += (xn - xo)(xn - meanNew + xo - meanOld), whose rounding scales with the deviations rather
+ * than the price, around a mean kept by a compensated (Neumaier) running sum so that it does not
+ * drift. A running bound on the accumulated rounding decides when to recompute M2 exactly from
+ * the window (a corrected two-pass sum): whenever the bound could move sigma by more than
+ * max(1e-9 sigma, 8 ulps of the price). Volatile data recomputes every few thousand rows; a window
+ * going flat recomputes until it is flat, after which sigma is exactly 0 and stays so.
  */
 export function bbands(
   values: Float64Array,
@@ -450,38 +453,91 @@ export function bbands(
   om.fill(NaN, 0, lb);
   ou.fill(NaN, 0, lb);
   ol.fill(NaN, 0, lb);
-  // Recompute M2 exactly once every `resync` rows: amortised cost period/resync <= 1/32 per row.
-  const resync = Math.max(4096, 32 * period);
-  let sum = 0;
+  const eps = Number.EPSILON;
+  let sum = 0; // TA-Lib's running sum, for the middle band
   for (let i = 0; i < lb; i++) sum += values[i];
-  let m2 = 0;
-  let meanPrev = 0;
-  let sinceSync = resync;
-  for (let i = lb, t = 0; i < n; i++, t++) {
+  windowStats(values, 0, lb, period);
+  let cs = stats[0]; // compensated window sum: cs + cc
+  let cc = stats[1];
+  let mean = stats[2];
+  let m2 = stats[3];
+  let err = stats[4]; // bound on the absolute rounding error in m2
+  let sigma = m2 > 0 ? Math.sqrt(m2 / period) : 0;
+  sum += values[lb];
+  om[lb] = sum / period;
+  sum -= values[0];
+  ou[lb] = om[lb] + sigma * k;
+  ol[lb] = om[lb] - sigma * k;
+  for (let i = lb + 1, t = 1; i < n; i++, t++) {
     const x = values[i];
+    const xo = values[t - 1];
     sum += x;
-    const mean = sum / period;
+    const middle = sum / period;
     sum -= values[t];
-    if (sinceSync >= resync) {
-      m2 = 0;
-      for (let j = t; j <= i; j++) {
-        const d = values[j] - mean;
-        m2 += d * d;
-      }
-      sinceSync = 0;
-    } else {
-      const xo = values[t - 1];
-      m2 += (x - xo) * (x - mean + xo - meanPrev);
-      sinceSync++;
+    // Neumaier: add x, remove xo.
+    let s = cs + x;
+    cc += Math.abs(cs) >= Math.abs(x) ? cs - s + x : x - s + cs;
+    cs = s;
+    s = cs - xo;
+    cc += Math.abs(cs) >= Math.abs(xo) ? cs - s - xo : -xo - s + cs;
+    cs = s;
+    const meanPrev = mean;
+    mean = (cs + cc) / period;
+    const d = x - xo;
+    const a = x - mean;
+    const b = xo - meanPrev;
+    m2 += d * (a + b);
+    err +=
+      2 * eps * (Math.abs(d) * (Math.abs(a) + Math.abs(b) + 4 * Math.abs(mean)) + Math.abs(m2));
+    sigma = m2 > 0 ? Math.sqrt(m2 / period) : 0;
+    const tol = Math.max(1e-9 * sigma, 8 * eps * Math.abs(mean));
+    if (err > period * tol * (2 * sigma + tol)) {
+      windowStats(values, t, i, period);
+      cs = stats[0];
+      cc = stats[1];
+      mean = stats[2];
+      m2 = stats[3];
+      err = stats[4];
+      sigma = m2 > 0 ? Math.sqrt(m2 / period) : 0;
     }
-    meanPrev = mean;
-    const sigma = m2 > 0 ? Math.sqrt(m2 / period) : 0;
     const band = sigma * k;
-    om[i] = mean;
-    ou[i] = mean + band;
-    ol[i] = mean - band;
+    om[i] = middle;
+    ou[i] = middle + band;
+    ol[i] = middle - band;
   }
   return { middle: om, upper: ou, lower: ol };
+}
+
+/** Scratch for windowStats, so that recomputing allocates nothing. */
+const stats = new Float64Array(5);
+
+/**
+ * Exact-as-possible statistics of values[from..to] into `stats`: compensated sum (two parts),
+ * mean, M2 by the corrected two-pass formula sum(d^2) - (sum d)^2/n, and a bound on M2's error.
+ */
+function windowStats(values: Float64Array, from: number, to: number, period: number): void {
+  let s = 0;
+  let c = 0;
+  for (let j = from; j <= to; j++) {
+    const v = values[j];
+    const t = s + v;
+    c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
+    s = t;
+  }
+  const mean = (s + c) / period;
+  let sd = 0;
+  let sd2 = 0;
+  for (let j = from; j <= to; j++) {
+    const d = values[j] - mean;
+    sd += d;
+    sd2 += d * d;
+  }
+  const m2 = sd2 - (sd * sd) / period;
+  stats[0] = s;
+  stats[1] = c;
+  stats[2] = mean;
+  stats[3] = m2 > 0 ? m2 : 0;
+  stats[4] = 2 * (period + 2) * Number.EPSILON * sd2;
 }
 
 /**

@@ -1,0 +1,533 @@
+/**
+ * Indicator benchmark: our engine against the TA-Lib C library (through the `talib` node
+ * binding), `technicalindicators` and `trading-signals`, on a seeded synthetic 1m series of ten
+ * years (5,259,600 rows). Reports the median of several runs, the ratio to TA-Lib and the largest
+ * relative deviation from TA-Lib of each library (on the rows where both are defined).
+ *
+ * The pure-JS peers are slow (technicalindicators takes ~50 s per pass over the full size), so
+ * they are measured on the first `slowRows` rows and their full-size time is extrapolated per row;
+ * the table marks those figures with '*'.
+ *
+ * Run standalone: `node --import tsx bench/indicators.ts [rows] [runs] [slowRows]`.
+ * The peers live in bench/node_modules (`cd bench && npm install`), never in the product.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import {
+  atr,
+  bbands,
+  ema,
+  macd,
+  rsi,
+  sma,
+  type IndicatorName,
+} from '../daemon/engine/indicators.ts';
+
+/** Ten years of one-minute candles. */
+export const TEN_YEARS_1M = 5_259_600;
+
+export interface Row {
+  indicator: IndicatorName;
+  params: string;
+  library: 'ours' | 'talib' | 'technicalindicators' | 'trading-signals';
+  /** Rows the library was timed on. */
+  rows: number;
+  /** Median wall time over the runs, on `rows` rows. */
+  medianMs: number;
+  nsPerRow: number;
+  /** Time for the full series: measured when rows = full size, else extrapolated per row. */
+  fullMs: number;
+  extrapolated: boolean;
+  /** fullMs / TA-Lib's fullMs for the same indicator. */
+  ratioToTalib: number;
+  /** Largest relative deviation from TA-Lib where both are defined (null for TA-Lib itself). */
+  maxRelDev: number | null;
+  /** Index of the row where the deviation is largest. */
+  maxRelDevAt: number | null;
+}
+
+export interface Ohlc {
+  high: Float64Array;
+  low: Float64Array;
+  close: Float64Array;
+}
+
+/**
+ * A deterministic synthetic candle series around 1e5 (BTC-like prices, cent ticks): a
+ * mean-reverting random walk with 0.1% typical 1m moves, and a 90-bar flat stretch (an exchange
+ * halt: high = low = close) every 50,000 rows starting at row 25,000. Uses only an integer PRNG
+ * and + - * / and Math.round, so the bytes are the same on every platform; the golden-vector
+ * fixtures record their sha256.
+ */
+export function syntheticOhlc(rows: number, seed = 20240101): Ohlc {
+  const high = new Float64Array(rows);
+  const low = new Float64Array(rows);
+  const close = new Float64Array(rows);
+  let a = seed >>> 0;
+  const rnd = (): number => {
+    // mulberry32
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const cents = (x: number): number => Math.round(x * 100) / 100;
+  let p = 100_000;
+  let prev = p;
+  for (let i = 0; i < rows; i++) {
+    const flat = i >= 25_000 && (i - 25_000) % 50_000 < 90;
+    if (flat) {
+      high[i] = prev;
+      low[i] = prev;
+      close[i] = prev;
+      continue;
+    }
+    p = p * (1 + (rnd() - 0.5) * 0.003) + (100_000 - p) * 0.0002;
+    const c = cents(p);
+    high[i] = cents((c > prev ? c : prev) * (1 + rnd() * 0.0008));
+    low[i] = cents((c < prev ? c : prev) * (1 - rnd() * 0.0008));
+    close[i] = c;
+    prev = c;
+  }
+  return { high, low, close };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Case {
+  indicator: IndicatorName;
+  params: string;
+  /** Named outputs, aligned to the input, NaN where undefined. */
+  ours: (d: Ohlc) => Float64Array[];
+  talib: (d: PlainOhlc, n: number) => Float64Array[];
+  ti: (d: PlainOhlc, n: number) => Float64Array[];
+  ts: (d: PlainOhlc, n: number) => Float64Array[];
+}
+
+interface PlainOhlc {
+  high: number[];
+  low: number[];
+  close: number[];
+}
+
+interface TalibResult {
+  begIndex: number;
+  nbElement: number;
+  result: Record<string, number[]>;
+}
+interface Talib {
+  execute(opts: Record<string, unknown>): TalibResult;
+}
+type TiCalc<T> = { calculate(input: Record<string, unknown>): T[] };
+interface TechnicalIndicators {
+  SMA: TiCalc<number>;
+  EMA: TiCalc<number>;
+  RSI: TiCalc<number>;
+  MACD: TiCalc<{ MACD?: number; signal?: number; histogram?: number }>;
+  BollingerBands: TiCalc<{ middle: number; upper: number; lower: number }>;
+  ATR: TiCalc<number>;
+}
+interface TsIndicator<R, I = number> {
+  add(input: I): R | null;
+}
+type TsCtor<R, I = number> = new (...args: never[]) => TsIndicator<R, I>;
+interface TradingSignals {
+  SMA: TsCtor<number>;
+  EMA: TsCtor<number>;
+  RSI: TsCtor<number>;
+  MACD: TsCtor<{ macd: number; signal: number; histogram: number }>;
+  BollingerBands: TsCtor<{ middle: number; upper: number; lower: number }>;
+  ATR: TsCtor<number, { high: number; low: number; close: number }>;
+}
+
+interface Peers {
+  talib: Talib;
+  ti: TechnicalIndicators;
+  ts: TradingSignals;
+}
+
+async function loadPeers(): Promise<Peers> {
+  const require = createRequire(new URL('./package.json', import.meta.url));
+  try {
+    const talib = require('talib') as Talib;
+    const ti = require('technicalindicators') as TechnicalIndicators;
+    // trading-signals is ESM-only: resolve it from bench/ and import it by URL.
+    const ts = (await import(
+      pathToFileURL(require.resolve('trading-signals')).href
+    )) as TradingSignals;
+    return { talib, ti, ts };
+  } catch (err) {
+    throw new Error(
+      `benchmark peers missing: run \`cd bench && npm install\` (${(err as Error).message})`,
+    );
+  }
+}
+
+function nanArray(n: number): Float64Array {
+  return new Float64Array(n).fill(NaN);
+}
+
+/** Places TA-Lib's compact output at its begIndex in a NaN-padded array. */
+function fromTalib(r: TalibResult, key: string, n: number): Float64Array {
+  const out = nanArray(n);
+  const v = r.result[key];
+  for (let i = 0; i < r.nbElement; i++) out[r.begIndex + i] = v[i];
+  return out;
+}
+
+/** technicalindicators returns only the defined values, aligned to the end of the input. */
+function fromTail<T>(values: T[], n: number, pick: (v: T) => number | undefined): Float64Array {
+  const out = nanArray(n);
+  const off = n - values.length;
+  for (let i = 0; i < values.length; i++) {
+    const x = pick(values[i]);
+    if (x !== undefined) out[off + i] = x;
+  }
+  return out;
+}
+
+function streamed<R, I>(
+  ind: TsIndicator<R, I>,
+  inputs: (i: number) => I,
+  n: number,
+  picks: ((r: R) => number)[],
+  firstDefined = 0,
+): Float64Array[] {
+  const outs = picks.map(() => nanArray(n));
+  for (let i = 0; i < n; i++) {
+    const r = ind.add(inputs(i));
+    if (r !== null && i >= firstDefined) {
+      for (let j = 0; j < picks.length; j++) outs[j][i] = picks[j](r);
+    }
+  }
+  return outs;
+}
+
+function cases(p: Peers): Case[] {
+  const { talib, ti, ts } = p;
+  const run = (name: string, d: PlainOhlc, n: number, opts: Record<string, unknown>) =>
+    talib.execute({ name, startIdx: 0, endIdx: n - 1, ...opts });
+  const prefix = (a: number[], n: number): number[] => (n === a.length ? a : a.slice(0, n));
+  return [
+    {
+      indicator: 'sma',
+      params: '20',
+      ours: (d) => [sma(d.close, 20)],
+      talib: (d, n) => [
+        fromTalib(run('SMA', d, n, { inReal: d.close, optInTimePeriod: 20 }), 'outReal', n),
+      ],
+      ti: (d, n) => [
+        fromTail(ti.SMA.calculate({ period: 20, values: prefix(d.close, n) }), n, (v) => v),
+      ],
+      ts: (d, n) => streamed(new ts.SMA(20 as never), (i) => d.close[i], n, [(r) => r]),
+    },
+    {
+      indicator: 'ema',
+      params: '20',
+      ours: (d) => [ema(d.close, 20)],
+      talib: (d, n) => [
+        fromTalib(run('EMA', d, n, { inReal: d.close, optInTimePeriod: 20 }), 'outReal', n),
+      ],
+      ti: (d, n) => [
+        fromTail(ti.EMA.calculate({ period: 20, values: prefix(d.close, n) }), n, (v) => v),
+      ],
+      // trading-signals' EMA returns a value from the first input; it calls it stable at 20.
+      ts: (d, n) => streamed(new ts.EMA(20 as never), (i) => d.close[i], n, [(r) => r], 19),
+    },
+    {
+      indicator: 'rsi',
+      params: '14',
+      ours: (d) => [rsi(d.close, 14)],
+      talib: (d, n) => [
+        fromTalib(run('RSI', d, n, { inReal: d.close, optInTimePeriod: 14 }), 'outReal', n),
+      ],
+      ti: (d, n) => [
+        fromTail(ti.RSI.calculate({ period: 14, values: prefix(d.close, n) }), n, (v) => v),
+      ],
+      ts: (d, n) => streamed(new ts.RSI(14 as never), (i) => d.close[i], n, [(r) => r]),
+    },
+    {
+      indicator: 'macd',
+      params: '12/26/9',
+      ours: (d) => {
+        const m = macd(d.close, 12, 26, 9);
+        return [m.macd, m.signal, m.hist];
+      },
+      talib: (d, n) => {
+        const r = run('MACD', d, n, {
+          inReal: d.close,
+          optInFastPeriod: 12,
+          optInSlowPeriod: 26,
+          optInSignalPeriod: 9,
+        });
+        return [
+          fromTalib(r, 'outMACD', n),
+          fromTalib(r, 'outMACDSignal', n),
+          fromTalib(r, 'outMACDHist', n),
+        ];
+      },
+      ti: (d, n) => {
+        const r = ti.MACD.calculate({
+          values: prefix(d.close, n),
+          fastPeriod: 12,
+          slowPeriod: 26,
+          signalPeriod: 9,
+          SimpleMAOscillator: false,
+          SimpleMASignal: false,
+        });
+        // Keep the MACD line only where the signal is defined, as TA-Lib does.
+        const defined = (v: { signal?: number }) => v.signal !== undefined;
+        return [
+          fromTail(r, n, (v) => (defined(v) ? v.MACD : undefined)),
+          fromTail(r, n, (v) => v.signal),
+          fromTail(r, n, (v) => (defined(v) ? v.histogram : undefined)),
+        ];
+      },
+      ts: (d, n) =>
+        streamed(
+          new ts.MACD(
+            new ts.EMA(12 as never) as never,
+            new ts.EMA(26 as never) as never,
+            new ts.EMA(9 as never) as never,
+          ),
+          (i) => d.close[i],
+          n,
+          [(r) => r.macd, (r) => r.signal, (r) => r.histogram],
+          33,
+        ),
+    },
+    {
+      indicator: 'bbands',
+      params: '20/2',
+      ours: (d) => {
+        const b = bbands(d.close, 20, 2);
+        return [b.middle, b.upper, b.lower];
+      },
+      talib: (d, n) => {
+        const r = run('BBANDS', d, n, {
+          inReal: d.close,
+          optInTimePeriod: 20,
+          optInNbDevUp: 2,
+          optInNbDevDn: 2,
+          optInMAType: 0,
+        });
+        return [
+          fromTalib(r, 'outRealMiddleBand', n),
+          fromTalib(r, 'outRealUpperBand', n),
+          fromTalib(r, 'outRealLowerBand', n),
+        ];
+      },
+      ti: (d, n) => {
+        const r = ti.BollingerBands.calculate({
+          period: 20,
+          stdDev: 2,
+          values: prefix(d.close, n),
+        });
+        return [
+          fromTail(r, n, (v) => v.middle),
+          fromTail(r, n, (v) => v.upper),
+          fromTail(r, n, (v) => v.lower),
+        ];
+      },
+      ts: (d, n) =>
+        streamed(new ts.BollingerBands(20 as never, 2 as never), (i) => d.close[i], n, [
+          (r) => r.middle,
+          (r) => r.upper,
+          (r) => r.lower,
+        ]),
+    },
+    {
+      indicator: 'atr',
+      params: '14',
+      ours: (d) => [atr(d.high, d.low, d.close, 14)],
+      talib: (d, n) => [
+        fromTalib(
+          run('ATR', d, n, { high: d.high, low: d.low, close: d.close, optInTimePeriod: 14 }),
+          'outReal',
+          n,
+        ),
+      ],
+      ti: (d, n) => [
+        fromTail(
+          ti.ATR.calculate({
+            period: 14,
+            high: prefix(d.high, n),
+            low: prefix(d.low, n),
+            close: prefix(d.close, n),
+          }),
+          n,
+          (v) => v,
+        ),
+      ],
+      ts: (d, n) =>
+        streamed(
+          new ts.ATR(14 as never),
+          (i) => ({ high: d.high[i], low: d.low[i], close: d.close[i] }),
+          n,
+          [(r) => r],
+        ),
+    },
+  ];
+}
+
+/**
+ * Largest relative deviation of `got` from `ref` over the rows where both are defined. Values
+ * smaller than 1e-8 of the reference's magnitude (a MACD histogram crossing zero) are compared
+ * against that floor instead of themselves, so a crossing does not read as an infinite error.
+ */
+export function maxRelativeDeviation(
+  got: readonly Float64Array[],
+  ref: readonly Float64Array[],
+  upTo: number,
+): { dev: number; at: number | null } {
+  let dev = 0;
+  let at: number | null = null;
+  let overlap = 0;
+  for (let k = 0; k < ref.length; k++) {
+    const g = got[k];
+    const r = ref[k];
+    let scale = 0;
+    for (let i = 0; i < upTo; i++) if (Math.abs(r[i]) > scale) scale = Math.abs(r[i]);
+    const floor = scale * 1e-8;
+    for (let i = 0; i < upTo; i++) {
+      if (Number.isNaN(g[i]) || Number.isNaN(r[i])) continue;
+      overlap++;
+      const e = Math.abs(g[i] - r[i]) / Math.max(Math.abs(r[i]), floor);
+      if (e > dev) {
+        dev = e;
+        at = i;
+      }
+    }
+  }
+  return overlap === 0 ? { dev: NaN, at: null } : { dev, at };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function time<T>(runs: number, f: () => T): { ms: number; last: T } {
+  f(); // warm-up: JIT and first-touch allocation
+  const times: number[] = [];
+  let last: T = undefined as T;
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    last = f();
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), last };
+}
+
+export interface BenchOptions {
+  /** Rows for ours and TA-Lib (default ten years of 1m). */
+  rows: number;
+  /** Timed runs per library and indicator; the median is reported. */
+  runs: number;
+  /** Rows for the pure-JS peers (default min(rows, 500k)); their full-size time is extrapolated. */
+  slowRows?: number;
+  /** Runs for the pure-JS peers (default min(runs, 3)). */
+  slowRuns?: number;
+  /** Only these indicators (default all six). */
+  only?: readonly IndicatorName[];
+}
+
+export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
+  const rows = opts.rows;
+  const slowRows = Math.min(opts.slowRows ?? 500_000, rows);
+  const slowRuns = opts.slowRuns ?? Math.min(opts.runs, 3);
+  const peers = await loadPeers();
+  const data = syntheticOhlc(rows);
+  // TA-Lib's binding and the pure-JS peers take plain arrays (the binding silently misreads
+  // typed arrays); the conversion happens once, outside the timings.
+  const plain: PlainOhlc = {
+    high: Array.from(data.high),
+    low: Array.from(data.low),
+    close: Array.from(data.close),
+  };
+  const out: Row[] = [];
+  for (const c of cases(peers)) {
+    if (opts.only && !opts.only.includes(c.indicator)) continue;
+    const tl = time(opts.runs, () => c.talib(plain, rows));
+    const ref = tl.last;
+    const ours = time(opts.runs, () => c.ours(data));
+    const ti = time(slowRuns, () => c.ti(plain, slowRows));
+    const ts = time(slowRuns, () => c.ts(plain, slowRows));
+    const row = (
+      library: Row['library'],
+      measured: { ms: number; last: Float64Array[] },
+      n: number,
+    ): Row => {
+      const fullMs = (measured.ms * rows) / n;
+      const d = library === 'talib' ? null : maxRelativeDeviation(measured.last, ref, n);
+      return {
+        indicator: c.indicator,
+        params: c.params,
+        library,
+        rows: n,
+        medianMs: measured.ms,
+        nsPerRow: (measured.ms * 1e6) / n,
+        fullMs,
+        extrapolated: n !== rows,
+        ratioToTalib: fullMs / tl.ms,
+        maxRelDev: d === null ? null : d.dev,
+        maxRelDevAt: d === null ? null : d.at,
+      };
+    };
+    out.push(
+      row('ours', ours, rows),
+      row('talib', tl, rows),
+      row('technicalindicators', ti, slowRows),
+      row('trading-signals', ts, slowRows),
+    );
+  }
+  return out;
+}
+
+/** Renders the rows as a fixed-width table; '*' marks per-row extrapolated full-size times. */
+export function formatIndicatorTable(rows: readonly Row[], fullRows: number): string {
+  const head = [
+    'indicator',
+    'library',
+    'rows timed',
+    'median ms',
+    `ms @ ${fullRows}`,
+    'x TA-Lib',
+    'max rel dev vs TA-Lib',
+  ];
+  const body = rows.map((r) => [
+    `${r.indicator}(${r.params})`,
+    r.library,
+    String(r.rows),
+    r.medianMs.toFixed(1),
+    `${r.fullMs.toFixed(0)}${r.extrapolated ? '*' : ''}`,
+    r.ratioToTalib.toFixed(2),
+    r.maxRelDev === null ? '(reference)' : r.maxRelDev.toExponential(2),
+  ]);
+  const widths = head.map((h, j) => Math.max(h.length, ...body.map((b) => b[j].length)));
+  const line = (cells: string[]) => cells.map((s, j) => s.padEnd(widths[j])).join('  ');
+  return [
+    line(head),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...body.map(line),
+    '',
+    `* measured on the first rows shown and extrapolated per row to ${fullRows} rows.`,
+    'TA-Lib times are the node binding: C computation plus converting JS arrays in and out.',
+  ].join('\n');
+}
+
+const isMain =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain) {
+  const rows = Number(process.argv[2] ?? TEN_YEARS_1M);
+  const runs = Number(process.argv[3] ?? 5);
+  const slowRows = Number(process.argv[4] ?? 500_000);
+  const result = await benchIndicators({ rows, runs, slowRows });
+  console.log(
+    `indicators on ${rows} synthetic 1m rows; median of ${runs} runs (pure-JS peers: ${Math.min(3, runs)} runs on ${Math.min(slowRows, rows)} rows); node ${process.version}`,
+  );
+  console.log(formatIndicatorTable(result, rows));
+}
