@@ -423,11 +423,12 @@ export function macd(
  * log10(mean^2/variance) digits: at 1e5 a flat window comes out with a sigma of ~1e-3 instead of
  * 0. Here the sum of squared deviations M2 is rolled with Welford's window update
  * M2 += (xn - xo)(xn - meanNew + xo - meanOld), whose rounding scales with the deviations rather
- * than the price, around a mean kept by a compensated (Neumaier) running sum so that it does not
- * drift. A running bound on the accumulated rounding decides when to recompute M2 exactly from
- * the window (a corrected two-pass sum): whenever the bound could move sigma by more than
- * max(1e-9 sigma, 8 ulps of the price). Volatile data recomputes every few thousand rows; a window
- * going flat recomputes until it is flat, after which sigma is exactly 0 and stays so.
+ * than the price. The update is exact only for exact means, and a running sum's mean drifts, so
+ * a running bound on the accumulated rounding (drift included) decides when to recompute M2 and
+ * the sum from the window (a corrected two-pass sum): whenever the bound could move sigma by more
+ * than max(1e-9 sigma, 8 ulps of the price). Volatile data recomputes every few hundred rows at
+ * a cost of ~2 period operations; a window going flat recomputes until it is flat, after which
+ * sigma is exactly 0 and stays so.
  */
 export function bbands(
   values: Float64Array,
@@ -454,18 +455,20 @@ export function bbands(
   ou.fill(NaN, 0, lb);
   ol.fill(NaN, 0, lb);
   const eps = Number.EPSILON;
+  const inv = 1 / period;
   let sum = 0; // TA-Lib's running sum, for the middle band
   for (let i = 0; i < lb; i++) sum += values[i];
-  windowStats(values, 0, lb, period);
-  let cs = stats[0]; // compensated window sum: cs + cc
-  let cc = stats[1];
-  let mean = stats[2];
-  let m2 = stats[3];
-  let err = stats[4]; // bound on the absolute rounding error in m2
-  let sigma = m2 > 0 ? Math.sqrt(m2 / period) : 0;
   sum += values[lb];
   om[lb] = sum / period;
   sum -= values[0];
+  // State of the variance: its own running sum `vs` (reset at each recompute, unlike TA-Lib's),
+  // a bound `drift` on vs's accumulated rounding, M2, and a bound `err` on M2's rounding.
+  let m2 = windowM2(values, 0, lb, period);
+  let vs = windowSum;
+  let drift = 0;
+  let err = (period + 2) * eps * m2;
+  let mean = vs * inv;
+  let sigma = Math.sqrt(m2 * inv);
   ou[lb] = om[lb] + sigma * k;
   ol[lb] = om[lb] - sigma * k;
   for (let i = lb + 1, t = 1; i < n; i++, t++) {
@@ -474,31 +477,26 @@ export function bbands(
     sum += x;
     const middle = sum / period;
     sum -= values[t];
-    // Neumaier: add x, remove xo.
-    let s = cs + x;
-    cc += Math.abs(cs) >= Math.abs(x) ? cs - s + x : x - s + cs;
-    cs = s;
-    s = cs - xo;
-    cc += Math.abs(cs) >= Math.abs(xo) ? cs - s - xo : -xo - s + cs;
-    cs = s;
+    vs = vs - xo + x;
+    drift += 2 * eps * Math.abs(vs);
     const meanPrev = mean;
-    mean = (cs + cc) / period;
+    mean = vs * inv;
     const d = x - xo;
     const a = x - mean;
     const b = xo - meanPrev;
     m2 += d * (a + b);
-    err +=
-      2 * eps * (Math.abs(d) * (Math.abs(a) + Math.abs(b) + 4 * Math.abs(mean)) + Math.abs(m2));
-    sigma = m2 > 0 ? Math.sqrt(m2 / period) : 0;
+    // The update is exact only if the means are; their error is drift/period plus an ulp each.
+    err += Math.abs(d) * (2 * drift * inv + 4 * eps * (Math.abs(a) + Math.abs(b) + Math.abs(mean)));
+    err += 2 * eps * Math.abs(m2);
+    sigma = m2 > 0 ? Math.sqrt(m2 * inv) : 0;
     const tol = Math.max(1e-9 * sigma, 8 * eps * Math.abs(mean));
     if (err > period * tol * (2 * sigma + tol)) {
-      windowStats(values, t, i, period);
-      cs = stats[0];
-      cc = stats[1];
-      mean = stats[2];
-      m2 = stats[3];
-      err = stats[4];
-      sigma = m2 > 0 ? Math.sqrt(m2 / period) : 0;
+      m2 = windowM2(values, t, i, period);
+      vs = windowSum;
+      drift = 0;
+      err = (period + 2) * eps * m2;
+      mean = vs * inv;
+      sigma = Math.sqrt(m2 * inv);
     }
     const band = sigma * k;
     om[i] = middle;
@@ -508,23 +506,17 @@ export function bbands(
   return { middle: om, upper: ou, lower: ol };
 }
 
-/** Scratch for windowStats, so that recomputing allocates nothing. */
-const stats = new Float64Array(5);
+/** The window sum computed by the last windowM2 call (a second return value, without allocating). */
+let windowSum = 0;
 
 /**
- * Exact-as-possible statistics of values[from..to] into `stats`: compensated sum (two parts),
- * mean, M2 by the corrected two-pass formula sum(d^2) - (sum d)^2/n, and a bound on M2's error.
+ * M2 = sum((x - mean)^2) of values[from..to] by the corrected two-pass formula
+ * sum(d^2) - (sum d)^2/n, which stays accurate when the mean itself is slightly off.
  */
-function windowStats(values: Float64Array, from: number, to: number, period: number): void {
+function windowM2(values: Float64Array, from: number, to: number, period: number): number {
   let s = 0;
-  let c = 0;
-  for (let j = from; j <= to; j++) {
-    const v = values[j];
-    const t = s + v;
-    c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
-    s = t;
-  }
-  const mean = (s + c) / period;
+  for (let j = from; j <= to; j++) s += values[j];
+  const mean = s / period;
   let sd = 0;
   let sd2 = 0;
   for (let j = from; j <= to; j++) {
@@ -532,12 +524,9 @@ function windowStats(values: Float64Array, from: number, to: number, period: num
     sd += d;
     sd2 += d * d;
   }
+  windowSum = s;
   const m2 = sd2 - (sd * sd) / period;
-  stats[0] = s;
-  stats[1] = c;
-  stats[2] = mean;
-  stats[3] = m2 > 0 ? m2 : 0;
-  stats[4] = 2 * (period + 2) * Number.EPSILON * sd2;
+  return m2 > 0 ? m2 : 0;
 }
 
 /**
