@@ -462,10 +462,14 @@ export function bbands(
   om[lb] = sum / period;
   sum -= values[0];
   // State of the variance: its own running sum `vs` (reset at each recompute, unlike TA-Lib's),
-  // a bound `drift` on vs's accumulated rounding, M2, and a bound `err` on M2's rounding.
+  // a bound `drift` on the error of vs (an ulp of rounding per step, plus the initial ulp), M2,
+  // and a bound `err` on M2's accumulated rounding.
+  const ulp2 = 2 * eps;
+  const floor = 8 * eps; // sigma may be off by 8 ulps of the price...
+  const rel = 1e-9; // ...or by 1e-9 of itself, whichever is larger
   let m2 = windowM2(values, 0, lb, period);
   let vs = windowSum;
-  let drift = 0;
+  let drift = ulp2 * Math.abs(vs);
   let err = (period + 2) * eps * m2;
   let mean = vs * inv;
   let sigma = Math.sqrt(m2 * inv);
@@ -478,22 +482,24 @@ export function bbands(
     const middle = sum / period;
     sum -= values[t];
     vs = vs - xo + x;
-    drift += 2 * eps * Math.abs(vs);
+    drift += ulp2 * Math.abs(vs);
     const meanPrev = mean;
     mean = vs * inv;
     const d = x - xo;
     const a = x - mean;
     const b = xo - meanPrev;
     m2 += d * (a + b);
-    // The update is exact only if the means are; their error is drift/period plus an ulp each.
-    err += Math.abs(d) * (2 * drift * inv + 4 * eps * (Math.abs(a) + Math.abs(b) + Math.abs(mean)));
-    err += 2 * eps * Math.abs(m2);
+    // The update is exact only for exact means; theirs are off by at most drift/period.
+    err +=
+      Math.abs(d) * (ulp2 * (Math.abs(a) + Math.abs(b)) + 2 * drift * inv) + ulp2 * Math.abs(m2);
     sigma = m2 > 0 ? Math.sqrt(m2 * inv) : 0;
-    const tol = Math.max(1e-9 * sigma, 8 * eps * Math.abs(mean));
-    if (err > period * tol * (2 * sigma + tol)) {
+    const t1 = rel * sigma;
+    const t2 = floor * Math.abs(mean);
+    const tol = t1 > t2 ? t1 : t2;
+    if (err > period * tol * (sigma + sigma + tol)) {
       m2 = windowM2(values, t, i, period);
       vs = windowSum;
-      drift = 0;
+      drift = ulp2 * Math.abs(vs);
       err = (period + 2) * eps * m2;
       mean = vs * inv;
       sigma = Math.sqrt(m2 * inv);
