@@ -11,7 +11,12 @@
  * Run standalone: `node --import tsx bench/indicators.ts [rows] [runs] [slowRows]`.
  * The peers live in bench/node_modules (`cd bench && npm install`), never in the product.
  */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import {
@@ -30,7 +35,13 @@ export const TEN_YEARS_1M = 5_259_600;
 export interface Row {
   indicator: IndicatorName;
   params: string;
-  library: 'ours' | 'talib' | 'technicalindicators' | 'trading-signals';
+  library:
+    | 'ours'
+    | 'ours (new buffers)'
+    | 'TA-Lib C'
+    | 'talib (node binding)'
+    | 'technicalindicators'
+    | 'trading-signals';
   /** Rows the library was timed on. */
   rows: number;
   /** Median wall time over the runs, on `rows` rows. */
@@ -39,7 +50,7 @@ export interface Row {
   /** Time for the full series: measured when rows = full size, else extrapolated per row. */
   fullMs: number;
   extrapolated: boolean;
-  /** fullMs / TA-Lib's fullMs for the same indicator. */
+  /** fullMs / TA-Lib C's time for the same indicator (the binding's when C could not be built). */
   ratioToTalib: number;
   /** Largest relative deviation from TA-Lib where both are defined (null for TA-Lib itself). */
   maxRelDev: number | null;
@@ -100,7 +111,7 @@ interface Case {
   indicator: IndicatorName;
   params: string;
   /** Named outputs, aligned to the input, NaN where undefined. */
-  ours: (d: Ohlc) => Float64Array[];
+  ours: (d: Ohlc, out?: Float64Array[]) => Float64Array[];
   talib: (d: PlainOhlc, n: number) => Float64Array[];
   ti: (d: PlainOhlc, n: number) => Float64Array[];
   ts: (d: PlainOhlc, n: number) => Float64Array[];
@@ -214,7 +225,7 @@ function cases(p: Peers): Case[] {
     {
       indicator: 'sma',
       params: '20',
-      ours: (d) => [sma(d.close, 20)],
+      ours: (d, o) => [sma(d.close, 20, o?.[0])],
       talib: (d, n) => [
         fromTalib(run('SMA', d, n, { inReal: d.close, optInTimePeriod: 20 }), 'outReal', n),
       ],
@@ -226,7 +237,7 @@ function cases(p: Peers): Case[] {
     {
       indicator: 'ema',
       params: '20',
-      ours: (d) => [ema(d.close, 20)],
+      ours: (d, o) => [ema(d.close, 20, o?.[0])],
       talib: (d, n) => [
         fromTalib(run('EMA', d, n, { inReal: d.close, optInTimePeriod: 20 }), 'outReal', n),
       ],
@@ -239,7 +250,7 @@ function cases(p: Peers): Case[] {
     {
       indicator: 'rsi',
       params: '14',
-      ours: (d) => [rsi(d.close, 14)],
+      ours: (d, o) => [rsi(d.close, 14, o?.[0])],
       talib: (d, n) => [
         fromTalib(run('RSI', d, n, { inReal: d.close, optInTimePeriod: 14 }), 'outReal', n),
       ],
@@ -251,8 +262,8 @@ function cases(p: Peers): Case[] {
     {
       indicator: 'macd',
       params: '12/26/9',
-      ours: (d) => {
-        const m = macd(d.close, 12, 26, 9);
+      ours: (d, o) => {
+        const m = macd(d.close, 12, 26, 9, o && { macd: o[0], signal: o[1], hist: o[2] });
         return [m.macd, m.signal, m.hist];
       },
       talib: (d, n) => {
@@ -301,8 +312,8 @@ function cases(p: Peers): Case[] {
     {
       indicator: 'bbands',
       params: '20/2',
-      ours: (d) => {
-        const b = bbands(d.close, 20, 2);
+      ours: (d, o) => {
+        const b = bbands(d.close, 20, 2, o && { middle: o[0], upper: o[1], lower: o[2] });
         return [b.middle, b.upper, b.lower];
       },
       talib: (d, n) => {
@@ -341,7 +352,7 @@ function cases(p: Peers): Case[] {
     {
       indicator: 'atr',
       params: '14',
-      ours: (d) => [atr(d.high, d.low, d.close, 14)],
+      ours: (d, o) => [atr(d.high, d.low, d.close, 14, o?.[0])],
       talib: (d, n) => [
         fromTalib(
           run('ATR', d, n, { high: d.high, low: d.low, close: d.close, optInTimePeriod: 14 }),
@@ -411,7 +422,10 @@ function median(xs: number[]): number {
 }
 
 function time<T>(runs: number, f: () => T): { ms: number; last: T } {
-  f(); // warm-up: JIT and first-touch allocation
+  // Warm-up: two calls, because V8 first optimizes a long loop on stack (OSR) and may deoptimize
+  // once at its end; the third call runs the steady-state code.
+  f();
+  f();
   const times: number[] = [];
   let last: T = undefined as T;
   for (let r = 0; r < runs; r++) {
@@ -421,6 +435,107 @@ function time<T>(runs: number, f: () => T): { ms: number; last: T } {
   }
   return { ms: median(times), last };
 }
+
+/**
+ * The same six functions timed in C against the TA-Lib static libraries that talib@1.1.6 built
+ * in bench/node_modules (gcc -O2, preallocated output buffers, median of `runs` after one warm-up).
+ * This is the figure to compare with: the node binding adds marshalling of JS arrays in and out.
+ * Returns undefined when no C compiler or no built library is available.
+ */
+function talibC(d: Ohlc, runs: number): Map<IndicatorName, number> | undefined {
+  const require = createRequire(new URL('./package.json', import.meta.url));
+  let lib: string;
+  try {
+    lib = join(
+      fileURLToPath(new URL('.', pathToFileURL(require.resolve('talib/package.json')))),
+      'src/lib',
+    );
+  } catch {
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'threadx-talib-c-'));
+  try {
+    writeFileSync(join(dir, 'bench.c'), C_HARNESS);
+    const n = d.close.length;
+    const bytes = Buffer.concat(
+      [d.high, d.low, d.close].map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)),
+    );
+    writeFileSync(join(dir, 'data.bin'), bytes);
+    const libs = [
+      'libta_libc_csr.a',
+      'libta_func_csr.a',
+      'libta_abstract_csr.a',
+      'libta_common_csr.a',
+    ];
+    execFileSync(
+      'cc',
+      [
+        '-O2',
+        `-I${join(lib, 'include')}`,
+        join(dir, 'bench.c'),
+        '-o',
+        join(dir, 'bench'),
+        ...libs.map((l) => join(lib, 'lib', l)),
+        '-lm',
+      ],
+      { stdio: 'pipe' },
+    );
+    const text = execFileSync(
+      join(dir, 'bench'),
+      [join(dir, 'data.bin'), String(n), String(runs)],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const out = new Map<IndicatorName, number>();
+    for (const line of text.trim().split('\n')) {
+      const [name, ms] = line.split(' ');
+      out.set(name as IndicatorName, Number(ms));
+    }
+    return out;
+  } catch {
+    return undefined;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const C_HARNESS = `
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include "ta_libc.h"
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e3 + t.tv_nsec / 1e6; }
+static int cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return x < y ? -1 : x > y; }
+int main(int argc, char **argv) {
+  (void)argc;
+  int n = atoi(argv[2]), runs = atoi(argv[3]), b, m;
+  double *h = malloc(8.0 * n), *l = malloc(8.0 * n), *c = malloc(8.0 * n);
+  double *o1 = malloc(8.0 * n), *o2 = malloc(8.0 * n), *o3 = malloc(8.0 * n), *ts = malloc(8.0 * runs);
+  FILE *f = fopen(argv[1], "rb");
+  if (!f || fread(h, 8, n, f) != (size_t)n || fread(l, 8, n, f) != (size_t)n || fread(c, 8, n, f) != (size_t)n) return 1;
+  fclose(f);
+  TA_Initialize();
+  const char *names[] = {"sma", "ema", "rsi", "macd", "bbands", "atr"};
+  for (int k = 0; k < 6; k++) {
+    for (int r = -1; r < runs; r++) {
+      double t0 = now();
+      switch (k) {
+        case 0: TA_SMA(0, n - 1, c, 20, &b, &m, o1); break;
+        case 1: TA_EMA(0, n - 1, c, 20, &b, &m, o1); break;
+        case 2: TA_RSI(0, n - 1, c, 14, &b, &m, o1); break;
+        case 3: TA_MACD(0, n - 1, c, 12, 26, 9, &b, &m, o1, o2, o3); break;
+        case 4: TA_BBANDS(0, n - 1, c, 20, 2, 2, TA_MAType_SMA, &b, &m, o1, o2, o3); break;
+        case 5: TA_ATR(0, n - 1, h, l, c, 14, &b, &m, o1); break;
+      }
+      if (r >= 0) ts[r] = now() - t0;
+    }
+    qsort(ts, runs, sizeof(double), cmp);
+    printf("%s %.3f\\n", names[k], runs % 2 ? ts[runs / 2] : (ts[runs / 2 - 1] + ts[runs / 2]) / 2);
+  }
+  return 0;
+}
+`;
 
 export interface BenchOptions {
   /** Rows for ours and TA-Lib (default ten years of 1m). */
@@ -448,12 +563,16 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
     low: Array.from(data.low),
     close: Array.from(data.close),
   };
+  const cMs = talibC(data, opts.runs);
+  const bufs = [new Float64Array(rows), new Float64Array(rows), new Float64Array(rows)];
   const out: Row[] = [];
   for (const c of cases(peers)) {
     if (opts.only && !opts.only.includes(c.indicator)) continue;
     const tl = time(opts.runs, () => c.talib(plain, rows));
     const ref = tl.last;
-    const ours = time(opts.runs, () => c.ours(data));
+    const ours = time(opts.runs, () => c.ours(data, bufs));
+    const oursNew = time(opts.runs, () => c.ours(data));
+    const base = cMs?.get(c.indicator) ?? tl.ms;
     const ti = time(slowRuns, () => c.ti(plain, slowRows));
     const ts = time(slowRuns, () => c.ts(plain, slowRows));
     const row = (
@@ -462,7 +581,7 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
       n: number,
     ): Row => {
       const fullMs = (measured.ms * rows) / n;
-      const d = library === 'talib' ? null : maxRelativeDeviation(measured.last, ref, n);
+      const d = library.startsWith('talib') ? null : maxRelativeDeviation(measured.last, ref, n);
       return {
         indicator: c.indicator,
         params: c.params,
@@ -472,14 +591,31 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
         nsPerRow: (measured.ms * 1e6) / n,
         fullMs,
         extrapolated: n !== rows,
-        ratioToTalib: fullMs / tl.ms,
+        ratioToTalib: fullMs / base,
         maxRelDev: d === null ? null : d.dev,
         maxRelDevAt: d === null ? null : d.at,
       };
     };
+    const cRow = cMs?.get(c.indicator);
+    if (cRow !== undefined) {
+      out.push({
+        indicator: c.indicator,
+        params: c.params,
+        library: 'TA-Lib C',
+        rows,
+        medianMs: cRow,
+        nsPerRow: (cRow * 1e6) / rows,
+        fullMs: cRow,
+        extrapolated: false,
+        ratioToTalib: 1,
+        maxRelDev: null,
+        maxRelDevAt: null,
+      });
+    }
     out.push(
       row('ours', ours, rows),
-      row('talib', tl, rows),
+      row('ours (new buffers)', oursNew, rows),
+      row('talib (node binding)', tl, rows),
       row('technicalindicators', ti, slowRows),
       row('trading-signals', ts, slowRows),
     );
@@ -503,7 +639,7 @@ export function formatIndicatorTable(rows: readonly Row[], fullRows: number): st
     r.library,
     String(r.rows),
     r.medianMs.toFixed(1),
-    `${r.fullMs.toFixed(0)}${r.extrapolated ? '*' : ''}`,
+    `${r.fullMs.toFixed(1)}${r.extrapolated ? '*' : ''}`,
     r.ratioToTalib.toFixed(2),
     r.maxRelDev === null ? '(reference)' : r.maxRelDev.toExponential(2),
   ]);
@@ -515,7 +651,9 @@ export function formatIndicatorTable(rows: readonly Row[], fullRows: number): st
     ...body.map(line),
     '',
     `* measured on the first rows shown and extrapolated per row to ${fullRows} rows.`,
-    'TA-Lib times are the node binding: C computation plus converting JS arrays in and out.',
+    'x TA-Lib: full-size time over TA-Lib C (compiled from the talib package, preallocated outputs).',
+    "'ours' writes into reused output buffers (as the C harness does); 'ours (new buffers)' allocates.",
+    "'talib (node binding)' adds converting JS arrays into C and the results back into JS arrays.",
   ].join('\n');
 }
 
