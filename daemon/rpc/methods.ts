@@ -36,7 +36,7 @@ import type { Logger } from './logger.ts';
 import { messages } from './messages.ts';
 import { loadPlan, planRead, readExact, toColumns } from './read.ts';
 import { RegistryView } from './registry-view.ts';
-import type { Handlers, RequestContext } from './server.ts';
+import { type Handlers, type RequestContext, RawJson } from './server.ts';
 import { readIndicators } from './indicators.ts';
 
 export interface DaemonState {
@@ -210,6 +210,10 @@ export function createHandlers(state: DaemonState): {
     },
 
     'registry/list': (p) => {
+      if (!p.filter && !p.details) {
+        // The common case, the full list: served from a cached serialisation.
+        return new RawJson(svc.registry.listJson()) as unknown as Result<'registry/list'>;
+      }
       const datasets = svc.registry.list(p.filter);
       if (!p.details) return { datasets };
       const gaps: Record<string, Gap[]> = {};

@@ -93,11 +93,17 @@ export function planRead(
     : own!.last! + (requested === '1M' ? 31 * 86_400_000 : intervalMs(requested));
   const s = Math.max(start ?? -Infinity, spanStart);
   const e = Math.min(end ?? Infinity, spanEnd);
-  const candidates = INTERVALS.slice(INTERVALS.indexOf(requested)).filter((iv) => usable(iv));
-  let chosen = candidates.find((iv) => bucketCount(s, e, iv) <= maxPoints);
+  // The interval asked for when it fits (resampled from 1m if it is not stored); else the finest
+  // stored, current timeframe that fits; else the finest that fits, resampled for this answer.
+  const coarser = INTERVALS.slice(INTERVALS.indexOf(requested));
+  const fits = (iv: Interval): boolean => bucketCount(s, e, iv) <= maxPoints;
+  const stored = coarser.filter((iv) => usable(iv) === 'stored');
+  const derivable = coarser.filter((iv) => usable(iv) !== null);
+  let chosen: Interval | undefined = fits(requested) && usable(requested) ? requested : undefined;
+  chosen ??= stored.find(fits) ?? derivable.find(fits);
   let truncate = false;
   if (!chosen) {
-    chosen = candidates[candidates.length - 1];
+    chosen = derivable[derivable.length - 1];
     truncate = true;
   }
   return {
@@ -111,6 +117,25 @@ export function planRead(
   };
 }
 
+/**
+ * Series resampled on the fly, by symbol, interval, range and the 1m checksum they came from: a
+ * chart asks for the same range again after a refresh or a `registry/changed` of another symbol.
+ * Any write to the symbol's 1m changes the checksum, so an entry is never stale.
+ */
+const resampled = new Map<string, Candles>();
+const RESAMPLED_MAX_ROWS = 2_000_000;
+let resampledRows = 0;
+
+function remember(key: string, c: Candles): void {
+  resampled.set(key, c);
+  resampledRows += c.length;
+  for (const [k, v] of resampled) {
+    if (resampledRows <= RESAMPLED_MAX_ROWS || k === key) break;
+    resampled.delete(k);
+    resampledRows -= v.length;
+  }
+}
+
 /** Loads the candles of a plan (the first bucket may start before `start`: it is whole). */
 export async function loadPlan(bank: Bank, plan: ReadPlan, maxPoints: number): Promise<Candles> {
   const { symbol, interval, start, end } = plan;
@@ -119,7 +144,19 @@ export async function loadPlan(bank: Bank, plan: ReadPlan, maxPoints: number): P
   let c: Candles;
   if (interval === '1m') c = await bank.read1m(symbol, start, end);
   else if (plan.stored) c = await bank.read(symbol, interval, from, end);
-  else c = resample(await bank.read1m(symbol, from, end), interval);
+  else {
+    const key = `${symbol}/${interval}/${from}/${end}/${current1mChecksum(bank, symbol)}`;
+    const hit = resampled.get(key);
+    if (hit) {
+      // Most recently used last.
+      resampled.delete(key);
+      resampled.set(key, hit);
+      c = hit;
+    } else {
+      c = resample(await bank.read1m(symbol, from, end), interval);
+      remember(key, c);
+    }
+  }
   c = clipCandles(c, from, end);
   if (plan.truncate && c.length > maxPoints) c = sliceCandles(c, c.length - maxPoints, c.length);
   return c;

@@ -50,6 +50,7 @@ export interface RegistryDiff {
 }
 
 export class RegistryView {
+  private json: { version: number; text: string } | null = null;
   private cache: {
     version: number;
     all: DatasetSummary[];
@@ -82,6 +83,15 @@ export class RegistryView {
     if (filter?.interval) out = out.filter((d) => d.interval === filter.interval);
     if (filter?.kind) out = out.filter((d) => d.kind === filter.kind);
     return out;
+  }
+
+  /** The unfiltered `registry/list` result as JSON, cached per registry state. */
+  listJson(): string {
+    if (this.json && this.json.version === this.version && this.writers === 0)
+      return this.json.text;
+    const text = JSON.stringify({ datasets: this.list() });
+    this.json = { version: this.version, text };
+    return text;
   }
 
   /** Datasets written or removed since the last call; the caller broadcasts them. */

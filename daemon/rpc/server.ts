@@ -39,6 +39,15 @@ import type { FramingError, MessageTransport } from './framing.ts';
 import type { Logger } from './logger.ts';
 import { messages } from './messages.ts';
 
+/**
+ * A result already serialised to JSON. A handler whose answer is large and rarely changes (the
+ * full registry list) returns this from a cache, and the connection splices it into the response
+ * instead of serialising the same megabytes again.
+ */
+export class RawJson {
+  constructor(readonly json: string) {}
+}
+
 /** What a handler knows about the request it serves. */
 export interface RequestContext {
   readonly id: JSONRPCID;
@@ -366,7 +375,11 @@ export class Connection {
     }
     let text: string;
     try {
-      text = JSON.stringify(message);
+      const m = message as { id?: unknown; result?: unknown };
+      text =
+        m.result instanceof RawJson
+          ? `{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":${m.result.json}}`
+          : JSON.stringify(message);
     } catch (e) {
       this.server.logger.error('cannot serialise a message', e);
       return;

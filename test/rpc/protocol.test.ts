@@ -96,15 +96,34 @@ test('registry/list, data/read with maxPoints, registry/delete', async () => {
     assert.equal(r1.columns.openTime[0], JAN_2024);
     assert.equal(r1.columns.close.length, 1440);
 
-    // 3 days of 1m in 500 points: 15m (288) is the finest that fits; 1h is stored, 15m is not.
+    // 3 days of 1m in 500 points: 1m does not fit; 1h is the finest stored timeframe that does.
     const r2 = await h.client.request('data/read', {
       symbol: 'BTCUSDC',
       interval: '1m',
       maxPoints: 500,
     });
-    assert.equal(r2.interval, '15m');
-    assert.equal(r2.length, 288);
-    assert.equal(r2.resampled, true);
+    assert.equal(r2.interval, '1h');
+    assert.equal(r2.length, 72);
+    assert.equal(r2.resampled, false);
+    // 5m is not stored but fits: resampled from 1m on the fly.
+    const r5 = await h.client.request('data/read', {
+      symbol: 'BTCUSDC',
+      interval: '5m',
+      start: JAN_2024,
+      end: JAN_2024 + DAY,
+    });
+    assert.equal(r5.interval, '5m');
+    assert.equal(r5.resampled, true);
+    assert.equal(r5.length, 288);
+    // Only 1h is stored; 4 points over 3 days: 1d (3) is resampled, 1h (72) does not fit.
+    const r4 = await h.client.request('data/read', {
+      symbol: 'BTCUSDC',
+      interval: '1m',
+      maxPoints: 4,
+    });
+    assert.equal(r4.interval, '1d');
+    assert.equal(r4.resampled, true);
+    assert.equal(r4.length, 3);
     const r3 = await h.client.request('data/read', {
       symbol: 'BTCUSDC',
       interval: '1m',
