@@ -7,7 +7,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { Interval } from '../schemas/intervals.ts';
 import type { Params } from '../schemas/protocol.ts';
-import type { IndicatorChoice } from '../webviews/messages.ts';
+import type { IndicatorChoice, IngestForm } from '../webviews/messages.ts';
 import type { Ctx } from './ctx.ts';
 import { describeError } from './errors.ts';
 import { pickDataset, pickDateRange, pickIndicators, pickIntervals, pickSymbols } from './flows.ts';
@@ -71,7 +71,9 @@ async function datasetFrom(ctx: Ctx, arg: unknown): Promise<DatasetRef | undefin
 }
 
 export const COMMANDS: Record<string, Factory> = {
-  'threadx.openDataManager': (ctx) => () => ManagerPanel.show(ctx),
+  'threadx.openDataManager': (ctx) => (form?: Partial<IngestForm>) => {
+    ManagerPanel.show(ctx, form);
+  },
 
   'threadx.downloadSymbols': (ctx) => async (args?: DownloadArgs) => {
     const symbols = args?.symbols ?? (await pickSymbols(ctx));

@@ -50,7 +50,8 @@ export class ManagerPanel implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private job: AbortController | undefined;
 
-  static show(ctx: Ctx): ManagerPanel {
+  /** Opens (or reveals) the panel; `form` prefills the download form (tests, other commands). */
+  static show(ctx: Ctx, form?: Partial<IngestForm>): ManagerPanel {
     if (ManagerPanel.current) {
       ManagerPanel.current.panel.reveal();
       return ManagerPanel.current;
@@ -61,7 +62,12 @@ export class ManagerPanel implements vscode.Disposable {
       vscode.ViewColumn.Active,
       webviewOptions(ctx.extension.extensionUri),
     );
-    return new ManagerPanel(ctx, panel, undefined);
+    const state = defaultManagerState(ctx);
+    return new ManagerPanel(
+      ctx,
+      panel,
+      form ? { ...state, form: { ...state.form, ...form } } : undefined,
+    );
   }
 
   static serializer(ctx: Ctx): vscode.WebviewPanelSerializer<ManagerState> {
