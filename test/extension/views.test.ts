@@ -1,0 +1,191 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ErrorCodes, type DatasetSummary } from '../../schemas/protocol.ts';
+import { describeError, isCancelled } from '../../extension/errors.ts';
+import {
+  formToParams,
+  parseSymbolList,
+  validateDate,
+  validateTopN,
+} from '../../extension/ingest-form.ts';
+import { messages } from '../../extension/messages.ts';
+import { overallPercentage, planView } from '../../extension/plan.ts';
+import { buildTree, datasetPath, detailRows, verifyStateFrom } from '../../extension/tree-model.ts';
+import type { IngestForm } from '../../webviews/messages.ts';
+import { filterDatasets, sortDatasets } from '../../webviews/registry-table.ts';
+
+function ds(id: string, extra: Partial<DatasetSummary> = {}): DatasetSummary {
+  const [symbol, interval] = id.split('/');
+  return {
+    id,
+    symbol,
+    interval: interval as DatasetSummary['interval'],
+    kind: id.split('/').length > 2 ? 'indicator' : 'candles',
+    rows: 10,
+    first: Date.UTC(2024, 0, 1),
+    last: Date.UTC(2024, 0, 2),
+    gaps: 0,
+    missing: 0,
+    filled: 0,
+    files: 1,
+    bytes: 2048,
+    updated: 0,
+    derived: interval !== '1m',
+    ...extra,
+  };
+}
+
+describe('tree model', () => {
+  const datasets = [
+    ds('ETHUSDC/1h'),
+    ds('BTCUSDC/1d'),
+    ds('BTCUSDC/1m', { rows: 1440 }),
+    ds('BTCUSDC/1h', { gaps: 1, missing: 3 }),
+    ds('BTCUSDC/1h/rsi_14'),
+  ];
+
+  it('groups symbol → timeframes in interval order, indicators under their timeframe', () => {
+    const tree = buildTree(datasets, undefined);
+    assert.deepEqual(
+      tree.map((s) => s.symbol),
+      ['BTCUSDC', 'ETHUSDC'],
+    );
+    assert.deepEqual(
+      tree[0].timeframes.map((t) => t.interval),
+      ['1m', '1h', '1d'],
+    );
+    assert.deepEqual(
+      tree[0].timeframes[1].indicators.map((i) => i.id),
+      ['BTCUSDC/1h/rsi_14'],
+    );
+    const rows = detailRows(tree[0].timeframes[1]);
+    assert.equal(rows.find((r) => r.label === 'Gaps')?.description, '1 (3 candles missing)');
+    assert.equal(rows.find((r) => r.label === 'Checksum')?.description, 'not verified yet');
+    assert.equal(rows.find((r) => r.label === 'Indicators')?.description, 'rsi_14');
+  });
+
+  it('marks datasets with verify problems', () => {
+    const verify = verifyStateFrom(true, [
+      {
+        path: 'processed/BTCUSDC/1d.parquet',
+        status: 'corrupt',
+        dataset: 'BTCUSDC/1d',
+        detail: 'bad magic',
+      },
+    ]);
+    const tree = buildTree(datasets, verify);
+    assert.equal(tree[0].checksum, 'problem');
+    assert.equal(tree[0].timeframes[2].checksum, 'problem');
+    assert.equal(tree[0].timeframes[0].checksum, 'ok');
+    assert.equal(tree[1].checksum, 'ok');
+  });
+
+  it('knows where a dataset lives', () => {
+    assert.equal(datasetPath('/d', 'BTCUSDC', '1m'), '/d/processed/BTCUSDC/1m');
+    assert.equal(datasetPath('/d/', 'BTCUSDC', '4h'), '/d/processed/BTCUSDC/4h.parquet');
+  });
+});
+
+describe('ingest form', () => {
+  const form: IngestForm = {
+    mode: 'list',
+    symbols: 'btcusdc, ethusdc ETHUSDC',
+    topN: 10,
+    quote: 'USDC',
+    group: 'L1',
+    intervals: ['1h'],
+    start: '2024-01-01',
+    end: '',
+    source: 'auto',
+  };
+
+  it('parses symbol lists', () => {
+    assert.deepEqual(parseSymbolList('btcusdc, ethusdc\nETHUSDC;x/y'), {
+      symbols: ['BTCUSDC', 'ETHUSDC'],
+      bad: ['X/Y'],
+    });
+  });
+
+  it('builds ingest/run params per mode', () => {
+    const r = formToParams(form);
+    assert.ok(r.ok);
+    assert.deepEqual(r.params.symbols, ['BTCUSDC', 'ETHUSDC']);
+    const top = formToParams({ ...form, mode: 'top', topN: 100, quote: 'usdc' }, true);
+    assert.ok(top.ok);
+    assert.deepEqual(top.params.top, { n: 100, quote: 'USDC' });
+    assert.equal(top.params.dryRun, true);
+    const group = formToParams({ ...form, mode: 'group' });
+    assert.ok(group.ok && group.params.group === 'L1' && !group.params.symbols);
+  });
+
+  it('reports every problem by field, in words', () => {
+    const r = formToParams({ ...form, mode: 'single', start: '2024-13-01', end: '2023-01-01' });
+    assert.equal(r.ok, false);
+    if (r.ok) return;
+    assert.match(r.errors.symbols!, /Single mode takes one symbol/);
+    assert.match(r.errors.start!, /no such calendar day|invalid date/);
+    const e = formToParams({ ...form, end: '2023-01-01' });
+    assert.ok(!e.ok && e.errors.end === messages.endBeforeStart());
+    assert.equal(validateDate('2024-01-01T10:00'), validateDate('2024-01-01T10:00'));
+    assert.match(validateDate('2024-01-01T10:00')!, /time zone/);
+    assert.equal(validateTopN('501'), messages.topNInvalid());
+    assert.equal(validateTopN('100'), undefined);
+  });
+});
+
+describe('plan and errors', () => {
+  it('estimates weight and time of a plan', () => {
+    const v = planView(
+      { items: [], totals: { candles: 100_000, requests: 100, archives: 0 } },
+      { concurrency: 4 },
+    );
+    assert.equal(v.weight, 200);
+    assert.ok(v.seconds > 0);
+    assert.equal(overallPercentage([100, 50]), 75);
+    assert.equal(overallPercentage([]), 0);
+  });
+
+  it('turns daemon errors into words', () => {
+    assert.equal(isCancelled({ code: ErrorCodes.RequestCancelled }), true);
+    assert.match(
+      describeError({ code: ErrorCodes.RateLimited, message: 'x', data: { retryAfterMs: 2500 } }),
+      /try again in 3 s/,
+    );
+    assert.equal(
+      describeError({
+        code: ErrorCodes.InvalidParams,
+        message: 'bad',
+        data: { issues: [{ path: ['symbols', 0], message: 'invalid symbol' }] },
+      }),
+      'symbols.0: invalid symbol',
+    );
+    assert.match(
+      messages.downloadDone(4, 17280, 0, 1500),
+      /^Downloaded 17,280 candles for 4 symbols in 1\.5 s\.$/,
+    );
+    assert.equal(messages.indicatorsDone(1), 'Updated 1 indicator.');
+    assert.equal(messages.indicatorsDone(3), 'Updated 3 indicators.');
+  });
+});
+
+describe('registry table', () => {
+  const rows = [
+    ds('ETHUSDC/1h', { rows: 5 }),
+    ds('BTCUSDC/1h', { rows: 50 }),
+    ds('BTCUSDC/4h', { rows: 7 }),
+  ];
+  it('filters on every term and sorts by any column', () => {
+    assert.deepEqual(
+      filterDatasets(rows, 'btc 4h').map((r) => r.id),
+      ['BTCUSDC/4h'],
+    );
+    assert.deepEqual(
+      sortDatasets(rows, 'rows', true).map((r) => r.rows),
+      [50, 7, 5],
+    );
+    assert.deepEqual(
+      sortDatasets(rows, 'id', false).map((r) => r.id),
+      ['BTCUSDC/1h', 'BTCUSDC/4h', 'ETHUSDC/1h'],
+    );
+  });
+});
