@@ -16,7 +16,9 @@ import { RateGovernor } from '../daemon/sources/governor.ts';
  * multi-minute download does.
  *
  * Floor = weight needed / limit per window x window length, where weight needed is 2 per
- * 1000-kline page plus exchangeInfo (20). Each run starts at a window boundary on a fresh server.
+ * 1000-kline page plus exchangeInfo (20). Our client cuts each symbol's range in 1000-minute
+ * chunks fetched by `concurrency` workers (one server time read for the batch); ccxt paginates
+ * each symbol with its deterministic pagination (parallel calls through its throttler). Each run starts at a window boundary on a fresh server.
  */
 
 export interface BenchOptions {
@@ -132,9 +134,17 @@ export async function benchIngest(opts: BenchOptions = {}): Promise<BenchResult>
 
   await run(`threadx (concurrency ${concurrency})`, async (server) => {
     const client = new BinanceRestClient({ baseUrl: server.url, governor: new RateGovernor() });
+    // One server time for the batch; the range is cut in 1000-minute chunks so every worker
+    // stays busy to the end (a symbol's pages are otherwise sequential).
+    const serverTime = await client.serverTime();
+    const chunks: Array<[string, number, number]> = [];
+    for (const s of symbols) {
+      for (let t = start; t < end; t += 1000 * MIN)
+        chunks.push([s, t, Math.min(end, t + 1000 * MIN)]);
+    }
     const lim = pLimit(concurrency);
     const results = await Promise.all(
-      symbols.map((s) => lim(() => fetchRange1m(client, s, start, end))),
+      chunks.map(([s, a, b]) => lim(() => fetchRange1m(client, s, a, b, { serverTime }))),
     );
     return { candles: results.reduce((a, r) => a + r.candles.length, 0), failed: 0 };
   });
@@ -216,7 +226,8 @@ async function ccxtJob(
       lim(async () => {
         const market = `${s.slice(0, -4)}/${s.slice(-4)}`;
         try {
-          const rows = await ex.fetchOHLCV(market, '1m', start, 1000, {
+          // No `limit`: with one, ccxt trims the paginated result to it.
+          const rows = await ex.fetchOHLCV(market, '1m', start, undefined, {
             paginate: true,
             paginationCalls: 100,
             until: end - 1,

@@ -383,9 +383,17 @@ export async function fetchRange1m(
   symbol: string,
   start: number,
   end: number,
-  opts: { signal?: AbortSignal; onPage?: (e: PageEvent) => void | Promise<void> } = {},
+  opts: {
+    signal?: AbortSignal;
+    onPage?: (e: PageEvent) => void | Promise<void>;
+    /**
+     * A server time read by the caller (e.g. once for a batch of chunks fetched in parallel);
+     * by default it is read here. Candles closing at or after it are not returned.
+     */
+    serverTime?: number;
+  } = {},
 ): Promise<FetchRangeResult> {
-  const serverTime = await client.serverTime({ signal: opts.signal });
+  const serverTime = opts.serverTime ?? (await client.serverTime({ signal: opts.signal }));
   // The minute containing serverTime is open; everything before it is closed.
   const coveredEnd = Math.min(end, Math.floor(serverTime / MINUTE_MS) * MINUTE_MS);
   const first = Math.ceil(start / MINUTE_MS) * MINUTE_MS;
