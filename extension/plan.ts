@@ -9,7 +9,9 @@ export function planView(
   plan: Result<'ingest/plan'>,
   opts: { concurrency: number; weightPerMinute?: number; safetyMargin?: number },
 ): PlanView {
-  const weight = plan.totals.requests * KLINES_WEIGHT;
+  // The daemon's own estimate wins when it sends one (protocol 1.x may add it).
+  const totals = plan.totals as typeof plan.totals & { weight?: number; estimatedSeconds?: number };
+  const weight = totals.weight ?? plan.totals.requests * KLINES_WEIGHT;
   const budget = (opts.weightPerMinute ?? 6000) * (1 - (opts.safetyMargin ?? 0.1));
   // The slower of two limits: the weight budget per minute, and round trips at the concurrency
   // (about 250 ms per REST request, 1 s per archive file).
@@ -20,7 +22,7 @@ export function planView(
     items: plan.items,
     totals: plan.totals,
     weight,
-    seconds: Math.max(byWeight, byLatency),
+    seconds: totals.estimatedSeconds ?? Math.max(byWeight, byLatency),
   };
 }
 

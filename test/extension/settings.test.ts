@@ -36,15 +36,13 @@ describe('settings', () => {
   });
 
   it('writes a configuration the daemon accepts, with only the explicit settings on top', () => {
-    const s = readSettings(
-      (k) =>
-        ({
-          apiBaseUrl: 'http://127.0.0.1:9999',
-          concurrency: 2,
-          groups: { majors: ['BTCUSDC'] },
-          indicatorsAfterIngest: ['rsi'],
-        })[k],
-    );
+    const given: Record<string, unknown> = {
+      apiBaseUrl: 'http://127.0.0.1:9999',
+      concurrency: 2,
+      groups: { majors: ['BTCUSDC'] },
+      indicatorsAfterIngest: ['rsi'],
+    };
+    const s = readSettings((k) => given[k]);
     const base = {
       data: { root: './elsewhere', api: { max_retries: 3 } },
       groups: { team: ['ETHUSDC'] },

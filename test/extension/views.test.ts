@@ -136,7 +136,10 @@ describe('ingest form', () => {
 describe('plan and errors', () => {
   it('estimates weight and time of a plan', () => {
     const v = planView(
-      { items: [], totals: { candles: 100_000, requests: 100, archives: 0 } },
+      {
+        items: [],
+        totals: { candles: 100_000, requests: 100, archives: 0 },
+      } as unknown as Parameters<typeof planView>[0],
       { concurrency: 4 },
     );
     assert.equal(v.weight, 200);
