@@ -79,7 +79,13 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
   server = new RpcServer({
     handlers,
     logger,
-    info: { version: PRODUCT_VERSION, dataDir: bank.layout.root, ingest: true, indicators: true },
+    info: {
+      version: PRODUCT_VERSION,
+      dataDir: bank.layout.root,
+      ingest: Boolean(handlers['ingest/run']),
+      // Until the indicator batch job lands, only indicators/read (computed on the fly) exists.
+      indicators: Boolean(handlers['indicators/update']),
+    },
   });
   const srv = server;
   return {
