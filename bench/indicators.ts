@@ -46,6 +46,8 @@ export interface Row {
   rows: number;
   /** Median wall time over the runs, on `rows` rows. */
   medianMs: number;
+  /** Fastest run: steadier than the median on a machine shared with other work. */
+  minMs: number;
   nsPerRow: number;
   /** Time for the full series: measured when rows = full size, else extrapolated per row. */
   fullMs: number;
@@ -421,7 +423,7 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function time<T>(runs: number, f: () => T): { ms: number; last: T } {
+function time<T>(runs: number, f: () => T): { ms: number; min: number; last: T } {
   // Warm-up: two calls, because V8 first optimizes a long loop on stack (OSR) and may deoptimize
   // once at its end; the third call runs the steady-state code.
   f();
@@ -433,7 +435,7 @@ function time<T>(runs: number, f: () => T): { ms: number; last: T } {
     last = f();
     times.push(performance.now() - t0);
   }
-  return { ms: median(times), last };
+  return { ms: median(times), min: Math.min(...times), last };
 }
 
 /**
@@ -442,7 +444,10 @@ function time<T>(runs: number, f: () => T): { ms: number; last: T } {
  * This is the figure to compare with: the node binding adds marshalling of JS arrays in and out.
  * Returns undefined when no C compiler or no built library is available.
  */
-function talibC(d: Ohlc, runs: number): Map<IndicatorName, number> | undefined {
+function talibC(
+  d: Ohlc,
+  runs: number,
+): Map<IndicatorName, { ms: number; min: number }> | undefined {
   const require = createRequire(new URL('./package.json', import.meta.url));
   let lib: string;
   try {
@@ -487,10 +492,10 @@ function talibC(d: Ohlc, runs: number): Map<IndicatorName, number> | undefined {
         encoding: 'utf8',
       },
     );
-    const out = new Map<IndicatorName, number>();
+    const out = new Map<IndicatorName, { ms: number; min: number }>();
     for (const line of text.trim().split('\n')) {
-      const [name, ms] = line.split(' ');
-      out.set(name as IndicatorName, Number(ms));
+      const [name, ms, min] = line.split(' ');
+      out.set(name as IndicatorName, { ms: Number(ms), min: Number(min) });
     }
     return out;
   } catch {
@@ -531,7 +536,7 @@ int main(int argc, char **argv) {
       if (r >= 0) ts[r] = now() - t0;
     }
     qsort(ts, runs, sizeof(double), cmp);
-    printf("%s %.3f\\n", names[k], runs % 2 ? ts[runs / 2] : (ts[runs / 2 - 1] + ts[runs / 2]) / 2);
+    printf("%s %.3f %.3f\\n", names[k], runs % 2 ? ts[runs / 2] : (ts[runs / 2 - 1] + ts[runs / 2]) / 2, ts[0]);
   }
   return 0;
 }
@@ -566,18 +571,26 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
   const cMs = talibC(data, opts.runs);
   const bufs = [new Float64Array(rows), new Float64Array(rows), new Float64Array(rows)];
   const out: Row[] = [];
-  for (const c of cases(peers)) {
-    if (opts.only && !opts.only.includes(c.indicator)) continue;
+  const selected = cases(peers).filter((c) => !opts.only || opts.only.includes(c.indicator));
+  // Our timings first, before the binding and the pure-JS peers leave garbage for the GC to
+  // collect in the middle of someone else's timing.
+  const oursTimes = selected.map((c) => {
+    const reused = time(opts.runs, () => c.ours(data, bufs));
+    const fresh = time(opts.runs, () => c.ours(data));
+    return { reused: { ...reused, last: [] }, fresh: { ...fresh, last: [] } };
+  });
+  for (const [ci, c] of selected.entries()) {
     const tl = time(opts.runs, () => c.talib(plain, rows));
     const ref = tl.last;
-    const ours = time(opts.runs, () => c.ours(data, bufs));
-    const oursNew = time(opts.runs, () => c.ours(data));
-    const base = cMs?.get(c.indicator) ?? tl.ms;
+    const last = c.ours(data);
+    const ours = { ...oursTimes[ci].reused, last };
+    const oursNew = { ...oursTimes[ci].fresh, last };
+    const base = cMs?.get(c.indicator)?.ms ?? tl.ms;
     const ti = time(slowRuns, () => c.ti(plain, slowRows));
     const ts = time(slowRuns, () => c.ts(plain, slowRows));
     const row = (
       library: Row['library'],
-      measured: { ms: number; last: Float64Array[] },
+      measured: { ms: number; min: number; last: Float64Array[] },
       n: number,
     ): Row => {
       const fullMs = (measured.ms * rows) / n;
@@ -588,6 +601,7 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
         library,
         rows: n,
         medianMs: measured.ms,
+        minMs: measured.min,
         nsPerRow: (measured.ms * 1e6) / n,
         fullMs,
         extrapolated: n !== rows,
@@ -603,9 +617,10 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
         params: c.params,
         library: 'TA-Lib C',
         rows,
-        medianMs: cRow,
-        nsPerRow: (cRow * 1e6) / rows,
-        fullMs: cRow,
+        medianMs: cRow.ms,
+        minMs: cRow.min,
+        nsPerRow: (cRow.ms * 1e6) / rows,
+        fullMs: cRow.ms,
         extrapolated: false,
         ratioToTalib: 1,
         maxRelDev: null,
@@ -630,6 +645,7 @@ export function formatIndicatorTable(rows: readonly Row[], fullRows: number): st
     'library',
     'rows timed',
     'median ms',
+    'min ms',
     `ms @ ${fullRows}`,
     'x TA-Lib',
     'max rel dev vs TA-Lib',
@@ -639,6 +655,7 @@ export function formatIndicatorTable(rows: readonly Row[], fullRows: number): st
     r.library,
     String(r.rows),
     r.medianMs.toFixed(1),
+    r.minMs.toFixed(1),
     `${r.fullMs.toFixed(1)}${r.extrapolated ? '*' : ''}`,
     r.ratioToTalib.toFixed(2),
     r.maxRelDev === null ? '(reference)' : r.maxRelDev.toExponential(2),
