@@ -219,9 +219,8 @@ function streamed<R, I>(
 }
 
 function cases(p: Peers): Case[] {
-  const { talib, ti, ts } = p;
   const run = (name: string, d: PlainOhlc, n: number, opts: Record<string, unknown>) =>
-    talib.execute({ name, startIdx: 0, endIdx: n - 1, ...opts });
+    p.talib.execute({ name, startIdx: 0, endIdx: n - 1, ...opts });
   const prefix = (a: number[], n: number): number[] => (n === a.length ? a : a.slice(0, n));
   return [
     {
@@ -232,9 +231,9 @@ function cases(p: Peers): Case[] {
         fromTalib(run('SMA', d, n, { inReal: d.close, optInTimePeriod: 20 }), 'outReal', n),
       ],
       ti: (d, n) => [
-        fromTail(ti.SMA.calculate({ period: 20, values: prefix(d.close, n) }), n, (v) => v),
+        fromTail(p.ti.SMA.calculate({ period: 20, values: prefix(d.close, n) }), n, (v) => v),
       ],
-      ts: (d, n) => streamed(new ts.SMA(20 as never), (i) => d.close[i], n, [(r) => r]),
+      ts: (d, n) => streamed(new p.ts.SMA(20 as never), (i) => d.close[i], n, [(r) => r]),
     },
     {
       indicator: 'ema',
@@ -244,10 +243,10 @@ function cases(p: Peers): Case[] {
         fromTalib(run('EMA', d, n, { inReal: d.close, optInTimePeriod: 20 }), 'outReal', n),
       ],
       ti: (d, n) => [
-        fromTail(ti.EMA.calculate({ period: 20, values: prefix(d.close, n) }), n, (v) => v),
+        fromTail(p.ti.EMA.calculate({ period: 20, values: prefix(d.close, n) }), n, (v) => v),
       ],
       // trading-signals' EMA returns a value from the first input; it calls it stable at 20.
-      ts: (d, n) => streamed(new ts.EMA(20 as never), (i) => d.close[i], n, [(r) => r], 19),
+      ts: (d, n) => streamed(new p.ts.EMA(20 as never), (i) => d.close[i], n, [(r) => r], 19),
     },
     {
       indicator: 'rsi',
@@ -257,9 +256,9 @@ function cases(p: Peers): Case[] {
         fromTalib(run('RSI', d, n, { inReal: d.close, optInTimePeriod: 14 }), 'outReal', n),
       ],
       ti: (d, n) => [
-        fromTail(ti.RSI.calculate({ period: 14, values: prefix(d.close, n) }), n, (v) => v),
+        fromTail(p.ti.RSI.calculate({ period: 14, values: prefix(d.close, n) }), n, (v) => v),
       ],
-      ts: (d, n) => streamed(new ts.RSI(14 as never), (i) => d.close[i], n, [(r) => r]),
+      ts: (d, n) => streamed(new p.ts.RSI(14 as never), (i) => d.close[i], n, [(r) => r]),
     },
     {
       indicator: 'macd',
@@ -282,7 +281,7 @@ function cases(p: Peers): Case[] {
         ];
       },
       ti: (d, n) => {
-        const r = ti.MACD.calculate({
+        const r = p.ti.MACD.calculate({
           values: prefix(d.close, n),
           fastPeriod: 12,
           slowPeriod: 26,
@@ -300,10 +299,10 @@ function cases(p: Peers): Case[] {
       },
       ts: (d, n) =>
         streamed(
-          new ts.MACD(
-            new ts.EMA(12 as never) as never,
-            new ts.EMA(26 as never) as never,
-            new ts.EMA(9 as never) as never,
+          new p.ts.MACD(
+            new p.ts.EMA(12 as never) as never,
+            new p.ts.EMA(26 as never) as never,
+            new p.ts.EMA(9 as never) as never,
           ),
           (i) => d.close[i],
           n,
@@ -333,7 +332,7 @@ function cases(p: Peers): Case[] {
         ];
       },
       ti: (d, n) => {
-        const r = ti.BollingerBands.calculate({
+        const r = p.ti.BollingerBands.calculate({
           period: 20,
           stdDev: 2,
           values: prefix(d.close, n),
@@ -345,7 +344,7 @@ function cases(p: Peers): Case[] {
         ];
       },
       ts: (d, n) =>
-        streamed(new ts.BollingerBands(20 as never, 2 as never), (i) => d.close[i], n, [
+        streamed(new p.ts.BollingerBands(20 as never, 2 as never), (i) => d.close[i], n, [
           (r) => r.middle,
           (r) => r.upper,
           (r) => r.lower,
@@ -364,7 +363,7 @@ function cases(p: Peers): Case[] {
       ],
       ti: (d, n) => [
         fromTail(
-          ti.ATR.calculate({
+          p.ti.ATR.calculate({
             period: 14,
             high: prefix(d.high, n),
             low: prefix(d.low, n),
@@ -376,7 +375,7 @@ function cases(p: Peers): Case[] {
       ],
       ts: (d, n) =>
         streamed(
-          new ts.ATR(14 as never),
+          new p.ts.ATR(14 as never),
           (i) => ({ high: d.high[i], low: d.low[i], close: d.close[i] }),
           n,
           [(r) => r],
@@ -559,7 +558,10 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
   const rows = opts.rows;
   const slowRows = Math.min(opts.slowRows ?? 500_000, rows);
   const slowRuns = opts.slowRuns ?? Math.min(opts.runs, 3);
-  const peers = await loadPeers();
+  // The peers are loaded after our timings: merely loading technicalindicators makes V8 run our
+  // typed-array loops measurably slower in the same process (~2x for SMA), and the daemon never
+  // loads it. `peers` is filled in before any peer closure runs.
+  const peers = {} as Peers;
   const data = syntheticOhlc(rows);
   // TA-Lib's binding and the pure-JS peers take plain arrays (the binding silently misreads
   // typed arrays); the conversion happens once, outside the timings.
@@ -568,7 +570,6 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
     low: Array.from(data.low),
     close: Array.from(data.close),
   };
-  const cMs = talibC(data, opts.runs);
   const bufs = [new Float64Array(rows), new Float64Array(rows), new Float64Array(rows)];
   const out: Row[] = [];
   const selected = cases(peers).filter((c) => !opts.only || opts.only.includes(c.indicator));
@@ -579,6 +580,8 @@ export async function benchIndicators(opts: BenchOptions): Promise<Row[]> {
     const fresh = time(opts.runs, () => c.ours(data));
     return { reused: { ...reused, last: [] }, fresh: { ...fresh, last: [] } };
   });
+  const cMs = talibC(data, opts.runs);
+  Object.assign(peers, await loadPeers());
   for (const [ci, c] of selected.entries()) {
     const tl = time(opts.runs, () => c.talib(plain, rows));
     const ref = tl.last;
