@@ -23,7 +23,7 @@ import type {
   Registry,
   VerifyIssue,
 } from '../../schemas/registry.ts';
-import { fillGaps, detectGaps, mergeRanges } from '../engine/gaps.ts';
+import { fillGaps, detectGaps, mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';
 import { resample, compareCandles, type CandleDiff } from '../engine/resample.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
@@ -490,6 +490,47 @@ export class Bank {
       }
     }
     return issues;
+  }
+
+  /**
+   * Removes the 1m candles in [start, end) (and any record that the range was confirmed empty),
+   * so the next ingest downloads that range again. Derived timeframes are re-derived by it.
+   */
+  async deleteRange(symbolIn: string, start: number, end: number): Promise<number> {
+    const symbol = parseSymbol(symbolIn);
+    const id = datasetId(symbol, '1m');
+    const entry = this.reg.datasets[id];
+    if (!entry) throw new NotFoundError(`no 1m data for ${symbol}`);
+    let removed = 0;
+    const emptied: string[] = [];
+    const items: JournalItem[] = [];
+    const writes: { abs: string; bytes: Uint8Array }[] = [];
+    for (const f of entry.files) {
+      if (f.first === null || f.last === null || f.last < start || f.first >= end) continue;
+      const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
+      const kept = concat([clip(candles, -Infinity, start), clip(candles, end, Infinity)]);
+      removed += candles.length - kept.length;
+      const key = monthKey(f.first);
+      const bytes = encodeCandles(kept, { symbol, interval: '1m', month: key });
+      const gaps = detectGaps(kept, MINUTE_MS, true).map((g) => ({ ...g, filled: false }));
+      let filledCount = 0;
+      for (let i = 0; i < kept.length; i++) filledCount += kept.filled[i];
+      if (kept.length === 0) {
+        emptied.push(f.path);
+        continue;
+      }
+      items.push({ dataset: id, file: { path: f.path, sha256: sha256(bytes), bytes: bytes.length, rows: kept.length, first: kept.openTime[0], last: kept.openTime[kept.length - 1], gaps, filledCount } });
+      writes.push({ abs: this.layout.abs(f.path), bytes });
+    }
+    const ce = this.reg.confirmedEmpty[symbol];
+    if (ce) this.reg.confirmedEmpty[symbol] = subtractRanges(ce, [[start, end]]);
+    if (emptied.length) {
+      this.reg.datasets[id] = summarize({ ...entry, files: entry.files.filter((f) => !emptied.includes(f.path)) });
+    }
+    if (writes.length) await this.commit(items, writes, (reg) => (reg.datasets[id].updated = this.now()));
+    else await this.save();
+    for (const p of emptied) await fsp.rm(this.layout.abs(p), { force: true });
+    return removed;
   }
 
   /** Removes a dataset's files and registry entry. Deleting 1m removes its derived data too. */
