@@ -1,5 +1,6 @@
 /** Commands of the later layers, registered into the CLI's table. */
 import './ingest.ts';
+import './indicators.ts';
 
 // The daemon: `threadx serve` (JSON-RPC over stdio, a socket or a port).
 import '../rpc/serve-command.ts';

@@ -28,7 +28,13 @@ import { mergeCandles } from '../engine/merge.ts';
 import { resample, compareCandles, type CandleDiff } from '../engine/resample.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
 import { Layout, monthKey, monthStart, nextMonthStart } from './layout.ts';
-import { decodeCandles, encodeCandles } from './parquet.ts';
+import {
+  type ColumnsFile,
+  decodeCandles,
+  decodeColumns,
+  encodeCandles,
+  encodeColumns,
+} from './parquet.ts';
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
 import {
   datasetId,
@@ -43,6 +49,28 @@ import {
 interface JournalItem {
   dataset: string;
   file: FileEntry;
+  /** For indicator files: what their registry entry says, so `recover` can rebuild it. */
+  indicator?: IndicatorRecord;
+}
+
+/** An indicator cache file's identity and provenance, as its registry entry records it. */
+export interface IndicatorRecord {
+  symbol: string;
+  interval: Interval;
+  /** `paramsKey(name, params)`, e.g. `rsi-14`: the file name without `.parquet`. */
+  key: string;
+  name: string;
+  params: Record<string, number>;
+  /** `Bank.datasetChecksum` of the candle dataset the values were computed from. */
+  sourceChecksum: string;
+}
+
+export interface IndicatorWriteResult {
+  id: string;
+  path: string;
+  rows: number;
+  /** False when the file already held exactly these bytes. */
+  written: boolean;
 }
 
 export interface WriteResult {
@@ -148,7 +176,14 @@ export class Bank {
       }
       for (const it of items) {
         const actual = await fileSha(this.layout.abs(it.file.path));
-        if (actual === it.file.sha256) {
+        if (actual === it.file.sha256 && it.indicator) {
+          const entry = this.reg.datasets[it.dataset] ?? newIndicatorEntry(it.indicator);
+          this.reg.datasets[it.dataset] = {
+            ...upsertFile(entry, it.file),
+            sourceChecksum: it.indicator.sourceChecksum,
+          };
+          applied++;
+        } else if (actual === it.file.sha256) {
           const [sym, iv] = it.dataset.split('/') as [string, Interval];
           const entry = this.reg.datasets[it.dataset] ?? newEntry(sym, iv, []);
           this.reg.datasets[it.dataset] = upsertFile(entry, it.file);
@@ -404,6 +439,84 @@ export class Bank {
     return out;
   }
 
+  /**
+   * A candle dataset's checksum: the sha256 of its files' checksums in order (for 1m, the value
+   * `derive` records as a derived dataset's `sourceChecksum`). Null when there is no such data.
+   */
+  datasetChecksum(symbol: string, interval: Interval): string | null {
+    const e = this.get(symbol, interval);
+    if (!e || e.files.length === 0) return null;
+    return sha256(e.files.map((f) => f.sha256).join(''));
+  }
+
+  /** The registry entry of a cached indicator (`SYMBOL/interval/key`). */
+  getIndicator(symbol: string, interval: Interval, key: string): DatasetEntry | undefined {
+    const e = this.reg.datasets[indicatorId(parseSymbol(symbol), interval, key)];
+    return e?.kind === 'indicator' ? e : undefined;
+  }
+
+  /**
+   * Writes an indicator cache file (`indicators_cache/SYMBOL/interval/key.parquet`): the candle
+   * open times plus one float64 column per output, the source checksum in its metadata. Written
+   * under the journal like candle files, so a crash leaves the old file and entry or the new ones.
+   */
+  async writeIndicator(
+    rec: IndicatorRecord,
+    timestamp: Float64Array,
+    columns: Record<string, Float64Array>,
+  ): Promise<IndicatorWriteResult> {
+    const symbol = parseSymbol(rec.symbol);
+    const id = indicatorId(symbol, rec.interval, rec.key);
+    const abs = this.layout.indicator(symbol, rec.interval, rec.key);
+    const rel = this.layout.rel(abs);
+    const n = timestamp.length;
+    const bytes = encodeColumns(timestamp, columns, {
+      symbol,
+      interval: rec.interval,
+      indicator: rec.name,
+      key: rec.key,
+      params: JSON.stringify(rec.params),
+      source_checksum: rec.sourceChecksum,
+    });
+    const sum = sha256(bytes);
+    const existing = this.reg.datasets[id];
+    if (
+      existing?.files[0]?.sha256 === sum &&
+      existing.sourceChecksum === rec.sourceChecksum &&
+      (await fileSha(abs)) === sum
+    ) {
+      return { id, path: rel, rows: n, written: false };
+    }
+    const file: FileEntry = {
+      path: rel,
+      sha256: sum,
+      bytes: bytes.length,
+      rows: n,
+      first: n ? timestamp[0] : null,
+      last: n ? timestamp[n - 1] : null,
+      gaps: [],
+      filledCount: 0,
+    };
+    const record = { ...rec, symbol };
+    this.reg.datasets[id] ??= newIndicatorEntry(record);
+    await this.commit([{ dataset: id, file, indicator: record }], [{ abs, bytes }], (reg) => {
+      reg.datasets[id].sourceChecksum = rec.sourceChecksum;
+      reg.datasets[id].indicator = { name: rec.name, params: rec.params };
+      reg.datasets[id].updated = this.now();
+    });
+    return { id, path: rel, rows: n, written: true };
+  }
+
+  /** Reads a cached indicator file (no checksum check: `verify` does that). */
+  async readIndicator(symbol: string, interval: Interval, key: string): Promise<ColumnsFile> {
+    const e = this.getIndicator(symbol, interval, key);
+    if (!e || e.files.length === 0) {
+      throw new NotFoundError(`no cached ${key} for ${parseSymbol(symbol)} ${interval}`);
+    }
+    const f = e.files[0];
+    return decodeColumns(await fsp.readFile(this.layout.abs(f.path)), f.path);
+  }
+
   /** Re-derives the buckets of a stored timeframe overlapping [lo, hi) and compares them. */
   async checkRange(
     symbol: string,
@@ -463,6 +576,17 @@ export class Bank {
           ? `sha256 ${sum.slice(0, 12)}… differs from the registry's ${f.sha256.slice(0, 12)}…`
           : undefined;
       try {
+        if (d.kind === 'indicator') {
+          // Indicator files hold no candles: readable, with the registered row count.
+          const rows = decodeColumns(bytes, f.path).timestamp.length;
+          if (rows !== f.rows) {
+            detail = `${rows} rows, registry says ${f.rows}`;
+            if (status === 'ok') status = 'changed';
+          }
+          issues.push({ path: f.path, status, dataset: d.id, ...(detail ? { detail } : {}) });
+          opts.onProgress?.(++done, all.length);
+          continue;
+        }
         const { candles } = decodeCandles(bytes, f.path);
         const r = validateCandles(candles, d.interval);
         if (!r.ok) {
@@ -606,6 +730,21 @@ function splice(old: Candles, fresh: Candles, from: number, to: number): Candles
 }
 
 export { monthStart };
+
+/** `SYMBOL/interval/key`, the registry id of a cached indicator. */
+export function indicatorId(symbol: string, interval: Interval, key: string): string {
+  return `${datasetId(symbol, interval)}/${key}`;
+}
+
+function newIndicatorEntry(rec: IndicatorRecord): DatasetEntry {
+  return {
+    ...newEntry(rec.symbol, rec.interval, ['indicator']),
+    id: indicatorId(rec.symbol, rec.interval, rec.key),
+    kind: 'indicator',
+    indicator: { name: rec.name, params: rec.params },
+    sourceChecksum: rec.sourceChecksum,
+  };
+}
 
 function newEntry(symbol: string, interval: Interval, source: string[]): DatasetEntry {
   return {
