@@ -4,7 +4,7 @@
  */
 export * from '../../schemas/candles.ts';
 export * from '../../schemas/intervals.ts';
-export { resample, estimateBuckets, compareCandles, type CandleDiff } from './resample.ts';
+export { resample, resampleAll, estimateBuckets, compareCandles, type CandleDiff } from './resample.ts';
 export { detectGaps, fillGaps, missingRanges, mergeRanges, subtractRanges } from './gaps.ts';
 export {
   validateCandles,
@@ -15,3 +15,4 @@ export {
 } from './validate.ts';
 export { mergeCandles } from './merge.ts';
 export { parseKlineCsv, parseKlineRows, toMs, KlineParseError } from './parse.ts';
+export * from './indicators.ts';

@@ -40,98 +40,165 @@ export function resample(src: Candles, interval: Interval, out?: Candles): Candl
     takerBuyQuote,
     filled,
   } = src;
-  const fixed = BUCKET_RULES[interval];
-  const fixedMs = fixed.kind === 'fixed' ? fixed.ms : 0;
-  const origin = fixed.kind === 'fixed' ? fixed.origin : 0;
+  const rule = BUCKET_RULES[interval];
+  const fixedMs = rule.kind === 'fixed' ? rule.ms : 0;
+  const origin = rule.kind === 'fixed' ? rule.origin : 0;
 
-  let k = -1;
-  let curStart = 0;
-  let curEnd = -Infinity;
-  // Per-bucket accumulators: the traded-only open/high/low, and the plain ones as a fallback.
-  let tOpen = 0;
-  let tHigh = 0;
-  let tLow = 0;
-  let traded = false;
-  let pHigh = 0;
-  let pLow = 0;
-  let lastT = -Infinity;
-
-  const flush = (): void => {
-    if (k < 0) return;
-    dst.volume[k] = round8(dst.volume[k]);
-    dst.quoteVolume[k] = round8(dst.quoteVolume[k]);
-    dst.takerBuyBase[k] = round8(dst.takerBuyBase[k]);
-    dst.takerBuyQuote[k] = round8(dst.takerBuyQuote[k]);
-    if (traded) {
-      dst.open[k] = tOpen;
-      dst.high[k] = tHigh;
-      dst.low[k] = tLow;
-    } else {
-      dst.high[k] = pHigh;
-      dst.low[k] = pLow;
-    }
-  };
-
-  for (let i = 0; i < n; i++) {
-    if (filled[i] === 1) continue;
-    const t = openTime[i];
-    if (t <= lastT) throw new RangeError(`resample: open times must increase strictly (row ${i})`);
-    lastT = t;
-    if (t >= curEnd) {
-      flush();
-      k++;
-      if (fixedMs > 0) {
-        curStart = Math.floor((t - origin) / fixedMs) * fixedMs + origin;
-        curEnd = curStart + fixedMs;
-      } else {
-        curStart = bucketStart(t, interval);
-        curEnd = nextBucketStart(curStart, interval);
-      }
-      dst.openTime[k] = curStart;
-      dst.open[k] = open[i];
-      dst.close[k] = close[i];
-      dst.volume[k] = volume[i];
-      dst.quoteVolume[k] = quoteVolume[i];
-      dst.trades[k] = trades[i];
-      dst.takerBuyBase[k] = takerBuyBase[i];
-      dst.takerBuyQuote[k] = takerBuyQuote[i];
-      dst.filled[k] = 0;
-      pHigh = high[i];
-      pLow = low[i];
-      traded = volume[i] > 0 || trades[i] > 0;
-      if (traded) {
-        tOpen = open[i];
-        tHigh = high[i];
-        tLow = low[i];
-      }
+  let k = 0;
+  let i = 0;
+  let prevT = -Infinity;
+  // One bucket per outer iteration; the inner loop runs over its rows with the aggregates in
+  // local variables, so the hot path does no typed-array stores and no calls.
+  while (i < n) {
+    if (filled[i] === 1) {
+      i++;
       continue;
     }
-    const h = high[i];
-    const l = low[i];
-    if (h > pHigh) pHigh = h;
-    if (l < pLow) pLow = l;
-    if (volume[i] > 0 || trades[i] > 0) {
-      if (!traded) {
-        traded = true;
-        tOpen = open[i];
-        tHigh = h;
-        tLow = l;
-      } else {
-        if (h > tHigh) tHigh = h;
-        if (l < tLow) tLow = l;
+    const t0 = openTime[i];
+    if (t0 <= prevT) throw new RangeError(`resample: open times must increase strictly (row ${i})`);
+    let start: number;
+    let end: number;
+    if (fixedMs > 0) {
+      start = Math.floor((t0 - origin) / fixedMs) * fixedMs + origin;
+      end = start + fixedMs;
+    } else {
+      start = bucketStart(t0, interval);
+      end = nextBucketStart(start, interval);
+    }
+    const first = i;
+    let c = close[i];
+    let v = volume[i];
+    let qv = quoteVolume[i];
+    let tr = trades[i];
+    let tb = takerBuyBase[i];
+    let tq = takerBuyQuote[i];
+    // Open/high/low over the minutes that traded; -1 while none has.
+    let firstTraded = v > 0 || tr > 0 ? i : -1;
+    let h = firstTraded >= 0 ? high[i] : -Infinity;
+    let l = firstTraded >= 0 ? low[i] : Infinity;
+    prevT = t0;
+    i++;
+    for (; i < n; i++) {
+      const t = openTime[i];
+      if (t >= end) break;
+      if (filled[i] === 1) continue;
+      if (t <= prevT)
+        throw new RangeError(`resample: open times must increase strictly (row ${i})`);
+      prevT = t;
+      const vi = volume[i];
+      const tri = trades[i];
+      if (vi > 0 || tri > 0) {
+        if (firstTraded < 0) firstTraded = i;
+        const hi = high[i];
+        const li = low[i];
+        if (hi > h) h = hi;
+        if (li < l) l = li;
+      }
+      c = close[i];
+      v += vi;
+      qv += quoteVolume[i];
+      tr += tri;
+      tb += takerBuyBase[i];
+      tq += takerBuyQuote[i];
+    }
+    let o: number;
+    if (firstTraded >= 0) {
+      o = open[firstTraded];
+    } else {
+      // No minute traded: the plain aggregate of the flat minutes (a rare, second pass).
+      o = open[first];
+      for (let j = first; j < i; j++) {
+        if (filled[j] === 1) continue;
+        if (high[j] > h) h = high[j];
+        if (low[j] < l) l = low[j];
       }
     }
-    dst.close[k] = close[i];
-    dst.volume[k] += volume[i];
-    dst.quoteVolume[k] += quoteVolume[i];
-    dst.trades[k] += trades[i];
-    dst.takerBuyBase[k] += takerBuyBase[i];
-    dst.takerBuyQuote[k] += takerBuyQuote[i];
+    dst.openTime[k] = start;
+    dst.open[k] = o;
+    dst.high[k] = h;
+    dst.low[k] = l;
+    dst.close[k] = c;
+    dst.volume[k] = round8(v);
+    dst.quoteVolume[k] = round8(qv);
+    dst.trades[k] = tr;
+    dst.takerBuyBase[k] = round8(tb);
+    dst.takerBuyQuote[k] = round8(tq);
+    dst.filled[k] = 0;
+    k++;
   }
-  flush();
-  dst.length = k + 1;
+  dst.length = k;
   return dst;
 }
+
+/**
+ * The finer interval each one is derived from in `resampleAll`: every bucket of an interval is
+ * a whole number of buckets of its source, aligned the same way (weeks start on a Monday, which
+ * is a day boundary; months start on a day boundary).
+ */
+const CASCADE: Record<Exclude<Interval, '1m'>, Interval> = {
+  '3m': '1m',
+  '5m': '1m',
+  '15m': '5m',
+  '30m': '15m',
+  '1h': '30m',
+  '2h': '1h',
+  '3h': '1h',
+  '4h': '2h',
+  '6h': '3h',
+  '8h': '4h',
+  '12h': '6h',
+  '1d': '12h',
+  '3d': '1d',
+  '1w': '1d',
+  '1M': '1d',
+};
+
+/**
+ * Resamples 1m candles into several intervals at once, deriving each from the finest interval
+ * already computed that divides it (1m -> 5m -> 15m -> ...). The aggregation composes exactly:
+ * first/last/max/min and sums are associative, and a coarser bucket of no-trade buckets is
+ * itself a no-trade bucket, so the traded-minute rule gives the same answer as from 1m.
+ * About 2.5 passes over the 1m data instead of one per interval.
+ */
+export function resampleAll(src: Candles, intervals: readonly Interval[]): Map<Interval, Candles> {
+  const want = new Set(intervals.filter((i) => i !== '1m'));
+  const need = new Set<Interval>();
+  const add = (iv: Interval): void => {
+    if (iv === '1m' || need.has(iv)) return;
+    need.add(iv);
+    add(CASCADE[iv as Exclude<Interval, '1m'>]);
+  };
+  for (const iv of want) add(iv);
+  const done = new Map<Interval, Candles>([['1m', src]]);
+  for (const iv of INTERVAL_ORDER) {
+    if (!need.has(iv)) continue;
+    done.set(iv, resample(done.get(CASCADE[iv as Exclude<Interval, '1m'>])!, iv));
+  }
+  const out = new Map<Interval, Candles>();
+  for (const iv of intervals) {
+    const c = done.get(iv);
+    if (c) out.set(iv, c);
+  }
+  return out;
+}
+
+const INTERVAL_ORDER: readonly Interval[] = [
+  '3m',
+  '5m',
+  '15m',
+  '30m',
+  '1h',
+  '2h',
+  '3h',
+  '4h',
+  '6h',
+  '8h',
+  '12h',
+  '1d',
+  '3d',
+  '1w',
+  '1M',
+];
 
 /**
  * Binance publishes every volume with 8 decimal places. Rounding a float sum back to 8 places

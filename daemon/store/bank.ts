@@ -25,7 +25,7 @@ import type {
 } from '../../schemas/registry.ts';
 import { fillGaps, detectGaps, mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';
-import { resample, compareCandles, type CandleDiff } from '../engine/resample.ts';
+import { resample, resampleAll, compareCandles, type CandleDiff } from '../engine/resample.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
 import { Layout, monthKey, monthStart, nextMonthStart } from './layout.ts';
 import {
@@ -88,6 +88,12 @@ export interface DeriveResult {
   rows: number;
   written: boolean;
 }
+
+/**
+ * Prices of a re-derived candle must equal the stored ones exactly; volume sums may differ in
+ * their last bits with the order of summation (the bank sums via finer timeframes).
+ */
+const SUM_TOLERANCE = 1e-12;
 
 export class DataContractError extends Error {
   readonly code = 'DATA_CONTRACT';
@@ -393,21 +399,29 @@ export class Bank {
       throw new NotFoundError(`no 1m data for ${symbol}: import or ingest it first`);
     const sourceChecksum = sha256(src.files.map((f) => f.sha256).join(''));
     const out: DeriveResult[] = [];
-    let fullCache: Candles | null = null;
+    // Intervals derived from the whole history are computed together, each from a finer one.
+    const whole = intervals.filter(
+      (iv) =>
+        iv !== '1m' &&
+        !(affected && (this.reg.datasets[datasetId(symbol, iv)]?.files.length ?? 0) > 0),
+    );
+    const full = whole.length
+      ? resampleAll(await this.read1m(symbol), whole)
+      : new Map<Interval, Candles>();
     for (const interval of intervals) {
       if (interval === '1m') continue;
       const id = datasetId(symbol, interval);
       const existing = this.reg.datasets[id];
       let series: Candles;
-      if (affected && existing && existing.files.length > 0) {
-        const from = bucketStart(affected[0], interval);
-        const to = nextBucketStart(bucketStart(affected[1] - 1, interval), interval);
+      const fromFull = full.get(interval);
+      if (fromFull) {
+        series = fromFull;
+      } else {
+        const from = bucketStart(affected![0], interval);
+        const to = nextBucketStart(bucketStart(affected![1] - 1, interval), interval);
         const fresh = resample(await this.read1m(symbol, from, to), interval);
         const old = await this.read(symbol, interval);
         series = splice(old, fresh, from, to);
-      } else {
-        fullCache ??= await this.read1m(symbol);
-        series = resample(fullCache, interval);
       }
       const abs = this.layout.derived(symbol, interval);
       const rel = this.layout.rel(abs);
@@ -528,7 +542,7 @@ export class Bank {
     const to = nextBucketStart(bucketStart(hi - 1, interval), interval);
     const stored = await this.read(symbol, interval, from, to);
     const fresh = resample(await this.read1m(symbol, from, to), interval);
-    return compareCandles(fresh, stored, { volumeRelTol: 0 });
+    return compareCandles(fresh, stored, { volumeRelTol: SUM_TOLERANCE });
   }
 
   /** Re-derives a stored timeframe from 1m and lists every difference. */
@@ -538,7 +552,7 @@ export class Bank {
   ): Promise<{ total: number; diffs: CandleDiff[] }> {
     const stored = await this.read(symbol, interval);
     const fresh = resample(await this.read1m(symbol), interval);
-    return compareCandles(fresh, stored, { volumeRelTol: 0 });
+    return compareCandles(fresh, stored, { volumeRelTol: SUM_TOLERANCE });
   }
 
   /**
@@ -643,15 +657,31 @@ export class Bank {
         emptied.push(f.path);
         continue;
       }
-      items.push({ dataset: id, file: { path: f.path, sha256: sha256(bytes), bytes: bytes.length, rows: kept.length, first: kept.openTime[0], last: kept.openTime[kept.length - 1], gaps, filledCount } });
+      items.push({
+        dataset: id,
+        file: {
+          path: f.path,
+          sha256: sha256(bytes),
+          bytes: bytes.length,
+          rows: kept.length,
+          first: kept.openTime[0],
+          last: kept.openTime[kept.length - 1],
+          gaps,
+          filledCount,
+        },
+      });
       writes.push({ abs: this.layout.abs(f.path), bytes });
     }
     const ce = this.reg.confirmedEmpty[symbol];
     if (ce) this.reg.confirmedEmpty[symbol] = subtractRanges(ce, [[start, end]]);
     if (emptied.length) {
-      this.reg.datasets[id] = summarize({ ...entry, files: entry.files.filter((f) => !emptied.includes(f.path)) });
+      this.reg.datasets[id] = summarize({
+        ...entry,
+        files: entry.files.filter((f) => !emptied.includes(f.path)),
+      });
     }
-    if (writes.length) await this.commit(items, writes, (reg) => (reg.datasets[id].updated = this.now()));
+    if (writes.length)
+      await this.commit(items, writes, (reg) => (reg.datasets[id].updated = this.now()));
     else await this.save();
     for (const p of emptied) await fsp.rm(this.layout.abs(p), { force: true });
     return removed;

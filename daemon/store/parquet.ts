@@ -74,7 +74,8 @@ export function encodeCandles(c: Candles, meta: ParquetMeta): Uint8Array {
     .setCompression(pq.Compression.ZSTD)
     .setDictionaryEnabled(false)
     .setColumnEncoding(STORED_NAMES.openTime, pq.Encoding.DELTA_BINARY_PACKED);
-  for (const k of FLOAT_COLUMNS) builder = builder.setColumnEncoding(STORED_NAMES[k], pq.Encoding.BYTE_STREAM_SPLIT);
+  for (const k of FLOAT_COLUMNS)
+    builder = builder.setColumnEncoding(STORED_NAMES[k], pq.Encoding.BYTE_STREAM_SPLIT);
   const props = builder
     .setCreatedBy(PRODUCER)
     .setMaxRowGroupSize(WRITE_BATCH_ROWS)
@@ -115,7 +116,8 @@ export function decodeCandles(
     const o = d.offset;
     if (v instanceof BigInt64Array) {
       const halves = new Int32Array(v.buffer, v.byteOffset + o * 8, d.length * 2);
-      for (let i = 0; i < d.length; i++) c.openTime[k + i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
+      for (let i = 0; i < d.length; i++)
+        c.openTime[k + i] = halves[2 * i + 1] * 4294967296 + (halves[2 * i] >>> 0);
     } else {
       for (let i = 0; i < d.length; i++) c.openTime[k + i] = Number(v[o + i]);
     }
@@ -214,7 +216,8 @@ export function encodeColumns(
     .setCompression(pq.Compression.ZSTD)
     .setDictionaryEnabled(false)
     .setColumnEncoding(STORED_NAMES.openTime, pq.Encoding.DELTA_BINARY_PACKED);
-  for (const k of FLOAT_COLUMNS) builder = builder.setColumnEncoding(STORED_NAMES[k], pq.Encoding.BYTE_STREAM_SPLIT);
+  for (const k of FLOAT_COLUMNS)
+    builder = builder.setColumnEncoding(STORED_NAMES[k], pq.Encoding.BYTE_STREAM_SPLIT);
   const props = builder
     .setCreatedBy(PRODUCER)
     .setMaxRowGroupSize(WRITE_BATCH_ROWS)

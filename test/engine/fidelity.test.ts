@@ -6,8 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadKlines } from '../helpers/fixtures.ts';
-import { resample, compareCandles } from '../../daemon/engine/resample.ts';
-import { type Interval, bucketStart, nextBucketStart } from '../../schemas/intervals.ts';
+import { resample, resampleAll, compareCandles } from '../../daemon/engine/resample.ts';
+import {
+  type Interval,
+  DERIVED_INTERVALS,
+  bucketStart,
+  nextBucketStart,
+} from '../../schemas/intervals.ts';
 import { type Candles, sliceCandles } from '../../schemas/candles.ts';
 import { concatCandles } from '../helpers/candles.ts';
 
@@ -166,4 +171,16 @@ test('fidelity: ETH 2017-09-10 04:00: Binance ignores the zero-volume hour for o
   const h2 = resample(fine, '2h');
   const j = Array.prototype.indexOf.call(h2.openTime, t);
   assert.equal(h2.open[j], 298.62);
+});
+
+test('resampleAll: deriving each interval from a finer one equals resampling 1m directly', () => {
+  const eth = loadKlines('freqtrade_andresciancio/ETH_USDT-1m.json.gz');
+  const all = resampleAll(eth, DERIVED_INTERVALS);
+  assert.equal(all.size, DERIVED_INTERVALS.length);
+  for (const iv of DERIVED_INTERVALS) {
+    const { total, diffs } = compareCandles(resample(eth, iv), all.get(iv)!, {
+      volumeRelTol: 1e-12,
+    });
+    assert.equal(total, 0, `${iv}: ${JSON.stringify(diffs.slice(0, 3))}`);
+  }
 });
