@@ -83,7 +83,6 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       version: PRODUCT_VERSION,
       dataDir: bank.layout.root,
       ingest: Boolean(handlers['ingest/run']),
-      // Until the indicator batch job lands, only indicators/read (computed on the fly) exists.
       indicators: Boolean(handlers['indicators/update']),
     },
   });

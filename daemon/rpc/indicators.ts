@@ -1,8 +1,13 @@
 /**
- * `indicators/read`: indicator values computed on the fly by the engine over the candles a chart
- * would be served (same interval choice as `data/read`), with enough history before the range for
- * each indicator's lookback, so the first value in range is the value TA-Lib gives on the whole
- * series (up to EMA-style warm-up, which converges well inside the extra bars loaded).
+ * `indicators/read`: indicator values over the candles a chart would be served (same interval
+ * choice as `data/read`). When the served interval is stored and the indicator's cache file is
+ * current (its source checksum is the dataset's), values come from the cache: computed over the
+ * full series, exactly what TA-Lib gives on the whole history. Otherwise they are computed on the
+ * fly with enough history before the range for each indicator's lookback (EMA-style warm-up
+ * converges well inside the extra bars loaded).
+ *
+ * `indicators/update`: the batch job (`jobs/indicators.ts`) under the symbols' write locks, with
+ * `$/progress` per item and cancellation between items.
  */
 import { sliceCandles } from '../../schemas/candles.ts';
 import { intervalMs, bucketStart } from '../../schemas/intervals.ts';
@@ -15,9 +20,14 @@ import {
   paramsKey,
   parseIndicatorParams,
 } from '../engine/indicators.ts';
+import type { Interval } from '../../schemas/intervals.ts';
 import type { Bank } from '../store/bank.ts';
-import type { RpcError } from './errors.ts';
+import type { ColumnsFile } from '../store/parquet.ts';
+import { checkIndicators, indicatorMessages, updateIndicators } from '../jobs/indicators.ts';
+import { type RpcError, invalidParams, toRpcError } from './errors.ts';
+import type { DaemonServices } from './methods.ts';
 import { loadPlan, planRead } from './read.ts';
+import type { RequestContext } from './server.ts';
 
 /** Extra bars loaded beyond the lookback, so EMA-based values have converged at the range start. */
 const WARMUP_FACTOR = 4;
@@ -76,7 +86,18 @@ export async function readIndicators(
         requestedInterval: requested,
         interval: plan.interval,
         openTime: Array.from(view.openTime),
-        indicators: valid.map((s) => {
+        indicators: await mapAsync(valid, async (s) => {
+          const cached = await cachedColumns(bank, symbol, plan.interval, plan.stored, s.key);
+          const at = cached ? alignedStart(cached, view.openTime, view.length) : -1;
+          if (cached && at >= 0) {
+            const cols: Record<string, (number | null)[]> = {};
+            for (const [k, v] of Object.entries(cached.columns)) {
+              cols[k] = Array.from(v.subarray(at, at + view.length), (x) =>
+                Number.isNaN(x) ? null : x,
+              );
+            }
+            return { name: s.name, key: s.key, params: s.params, outputs: cols };
+          }
           const outputs = computeIndicator(s.name, s.params as never, {
             close: c.close.subarray(0, c.length),
             high: c.high.subarray(0, c.length),
@@ -92,4 +113,132 @@ export async function readIndicators(
     }
   }
   return out;
+}
+
+async function mapAsync<T, U>(xs: readonly T[], fn: (x: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const x of xs) out.push(await fn(x));
+  return out;
+}
+
+/**
+ * Decoded cache files by checksum, most recently used last, bounded in rows: a chart reads the
+ * same indicators again on every pan and refresh. A checksum names exact bytes, so an entry is
+ * never stale.
+ */
+const decoded = new Map<string, ColumnsFile>();
+const DECODED_MAX_ROWS = 4_000_000;
+let decodedRows = 0;
+
+/** The cache file of an indicator when it is current for the stored interval, else null. */
+async function cachedColumns(
+  bank: Bank,
+  symbol: string,
+  interval: Interval,
+  stored: boolean,
+  key: string,
+): Promise<ColumnsFile | null> {
+  if (!stored) return null;
+  const entry = bank.getIndicator(symbol, interval, key);
+  const file = entry?.files[0];
+  if (!entry || !file || entry.sourceChecksum !== bank.datasetChecksum(symbol, interval)) {
+    return null;
+  }
+  const hit = decoded.get(file.sha256);
+  if (hit) {
+    decoded.delete(file.sha256);
+    decoded.set(file.sha256, hit);
+    return hit;
+  }
+  let cols: ColumnsFile;
+  try {
+    cols = await bank.readIndicator(symbol, interval, key);
+  } catch {
+    // An unreadable cache file is verify's business; the chart falls back to computing.
+    return null;
+  }
+  decoded.set(file.sha256, cols);
+  decodedRows += cols.timestamp.length;
+  for (const [k, v] of decoded) {
+    if (decodedRows <= DECODED_MAX_ROWS || k === file.sha256) break;
+    decoded.delete(k);
+    decodedRows -= v.timestamp.length;
+  }
+  return cols;
+}
+
+/** Index in the cache of the view's first open time, when both ends line up; else -1. */
+function alignedStart(cached: ColumnsFile, openTime: Float64Array, n: number): number {
+  const ts = cached.timestamp;
+  if (n === 0) return 0;
+  let lo = 0;
+  let hi = ts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[mid] < openTime[0]) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo + n > ts.length || ts[lo] !== openTime[0] || ts[lo + n - 1] !== openTime[n - 1]) return -1;
+  return lo;
+}
+
+type UpdateItem = Result<'indicators/update'>['items'][number];
+
+/** `indicators/update` for the selected symbols, under their write locks. */
+export async function updateIndicatorsRequest(
+  svc: DaemonServices,
+  symbols: string[],
+  p: ParsedParams<'indicators/update'>,
+  ctx: RequestContext,
+): Promise<Result<'indicators/update'>> {
+  const { specs, issues } = checkIndicators(p.indicators);
+  if (issues.length) {
+    throw invalidParams(
+      'indicators/update',
+      issues.map((i) => ({
+        path: ['indicators', i.index, 'params', ...(i.param ? i.param.split('.') : [])],
+        message: i.message,
+      })),
+    );
+  }
+  ctx.progress.begin(
+    'Update indicators',
+    `${symbols.length} symbol(s) x ${p.intervals.length} interval(s) x ${specs.length} indicator(s)`,
+  );
+  return svc.writing(symbols, 'indicators', ctx, async () => {
+    const summary = await updateIndicators(
+      svc.state.bank,
+      { symbols, intervals: p.intervals, indicators: p.indicators },
+      {
+        signal: ctx.signal,
+        onProgress: (e) => {
+          ctx.progress.report(e.done, e.total, `${e.symbol} ${e.interval} ${e.key}: ${e.status}`);
+          if (e.status === 'updated') svc.maybeFlush('indicators');
+        },
+      },
+    );
+    ctx.signal.throwIfAborted();
+    const message = indicatorMessages.updated(summary.updated);
+    svc.state.logger.info(
+      `indicators/update: ${message}; ${indicatorMessages.counts(summary.current, summary.failed, summary.seconds)}`,
+    );
+    ctx.progress.end(message);
+    const items: UpdateItem[] = summary.items.map((i) => {
+      let error: UpdateItem['error'] = null;
+      if (i.error) {
+        const e = toRpcError(Object.assign(new Error(i.error.message), { code: i.error.code }));
+        error = { code: e.code, reason: i.error.code, message: i.error.message };
+      }
+      return {
+        symbol: i.symbol,
+        interval: i.interval,
+        indicator: i.indicator,
+        key: i.key,
+        rows: i.rows,
+        written: i.status === 'updated',
+        error,
+      };
+    });
+    return { items };
+  });
 }

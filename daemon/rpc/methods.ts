@@ -37,7 +37,8 @@ import { messages } from './messages.ts';
 import { loadPlan, planRead, readExact, toColumns } from './read.ts';
 import { RegistryView } from './registry-view.ts';
 import { type Handlers, type RequestContext, RawJson } from './server.ts';
-import { readIndicators } from './indicators.ts';
+import { readIndicators, updateIndicatorsRequest } from './indicators.ts';
+import { refreshAfterIngest } from '../jobs/indicators.ts';
 
 export interface DaemonState {
   bank: Bank;
@@ -205,6 +206,7 @@ export function createHandlers(state: DaemonState): {
           },
         });
         ctx.signal.throwIfAborted();
+        await refreshIndicatorsAfterIngest(svc, summary, lockReq.intervals, ctx.signal);
         return runResult(summary);
       });
     },
@@ -280,6 +282,9 @@ export function createHandlers(state: DaemonState): {
       return { out, rows, bytes: size };
     },
 
+    'indicators/update': async (p, ctx) =>
+      updateIndicatorsRequest(svc, await selectSymbols(svc, p, ctx), p, ctx),
+
     'indicators/read': async (p, ctx) => ({
       series: await readIndicators(bank, await selectSymbols(svc, p, ctx), p, issuesToError),
     }),
@@ -303,6 +308,32 @@ export function createHandlers(state: DaemonState): {
     },
   };
   return { handlers, services: svc };
+}
+
+/**
+ * After an ingest, under its locks: refreshes the configured `indicators.after_ingest` for the
+ * symbols that got new rows. A failure here is logged and never fails the ingest.
+ */
+async function refreshIndicatorsAfterIngest(
+  svc: DaemonServices,
+  summary: IngestSummary,
+  intervals: Interval[],
+  signal: AbortSignal,
+): Promise<void> {
+  const { bank, config, logger } = svc.state;
+  const symbols = summary.results.filter((r) => r.ok && r.rowsAdded > 0).map((r) => r.symbol);
+  try {
+    const s = await refreshAfterIngest(bank, config, symbols, intervals, {
+      signal,
+      warn: (m) => logger.warn(m),
+    });
+    if (s) logger.info(`after ingest: updated ${s.updated} indicator(s), ${s.failed} failed`);
+    for (const i of s?.items ?? []) {
+      if (i.error) logger.warn(`after ingest: ${i.id}: ${i.error.message}`);
+    }
+  } catch (e) {
+    logger.error('after ingest: refreshing indicators failed', e);
+  }
 }
 
 function issuesToError(method: string, issues: ParamIssue[]): RpcError {
