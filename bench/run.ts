@@ -49,7 +49,7 @@ if (want('ingest')) {
   const { benchIngest, formatTable } = await import('./ingest.ts');
   const runs = quick ? 1 : 3;
   process.stdout.write(`\n## Ingest vs the rate-limit floor and a ccxt downloader (replay exchange, 50-100 ms latency); median of ${runs} run(s)\n`);
-  const results = [];
+  const results: Awaited<ReturnType<typeof benchIngest>>[] = [];
   for (let i = 0; i < runs; i++) results.push(await benchIngest({ symbols: quick ? 6 : 12, days: 30, log }));
   const rows = results[0].rows.map((row, j) => {
     const all = results.map((r) => r.rows[j]);
