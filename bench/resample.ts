@@ -30,6 +30,7 @@ export interface ResampleRow {
 
 export interface ParquetRow {
   op: 'write' | 'read';
+  rows: number;
   oursMs: number;
   duckdbMs: number;
   oursBytes?: number;
@@ -189,6 +190,7 @@ export async function benchResample(
         );
         parquet.push({
           op: 'write',
+          rows,
           oursMs: wOurs,
           duckdbMs: wDuck,
           oursBytes: (await stat(ours)).size,
@@ -198,7 +200,7 @@ export async function benchResample(
         const rDuck = await timeIt(runs, () =>
           con.run(`CREATE OR REPLACE TEMP TABLE rr AS SELECT * FROM read_parquet('${duck}')`),
         );
-        parquet.push({ op: 'read', oursMs: rOurs, duckdbMs: rDuck });
+        parquet.push({ op: 'read', rows, oursMs: rOurs, duckdbMs: rDuck });
       }
     }
   } finally {
