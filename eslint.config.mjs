@@ -40,5 +40,8 @@ export default tseslint.config(
   },
   { files: ['daemon/**/*.ts'], rules: { 'no-console': 'error' } },
   { files: ['daemon/cli/**/*.ts', 'daemon/replay/cli.ts'], rules: { 'no-console': 'off' } },
-  { files: ['**/*.mjs', '**/*.js', '**/*.cjs', 'examples/**'], ...tseslint.configs.disableTypeChecked },
+  {
+    files: ['**/*.mjs', '**/*.js', '**/*.cjs', 'examples/**'],
+    ...tseslint.configs.disableTypeChecked,
+  },
 );

@@ -6,6 +6,8 @@
  *
  * Run alone: `node --import tsx bench/resample.ts [--runs 5]` (after `cd bench && npm install`).
  */
+/* eslint-disable @typescript-eslint/no-explicit-any -- nodejs-polars is loaded at run time from
+   bench/node_modules, which CI does not install, so it has no static types here. */
 import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

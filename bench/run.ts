@@ -28,11 +28,15 @@ if (!existsSync(`${here}node_modules/nodejs-polars`)) {
 }
 
 const started = performance.now();
-process.stdout.write(`ThreadX Data benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}\n`);
+process.stdout.write(
+  `ThreadX Data benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}\n`,
+);
 
 if (want('resample')) {
   const { benchResample, formatResample } = await import('./resample.ts');
-  process.stdout.write('\n## Resample (1m -> 1h, 1d, all derived) and Parquet, vs nodejs-polars and DuckDB\n');
+  process.stdout.write(
+    '\n## Resample (1m -> 1h, 1d, all derived) and Parquet, vs nodejs-polars and DuckDB\n',
+  );
   const r = await benchResample({ runs: quick ? 3 : 5, years: quick ? [1] : [1, 10], log });
   process.stdout.write(`${formatResample(r)}\n`);
 }
@@ -40,21 +44,37 @@ if (want('resample')) {
 if (want('indicators')) {
   const { benchIndicators, formatIndicatorTable, TEN_YEARS_1M } = await import('./indicators.ts');
   const rows = quick ? 1_000_000 : TEN_YEARS_1M;
-  process.stdout.write(`\n## Indicators on ${rows} 1m rows, vs TA-Lib C, the talib binding, technicalindicators, trading-signals\n`);
-  const r = await benchIndicators({ rows, runs: quick ? 3 : 5, slowRows: quick ? 200_000 : 500_000 });
+  process.stdout.write(
+    `\n## Indicators on ${rows} 1m rows, vs TA-Lib C, the talib binding, technicalindicators, trading-signals\n`,
+  );
+  const r = await benchIndicators({
+    rows,
+    runs: quick ? 3 : 5,
+    slowRows: quick ? 200_000 : 500_000,
+  });
   process.stdout.write(`${formatIndicatorTable(r, rows)}\n`);
 }
 
 if (want('ingest')) {
   const { benchIngest, formatTable } = await import('./ingest.ts');
   const runs = quick ? 1 : 3;
-  process.stdout.write(`\n## Ingest vs the rate-limit floor and a ccxt downloader (replay exchange, 50-100 ms latency); median of ${runs} run(s)\n`);
+  process.stdout.write(
+    `\n## Ingest vs the rate-limit floor and a ccxt downloader (replay exchange, 50-100 ms latency); median of ${runs} run(s)\n`,
+  );
   const results: Awaited<ReturnType<typeof benchIngest>>[] = [];
-  for (let i = 0; i < runs; i++) results.push(await benchIngest({ symbols: quick ? 6 : 12, days: 30, log }));
+  for (let i = 0; i < runs; i++)
+    results.push(await benchIngest({ symbols: quick ? 6 : 12, days: 30, log }));
   const rows = results[0].rows.map((row, j) => {
     const all = results.map((r) => r.rows[j]);
     const seconds = median(all.map((x) => x.seconds));
-    return { ...row, seconds, ratio: seconds / row.floorSeconds, count429: Math.max(...all.map((x) => x.count429)), count418: Math.max(...all.map((x) => x.count418)), failed: Math.max(...all.map((x) => x.failed)) };
+    return {
+      ...row,
+      seconds,
+      ratio: seconds / row.floorSeconds,
+      count429: Math.max(...all.map((x) => x.count429)),
+      count418: Math.max(...all.map((x) => x.count418)),
+      failed: Math.max(...all.map((x) => x.failed)),
+    };
   });
   process.stdout.write(`${formatTable({ ...results[0], rows })}\n`);
   process.stdout.write('(429s, 418s and failures: the worst run)\n');
@@ -62,7 +82,9 @@ if (want('ingest')) {
 
 if (want('daemon')) {
   const { benchDaemon, formatDaemonBench } = await import('./daemon.ts');
-  process.stdout.write('\n## Daemon: cold start, registry/list with 10 000 datasets, data/read, small requests\n');
+  process.stdout.write(
+    '\n## Daemon: cold start, registry/list with 10 000 datasets, data/read, small requests\n',
+  );
   const r = await benchDaemon({ runs: quick ? 3 : 5, log });
   process.stdout.write(`${formatDaemonBench(r)}\n`);
 }

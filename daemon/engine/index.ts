@@ -4,7 +4,13 @@
  */
 export * from '../../schemas/candles.ts';
 export * from '../../schemas/intervals.ts';
-export { resample, resampleAll, estimateBuckets, compareCandles, type CandleDiff } from './resample.ts';
+export {
+  resample,
+  resampleAll,
+  estimateBuckets,
+  compareCandles,
+  type CandleDiff,
+} from './resample.ts';
 export { detectGaps, fillGaps, missingRanges, mergeRanges, subtractRanges } from './gaps.ts';
 export {
   validateCandles,

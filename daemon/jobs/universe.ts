@@ -168,15 +168,13 @@ export async function topSymbols(
     }))
     .sort((a, b) => a.score - b.score || b.quoteVolume - a.quoteVolume);
   return {
-    symbols: scored
-      .slice(0, n)
-      .map((s, i) => ({
-        symbol: s.symbol,
-        base: s.base,
-        quoteVolume: s.quoteVolume,
-        marketCap: capByBase.get(s.base) ?? null,
-        rank: i + 1,
-      })),
+    symbols: scored.slice(0, n).map((s, i) => ({
+      symbol: s.symbol,
+      base: s.base,
+      quoteVolume: s.quoteVolume,
+      marketCap: capByBase.get(s.base) ?? null,
+      rank: i + 1,
+    })),
     ranking: 'market-cap+volume',
     note: `ranked by market-cap rank + 24h quote-volume rank (${capByBase.size} market caps)`,
   };

@@ -7,11 +7,20 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startReplayServer, type ReplayOptions, type ReplayServer } from '../../daemon/replay/server.ts';
+import {
+  startReplayServer,
+  type ReplayOptions,
+  type ReplayServer,
+} from '../../daemon/replay/server.ts';
 import { BinanceRestClient } from '../../daemon/sources/rest.ts';
 import { RateGovernor } from '../../daemon/sources/governor.ts';
 import { Bank } from '../../daemon/store/bank.ts';
-import { runIngest, planIngest, type IngestRequest, type IngestDeps } from '../../daemon/jobs/ingest.ts';
+import {
+  runIngest,
+  planIngest,
+  type IngestRequest,
+  type IngestDeps,
+} from '../../daemon/jobs/ingest.ts';
 import { parseConfigText } from '../../daemon/store/config.ts';
 import type { Config } from '../../schemas/config.ts';
 import type { Candles } from '../../schemas/candles.ts';
@@ -27,12 +36,26 @@ interface Env {
   close(): Promise<void>;
 }
 
-async function env(opts: ReplayOptions = {}, toml = '', rest: Partial<ConstructorParameters<typeof BinanceRestClient>[0]> = {}): Promise<Env> {
+async function env(
+  opts: ReplayOptions = {},
+  toml = '',
+  rest: Partial<ConstructorParameters<typeof BinanceRestClient>[0]> = {},
+): Promise<Env> {
   const server = await startReplayServer({ now: NOW, ...opts });
   const dir = await mkdtemp(path.join(tmpdir(), 'threadx-ingest-'));
-  const config: Config = parseConfigText(`[data.api]\nretry_delay = 0.01\n${toml}`, path.join(dir, 'threadx.toml'));
+  const config: Config = parseConfigText(
+    `[data.api]\nretry_delay = 0.01\n${toml}`,
+    path.join(dir, 'threadx.toml'),
+  );
   const bank = await Bank.open(path.join(dir, 'data'));
-  const client = new BinanceRestClient({ baseUrl: server.url, governor: new RateGovernor(), retryDelay: 0.01, maxRetries: 6, timeoutSeconds: 5, ...rest });
+  const client = new BinanceRestClient({
+    baseUrl: server.url,
+    governor: new RateGovernor(),
+    retryDelay: 0.01,
+    maxRetries: 6,
+    timeoutSeconds: 5,
+    ...rest,
+  });
   return {
     server,
     bank,
@@ -45,7 +68,12 @@ async function env(opts: ReplayOptions = {}, toml = '', rest: Partial<Constructo
   };
 }
 
-const req = (r: Partial<IngestRequest>): IngestRequest => ({ intervals: ['1h', '1d'], start: Date.parse('2023-04-20T00:00Z'), source: 'rest', ...r });
+const req = (r: Partial<IngestRequest>): IngestRequest => ({
+  intervals: ['1h', '1d'],
+  start: Date.parse('2023-04-20T00:00Z'),
+  source: 'rest',
+  ...r,
+});
 
 async function assertBankValid(bank: Bank): Promise<void> {
   const bad = (await bank.verify()).filter((i) => i.status !== 'ok');
@@ -62,17 +90,31 @@ function same(a: Candles, b: Candles): void {
 test('ingest: a list with an unknown symbol; the open candle never stored; re-run makes zero requests', async () => {
   const e = await env({ faults: [{ kind: 'openLast' }] });
   const s = await runIngest(e.deps, req({ symbols: ['BTCUSDT', 'ethusdt', 'NOPEUSDT'] }));
-  assert.deepEqual(s.results.map((r) => [r.symbol, r.ok]), [['BTCUSDT', true], ['ETHUSDT', true]]);
+  assert.deepEqual(
+    s.results.map((r) => [r.symbol, r.ok]),
+    [
+      ['BTCUSDT', true],
+      ['ETHUSDT', true],
+    ],
+  );
   assert.equal(s.skipped[0].symbol, 'NOPEUSDT');
   assert.match(s.skipped[0].reason ?? '', /not listed/);
   const btc = await e.bank.read1m('BTCUSDT');
   const openMinute = Math.floor(NOW / 60_000) * 60_000;
-  assert.equal(btc.openTime[btc.length - 1], openMinute - 60_000, 'last stored candle is the last closed one');
+  assert.equal(
+    btc.openTime[btc.length - 1],
+    openMinute - 60_000,
+    'last stored candle is the last closed one',
+  );
   assert.ok(e.bank.get('BTCUSDT', '1h') && e.bank.get('BTCUSDT', '1d'));
   await assertBankValid(e.bank);
   const before = e.server.stats.klineRequests;
   const again = await runIngest(e.deps, req({ symbols: ['BTCUSDT', 'ETHUSDT'], end: openMinute }));
-  assert.equal(e.server.stats.klineRequests - before, 0, 'zero kline requests when the bank is complete');
+  assert.equal(
+    e.server.stats.klineRequests - before,
+    0,
+    'zero kline requests when the bank is complete',
+  );
   assert.ok(again.results.every((r) => r.ok && r.rowsAdded === 0));
   await e.close();
 });
@@ -83,14 +125,23 @@ test('ingest: groups report members that do not trade; user groups from the conf
   assert.deepEqual(l2.results.map((r) => r.symbol).sort(), ['ARBUSDC', 'OPUSDC']);
   assert.equal(l2.skipped[0].symbol, 'MATICUSDC');
   assert.match(l2.skipped[0].reason ?? '', /does not trade: status BREAK/);
-  const mine = await runIngest(e.deps, req({ group: 'mine', start: Date.parse('2023-05-01T00:00Z') }));
-  assert.deepEqual(mine.results.map((r) => r.ok), [true, true]);
+  const mine = await runIngest(
+    e.deps,
+    req({ group: 'mine', start: Date.parse('2023-05-01T00:00Z') }),
+  );
+  assert.deepEqual(
+    mine.results.map((r) => r.ok),
+    [true, true],
+  );
   const plan = await planIngest(e.deps, req({ top: 100, start: Date.parse('2023-05-01T00:00Z') }));
   assert.equal(plan.symbols.length, 100);
   assert.ok(plan.symbols.every((s) => s.symbol.endsWith('USDC')));
   assert.equal(plan.ranking?.kind, 'volume');
   assert.match(plan.ranking?.note ?? '', /volume only/);
-  await assert.rejects(planIngest(e.deps, req({ group: 'nope' })), /unknown group "nope": known groups are L1, DeFi, L2, Stable, mine/);
+  await assert.rejects(
+    planIngest(e.deps, req({ group: 'nope' })),
+    /unknown group "nope": known groups are L1, DeFi, L2, Stable, mine/,
+  );
   await e.close();
 });
 
@@ -142,8 +193,20 @@ test('ingest: 5xx, resets, hangs, truncated, malformed, duplicate and out-of-ord
 
 test('ingest: eight symbols at concurrency 8 under a small weight window: no 429, no 418, never over the limit', async () => {
   const e = await env({ weightLimit: 40, windowMs: 1000, latencyMs: { min: 1, max: 5 } });
-  const symbols = ['BTCUSDC', 'ETHUSDC', 'SOLUSDC', 'ADAUSDC', 'UNIUSDC', 'AAVEUSDC', 'LINKUSDC', 'DOTUSDC'];
-  const s = await runIngest(e.deps, req({ symbols, start: Date.parse('2023-04-29T00:00Z'), concurrency: 8 }));
+  const symbols = [
+    'BTCUSDC',
+    'ETHUSDC',
+    'SOLUSDC',
+    'ADAUSDC',
+    'UNIUSDC',
+    'AAVEUSDC',
+    'LINKUSDC',
+    'DOTUSDC',
+  ];
+  const s = await runIngest(
+    e.deps,
+    req({ symbols, start: Date.parse('2023-04-29T00:00Z'), concurrency: 8 }),
+  );
   assert.ok(s.results.every((r) => r.ok));
   assert.equal(e.server.stats.count429, 0);
   assert.equal(e.server.stats.count418, 0);
@@ -155,21 +218,30 @@ test('ingest: cancel mid-job keeps what was fetched; the re-run finishes it and 
   const e = await env();
   const ac = new AbortController();
   let pages = 0;
-  const first = await runIngest(e.deps, req({ symbols: ['BTCUSDT'], start: Date.parse('2023-04-01T00:00Z') }), {
-    signal: ac.signal,
-    onProgress: (p) => {
-      if (p.phase === 'fetch' && /request/.test(p.message) && ++pages === 25) ac.abort();
+  const first = await runIngest(
+    e.deps,
+    req({ symbols: ['BTCUSDT'], start: Date.parse('2023-04-01T00:00Z') }),
+    {
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.phase === 'fetch' && /request/.test(p.message) && ++pages === 25) ac.abort();
+      },
     },
-  });
+  );
   assert.equal(first.cancelled, true);
   assert.equal(first.results[0].error?.code, 'CANCELLED');
   const kept = e.bank.get('BTCUSDT', '1m')?.rows ?? 0;
   assert.ok(kept >= 20_000, `kept ${kept} candles`);
   await assertBankValid(e.bank);
   const before = e.server.stats.klineRequests;
-  const second = await runIngest(e.deps, req({ symbols: ['BTCUSDT'], start: Date.parse('2023-04-01T00:00Z') }));
+  const second = await runIngest(
+    e.deps,
+    req({ symbols: ['BTCUSDT'], start: Date.parse('2023-04-01T00:00Z') }),
+  );
   assert.equal(second.results[0].ok, true);
-  const total = Math.ceil((Math.floor(NOW / 60_000) * 60_000 - Date.parse('2023-04-01T00:00Z')) / 60_000 / 1000);
+  const total = Math.ceil(
+    (Math.floor(NOW / 60_000) * 60_000 - Date.parse('2023-04-01T00:00Z')) / 60_000 / 1000,
+  );
   assert.ok(e.server.stats.klineRequests - before < total - 15, 'the re-run did not start over');
   await assertBankValid(e.bank);
   await e.close();
@@ -179,19 +251,45 @@ test('ingest: archives in ms (2024) and µs (2025) give the same candles as REST
   const now = Date.parse('2025-03-10T12:00:00Z');
   const e = await env({ now });
   const win = { symbols: ['SOLUSDC'], intervals: ['1d' as const] };
-  const a = await runIngest(e.deps, req({ ...win, start: Date.parse('2024-12-30T00:00Z'), end: Date.parse('2025-01-03T00:00Z'), source: 'archive' }));
+  const a = await runIngest(
+    e.deps,
+    req({
+      ...win,
+      start: Date.parse('2024-12-30T00:00Z'),
+      end: Date.parse('2025-01-03T00:00Z'),
+      source: 'archive',
+    }),
+  );
   assert.equal(a.results[0].ok, true, a.results[0].error?.message);
   assert.equal(a.results[0].archiveFiles, 4);
   const fromArchive = await e.bank.read1m('SOLUSDC');
   assert.equal(fromArchive.length, 4 * 1440);
-  for (let i = 1; i < fromArchive.length; i++) assert.equal(fromArchive.openTime[i] - fromArchive.openTime[i - 1], 60_000);
+  for (let i = 1; i < fromArchive.length; i++)
+    assert.equal(fromArchive.openTime[i] - fromArchive.openTime[i - 1], 60_000);
   const r = await env({ now });
-  await runIngest(r.deps, req({ ...win, start: Date.parse('2024-12-30T00:00Z'), end: Date.parse('2025-01-03T00:00Z'), source: 'rest' }));
+  await runIngest(
+    r.deps,
+    req({
+      ...win,
+      start: Date.parse('2024-12-30T00:00Z'),
+      end: Date.parse('2025-01-03T00:00Z'),
+      source: 'rest',
+    }),
+  );
   same(fromArchive, await r.bank.read1m('SOLUSDC'));
   await r.close();
 
   e.server.setFaults([{ kind: 'corruptArchive' }]);
-  const bad = await runIngest(e.deps, req({ symbols: ['ADAUSDC'], intervals: ['1d'], start: Date.parse('2025-02-01T00:00Z'), end: Date.parse('2025-03-01T00:00Z'), source: 'archive' }));
+  const bad = await runIngest(
+    e.deps,
+    req({
+      symbols: ['ADAUSDC'],
+      intervals: ['1d'],
+      start: Date.parse('2025-02-01T00:00Z'),
+      end: Date.parse('2025-03-01T00:00Z'),
+      source: 'archive',
+    }),
+  );
   assert.equal(bad.results[0].ok, false);
   assert.equal(bad.results[0].error?.code, 'CHECKSUM_MISMATCH');
   assert.equal(e.bank.get('ADAUSDC', '1m'), undefined, 'nothing stored from a corrupted archive');
