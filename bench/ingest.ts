@@ -1,3 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Bank } from '../daemon/store/bank.ts';
+import { runIngest } from '../daemon/jobs/ingest.ts';
+import { ConfigSchema } from '../schemas/config.ts';
 import { createRequire } from 'node:module';
 import pLimit from 'p-limit';
 import { startReplayServer, type ReplayServer, type ReplayStats } from '../daemon/replay/server.ts';
@@ -147,6 +153,27 @@ export async function benchIngest(opts: BenchOptions = {}): Promise<BenchResult>
       chunks.map(([s, a, b]) => lim(() => fetchRange1m(client, s, a, b, { serverTime }))),
     );
     return { candles: results.reduce((a, r) => a + r.candles.length, 0), failed: 0 };
+  });
+
+  await run(`threadx ingest pipeline -> bank (concurrency ${concurrency})`, async (server) => {
+    // The product end to end: plan from the registry, fetch, validate, merge, write Parquet
+    // partitions, derive 1h, into a fresh bank.
+    const dir = await mkdtemp(path.join(tmpdir(), 'threadx-bench-ingest-'));
+    try {
+      const bank = await Bank.open(dir);
+      const config = ConfigSchema.parse({});
+      const rest = new BinanceRestClient({ baseUrl: server.url, governor: new RateGovernor() });
+      const summary = await runIngest(
+        { bank, config, rest, archiveBaseUrl: server.archiveUrl },
+        { symbols, intervals: ['1h'], start, end, source: 'rest', concurrency },
+      );
+      return {
+        candles: summary.results.reduce((a, r) => a + r.rowsAdded, 0),
+        failed: summary.results.filter((r) => !r.ok).length,
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   if (opts.ccxt ?? true) {
