@@ -707,7 +707,7 @@ export const IndicatorsUpdate = request({
         symbol: z.string(),
         interval: IntervalSchema,
         indicator: z.string(),
-        /** The indicator with its parameters, e.g. `macd_12_26_9`. */
+        /** The indicator with its parameters, e.g. `macd-12-26-9`. */
         key: z.string(),
         rows: z.number(),
         written: z.boolean(),
