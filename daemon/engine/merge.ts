@@ -31,3 +31,29 @@ export function mergeCandles(existing: Candles, incoming: Candles): Candles {
   out.length = k;
   return out;
 }
+
+/** Sorts rows by open time and keeps the first of any duplicates; returns `c` when already so. */
+export function sortUnique(c: Candles): Candles {
+  let ok = true;
+  for (let i = 1; i < c.length; i++) {
+    if (c.openTime[i] <= c.openTime[i - 1]) {
+      ok = false;
+      break;
+    }
+  }
+  if (ok) return c;
+  const idx = Array.from({ length: c.length }, (_, i) => i).sort(
+    (a, b) => c.openTime[a] - c.openTime[b] || a - b,
+  );
+  const out = allocCandles(c.length);
+  let n = 0;
+  for (const i of idx) {
+    if (n > 0 && out.openTime[n - 1] === c.openTime[i]) continue;
+    out.openTime[n] = c.openTime[i];
+    for (const col of FLOAT_COLUMNS) out[col][n] = c[col][i];
+    out.filled[n] = c.filled[i];
+    n++;
+  }
+  out.length = n;
+  return out;
+}

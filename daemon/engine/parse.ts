@@ -1,4 +1,4 @@
-import { type Candles, allocCandles } from '../../schemas/candles.ts';
+import { type Candles, allocCandles, sliceCandles } from '../../schemas/candles.ts';
 
 /**
  * Binance kline text formats, parsed to columnar candles. Pure: the caller reads the bytes.
@@ -32,7 +32,11 @@ export class KlineParseError extends Error {
  * Parses a Binance kline CSV (archive format: no header for spot, a header row for futures and
  * for some third-party exports). Throws `KlineParseError` naming the first bad line.
  */
-export function parseKlineCsv(text: string, source = 'input'): Candles {
+export function parseKlineCsv(
+  text: string,
+  source = 'input',
+  opts: { requireAllFields?: boolean } = {},
+): Candles {
   const lines = text.split(/\r?\n/);
   const c = allocCandles(lines.length);
   let k = 0;
@@ -41,7 +45,7 @@ export function parseKlineCsv(text: string, source = 'input'): Candles {
     if (line.length === 0) continue;
     const f = line.split(',');
     if (k === 0 && li < 2 && !/^\s*\d/.test(f[0])) continue; // header row
-    if (f.length !== 12 && f.length !== 6) {
+    if (f.length !== 12 && (f.length !== 6 || opts.requireAllFields)) {
       throw new KlineParseError(
         `${source}: line ${li + 1} has ${f.length} fields, expected 12 (Binance kline CSV)`,
         li + 1,
@@ -69,7 +73,8 @@ export function parseKlineCsv(text: string, source = 'input'): Candles {
     k++;
   }
   c.length = k;
-  return c;
+  // Views of exactly k rows: no copy, and no spare capacity to mistake for data.
+  return sliceCandles(c, 0, k);
 }
 
 function num(s: string, source: string, li: number, col: string): number {

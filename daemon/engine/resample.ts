@@ -1,7 +1,13 @@
-import { type Candles, allocCandles } from '../../schemas/candles.ts';
+import {
+  type Candles,
+  type FloatColumn,
+  allocCandles,
+  FLOAT_COLUMNS,
+} from '../../schemas/candles.ts';
 import {
   type Interval,
   BUCKET_RULES,
+  DERIVED_INTERVALS,
   bucketStart,
   nextBucketStart,
 } from '../../schemas/intervals.ts';
@@ -170,7 +176,7 @@ export function resampleAll(src: Candles, intervals: readonly Interval[]): Map<I
   };
   for (const iv of want) add(iv);
   const done = new Map<Interval, Candles>([['1m', src]]);
-  for (const iv of INTERVAL_ORDER) {
+  for (const iv of DERIVED_INTERVALS) {
     if (!need.has(iv)) continue;
     done.set(iv, resample(done.get(CASCADE[iv as Exclude<Interval, '1m'>])!, iv));
   }
@@ -181,24 +187,6 @@ export function resampleAll(src: Candles, intervals: readonly Interval[]): Map<I
   }
   return out;
 }
-
-const INTERVAL_ORDER: readonly Interval[] = [
-  '3m',
-  '5m',
-  '15m',
-  '30m',
-  '1h',
-  '2h',
-  '3h',
-  '4h',
-  '6h',
-  '8h',
-  '12h',
-  '1d',
-  '3d',
-  '1w',
-  '1M',
-];
 
 /**
  * Binance publishes every volume with 8 decimal places. Rounding a float sum back to 8 places
@@ -237,31 +225,11 @@ export interface CandleDiff {
 export function compareCandles(
   expected: Candles,
   actual: Candles,
-  opts: { volumeRelTol?: number; limit?: number; columns?: readonly (keyof Candles)[] } = {},
+  opts: { volumeRelTol?: number; limit?: number; columns?: readonly FloatColumn[] } = {},
 ): { diffs: CandleDiff[]; total: number } {
   const tol = opts.volumeRelTol ?? 1e-9;
   const limit = opts.limit ?? 50;
-  const cols = (opts.columns ?? [
-    'open',
-    'high',
-    'low',
-    'close',
-    'volume',
-    'quoteVolume',
-    'trades',
-    'takerBuyBase',
-    'takerBuyQuote',
-  ]) as (
-    | 'open'
-    | 'high'
-    | 'low'
-    | 'close'
-    | 'volume'
-    | 'quoteVolume'
-    | 'trades'
-    | 'takerBuyBase'
-    | 'takerBuyQuote'
-  )[];
+  const cols = opts.columns ?? FLOAT_COLUMNS;
   const diffs: CandleDiff[] = [];
   let total = 0;
   const push = (d: CandleDiff): void => {

@@ -81,7 +81,7 @@ export async function importFiles(
       }
     } catch (e) {
       item.error = (e as Error).message;
-      if (/checksum mismatch/.test(item.error)) item.checksum = 'failed';
+      if (/checksum mismatch/i.test(item.error)) item.checksum = 'failed';
     }
     items.push(item);
     opts.onFile?.(item, i, files.length);

@@ -1,12 +1,8 @@
+import { parseKlineCsv as parseCsv, KlineParseError } from '../engine/parse.ts';
+import { sortUnique } from '../engine/merge.ts';
 import { createHash } from 'node:crypto';
 import { strFromU8, unzipSync } from 'fflate';
-import {
-  allocCandles,
-  type Candles,
-  FLOAT_COLUMNS,
-  sliceCandles,
-  trimCandles,
-} from '../../schemas/candles.ts';
+import { type Candles, sliceCandles, trimCandles } from '../../schemas/candles.ts';
 import { DAY_MS } from '../../schemas/intervals.ts';
 import { ChecksumMismatchError, messages, SourceError } from './errors.ts';
 import { get, type RetryOptions, withRetries } from './http.ts';
@@ -93,72 +89,19 @@ export function planArchive(start: number, end: number, now: number): ArchivePla
   return { months, days, rest: restStart < end ? { start: restStart, end } : null };
 }
 
-/** Above this an archive timestamp is not ms: spot archives are µs from 2025-01-01. */
-const MAX_MS = 1e14;
-
-function toMs(t: number): number {
-  if (t >= 1e17) return Math.floor(t / 1e6);
-  if (t >= MAX_MS) return Math.floor(t / 1e3);
-  return t;
-}
-
-function csvError(source: string, line: number, why: string): SourceError {
-  return new SourceError('INVALID_RESPONSE', messages.malformedCsv(source, line, why), true);
-}
-
 /**
- * Parses a Binance kline CSV: 12 columns, no header for spot (a header row, as futures files
- * have, is skipped), open/close times in ms or µs, detected per row by magnitude. Rows come back
- * sorted by open time, identical duplicates merged.
+ * Parses a Binance kline CSV with the engine's parser (12 columns, a header row skipped, ms or µs
+ * per row), then sorts rows by open time and merges duplicates, which a republished or
+ * concatenated file may hold. A malformed line is a retryable INVALID_RESPONSE.
  */
 export function parseKlineCsv(text: string, source = 'CSV'): Candles {
-  const lines = text.split('\n');
-  const c = allocCandles(lines.length);
-  let k = 0;
-  let sorted = true;
-  for (let li = 0; li < lines.length; li++) {
-    let line = lines[li];
-    if (line.endsWith('\r')) line = line.slice(0, -1);
-    if (line.length === 0) continue;
-    const f = line.split(',');
-    if (k === 0 && li === 0 && !/^\s*\d/.test(f[0])) continue;
-    if (f.length !== 12) throw csvError(source, li + 1, `${f.length} fields, expected 12`);
-    const t = Number(f[0]);
-    if (!Number.isFinite(t) || t < 0 || f[0].length === 0) {
-      throw csvError(source, li + 1, `open time ${JSON.stringify(f[0])} is not a number`);
-    }
-    const ms = toMs(t);
-    c.openTime[k] = ms;
-    let col = 0;
-    for (const idx of [1, 2, 3, 4, 5, 7, 8, 9, 10]) {
-      const s = f[idx];
-      const v = Number(s);
-      if (s.length === 0 || !Number.isFinite(v)) {
-        throw csvError(
-          source,
-          li + 1,
-          `${FLOAT_COLUMNS[col]} ${JSON.stringify(s)} is not a number`,
-        );
-      }
-      c[FLOAT_COLUMNS[col]][k] = v;
-      col++;
-    }
-    if (k > 0 && ms <= c.openTime[k - 1]) sorted = false;
-    k++;
+  try {
+    return sortUnique(parseCsv(text, source, { requireAllFields: true }));
+  } catch (err) {
+    if (err instanceof KlineParseError)
+      throw new SourceError('INVALID_RESPONSE', err.message, true, { cause: err });
+    throw err;
   }
-  c.length = k;
-  if (sorted) return k === lines.length ? c : trimCandles(c);
-  const idx = Array.from({ length: k }, (_, i) => i).sort((a, b) => c.openTime[a] - c.openTime[b]);
-  const out = allocCandles(k);
-  let n = 0;
-  for (const i of idx) {
-    if (n > 0 && out.openTime[n - 1] === c.openTime[i]) continue;
-    out.openTime[n] = c.openTime[i];
-    for (const colName of FLOAT_COLUMNS) out[colName][n] = c[colName][i];
-    n++;
-  }
-  out.length = n;
-  return trimCandles(out);
 }
 
 /** Unzips an archive (one CSV inside) and parses it. */

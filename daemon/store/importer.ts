@@ -1,11 +1,14 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { unzipSync, gunzipSync, strFromU8 } from 'fflate';
+import { gunzipSync, strFromU8 } from 'fflate';
+import {
+  parseArchiveZip as parseZip,
+  verifyChecksum as verifyArchiveChecksum,
+} from '../sources/archive.ts';
 import type { Candles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
 import { parseKlineCsv, parseKlineRows } from '../engine/parse.ts';
-import { sha256 } from './registry.ts';
 
 /**
  * Reading kline files users bring: Binance archive zips (`SYMBOL-1m-2024-01.zip`), their CSVs,
@@ -40,30 +43,20 @@ export function parseArchiveName(
 
 /** Verifies bytes against a `sha256sum`-format CHECKSUM text naming `name`. */
 export function verifyChecksum(bytes: Uint8Array, checksumText: string, name: string): void {
-  const line = checksumText.trim().split(/\r?\n/)[0] ?? '';
-  const expected = line.split(/\s+/)[0]?.toLowerCase();
-  if (!expected || !/^[0-9a-f]{64}$/.test(expected)) {
-    throw new ImportError(`${name}.CHECKSUM is not a sha256sum line`);
-  }
-  const actual = sha256(bytes);
-  if (actual !== expected) {
-    throw new ImportError(
-      `${name}: checksum mismatch (file sha256 ${actual}, CHECKSUM says ${expected}); the file is corrupt or was republished`,
-    );
+  try {
+    verifyArchiveChecksum(bytes, checksumText, name);
+  } catch (e) {
+    throw new ImportError(`${name}: ${(e as Error).message}`);
   }
 }
 
 /** Extracts and parses the CSV inside a Binance archive zip. */
 export function parseArchiveZip(bytes: Uint8Array, name: string): Candles {
-  let entries: Record<string, Uint8Array>;
   try {
-    entries = unzipSync(bytes);
+    return parseZip(bytes, name);
   } catch (e) {
-    throw new ImportError(`${name} is not a readable zip archive (${(e as Error).message})`);
+    throw new ImportError((e as Error).message);
   }
-  const csv = Object.entries(entries).find(([n]) => n.toLowerCase().endsWith('.csv'));
-  if (!csv) throw new ImportError(`${name} holds no CSV file`);
-  return parseKlineCsv(strFromU8(csv[1]), name);
 }
 
 export async function readKlineFile(file: string): Promise<KlineFile> {

@@ -13,7 +13,7 @@ import {
   bucketStart,
   nextBucketStart,
 } from '../../schemas/intervals.ts';
-import { type Candles, sliceCandles } from '../../schemas/candles.ts';
+import { type Candles, type FloatColumn, sliceCandles } from '../../schemas/candles.ts';
 import { concatCandles } from '../helpers/candles.ts';
 
 interface Case {
@@ -21,7 +21,7 @@ interface Case {
   fine: string | string[];
   native: string;
   interval: Interval;
-  columns?: readonly (keyof Candles)[];
+  columns?: readonly FloatColumn[];
   volumeRelTol?: number;
   minCompared: number;
   /** The fine file's last row is final (an archive), not the still-open candle of a download. */

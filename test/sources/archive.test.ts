@@ -79,7 +79,7 @@ test('parseKlineCsv: ms and µs by magnitude per row, header tolerated, 12 colum
   assert.equal(h.length, 1);
   assert.throws(
     () => parseKlineCsv('1735689540000,1,2,0.5,1.5,10'),
-    /line 1: 6 fields, expected 12/,
+    /line 1 has 6 fields, expected 12/,
   );
   assert.throws(
     () => parseKlineCsv(`${ms}\n1735689600000,1,x,0.5,1.5,10,1,15,3,5,7.5,0`),
