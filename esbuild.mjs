@@ -31,7 +31,7 @@ const common = {
 const builds = [
   {
     ...common,
-    entryPoints: { cli: 'daemon/cli/bin.ts' },
+    entryPoints: { cli: 'daemon/cli/bin.ts', 'codec-worker': 'daemon/store/codec-worker.ts' },
     outdir: 'dist',
     format: 'esm',
     banner: { js: `#!/usr/bin/env node\n${cjsShim}` },

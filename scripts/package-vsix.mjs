@@ -25,6 +25,7 @@ const out = path.join(root, `${pkg.name}-${pkg.version}.vsix`);
 const need = [
   'dist/extension.cjs',
   'dist/cli.js',
+  'dist/codec-worker.js',
   'dist/parquet_wasm_bg.wasm',
   'dist/webviews/manager.js',
   'dist/webviews/chart.js',

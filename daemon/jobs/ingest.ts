@@ -5,6 +5,7 @@ import type { Config } from '../../schemas/config.ts';
 import { type Interval, MINUTE_MS, DAY_MS } from '../../schemas/intervals.ts';
 import type { DatasetEntry, Range } from '../../schemas/registry.ts';
 import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
+import { sortUnique } from '../engine/merge.ts';
 import type { Bank } from '../store/bank.ts';
 import { type BinanceRestClient, fetchRange1m } from '../sources/rest.ts';
 import { type ArchivePiece, downloadArchive, planArchive } from '../sources/archive.ts';
@@ -113,6 +114,9 @@ const KLINES_WEIGHT = 2;
 const PAGE = 1000;
 /** Ranges shorter than a day go to REST even in auto mode: one request beats a day's archive. */
 const ARCHIVE_MIN_MS = DAY_MS;
+/** REST chunk length (20 pages) and how many chunks of one symbol are fetched at once. */
+const REST_CHUNK_MS = 20 * PAGE * MINUTE_MS;
+const CHUNKS_IN_PARALLEL = 3;
 /** Candles buffered before a write, so an interruption loses at most this much work. */
 const FLUSH_ROWS = 20_000;
 
@@ -330,24 +334,32 @@ async function ingestSymbol(
   let buffer: Candles[] = [];
   let buffered = 0;
   let empty: Range[] = [];
-  const flush = async (): Promise<void> => {
-    if (buffered > 0) {
-      const c = concatCandles(buffer);
-      report({
-        symbol: sp.symbol,
-        phase: 'write',
-        message: `writing ${c.length} candle(s)`,
-        rows: res.rowsAdded,
-      });
-      const w = await bank.write1m(sp.symbol, c, 'rest');
-      res.rowsAdded += w.rowsAdded;
-      lo = Math.min(lo, c.openTime[0]);
-      hi = Math.max(hi, c.openTime[c.length - 1] + MINUTE_MS);
-    }
-    await bank.addConfirmedEmpty(sp.symbol, empty);
+  // Writes of one symbol are serialised (the bank merges month by month); pages arriving from
+  // concurrent chunks are sorted before each write.
+  let writing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    const parts = buffer;
+    const emptyNow = empty;
     buffer = [];
     buffered = 0;
     empty = [];
+    writing = writing.then(async () => {
+      if (parts.length > 0) {
+        const c = sortUnique(concatCandles(parts));
+        report({
+          symbol: sp.symbol,
+          phase: 'write',
+          message: `writing ${c.length} candle(s)`,
+          rows: res.rowsAdded,
+        });
+        const w = await bank.write1m(sp.symbol, c, 'rest');
+        res.rowsAdded += w.rowsAdded;
+        lo = Math.min(lo, c.openTime[0]);
+        hi = Math.max(hi, c.openTime[c.length - 1] + MINUTE_MS);
+      }
+      await bank.addConfirmedEmpty(sp.symbol, emptyNow);
+    });
+    return writing;
   };
   const add = async (c: Candles, emptyRanges: Range[]): Promise<void> => {
     if (c.length > 0) {
@@ -410,32 +422,44 @@ async function ingestSymbol(
         throw e;
       }
     }
+    // REST ranges in chunks fetched a few at a time: one symbol's pages are otherwise strictly
+    // sequential, and the last symbols of a batch would leave the rate budget unused.
+    const chunks: Range[] = [];
     for (const step of restSteps) {
       res.rangesFetched++;
-      report({
-        symbol: sp.symbol,
-        phase: 'fetch',
-        message: `REST ${new Date(step.start).toISOString()}`,
-        rows: res.rowsAdded,
-      });
-      const r = await fetchRange1m(deps.rest, sp.symbol, step.start, step.end, {
-        signal,
-        onPage: async (e) => {
-          res.requests++;
-          countRequests(1);
-          await add(
-            e.candles,
-            e.emptyRanges.map((x): Range => [x.start, x.end]),
-          );
-          report({
-            symbol: sp.symbol,
-            phase: 'fetch',
-            message: `${res.requests} request(s)`,
-            rows: res.rowsAdded + buffered,
-          });
-        },
-      });
-      void r;
+      for (let t = step.start; t < step.end; t += REST_CHUNK_MS)
+        chunks.push([t, Math.min(step.end, t + REST_CHUNK_MS)]);
+    }
+    if (chunks.length > 0) {
+      const serverTime = await deps.rest.serverTime({ signal });
+      const inSymbol = pLimit(CHUNKS_IN_PARALLEL);
+      // allSettled: every chunk has stopped before the symbol's data is written or reported.
+      const settled = await Promise.allSettled(
+        chunks.map(([start, end]) =>
+          inSymbol(() =>
+            fetchRange1m(deps.rest, sp.symbol, start, end, {
+              signal,
+              serverTime,
+              onPage: async (e) => {
+                res.requests++;
+                countRequests(1);
+                await add(
+                  e.candles,
+                  e.emptyRanges.map((x): Range => [x.start, x.end]),
+                );
+                report({
+                  symbol: sp.symbol,
+                  phase: 'fetch',
+                  message: `${res.requests} request(s)`,
+                  rows: res.rowsAdded + buffered,
+                });
+              },
+            }),
+          ),
+        ),
+      );
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     }
     await flush();
     await derive(deps, req, sp.symbol, lo, hi, res, report);

@@ -36,6 +36,7 @@ import {
   encodeColumns,
 } from './parquet.ts';
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
+import { codecPool } from './codec-pool.ts';
 import {
   datasetId,
   loadRegistry,
@@ -234,12 +235,19 @@ export class Bank {
   async read1m(symbol: string, start = -Infinity, end = Infinity): Promise<Candles> {
     const entry = this.get(symbol, '1m');
     if (!entry) return allocCandles(0);
-    const parts: Candles[] = [];
-    for (const f of entry.files) {
-      if (f.last === null || f.first === null || f.last < start || f.first >= end) continue;
-      const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
-      parts.push(clip(candles, start, end));
-    }
+    // Partitions decode in parallel on the codec pool.
+    const wanted = entry.files.filter(
+      (f) => f.last !== null && f.first !== null && f.last >= start && f.first < end,
+    );
+    const parts = await Promise.all(
+      wanted.map(async (f) => {
+        const { candles } = await codecPool().decode(
+          await fsp.readFile(this.layout.abs(f.path)),
+          f.path,
+        );
+        return clip(candles, start, end);
+      }),
+    );
     return concat(parts);
   }
 
@@ -298,10 +306,16 @@ export class Bank {
     const loadKeys = [...load].sort();
     const existingParts: Candles[] = [];
     let existingRealRows = 0;
-    for (const k of loadKeys) {
-      const f = stored.get(k);
-      if (!f) continue;
-      const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
+    const storedFiles = loadKeys
+      .map((k) => stored.get(k))
+      .filter((f): f is FileEntry => Boolean(f));
+    const decoded = await Promise.all(
+      storedFiles.map(
+        async (f) =>
+          (await codecPool().decode(await fsp.readFile(this.layout.abs(f.path)), f.path)).candles,
+      ),
+    );
+    for (const candles of decoded) {
       const real = withoutFilled(candles);
       existingRealRows += real.length;
       existingParts.push(real);
@@ -312,17 +326,23 @@ export class Bank {
 
     const items: JournalItem[] = [];
     const writes: { abs: string; bytes: Uint8Array }[] = [];
+    // Split into months, then encode every month in parallel on the codec pool.
+    const months: { k: string; part: Candles }[] = [];
     let lo = 0;
     for (const k of loadKeys) {
       const end = nextMonthStart(k);
       let hi = lo;
       while (hi < full.length && full.openTime[hi] < end) hi++;
-      const part = sliceCandles(full, lo, hi);
+      if (hi > lo) months.push({ k, part: sliceCandles(full, lo, hi) });
       lo = hi;
-      if (part.length === 0) continue;
+    }
+    const encoded = await Promise.all(
+      months.map(({ k, part }) => codecPool().encode(part, { symbol, interval: '1m', month: k })),
+    );
+    for (const [mi, { k, part }] of months.entries()) {
       const abs = this.layout.partition(symbol, k);
       const rel = this.layout.rel(abs);
-      const bytes = encodeCandles(part, { symbol, interval: '1m', month: k });
+      const bytes = encoded[mi];
       const sum = sha256(bytes);
       const old = stored.get(k);
       if (old && old.sha256 === sum) {
