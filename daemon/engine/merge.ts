@@ -6,6 +6,8 @@ import { type Candles, allocCandles, FLOAT_COLUMNS } from '../../schemas/candles
  * never replaced by a synthetic one, and a synthetic one always gives way to a real one.
  */
 export function mergeCandles(existing: Candles, incoming: Candles): Candles {
+  if (existing.length === 0) return incoming;
+  if (incoming.length === 0) return existing;
   const out = allocCandles(existing.length + incoming.length);
   let i = 0;
   let j = 0;
