@@ -303,9 +303,13 @@ export function formatTable(r: BenchResult): string {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (l: string[]) =>
     l.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  const ours = r.rows[0];
-  const peer = r.rows[1];
-  const vs = peer ? `\nthreadx vs ccxt: ${(peer.seconds / ours.seconds).toFixed(2)}x faster` : '';
+  const peer = r.rows.find((x) => x.name.startsWith('ccxt'));
+  const vs = peer
+    ? r.rows
+        .filter((x) => x !== peer)
+        .map((x) => `\n${x.name} vs ccxt: ${(peer.seconds / x.seconds).toFixed(2)}x faster`)
+        .join('')
+    : '';
   return (
     `${r.symbols.length} symbols x ${r.days} days of 1m; limit ${r.limit} weight per ${r.windowMs / 1000} s ` +
     `(Binance's 6000/min rate, window shortened proportionally); latency 50-100 ms\n` +
