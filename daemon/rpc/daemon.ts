@@ -3,6 +3,7 @@
  * exchange client, the handlers and the server. Transports attach connections to `server`; tests
  * do the same over paired streams.
  */
+import { codecPool } from '../store/codec-pool.ts';
 import { PassThrough } from 'node:stream';
 import type { Config } from '../../schemas/config.ts';
 import { Bank } from '../store/bank.ts';
@@ -79,6 +80,8 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
   server = new RpcServer({
     handlers,
     logger,
+    // A long-lived process: start the Parquet codec workers once a client is connected.
+    onInitialized: () => codecPool().warm(),
     info: {
       version: PRODUCT_VERSION,
       dataDir: bank.layout.root,

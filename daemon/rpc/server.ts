@@ -86,6 +86,8 @@ export interface ServerOptions {
   maxPendingBytes?: number;
   /** Called by `shutdown` after every job was cancelled and has settled. */
   onShutdown?: () => Promise<void>;
+  /** Called once a connection's `initialize` has been answered. */
+  onInitialized?: () => void;
 }
 
 export interface ConnectionOptions {
@@ -208,6 +210,14 @@ export class RpcServer extends EventEmitter {
    * Cancels every running request and waits for them to settle (their writes finish or roll
    * back), then runs the daemon's own shutdown. Idempotent.
    */
+  /** Runs the daemon's `onInitialized` hook once, for the first initialized connection. */
+  onInitialized(): void {
+    if (this.initializedOnce) return;
+    this.initializedOnce = true;
+    this.opts.onInitialized?.();
+  }
+  private initializedOnce = false;
+
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
       this.logger.info('shutting down: cancelling running requests');
@@ -348,6 +358,8 @@ export class Connection {
     this.wantsRegistryChanged = params.capabilities?.registryChanged !== false;
     this.processId = params.processId ?? null;
     this.server.logger.info(`initialized ${this.label} for ${this.clientName}`);
+    // After the answer is on its way: work that may compete with it for the CPU.
+    setImmediate(() => this.server.onInitialized());
     const info = this.server.info;
     return {
       protocolVersion: PROTOCOL_VERSION,

@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { type Candles, FLOAT_COLUMNS, trimCandles } from '../../schemas/candles.ts';
+import {
+  type Candles,
+  FLOAT_COLUMNS,
+  trimCandles,
+  allocCandles as allocCandlesEmpty,
+} from '../../schemas/candles.ts';
 import { decodeCandles, encodeCandles, ParquetFormatError, type ParquetMeta } from './parquet.ts';
 
 /**
@@ -62,6 +67,16 @@ export class CodecPool {
   /** Whether work runs on worker threads (otherwise inline). */
   get parallel(): boolean {
     return this.target !== null;
+  }
+
+  /**
+   * Starts the workers and lets each compile parquet-wasm now, so the first large read of a
+   * long-lived daemon does not pay for it. Failures surface on first real use instead.
+   */
+  warm(): void {
+    if (!this.target) return;
+    const probe = encodeCandles(allocCandlesEmpty(0), { symbol: 'WARM', interval: '1m' });
+    for (let i = 0; i < this.size; i++) this.decode(probe, 'warm-up').catch(() => undefined);
   }
 
   async encode(c: Candles, meta: ParquetMeta): Promise<Uint8Array> {
