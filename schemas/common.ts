@@ -55,6 +55,16 @@ export const UtcDateSchema = z.string().transform((s, ctx) => {
   }
 });
 
+/** `YYYY-MM` of a UTC time (month partitions, monthly archive files). */
+export function monthKey(t: number): string {
+  return new Date(t).toISOString().slice(0, 7);
+}
+
+/** `YYYY-MM-DD` of a UTC time (daily archive files). */
+export function dayKey(t: number): string {
+  return new Date(t).toISOString().slice(0, 10);
+}
+
 export function isoMinute(t: number): string {
   return new Date(t).toISOString().replace(':00.000Z', 'Z');
 }

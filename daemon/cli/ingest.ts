@@ -1,7 +1,7 @@
 import { parseUtcDate } from '../../schemas/common.ts';
 import { parseIntervals } from '../../schemas/intervals.ts';
 import type { Config } from '../../schemas/config.ts';
-import { BinanceRestClient } from '../sources/rest.ts';
+import { restClientFromConfig } from '../sources/rest.ts';
 import type { Bank } from '../store/bank.ts';
 import {
   planIngest,
@@ -15,16 +15,6 @@ import { replayMain } from '../replay/cli.ts';
 import { startReplayServer } from '../replay/server.ts';
 import { COMMANDS, EXIT, UsageError, type CommandContext } from './context.ts';
 import { iso, Progress, table } from './format.ts';
-
-function restClient(config: Config, baseUrl?: string): BinanceRestClient {
-  const api = config.data.api;
-  return new BinanceRestClient({
-    baseUrl: baseUrl ?? api.base_url,
-    maxRetries: api.max_retries,
-    retryDelay: api.retry_delay,
-    timeoutSeconds: api.timeout_seconds,
-  });
-}
 
 function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
   const symbols =
@@ -132,7 +122,7 @@ async function ingest(
   archiveUrl: string | undefined,
   dryRun: boolean,
 ): Promise<number> {
-  const rest = restClient(ctx.config, baseUrl);
+  const rest = restClientFromConfig(ctx.config.data.api, { baseUrl });
   const deps = {
     bank,
     config: ctx.config,

@@ -1,3 +1,4 @@
+import { PRODUCT_VERSION } from '../version.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import { promises as fsp } from 'node:fs';
@@ -50,7 +51,7 @@ export async function main(argv: string[]): Promise<number> {
     return cmd ? EXIT.ok : EXIT.usage;
   }
   if (cmd === '--version') {
-    process.stdout.write(`${await productVersion()}\n`);
+    process.stdout.write(`${PRODUCT_VERSION}\n`);
     return EXIT.ok;
   }
   const json = rest.includes('--json');
@@ -90,10 +91,6 @@ function oneLine(e: Error): string {
     }
   }
   return e.message.split('\n')[0];
-}
-
-async function productVersion(): Promise<string> {
-  return '0.1.0';
 }
 
 async function context(values: Record<string, unknown>): Promise<CommandContext> {

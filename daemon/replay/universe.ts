@@ -212,7 +212,8 @@ const LISTED: Record<string, number> = {
   POLUSDT: Date.UTC(2024, 8, 13, 10),
 };
 const MATIC_TO_POL = Date.UTC(2024, 8, 10, 4);
-const REQUIRED_USDC = [
+/** USDC pairs the replay always lists as TRADING (the product's groups and top-N need them). */
+export const REQUIRED_USDC = [
   'BTCUSDC',
   'ETHUSDC',
   'SOLUSDC',

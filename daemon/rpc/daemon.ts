@@ -7,13 +7,14 @@ import { codecPool } from '../store/codec-pool.ts';
 import { PassThrough } from 'node:stream';
 import type { Config } from '../../schemas/config.ts';
 import { Bank } from '../store/bank.ts';
-import { BinanceRestClient } from '../sources/rest.ts';
+import { type BinanceRestClient, restClientFromConfig } from '../sources/rest.ts';
 import { type MessageTransport, type ReaderOptions, streamTransport } from './framing.ts';
 import { Logger } from './logger.ts';
 import { createHandlers, type DaemonServices } from './methods.ts';
 import { type Connection, type ConnectionOptions, RpcServer } from './server.ts';
 
-export const PRODUCT_VERSION: string = process.env.THREADX_VERSION ?? '0.1.0';
+export { PRODUCT_VERSION } from '../version.ts';
+import { PRODUCT_VERSION } from '../version.ts';
 
 export interface DaemonOptions {
   dataDir: string;
@@ -63,13 +64,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
     rest: () =>
-      (rest ??= new BinanceRestClient({
-        baseUrl: config.data.api.base_url,
-        timeoutSeconds: config.data.api.timeout_seconds,
-        maxRetries: config.data.api.max_retries,
-        retryDelay: config.data.api.retry_delay,
-        ...(opts.fetch ? { fetch: opts.fetch } : {}),
-      })),
+      (rest ??= restClientFromConfig(config.data.api, opts.fetch ? { fetch: opts.fetch } : {})),
     broadcastChanged: (changed, removed, reason) => {
       logger.info(
         `registry changed (${reason}): ${changed.length} written, ${removed.length} removed`,

@@ -2,8 +2,9 @@ import { parseKlineCsv as parseCsv, KlineParseError } from '../engine/parse.ts';
 import { sortUnique } from '../engine/merge.ts';
 import { createHash } from 'node:crypto';
 import { strFromU8, unzipSync } from 'fflate';
-import { type Candles, sliceCandles, trimCandles } from '../../schemas/candles.ts';
+import { type Candles, clipCandles, trimCandles } from '../../schemas/candles.ts';
 import { DAY_MS } from '../../schemas/intervals.ts';
+import { dayKey, monthKey } from '../../schemas/common.ts';
 import { ChecksumMismatchError, messages, SourceError } from './errors.ts';
 import { get, type RetryOptions, withRetries } from './http.ts';
 
@@ -33,17 +34,7 @@ export interface ArchivePlan {
   rest: { start: number; end: number } | null;
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
-
-export function monthKey(t: number): string {
-  const d = new Date(t);
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}`;
-}
-
-export function dayKey(t: number): string {
-  const d = new Date(t);
-  return `${monthKey(t)}-${pad(d.getUTCDate())}`;
-}
+export { monthKey, dayKey };
 
 /** `…/data/spot/{monthly|daily}/klines/{SYM}/{iv}/{SYM}-{iv}-{key}.zip` */
 export function archiveUrl(
@@ -183,10 +174,8 @@ export async function downloadArchive(
   });
 }
 
+/** The rows in [start, end), copied so the whole file's arrays can be released. */
 function clip(c: Candles, start: number, end: number): Candles {
-  let lo = 0;
-  while (lo < c.length && c.openTime[lo] < start) lo++;
-  let hi = lo;
-  while (hi < c.length && c.openTime[hi] < end) hi++;
-  return lo === 0 && hi === c.length ? c : trimCandles(sliceCandles(c, lo, hi));
+  const v = clipCandles(c, start, end);
+  return v === c ? c : trimCandles(v);
 }

@@ -1,5 +1,13 @@
-import { allocCandles, type Candles, FLOAT_COLUMNS, trimCandles } from '../../schemas/candles.ts';
+import {
+  allocCandles,
+  type Candles,
+  concatCandles,
+  FLOAT_COLUMNS,
+  sliceCandles,
+  trimCandles,
+} from '../../schemas/candles.ts';
 import { MINUTE_MS } from '../../schemas/intervals.ts';
+import type { Config } from '../../schemas/config.ts';
 import {
   BinanceApiError,
   CancelledError,
@@ -63,6 +71,20 @@ interface CallOptions {
 }
 
 const WEIGHT = { klines: 2, time: 1, exchangeInfo: 20, tickerAll: 80, tickerOne: 2 } as const;
+
+/** A client set up from the `[data.api]` configuration (base URL, retries, timeout). */
+export function restClientFromConfig(
+  api: Config['data']['api'],
+  overrides: { baseUrl?: string; fetch?: typeof fetch } = {},
+): BinanceRestClient {
+  return new BinanceRestClient({
+    baseUrl: overrides.baseUrl ?? api.base_url,
+    maxRetries: api.max_retries,
+    retryDelay: api.retry_delay,
+    timeoutSeconds: api.timeout_seconds,
+    ...(overrides.fetch ? { fetch: overrides.fetch } : {}),
+  });
+}
 
 export class BinanceRestClient {
   readonly baseUrl: string;
@@ -401,7 +423,6 @@ export async function fetchRange1m(
   const empty: EmptyRange[] = [];
   let cursor = first;
   let pages = 0;
-  let total = 0;
   while (cursor < coveredEnd) {
     if (opts.signal?.aborted) throw new CancelledError(opts.signal.reason);
     const page = await client.klinesPage(symbol, cursor, coveredEnd - 1, { signal: opts.signal });
@@ -420,40 +441,21 @@ export async function fetchRange1m(
     for (const r of pageEmpty) pushRange(empty, r);
     if (c.length > 0) {
       parts.push(c);
-      total += c.length;
     }
     await opts.onPage?.({ candles: c, emptyRanges: pageEmpty, cursor: next });
     cursor = next;
   }
-  return { candles: concat(parts, total), emptyRanges: empty, pages, serverTime, coveredEnd };
+  return { candles: concatCandles(parts), emptyRanges: empty, pages, serverTime, coveredEnd };
 }
 
 function dropOpen(c: Candles, serverTime: number): Candles {
   let n = c.length;
   while (n > 0 && c.openTime[n - 1] + MINUTE_MS - 1 >= serverTime) n--;
-  if (n === c.length) return c;
-  const out = allocCandles(n);
-  out.length = n;
-  out.openTime.set(c.openTime.subarray(0, n));
-  for (const col of FLOAT_COLUMNS) out[col].set(c[col].subarray(0, n));
-  return out;
+  return n === c.length ? c : trimCandles(sliceCandles(c, 0, n));
 }
 
 function pushRange(list: EmptyRange[], r: EmptyRange): void {
   const last = list[list.length - 1];
   if (last && last.end === r.start) last.end = r.end;
   else list.push({ ...r });
-}
-
-function concat(parts: Candles[], total: number): Candles {
-  if (parts.length === 1) return parts[0];
-  const out = allocCandles(total);
-  let k = 0;
-  for (const p of parts) {
-    out.openTime.set(p.openTime.subarray(0, p.length), k);
-    for (const col of FLOAT_COLUMNS) out[col].set(p[col].subarray(0, p.length), k);
-    k += p.length;
-  }
-  out.length = total;
-  return out;
 }

@@ -27,7 +27,7 @@ import { fillGaps, detectGaps, mergeRanges, subtractRanges } from '../engine/gap
 import { mergeCandles } from '../engine/merge.ts';
 import { resample, resampleAll, compareCandles, type CandleDiff } from '../engine/resample.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
-import { Layout, monthKey, monthStart, nextMonthStart } from './layout.ts';
+import { Layout, monthKey, nextMonthStart } from './layout.ts';
 import {
   type ColumnsFile,
   decodeCandles,
@@ -778,8 +778,6 @@ function splice(old: Candles, fresh: Candles, from: number, to: number): Candles
   const after = clip(old, to, Infinity);
   return concat([before, fresh, after]);
 }
-
-export { monthStart };
 
 /** `SYMBOL/interval/key`, the registry id of a cached indicator. */
 export function indicatorId(symbol: string, interval: Interval, key: string): string {

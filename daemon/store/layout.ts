@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { parseSymbol } from '../../schemas/common.ts';
+import { monthKey, parseSymbol } from '../../schemas/common.ts';
 import { type Interval, IntervalSchema } from '../../schemas/intervals.ts';
 
 /**
@@ -86,14 +86,7 @@ export class Layout {
   }
 }
 
-/** `YYYY-MM` of a UTC time. */
-export function monthKey(t: number): string {
-  return new Date(t).toISOString().slice(0, 7);
-}
-
-export function monthStart(key: string): number {
-  return Date.UTC(Number(key.slice(0, 4)), Number(key.slice(5, 7)) - 1, 1);
-}
+export { monthKey };
 
 export function nextMonthStart(key: string): number {
   return Date.UTC(Number(key.slice(0, 4)), Number(key.slice(5, 7)), 1);

@@ -13,8 +13,12 @@ import {
   bucketStart,
   nextBucketStart,
 } from '../../schemas/intervals.ts';
-import { type Candles, type FloatColumn, sliceCandles } from '../../schemas/candles.ts';
-import { concatCandles } from '../helpers/candles.ts';
+import {
+  type Candles,
+  type FloatColumn,
+  concatCandles,
+  sliceCandles,
+} from '../../schemas/candles.ts';
 
 interface Case {
   name: string;

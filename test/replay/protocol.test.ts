@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { strFromU8, unzipSync } from 'fflate';
 import { startReplayServer, type ReplayServer } from '../../daemon/replay/server.ts';
 import { parseFaultFlag } from '../../daemon/replay/faults.ts';
+import { REQUIRED_USDC } from '../../daemon/replay/universe.ts';
 
 /** 2023-05-01 21:01:30 UTC: the last recorded BTCUSDT minute (21:01) is still open. */
 const NOW = Date.UTC(2023, 4, 1, 21, 1, 30);
@@ -135,22 +136,7 @@ test('exchangeInfo: current shape, configured limit, USDC pairs, MATIC in BREAK'
     limit: 6000,
   });
   const by = new Map(info.symbols.map((s) => [s.symbol, s]));
-  for (const s of [
-    'BTCUSDC',
-    'ETHUSDC',
-    'SOLUSDC',
-    'ADAUSDC',
-    'UNIUSDC',
-    'AAVEUSDC',
-    'LINKUSDC',
-    'DOTUSDC',
-    'ARBUSDC',
-    'OPUSDC',
-    'EURUSDC',
-    'FDUSDUSDC',
-    'USDEUSDC',
-    'POLUSDC',
-  ]) {
+  for (const s of REQUIRED_USDC) {
     assert.equal(by.get(s)?.status, 'TRADING', s);
     assert.equal(by.get(s)?.quoteAsset, 'USDC', s);
   }

@@ -1,1 +1,0 @@
-export { concatCandles } from '../../schemas/candles.ts';
