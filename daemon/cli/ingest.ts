@@ -208,9 +208,9 @@ COMMANDS.push({
 });
 
 /**
- * The demo: the whole pipeline against the replay exchange on the bundled real data
- * (BTCUSDT and ETHUSDT, 2023-03-16 .. 2023-05-01, with the real 2023-03-24 outage) plus the L1
- * group in synthetic data, into ./data. No network needed.
+ * The demo: the whole pipeline against the replay exchange, into ./data, with no network:
+ * BTCUSDT and ETHUSDT for August 2022 (ETHUSDT's 14th and 15th are Binance's own archive files,
+ * shipped in assets/replay; the rest is synthetic), then the L1 group for April 2023.
  */
 COMMANDS.push({
   name: 'demo',
@@ -233,7 +233,8 @@ COMMANDS.push({
         {
           symbols: ['BTCUSDT', 'ETHUSDT'],
           intervals,
-          start: Date.parse('2023-03-17T00:00Z'),
+          start: Date.parse('2022-08-01T00:00Z'),
+          end: Date.parse('2022-09-01T00:00Z'),
           source: 'auto',
         },
         server.url,

