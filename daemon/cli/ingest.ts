@@ -14,6 +14,7 @@ import {
 import { replayMain } from '../replay/cli.ts';
 import { startReplayServer } from '../replay/server.ts';
 import { COMMANDS, EXIT, UsageError, type CommandContext } from './context.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 import { iso, Progress, table } from './format.ts';
 
 function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
@@ -32,8 +33,23 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
   const group = values.group as string | undefined;
   if ([symbols, top, group].filter((x) => x !== undefined).length !== 1)
     throw new UsageError('choose exactly one of --symbols A,B, --top N or --group NAME');
+  if (symbols?.length === 0)
+    throw new ThreadxError(
+      'BAD_INPUT',
+      'The symbol list is empty.',
+      'Name at least one symbol, e.g. --symbols BTCUSDC,ETHUSDC.',
+    );
   if (typeof values.start !== 'string')
     throw new UsageError('--start is required (UTC ISO-8601, e.g. 2024-01-01)');
+  const start = parseUtcDate(values.start);
+  const end = typeof values.end === 'string' ? parseUtcDate(values.end) : undefined;
+  if (end !== undefined && end <= start)
+    throw new ThreadxError(
+      'INVALID_RANGE',
+      `--end ${new Date(end).toISOString()} is not after --start ${new Date(start).toISOString()}.`,
+      'Give an end after the start, or leave --end out to download up to now.',
+      { start, end },
+    );
   const source = (values.source as string | undefined) ?? 'auto';
   if (!['auto', 'rest', 'archive'].includes(source))
     throw new UsageError(`--source must be auto, rest or archive, got ${JSON.stringify(source)}`);
@@ -51,8 +67,8 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
       typeof values.intervals === 'string'
         ? parseIntervals(values.intervals)
         : config.data.processing.default_intervals,
-    start: parseUtcDate(values.start),
-    end: typeof values.end === 'string' ? parseUtcDate(values.end) : undefined,
+    start,
+    end,
     source: source as SourceMode,
     concurrency,
   };

@@ -18,6 +18,8 @@ import { detectGaps } from '../engine/gaps.ts';
 import { importFiles } from '../jobs/import.ts';
 import { table, iso, Progress } from './format.ts';
 import { EXIT, UsageError, COMMANDS, type CommandContext } from './context.ts';
+import { commandHelp } from './help.ts';
+import { errorKind, ERRORS, ThreadxError } from '../../schemas/errors.ts';
 
 const COMMON: ParseArgsConfig['options'] = {
   'data-dir': { type: 'string' },
@@ -42,7 +44,8 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.usage.padEnd(24)} ${c.summary}`).join('\n')}
 
 Options: --data-dir DIR (default ./data or threadx.toml [data] root), --config FILE, --json
-Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error.`;
+"threadx <command> --help" lists a command's options.
+Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error, 130 interrupted.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -54,12 +57,25 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${PRODUCT_VERSION}\n`);
     return EXIT.ok;
   }
+  const help = (rest.includes('--help') || rest.includes('-h')) && commandHelp(cmd);
+  if (help) {
+    process.stdout.write(`${help}\n`);
+    return EXIT.ok;
+  }
   const json = rest.includes('--json');
   try {
     return await run(cmd, rest);
   } catch (e) {
     const err = e as Error & { code?: string };
-    const code = e instanceof UsageError || isBadInput(err) ? EXIT.usage : EXIT.failure;
+    // Errors carrying a code of the one error table exit as that table says.
+    const listed = typeof err.code === 'string' && err.code in ERRORS;
+    const code =
+      e instanceof UsageError || isBadInput(err)
+        ? EXIT.usage
+        : listed
+          ? errorKind(err.code!).exit
+          : EXIT.failure;
+    if (e instanceof ThreadxError) err.message = e.text;
     if (json)
       process.stdout.write(
         `${JSON.stringify({ ok: false, error: { code: err.code ?? err.name, message: oneLine(err) } })}\n`,
@@ -93,17 +109,51 @@ function oneLine(e: Error): string {
   return e.message.split('\n')[0];
 }
 
-async function context(values: Record<string, unknown>): Promise<CommandContext> {
+/** Commands that only read the bank: they never create one. */
+const READ_ONLY = new Set(['list', 'verify', 'check', 'export']);
+
+/** Refuses a data directory that is a file (before anything tries to create folders in it). */
+async function checkDataDir(dataDir: string): Promise<void> {
+  const stat = await fsp.stat(dataDir).catch(() => undefined);
+  if (stat && !stat.isDirectory())
+    throw new ThreadxError(
+      'BAD_INPUT',
+      `The data directory ${dataDir} is a file, not a folder.`,
+      'Give --data-dir (or [data] root in threadx.toml) the folder of a bank, or a new folder.',
+      { dataDir },
+    );
+}
+
+/**
+ * For read-only commands: refuses a folder that holds no bank (no registry.json), so a mistyped
+ * --data-dir never reads as an empty, healthy bank, and no bank is created by reading.
+ */
+async function checkBankExists(dataDir: string): Promise<void> {
+  const stat = await fsp.stat(dataDir).catch(() => undefined);
+  const registry = await fsp.stat(path.join(dataDir, 'registry.json')).catch(() => undefined);
+  if (!registry?.isFile())
+    throw new ThreadxError(
+      'NO_BANK',
+      `There is no bank at ${dataDir} (${stat ? 'no registry.json in it' : 'the folder does not exist'}).`,
+      'Check --data-dir, or fill a bank first with "threadx ingest" or "threadx import".',
+      { dataDir },
+    );
+}
+
+async function context(cmd: string, values: Record<string, unknown>): Promise<CommandContext> {
   const { config } = await loadConfig(process.cwd(), values.config as string | undefined);
   const dataDir = path.resolve((values['data-dir'] as string | undefined) ?? config.data.root);
+  await checkDataDir(dataDir);
   return {
     config,
     dataDir,
     json: Boolean(values.json),
-    openBank: () =>
-      Bank.open(dataDir, {
+    openBank: async () => {
+      if (READ_ONLY.has(cmd)) await checkBankExists(dataDir);
+      return Bank.open(dataDir, {
         maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
-      }),
+      });
+    },
     out: (text: string) => process.stdout.write(`${text}\n`),
     err: (text: string) => process.stderr.write(`${text}\n`),
   };
@@ -133,7 +183,7 @@ async function run(cmd: string, args: string[]): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return EXIT.ok;
   }
-  const ctx = await context(values);
+  const ctx = await context(cmd, values);
   if (extra) return extra.run(ctx, values, positionals);
   switch (cmd) {
     case 'import':

@@ -226,6 +226,11 @@ export async function planIngest(
   const lastClosed = Math.floor(serverTime / MINUTE_MS) * MINUTE_MS;
   const start = Math.floor(req.start / MINUTE_MS) * MINUTE_MS;
   const end = Math.min(req.end ?? lastClosed, lastClosed);
+  if (start >= lastClosed)
+    throw new IngestError(
+      'INVALID_PARAMS',
+      `start ${new Date(start).toISOString()} is not before the exchange's current time ${new Date(serverTime).toISOString()} (nothing has closed since): give an earlier start`,
+    );
   if (end <= start)
     throw new IngestError(
       'INVALID_PARAMS',
