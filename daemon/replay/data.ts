@@ -263,10 +263,14 @@ export class SeriesStore {
     const round = (p: number) => Math.max(tick, Math.round(p / tick) * tick);
     const out: Kline[] = new Array(n);
     const dayStart = dayIndex * DAY_MS;
+    // The last traded price: a minute without trades is flat at it, as on Binance (never at the
+    // walk's price, which would put a derived candle's close above its high).
+    let last: number | undefined;
     for (let i = 0; i < n; i++) {
       const t = dayStart + i * MINUTE_MS;
       const lo = a0 + walk[i] - (i / n) * drift;
-      const lc = a0 + walk[i + 1] - ((i + 1) / n) * drift;
+      // The day's last close is the next day's anchor exactly, so days join without a jump.
+      const lc = i + 1 === n ? a1 : a0 + walk[i + 1] - ((i + 1) / n) * drift;
       const o = round(Math.exp(lo));
       const noTrade = rand() < spec.zeroVolumeShare;
       const u1 = rand();
@@ -274,11 +278,12 @@ export class SeriesStore {
       const u3 = rand();
       const u4 = rand();
       if (noTrade) {
-        const s = fmt(o);
+        const s = fmt(last ?? o);
         out[i] = [t, s, s, s, s, fmt(0), closeTimeOf(t), fmt(0), 0, fmt(0), fmt(0), '0'];
         continue;
       }
       const c = round(Math.exp(lc));
+      last = c;
       const h = Math.max(round(Math.max(o, c) * Math.exp(u1 * sigma * 0.8)), o, c);
       const l = Math.min(round(Math.min(o, c) * Math.exp(-u2 * sigma * 0.8)), o, c);
       const vwap = (o + h + l + c) / 4;
