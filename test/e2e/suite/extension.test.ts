@@ -139,16 +139,18 @@ export function registerExtensionTests(): void {
         90_000,
       );
       sub.dispose();
+      // The registry may refresh mid-job (registry/changed); wait for the refresh that lists all.
+      const expected = ['BTCUSDC', 'ETHUSDC', 'SOLUSDC', 'ADAUSDC'].flatMap((s) =>
+        ['1m', '1h', '4h', '1d'].map((i) => `${s}/${i}`),
+      );
+      const listed = () => new Set(api.ctx.registry.datasets.map((d) => d.id));
       await until(
         api.ctx.registry.onDidChange,
-        () => api.ctx.registry.datasets.some((d) => d.id === 'ADAUSDC/4h'),
+        () => expected.every((id) => listed().has(id)),
         'the registry to list the group',
-      );
-      const ids = api.ctx.registry.datasets.map((d) => d.id);
-      for (const s of ['BTCUSDC', 'ETHUSDC', 'SOLUSDC', 'ADAUSDC']) {
-        for (const i of ['1m', '1h', '4h', '1d'])
-          assert.ok(ids.includes(`${s}/${i}`), `${s}/${i} in ${ids}`);
-      }
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; listed: ${[...listed()].join(', ')}`);
+      });
       const btc = api.ctx.registry.datasets.find((d) => d.id === 'BTCUSDC/1m')!;
       assert.equal(btc.first, Date.parse('2023-04-28T00:00:00Z'));
       assert.ok(percentages.length > 0, 'progress was reported');
