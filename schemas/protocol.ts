@@ -20,6 +20,7 @@ import { SymbolSchema, parseUtcDate } from './common.ts';
 import { ConfigSchema } from './config.ts';
 import { IntervalSchema } from './intervals.ts';
 import { GapSchema, VerifyIssueSchema } from './registry.ts';
+import { type ErrorCode, ErrorCodes } from './errors.ts';
 
 /**
  * Version of this protocol, `major.minor`. A client refuses a daemon with a different major; a
@@ -31,43 +32,8 @@ export const PROTOCOL_VERSION = '1.0';
 // Error codes.
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Error codes. The JSON-RPC ones are standard; the application ones (-32001 ...) are stable:
- * clients may branch on them. `RequestCancelled` is LSP's.
- */
-export const ErrorCodes = {
-  /** The bytes of a message are not JSON. */
-  ParseError: -32700,
-  /** The JSON is not a JSON-RPC 2.0 request or notification (batches included). */
-  InvalidRequest: -32600,
-  /** No such method, or not available in this build (see `initialize`'s `capabilities.methods`). */
-  MethodNotFound: -32601,
-  /** Params do not match the method's schema; `data.issues` lists every problem by path. */
-  InvalidParams: -32602,
-  /** A bug in the daemon; the message says what failed and the log has the stack. */
-  InternalError: -32603,
-  /** The exchange does not know the symbol (it is well-formed, but not listed). */
-  InvalidSymbol: -32001,
-  /** The dataset, group or file asked for does not exist. */
-  NotFound: -32002,
-  /** The daemon cannot take the request now (too many requests in flight, data dir locked). */
-  Busy: -32003,
-  /** The exchange's rate limit was reached; `data.retryAfterMs` says when to try again. */
-  RateLimited: -32004,
-  /** Reading or writing the bank failed (disk full, permission, corrupt or changed file). */
-  StorageError: -32005,
-  /** Data broke the candle data contract (UDFI) and was not written. */
-  DataContract: -32006,
-  /** The exchange could not be reached or answered garbage. */
-  Network: -32007,
-  /** `initialize` carried no token or the wrong one (port transport only). */
-  Unauthorized: -32008,
-  /** A request other than `initialize` arrived before `initialize`. */
-  ServerNotInitialized: -32009,
-  /** The request was cancelled by `$/cancelRequest` or by `shutdown`. */
-  RequestCancelled: -32800,
-} as const;
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+/** Error codes, declared with the table that maps failures onto them (`errors.ts`). */
+export { ErrorCodes, type ErrorCode } from './errors.ts';
 
 /** One problem in a request's params, located by its path (as zod reports it). */
 export const ParamIssueSchema = z.object({
@@ -79,7 +45,7 @@ export type ParamIssue = z.infer<typeof ParamIssueSchema>;
 
 /** The `data` member of every error the daemon sends. */
 export const ErrorDataSchema = z.object({
-  /** A stable string naming the failure inside the daemon, e.g. `NOT_FOUND`, `CHECKSUM_MISMATCH`. */
+  /** The failure's stable code from `ERRORS` (schemas/errors.ts), e.g. `NOT_FOUND`, `INVALID_RANGE`. */
   reason: z.string(),
   /** For `InvalidParams`: every problem, path by path. */
   issues: z.array(ParamIssueSchema).optional(),
@@ -88,6 +54,10 @@ export const ErrorDataSchema = z.object({
   /** For `InvalidSymbol` / `NotFound`: what was asked for. */
   symbol: z.string().optional(),
   dataset: z.string().optional(),
+  /** How to fix it, for a person (a command or setting that exists). */
+  hint: z.string().optional(),
+  /** Further structured facts about the failure (file, interval, retry time ...). */
+  details: z.record(z.string(), z.unknown()).optional(),
 });
 export type ErrorData = z.infer<typeof ErrorDataSchema>;
 

@@ -1,13 +1,15 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../../schemas/config.ts';
 import type { Bank } from '../store/bank.ts';
 
-export const EXIT = { ok: 0, problems: 1, usage: 2, storage: 3, failure: 3 } as const;
+export { EXIT } from '../../schemas/errors.ts';
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
+/** A command line that cannot be run as given (code `BAD_INPUT`, exit 2). */
+export class UsageError extends ThreadxError {
+  override readonly name = 'UsageError';
+  constructor(message: string, hint = 'Run "threadx --help" for the commands and options.') {
+    super('BAD_INPUT', message, hint);
   }
 }
 

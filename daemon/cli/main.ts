@@ -1,3 +1,4 @@
+import { type ExitCode, toThreadxError } from '../../schemas/errors.ts';
 import { PRODUCT_VERSION } from '../version.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
@@ -26,7 +27,7 @@ const COMMON: ParseArgsConfig['options'] = {
   help: { type: 'boolean', short: 'h', default: false },
 };
 
-const usage =
+export const usage =
   (): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
 
 Usage: threadx <command> [options]
@@ -58,39 +59,39 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(cmd, rest);
   } catch (e) {
-    const err = e as Error & { code?: string };
-    const code = e instanceof UsageError || isBadInput(err) ? EXIT.usage : EXIT.failure;
-    if (json)
-      process.stdout.write(
-        `${JSON.stringify({ ok: false, error: { code: err.code ?? err.name, message: oneLine(err) } })}\n`,
-      );
-    else process.stderr.write(`threadx ${cmd}: ${oneLine(err)}\n`);
-    return code === EXIT.failure ? EXIT.storage : code;
+    return reportError(cmd, e, json);
   }
 }
 
-function isBadInput(e: Error & { code?: string }): boolean {
-  return (
-    e.name === 'ZodError' ||
-    e.name === 'ImportError' ||
-    e.name === 'ConfigError' ||
-    e.name === 'DataContractError' ||
-    e.name === 'NotFoundError' ||
-    e.code === 'INVALID_SYMBOL' ||
-    /^(invalid|naive|unknown)/.test(e.message)
-  );
+/**
+ * The CLI adapter of the one error model: prints the error (a line of JSON with `--json`) and
+ * returns its exit code from the table in `schemas/errors.ts`.
+ */
+function reportError(cmd: string, e: unknown, json: boolean): ExitCode {
+  const out = cliError(cmd, e, json);
+  (out.stream === 'stdout' ? process.stdout : process.stderr).write(`${out.text}\n`);
+  return out.exit;
 }
 
-function oneLine(e: Error): string {
-  if (e.name === 'ZodError') {
-    try {
-      const issues = JSON.parse(e.message) as { message: string }[];
-      return issues.map((i) => i.message).join('; ');
-    } catch {
-      /* fall through */
-    }
+/** What the CLI prints for an error, where, and the exit code (pure; tested code by code). */
+export function cliError(
+  cmd: string,
+  e: unknown,
+  json: boolean,
+): { exit: ExitCode; stream: 'stdout' | 'stderr'; text: string } {
+  const err = toThreadxError(e);
+  const message = err.message.split('\n')[0];
+  if (json) {
+    const error = {
+      code: err.code,
+      message,
+      ...(err.hint ? { hint: err.hint } : {}),
+      ...(Object.keys(err.details).length ? { details: err.details } : {}),
+    };
+    return { exit: err.kind.exit, stream: 'stdout', text: JSON.stringify({ ok: false, error }) };
   }
-  return e.message.split('\n')[0];
+  const text = `threadx ${cmd}: ${message}${err.hint ? ` ${err.hint}` : ''}`;
+  return { exit: err.kind.exit, stream: 'stderr', text };
 }
 
 async function context(values: Record<string, unknown>): Promise<CommandContext> {

@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import pLimit from 'p-limit';
 import type { Candles } from '../../schemas/candles.ts';
 import { concatCandles } from '../../schemas/candles.ts';
@@ -120,14 +121,9 @@ const CHUNKS_IN_PARALLEL = 3;
 /** Candles buffered before a write, so an interruption loses at most this much work. */
 const FLUSH_ROWS = 20_000;
 
-export class IngestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'IngestError';
-  }
+/** A failure of an ingest request (bad window or selection, or a derived check that failed). */
+export class IngestError extends ThreadxError {
+  override readonly name = 'IngestError';
 }
 
 /** The 1m ranges a dataset holds: its files' spans minus their gaps (filled gaps count as missing). */
@@ -221,15 +217,17 @@ export async function planIngest(
   req: IngestRequest,
   signal?: AbortSignal,
 ): Promise<IngestPlan> {
-  if (!(req.start >= 0)) throw new IngestError('INVALID_PARAMS', 'start must be a UTC time');
+  if (!(req.start >= 0)) throw new IngestError('INVALID_DATE', 'start must be a UTC time');
   const serverTime = await deps.rest.serverTime({ signal });
   const lastClosed = Math.floor(serverTime / MINUTE_MS) * MINUTE_MS;
   const start = Math.floor(req.start / MINUTE_MS) * MINUTE_MS;
   const end = Math.min(req.end ?? lastClosed, lastClosed);
   if (end <= start)
     throw new IngestError(
-      'INVALID_PARAMS',
-      `the window is empty: start ${new Date(start).toISOString()} is not before end ${new Date(end).toISOString()}`,
+      'INVALID_RANGE',
+      `the window is empty: start ${new Date(start).toISOString()} is not before end ${new Date(end).toISOString()} (the exchange's last closed minute)`,
+      'Pick a start before the end and before now.',
+      { start, end, lastClosed },
     );
   const { statuses, ranking } = await universe(deps, req, signal);
   const mode = req.source ?? 'auto';

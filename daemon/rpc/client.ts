@@ -16,6 +16,7 @@
  * Importable by the extension: it depends on zod (through the protocol), Buffer and streams;
  * sockets and child processes are loaded only by the functions that use them.
  */
+import { type ErrorCodeName, ERRORS, ThreadxError, isErrorCode } from '../../schemas/errors.ts';
 import type { Readable, Writable } from 'node:stream';
 import {
   type ClientNotificationMethod,
@@ -33,27 +34,47 @@ import {
 } from '../../schemas/protocol.ts';
 import { type MessageTransport, type ReaderOptions, streamTransport } from './framing.ts';
 
-/** An error answer of the daemon. `code` is one of `ErrorCodes`. */
-export class ResponseError extends Error {
+/**
+ * An error answer of the daemon, as the one error model: `code` is the failure's stable code
+ * (`data.reason`), `rpcCode` the JSON-RPC code (one of `ErrorCodes`), `data` the error's data.
+ */
+export class ResponseError extends ThreadxError {
+  override readonly name = 'ResponseError';
   constructor(
-    readonly code: number,
+    readonly rpcCode: number,
     message: string,
     readonly data?: ErrorData,
   ) {
-    super(message);
-    this.name = 'ResponseError';
+    super(codeOfAnswer(rpcCode, data?.reason), message, data?.hint, {
+      ...(data?.details ?? {}),
+      ...(data?.issues ? { issues: data.issues } : {}),
+      ...(data?.retryAfterMs !== undefined ? { retryAfterMs: data.retryAfterMs } : {}),
+      ...(data?.symbol ? { symbol: data.symbol } : {}),
+      ...(data?.dataset ? { dataset: data.dataset } : {}),
+    });
   }
 
   get cancelled(): boolean {
-    return this.code === ErrorCodes.RequestCancelled;
+    return this.rpcCode === ErrorCodes.RequestCancelled;
   }
 }
 
+/** The stable code of an answer: its `reason` when the table knows it, else by JSON-RPC code. */
+function codeOfAnswer(rpcCode: number, reason: string | undefined): ErrorCodeName {
+  if (reason && isErrorCode(reason)) return reason;
+  const byRpc = (Object.keys(ERRORS) as ErrorCodeName[]).find((c) => ERRORS[c].rpc === rpcCode);
+  return byRpc ?? 'INTERNAL';
+}
+
 /** The connection closed before the answer arrived. */
-export class ConnectionClosedError extends Error {
+export class ConnectionClosedError extends ThreadxError {
+  override readonly name = 'ConnectionClosedError';
   constructor(method: string) {
-    super(`the connection to the daemon closed before ${method} answered`);
-    this.name = 'ConnectionClosedError';
+    super(
+      'DAEMON_UNAVAILABLE',
+      `the connection to the daemon closed before ${method} answered`,
+      'Check the daemon log, then run the command again (a new daemon starts if none runs).',
+    );
   }
 }
 

@@ -24,7 +24,8 @@ import type { Interval } from '../../schemas/intervals.ts';
 import type { Bank } from '../store/bank.ts';
 import type { ColumnsFile } from '../store/parquet.ts';
 import { checkIndicators, indicatorMessages, updateIndicators } from '../jobs/indicators.ts';
-import { type RpcError, invalidParams, toRpcError } from './errors.ts';
+import { invalidParams, toRpcError } from './errors.ts';
+import { type ThreadxError, errorFromReport } from '../../schemas/errors.ts';
 import type { DaemonServices } from './methods.ts';
 import { loadPlan, planRead } from './read.ts';
 import type { RequestContext } from './server.ts';
@@ -38,7 +39,7 @@ export async function readIndicators(
   bank: Bank,
   symbols: string[],
   p: ParsedParams<'indicators/read'>,
-  invalid: (method: string, issues: ParamIssue[]) => RpcError,
+  invalid: (method: string, issues: ParamIssue[]) => ThreadxError,
 ): Promise<Series[]> {
   // Validate every indicator's params first, so a bad one fails the request with its path.
   const issues: ParamIssue[] = [];
@@ -226,7 +227,7 @@ export async function updateIndicatorsRequest(
     const items: UpdateItem[] = summary.items.map((i) => {
       let error: UpdateItem['error'] = null;
       if (i.error) {
-        const e = toRpcError(Object.assign(new Error(i.error.message), { code: i.error.code }));
+        const e = toRpcError(errorFromReport(i.error.code, i.error.message));
         error = { code: e.code, reason: i.error.code, message: i.error.message };
       }
       return {

@@ -30,7 +30,8 @@ import {
   runIngest,
 } from '../jobs/ingest.ts';
 import { groupSymbols, listGroups, searchSymbols, topSymbols } from '../jobs/universe.ts';
-import { RpcError, invalidParams, toRpcError } from './errors.ts';
+import { invalidParams, toRpcError } from './errors.ts';
+import { ThreadxError, errorFromReport } from '../../schemas/errors.ts';
 import { ALL, KeyedLock } from './locks.ts';
 import type { Logger } from './logger.ts';
 import { messages } from './messages.ts';
@@ -336,7 +337,7 @@ async function refreshIndicatorsAfterIngest(
   }
 }
 
-function issuesToError(method: string, issues: ParamIssue[]): RpcError {
+function issuesToError(method: string, issues: ParamIssue[]): ThreadxError {
   return invalidParams(method, issues);
 }
 
@@ -450,9 +451,7 @@ function dryRunResult(plan: IngestPlan): Result<'ingest/run'> {
 function runResult(summary: IngestSummary): Result<'ingest/run'> {
   const missing = new Map(summary.plan.symbols.map((s) => [s.symbol, s.missing]));
   const rows: RunRow[] = summary.results.map((r) => {
-    const err = r.error
-      ? toRpcError(Object.assign(new Error(r.error.message), { code: r.error.code }))
-      : null;
+    const err = r.error ? toRpcError(errorFromReport(r.error.code, r.error.message)) : null;
     return {
       symbol: r.symbol,
       rows: r.rowsAdded,
@@ -492,7 +491,7 @@ async function checkExportPath(
   overwrite: boolean,
   ...forbidden: string[]
 ): Promise<string> {
-  const bad = (message: string): RpcError =>
+  const bad = (message: string): ThreadxError =>
     invalidParams('data/export', [{ path: ['out'], message }]);
   if (out.includes('\0') || !path.isAbsolute(out)) throw bad(messages.exportNotAbsolute());
   const file = path.resolve(out);
@@ -515,7 +514,7 @@ async function checkExportPath(
     if (target.isDirectory()) throw bad(messages.exportIsFolder(file));
     if (!overwrite) throw bad(messages.exportExists(file));
   } catch (e) {
-    if (e instanceof RpcError) throw e;
+    if (e instanceof ThreadxError) throw e;
   }
   return file;
 }

@@ -122,7 +122,7 @@ test('ingest/run cancelled mid-way: -32800, bank verifies clean, a re-run comple
     });
     await assert.rejects(
       p,
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.RequestCancelled,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.RequestCancelled,
     );
     const v = await h.client.request('registry/verify', {});
     assert.equal(v.ok, true, JSON.stringify(v.issues));

@@ -22,7 +22,7 @@ async function rejects(p: Promise<unknown>, code: number): Promise<ResponseError
     await p;
   } catch (e) {
     assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    assert.equal(e.code, code, `${e.code}: ${e.message}`);
+    assert.equal(e.rpcCode, code, `${e.rpcCode} ${e.code}: ${e.message}`);
     return e;
   }
   assert.fail(`expected error ${code}`);
