@@ -262,3 +262,15 @@ export function isErrorCode(code: string): code is ErrorCodeName {
 export function errorFromReport(code: string, message: string): ThreadxError {
   return new ThreadxError(isErrorCode(code) ? code : 'INTERNAL', message);
 }
+
+/** A request whose params are wrong: `INVALID_PARAMS` with every issue by path. */
+export function invalidParams(method: string, issues: ErrorIssue[]): ThreadxError {
+  const first = issues[0];
+  const where = first && first.path.length ? `${first.path.join('.')}: ` : '';
+  return new ThreadxError(
+    'INVALID_PARAMS',
+    `Invalid params for ${method}: ${where}${first?.message ?? 'invalid'}`,
+    undefined,
+    { issues },
+  );
+}

@@ -2,7 +2,6 @@ import { type ExitCode, toThreadxError } from '../../schemas/errors.ts';
 import { PRODUCT_VERSION } from '../version.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { parseSymbol, parseUtcDate } from '../../schemas/common.ts';
 import {
   type Interval,
@@ -10,15 +9,17 @@ import {
   IntervalSchema,
   parseIntervals,
 } from '../../schemas/intervals.ts';
-import { Bank } from '../store/bank.ts';
-import { loadConfig } from '../store/config.ts';
-import { readKlineFile } from '../store/importer.ts';
-import { exportCsv } from '../store/export.ts';
-import { validateCandles } from '../engine/validate.ts';
-import { detectGaps } from '../engine/gaps.ts';
-import { importFiles } from '../jobs/import.ts';
+import {
+  checkDerived,
+  exportRange,
+  importFiles,
+  loadConfig,
+  openBank,
+  validateFile,
+} from '../app/bank.ts';
 import { table, iso, Progress } from './format.ts';
-import { EXIT, UsageError, COMMANDS, type CommandContext } from './context.ts';
+import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
+import { COMMANDS } from './commands.ts';
 
 const COMMON: ParseArgsConfig['options'] = {
   'data-dir': { type: 'string' },
@@ -27,8 +28,9 @@ const COMMON: ParseArgsConfig['options'] = {
   help: { type: 'boolean', short: 'h', default: false },
 };
 
-export const usage =
-  (): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
+export const usage = (
+  commands: readonly CliCommand[] = COMMANDS,
+): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
 
 Usage: threadx <command> [options]
 
@@ -40,15 +42,19 @@ Commands:
   export                   --symbol S --interval I [--start ISO] [--end ISO] --out F.csv
   validate <file>          check a kline file against the data contract
   check --symbol S         re-derive stored timeframes from 1m and list differences
-${COMMANDS.map((c) => `  ${c.usage.padEnd(24)} ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.usage.padEnd(24)} ${c.summary}`).join('\n')}
 
 Options: --data-dir DIR (default ./data or threadx.toml [data] root), --config FILE, --json
 Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error.`;
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs `threadx` with `argv`; `commands` are the commands beyond the bank's own. */
+export async function main(
+  argv: string[],
+  commands: readonly CliCommand[] = COMMANDS,
+): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(commands)}\n`);
     return cmd ? EXIT.ok : EXIT.usage;
   }
   if (cmd === '--version') {
@@ -57,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = rest.includes('--json');
   try {
-    return await run(cmd, rest);
+    return await run(cmd, rest, commands);
   } catch (e) {
     return reportError(cmd, e, json);
   }
@@ -101,17 +107,14 @@ async function context(values: Record<string, unknown>): Promise<CommandContext>
     config,
     dataDir,
     json: Boolean(values.json),
-    openBank: () =>
-      Bank.open(dataDir, {
-        maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
-      }),
+    openBank: () => openBank(dataDir, config),
     out: (text: string) => process.stdout.write(`${text}\n`),
     err: (text: string) => process.stderr.write(`${text}\n`),
   };
 }
 
-async function run(cmd: string, args: string[]): Promise<number> {
-  const extra = COMMANDS.find((c) => c.name === cmd);
+async function run(cmd: string, args: string[], commands: readonly CliCommand[]): Promise<number> {
+  const extra = commands.find((c) => c.name === cmd);
   if (extra?.raw) return extra.raw(args);
   const options: ParseArgsConfig['options'] = {
     ...COMMON,
@@ -131,7 +134,7 @@ async function run(cmd: string, args: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(commands)}\n`);
     return EXIT.ok;
   }
   const ctx = await context(values);
@@ -285,11 +288,8 @@ async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): 
   const out = path.resolve(need(values, 'out'));
   const start = values.start ? parseUtcDate(values.start as string) : -Infinity;
   const end = values.end ? parseUtcDate(values.end as string) : Infinity;
-  if (start >= end) throw new UsageError('--start must be before --end');
   const bank = await ctx.openBank();
-  const c = await bank.read(symbol, interval, start, end);
-  await fsp.mkdir(path.dirname(out), { recursive: true });
-  const n = await exportCsv(c, out);
+  const n = await exportRange(bank, { symbol, interval, start, end, out });
   if (ctx.json) ctx.out(JSON.stringify({ ok: true, rows: n, out }));
   else ctx.out(`wrote ${n} ${interval} candle(s) of ${symbol} to ${out}`);
   return EXIT.ok;
@@ -300,21 +300,12 @@ async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number
   let bad = 0;
   const results = [];
   for (const file of files) {
-    const kf = await readKlineFile(file);
-    const interval = kf.interval ?? '1m';
-    const r = validateCandles(kf.candles, interval);
-    const gaps = detectGaps(kf.candles, interval === '1m' ? 60_000 : undefined);
+    const { interval, checksum, report: r, gaps } = await validateFile(file);
     if (!r.ok) bad++;
-    results.push({
-      file,
-      interval,
-      checksum: kf.checksum,
-      ...r,
-      gaps: interval === '1m' ? gaps : [],
-    });
+    results.push({ file, interval, checksum, ...r, gaps });
     if (!ctx.json) {
       ctx.out(
-        `${path.basename(file)}: ${r.rows} rows, ${interval}, checksum ${kf.checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
+        `${path.basename(file)}: ${r.rows} rows, ${interval}, checksum ${checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
       );
       if (!r.ok)
         ctx.out(
@@ -332,18 +323,17 @@ async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number
 async function cmdCheck(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
   const symbol = parseSymbol(need(values, 'symbol'));
   const bank = await ctx.openBank();
-  const intervals = values.intervals
-    ? parseIntervals(values.intervals as string)
-    : bank
-        .list()
-        .filter((d) => d.symbol === symbol && d.interval !== '1m' && d.kind === 'candles')
-        .map((d) => d.interval);
+  const checked = await checkDerived(
+    bank,
+    symbol,
+    values.intervals ? parseIntervals(values.intervals as string) : undefined,
+  );
   let bad = 0;
   const results = [];
-  for (const iv of intervals) {
-    const r = await bank.checkConsistency(symbol, iv);
+  for (const r of checked) {
+    const iv = r.interval;
     if (r.total) bad++;
-    results.push({ interval: iv, ...r });
+    results.push(r);
     if (!ctx.json)
       ctx.out(
         `${symbol}/${iv}: ${r.total === 0 ? 'consistent with 1m' : `${r.total} difference(s), first at ${iso(r.diffs[0].openTime)} (${r.diffs[0].column})`}`,

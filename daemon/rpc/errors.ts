@@ -5,7 +5,12 @@
  */
 import type { z } from 'zod';
 import { type ErrorData, toParamIssues } from '../../schemas/protocol.ts';
-import { type ErrorIssue, ThreadxError, toThreadxError } from '../../schemas/errors.ts';
+import {
+  type ErrorIssue,
+  ThreadxError,
+  invalidParams,
+  toThreadxError,
+} from '../../schemas/errors.ts';
 import { messages } from './messages.ts';
 
 /** The `error` member of a JSON-RPC response. */
@@ -15,17 +20,7 @@ export interface RpcErrorObject {
   data: ErrorData;
 }
 
-/** A request whose params are wrong: `INVALID_PARAMS` with every issue by path. */
-export function invalidParams(method: string, issues: ErrorIssue[]): ThreadxError {
-  const first = issues[0];
-  const where = first && first.path.length ? `${first.path.join('.')}: ` : '';
-  return new ThreadxError(
-    'INVALID_PARAMS',
-    messages.invalidParams(method, `${where}${first?.message ?? 'invalid'}`),
-    undefined,
-    { issues },
-  );
-}
+export { invalidParams };
 
 /** Details that travel as their own members of `data` (the rest go under `data.details`). */
 const LIFTED = ['issues', 'retryAfterMs', 'symbol', 'dataset'] as const;

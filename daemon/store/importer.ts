@@ -3,9 +3,9 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, strFromU8 } from 'fflate';
 import {
-  parseArchiveZip as parseZip,
-  verifyChecksum as verifyArchiveChecksum,
-} from '../sources/archive.ts';
+  checkArchiveChecksum as verifyArchiveChecksum,
+  parseArchiveZipBytes as parseZip,
+} from '../engine/archive-file.ts';
 import type { Candles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';

@@ -19,7 +19,6 @@ import { ErrorCodes } from '../../schemas/protocol.ts';
 import { toRpcError } from '../../daemon/rpc/errors.ts';
 import { ResponseError } from '../../daemon/rpc/client.ts';
 import { cliError, usage } from '../../daemon/cli/main.ts';
-import '../../daemon/cli/commands.ts';
 import { UsageError } from '../../daemon/cli/context.ts';
 import { IngestError } from '../../daemon/jobs/ingest.ts';
 import { IndicatorArgsError } from '../../daemon/jobs/indicators.ts';
