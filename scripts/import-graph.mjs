@@ -43,9 +43,44 @@ for (const f of files) {
     edges.push(`${relative(root, f)} -> ${relative(root, target)}`);
   }
 }
+/** What each layer may import (ARCHITECTURE.md, "Layers"); anything else is a violation. */
+const ALLOWED = {
+  schemas: [],
+  'daemon/engine': ['schemas'],
+  'daemon/store': ['schemas', 'daemon/engine'],
+  'daemon/sources': ['schemas', 'daemon/engine'],
+  'daemon/jobs': ['schemas', 'daemon/engine', 'daemon/store', 'daemon/sources', 'daemon/*'],
+  'daemon/app': [
+    'schemas',
+    'daemon/engine',
+    'daemon/store',
+    'daemon/sources',
+    'daemon/jobs',
+    'daemon/*',
+  ],
+  'daemon/rpc': ['schemas', 'daemon/app', 'daemon/*'],
+  'daemon/cli': ['schemas', 'daemon/app', 'daemon/replay', 'daemon/*'],
+  'daemon/replay': ['schemas', 'daemon/engine', 'daemon/*'],
+  'daemon/*': ['schemas'],
+  extension: ['schemas', 'webviews', 'daemon/rpc'],
+  webviews: ['schemas'],
+};
+/** The composition root may join cli/ and rpc/; the extension may use only the client. */
+function allowed(from, to) {
+  if (from === 'daemon/cli/bin.ts' && layer(join(root, to)) === 'daemon/rpc') return true;
+  const a = layer(join(root, from));
+  const b = layer(join(root, to));
+  if (a === 'extension' && b === 'daemon/rpc') return to === 'daemon/rpc/client.ts';
+  return (ALLOWED[a] ?? []).includes(b);
+}
+const violations = edges.filter((e) => {
+  const [from, to] = e.split(' -> ');
+  return !allowed(from, to);
+});
 const cross = [...pairs.values()].reduce((s, n) => s + n, 0);
 for (const [k, n] of [...pairs].sort()) console.log(`${String(n).padStart(4)}  ${k}`);
 console.log(
-  `files ${files.length}, relative import edges ${total}, cross-layer ${cross}, layer pairs ${pairs.size}`,
+  `files ${files.length}, relative import edges ${total}, cross-layer ${cross}, layer pairs ${pairs.size}, against the layer rules ${violations.length}`,
 );
+if (process.argv.includes('--violations')) for (const e of violations) console.log(`  ${e}`);
 if (process.argv.includes('--edges')) for (const e of edges.sort()) console.log(e);
