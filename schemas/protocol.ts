@@ -742,6 +742,33 @@ export const LogsSubscribe = request({
 
 // --- notifications ----------------------------------------------------------------------------
 
+/** The phases of one symbol in a batch job, in order (`skipped` and `error` end it early). */
+export const SYMBOL_PHASES = [
+  'queued',
+  'plan',
+  'fetch',
+  'write',
+  'derive',
+  'done',
+  'error',
+  'skipped',
+] as const;
+
+/**
+ * One symbol's state in a batch job (`ingest/run`): its phase, the candles it added so far and
+ * its requests done of those planned. Reports carry the symbols that changed since the last one.
+ */
+export const SymbolProgressSchema = z.object({
+  symbol: z.string(),
+  phase: z.enum(SYMBOL_PHASES),
+  rows: z.int().min(0),
+  requestsDone: z.int().min(0),
+  requestsTotal: z.int().min(0),
+  /** For a person: what the symbol is doing, or why it failed or was skipped. */
+  message: z.string().optional(),
+});
+export type SymbolProgress = z.infer<typeof SymbolProgressSchema>;
+
 export const WorkDoneProgressSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('begin'),
@@ -755,6 +782,8 @@ export const WorkDoneProgressSchema = z.discriminatedUnion('kind', [
     message: z.string().optional(),
     percentage: z.number().min(0).max(100).optional(),
     cancellable: z.boolean().optional(),
+    /** Batch jobs: the symbols whose state changed since the previous report. */
+    symbols: z.array(SymbolProgressSchema).optional(),
   }),
   z.object({ kind: z.literal('end'), message: z.string().optional() }),
 ]);

@@ -5,10 +5,16 @@
  */
 import type { Config } from '../../schemas/config.ts';
 import type { Interval } from '../../schemas/intervals.ts';
-import { type ParsedParams, type Result, ErrorCodes } from '../../schemas/protocol.ts';
+import {
+  type ParsedParams,
+  type Result,
+  type SymbolProgress,
+  ErrorCodes,
+} from '../../schemas/protocol.ts';
 import { errorFromReport } from '../../schemas/errors.ts';
 import {
   type IngestPlan,
+  type IngestProgress,
   type IngestRequest,
   type IngestSummary,
   planIngest,
@@ -62,6 +68,19 @@ export async function runIngestUseCase(
   return svc.writing(symbols, 'ingest', ctx, async () => {
     const plan = await planIngest(deps, lockReq, ctx.signal);
     if (ranking) plan.ranking = ranking;
+    // Every symbol's state from the start: queued with its planned requests.
+    ctx.progress.report(
+      0,
+      plan.requests,
+      `0/${plan.symbols.length} symbols`,
+      plan.symbols.map((s) => ({
+        symbol: s.symbol,
+        phase: 'queued',
+        rows: 0,
+        requestsDone: 0,
+        requestsTotal: s.requests,
+      })),
+    );
     const summary = await runIngest(deps, lockReq, {
       signal: ctx.signal,
       plan,
@@ -70,6 +89,7 @@ export async function runIngestUseCase(
           e.requestsDone,
           e.requestsTotal,
           `${e.symbolsDone}/${e.symbolsTotal} symbols${e.symbol ? ` · ${e.symbol}: ${e.message}` : ''}`,
+          e.symbol ? [symbolProgress({ ...e, symbol: e.symbol })] : undefined,
         );
         if (e.phase === 'write' || e.phase === 'done' || e.phase === 'derive')
           svc.maybeFlush('ingest');
@@ -79,6 +99,18 @@ export async function runIngestUseCase(
     await refreshIndicatorsAfterIngest(svc, summary, lockReq.intervals, ctx.signal);
     return runResult(summary);
   });
+}
+
+/** One symbol's state, from an ingest progress event. */
+export function symbolProgress(e: IngestProgress & { symbol: string }): SymbolProgress {
+  return {
+    symbol: e.symbol,
+    phase: e.phase,
+    rows: e.rows,
+    requestsDone: e.symbolRequestsDone ?? 0,
+    requestsTotal: e.symbolRequestsTotal ?? e.symbolRequestsDone ?? 0,
+    ...(e.message ? { message: e.message } : {}),
+  };
 }
 
 /**

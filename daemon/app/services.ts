@@ -4,6 +4,7 @@
  * `registry/changed`. The CLI runs the same use cases over a `Services` of its own.
  */
 import type { Config } from '../../schemas/config.ts';
+import type { SymbolProgress } from '../../schemas/protocol.ts';
 import type { Bank } from '../store/bank.ts';
 import type { BinanceRestClient } from '../sources/rest.ts';
 import type { IngestDeps } from '../jobs/ingest.ts';
@@ -36,7 +37,8 @@ export type ChangeReason = 'ingest' | 'delete' | 'derive' | 'indicators' | 'impo
 /** Progress of a job, as the caller shows it (`$/progress` in the daemon, a line in the CLI). */
 export interface ProgressSink {
   begin(title: string, message?: string, cancellable?: boolean): void;
-  report(done: number, total: number, message?: string): void;
+  /** `symbols`: batch jobs' per-symbol states that changed (never dropped, even when throttled). */
+  report(done: number, total: number, message?: string, symbols?: SymbolProgress[]): void;
   end(message?: string): void;
 }
 

@@ -109,6 +109,9 @@ export interface IngestProgress {
   rows: number;
   symbolsDone: number;
   symbolsTotal: number;
+  /** This symbol's requests done and planned (REST pages, archive files and checksums). */
+  symbolRequestsDone?: number;
+  symbolRequestsTotal?: number;
 }
 
 const KLINES_WEIGHT = 2;
@@ -282,9 +285,16 @@ export async function runIngest(
   const results = await Promise.all(
     plan.symbols.map((sp) =>
       limit(async () => {
-        const r = await ingestSymbol(deps, req, sp, opts.signal, (n) => (total.done += n), report);
+        let mine = 0;
+        const mineReport: typeof report = (p) =>
+          report({ ...p, symbolRequestsDone: mine, symbolRequestsTotal: sp.requests });
+        const count = (n: number): void => {
+          total.done += n;
+          mine += n;
+        };
+        const r = await ingestSymbol(deps, req, sp, opts.signal, count, mineReport);
         total.symbolsDone++;
-        report({
+        mineReport({
           symbol: sp.symbol,
           phase: r.ok ? 'done' : 'error',
           message: r.ok ? `${r.rowsAdded} new candle(s)` : (r.error?.message ?? 'failed'),

@@ -24,6 +24,7 @@ import {
   type ProgressToken,
   type RequestMethod,
   type Result,
+  type SymbolProgress,
   type WorkDoneProgress,
   CancelRequest,
   ErrorCodes,
@@ -583,6 +584,8 @@ export class WorkDone {
   private state: 'idle' | 'begun' | 'ended' = 'idle';
   private lastPercent = -1;
   private lastAt = 0;
+  /** Symbol states not sent yet (held back by the throttle). */
+  private readonly pending = new Map<string, SymbolProgress>();
 
   constructor(
     private readonly connection: Connection,
@@ -607,9 +610,14 @@ export class WorkDone {
     });
   }
 
-  /** Reports `done` of `total` (or a bare message when total is 0). */
-  report(done: number, total: number, message?: string): void {
+  /**
+   * Reports `done` of `total` (or a bare message when total is 0), with the per-symbol states
+   * that changed. Reports are throttled to ten a second; symbol states held back by the throttle
+   * go out with the next report (or before `end`), so a client never misses a symbol's last state.
+   */
+  report(done: number, total: number, message?: string, symbols?: SymbolProgress[]): void {
     if (this.token === undefined || this.state !== 'begun') return;
+    for (const s of symbols ?? []) this.pending.set(s.symbol, s);
     const percentage =
       total > 0 ? Math.max(0, Math.min(100, Math.floor((done / total) * 100))) : undefined;
     const now = performance.now();
@@ -617,15 +625,23 @@ export class WorkDone {
     if (percentage === undefined && now - this.lastAt < 100) return;
     this.lastAt = now;
     if (percentage !== undefined) this.lastPercent = percentage;
+    this.sendReport(percentage, message);
+  }
+
+  private sendReport(percentage: number | undefined, message?: string): void {
+    const symbols = [...this.pending.values()];
+    this.pending.clear();
     this.send({
       kind: 'report',
       ...(percentage !== undefined ? { percentage } : {}),
       ...(message ? { message } : {}),
+      ...(symbols.length ? { symbols } : {}),
     });
   }
 
   end(message?: string): void {
     if (this.token === undefined || this.state !== 'begun') return;
+    if (this.pending.size) this.sendReport(this.lastPercent >= 0 ? this.lastPercent : undefined);
     this.state = 'ended';
     this.send({ kind: 'end', ...(message ? { message } : {}) });
   }
