@@ -1,6 +1,6 @@
 /** Estimates shown with a dry run: exchange weight and wall time of a plan. No `vscode`. */
-import type { Result } from '../schemas/protocol.ts';
-import type { PlanView } from '../webviews/messages.ts';
+import type { Result, SymbolProgress } from '../schemas/protocol.ts';
+import type { PlanView, SymbolJobState } from '../webviews/messages.ts';
 
 /** Binance's REQUEST_WEIGHT of one `klines` request with `limit=1000`. */
 export const KLINES_WEIGHT = 2;
@@ -30,4 +30,27 @@ export function planView(
 export function overallPercentage(perSymbol: number[]): number {
   if (perSymbol.length === 0) return 0;
   return perSymbol.reduce((a, b) => a + b, 0) / perSymbol.length;
+}
+
+/** A symbol's state in the daemon's progress, as the panel draws its bar. */
+export function symbolView(s: SymbolProgress): {
+  state: SymbolJobState;
+  percentage: number;
+  message?: string;
+} {
+  const state: SymbolJobState =
+    s.phase === 'queued'
+      ? 'queued'
+      : s.phase === 'done'
+        ? 'done'
+        : s.phase === 'error' || s.phase === 'skipped'
+          ? 'failed'
+          : 'running';
+  const percentage =
+    state === 'done' || state === 'failed'
+      ? 100
+      : s.requestsTotal > 0
+        ? Math.min(99, Math.floor((100 * s.requestsDone) / s.requestsTotal))
+        : 0;
+  return { state, percentage, ...(s.message ? { message: s.message } : {}) };
 }

@@ -9,7 +9,7 @@ import {
   validateTopN,
 } from '../../extension/ingest-form.ts';
 import { messages } from '../../extension/messages.ts';
-import { overallPercentage, planView } from '../../extension/plan.ts';
+import { overallPercentage, planView, symbolView } from '../../extension/plan.ts';
 import { buildTree, datasetPath, detailRows, verifyStateFrom } from '../../extension/tree-model.ts';
 import type { IngestForm } from '../../webviews/messages.ts';
 import { filterDatasets, sortDatasets } from '../../webviews/registry-table.ts';
@@ -146,6 +146,27 @@ describe('plan and errors', () => {
     assert.ok(v.seconds > 0);
     assert.equal(overallPercentage([100, 50]), 75);
     assert.equal(overallPercentage([]), 0);
+  });
+
+  it("a symbol's bar from the daemon's per-symbol progress", () => {
+    const s = { symbol: 'BTCUSDC', rows: 0, requestsDone: 0, requestsTotal: 8 };
+    assert.deepEqual(symbolView({ ...s, phase: 'queued' }), { state: 'queued', percentage: 0 });
+    assert.deepEqual(
+      symbolView({ ...s, phase: 'fetch', requestsDone: 2, message: '2 request(s)' }),
+      {
+        state: 'running',
+        percentage: 25,
+        message: '2 request(s)',
+      },
+    );
+    // All requests done but not yet written: not 100 until the daemon says done.
+    assert.equal(symbolView({ ...s, phase: 'write', requestsDone: 8 }).percentage, 99);
+    assert.deepEqual(symbolView({ ...s, phase: 'done', requestsDone: 8 }), {
+      state: 'done',
+      percentage: 100,
+    });
+    assert.equal(symbolView({ ...s, phase: 'skipped', message: 'not listed' }).state, 'failed');
+    assert.equal(symbolView({ ...s, phase: 'error' }).state, 'failed');
   });
 
   it('turns daemon errors into words', () => {
