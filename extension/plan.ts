@@ -1,9 +1,7 @@
 /** Estimates shown with a dry run: exchange weight and wall time of a plan. No `vscode`. */
+import { KLINES, estimateSeconds } from '../schemas/contracts.ts';
 import type { Result, SymbolProgress } from '../schemas/protocol.ts';
 import type { PlanView, SymbolJobState } from '../webviews/messages.ts';
-
-/** Binance's REQUEST_WEIGHT of one `klines` request with `limit=1000`. */
-export const KLINES_WEIGHT = 2;
 
 export function planView(
   plan: Result<'ingest/plan'>,
@@ -11,18 +9,21 @@ export function planView(
 ): PlanView {
   // The daemon's own estimate wins when it sends one (protocol 1.x may add it).
   const totals = plan.totals as typeof plan.totals & { weight?: number; estimatedSeconds?: number };
-  const weight = totals.weight ?? plan.totals.requests * KLINES_WEIGHT;
+  const weight = totals.weight ?? plan.totals.requests * KLINES.weight;
   const budget = (opts.weightPerMinute ?? 6000) * (1 - (opts.safetyMargin ?? 0.1));
-  // The slower of two limits: the weight budget per minute, and round trips at the concurrency
-  // (about 250 ms per REST request, 1 s per archive file).
-  const byWeight = (weight / budget) * 60;
-  const byLatency =
-    (plan.totals.requests * 0.25 + plan.totals.archives * 1) / Math.max(1, opts.concurrency);
   return {
     items: plan.items,
     totals: plan.totals,
     weight,
-    seconds: totals.estimatedSeconds ?? Math.max(byWeight, byLatency),
+    seconds:
+      totals.estimatedSeconds ??
+      estimateSeconds({
+        requests: plan.totals.requests,
+        archives: plan.totals.archives,
+        weight,
+        concurrency: opts.concurrency,
+        weightPerSecond: budget / 60,
+      }),
   };
 }
 

@@ -21,6 +21,7 @@ import { ConfigSchema } from './config.ts';
 import { IntervalSchema } from './intervals.ts';
 import { GapSchema, VerifyIssueSchema } from './registry.ts';
 import { type ErrorCode, ErrorCodes } from './errors.ts';
+import { INDICATOR_NAMES, SELECTION } from './contracts.ts';
 
 /**
  * Version of this protocol, `major.minor`. A client refuses a daemon with a different major; a
@@ -93,14 +94,14 @@ export const GroupNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, {
   error: 'group names are 1 to 32 letters, digits, "_" or "-"',
 });
 
-const SymbolList = z.array(SymbolSchema).min(1).max(1000);
+const SymbolList = z.array(SymbolSchema).min(1).max(SELECTION.maxSymbols);
 
 /** Which symbols a batch request applies to: exactly one of `symbols`, `top` or `group`. */
 const selection = {
   symbols: SymbolList.optional(),
   top: z
     .object({
-      n: z.int().min(1).max(500),
+      n: z.int().min(1).max(SELECTION.maxTop),
       quote: z
         .string()
         .regex(/^[A-Za-z0-9]{2,10}$/)
@@ -318,7 +319,7 @@ export const SymbolsSearch = request({
 export const SymbolsTop = request({
   method: 'symbols/top',
   params: z.object({
-    n: z.int().min(1).max(500).default(10),
+    n: z.int().min(1).max(SELECTION.maxTop).default(10),
     quote: z
       .string()
       .regex(/^[A-Za-z0-9]{2,10}$/)
@@ -643,7 +644,7 @@ export const DataExport = request({
 
 // --- indicators -------------------------------------------------------------------------------
 
-export const INDICATOR_NAMES = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'] as const;
+export { INDICATOR_NAMES } from './contracts.ts';
 
 /**
  * An indicator and its parameters. Parameters by name: sma/ema {period=20}, rsi {period=14},

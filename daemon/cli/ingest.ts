@@ -1,3 +1,4 @@
+import { SELECTION } from '../../schemas/contracts.ts';
 import { parseUtcDate } from '../../schemas/common.ts';
 import { parseIntervals } from '../../schemas/intervals.ts';
 import type { Config } from '../../schemas/config.ts';
@@ -24,9 +25,9 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
           .filter(Boolean)
       : undefined;
   const top = values.top !== undefined ? Number(values.top) : undefined;
-  if (top !== undefined && !(Number.isInteger(top) && top >= 1 && top <= 1000))
+  if (top !== undefined && !(Number.isInteger(top) && top >= 1 && top <= SELECTION.maxTop))
     throw new UsageError(
-      `--top must be a whole number from 1 to 1000, got ${JSON.stringify(values.top)}`,
+      `--top must be a whole number from 1 to ${SELECTION.maxTop}, got ${JSON.stringify(values.top)}`,
     );
   const group = values.group as string | undefined;
   if ([symbols, top, group].filter((x) => x !== undefined).length !== 1)

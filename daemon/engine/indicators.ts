@@ -14,8 +14,8 @@
 import { ThreadxError } from '../../schemas/errors.ts';
 import { z } from 'zod';
 
-export const INDICATOR_NAMES = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'] as const;
-export type IndicatorName = (typeof INDICATOR_NAMES)[number];
+export { INDICATOR_NAMES, type IndicatorName } from '../../schemas/contracts.ts';
+import { INDICATOR_NAMES, type IndicatorName } from '../../schemas/contracts.ts';
 
 /** Largest accepted period; TA-Lib accepts up to 100000 but nothing sensible needs that. */
 export const MAX_PERIOD = 10_000;

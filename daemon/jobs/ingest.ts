@@ -1,3 +1,4 @@
+import { KLINES, estimateSeconds } from '../../schemas/contracts.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import pLimit from 'p-limit';
 import type { Candles } from '../../schemas/candles.ts';
@@ -114,8 +115,8 @@ export interface IngestProgress {
   symbolRequestsTotal?: number;
 }
 
-const KLINES_WEIGHT = 2;
-const PAGE = 1000;
+const KLINES_WEIGHT = KLINES.weight;
+const PAGE = KLINES.page;
 /** Ranges shorter than a day go to REST even in auto mode: one request beats a day's archive. */
 const ARCHIVE_MIN_MS = DAY_MS;
 /** REST chunk length (20 pages) and how many chunks of one symbol are fetched at once. */
@@ -246,8 +247,7 @@ export async function planIngest(
   const { limit, windowMs } = deps.rest.governor.limits;
   const budgetPerSecond =
     (limit * (1 - deps.config.data.api.weight_safety_margin)) / (windowMs / 1000);
-  const latencyBound =
-    (requests * 0.15) / Math.max(1, req.concurrency ?? deps.config.data.api.concurrency);
+
   return {
     window: [start, end],
     symbols,
@@ -255,7 +255,13 @@ export async function planIngest(
     requests,
     weight,
     archiveFiles,
-    estimatedSeconds: Math.round(Math.max(weight / budgetPerSecond, latencyBound) * 10) / 10,
+    estimatedSeconds: estimateSeconds({
+      requests,
+      archives: archiveFiles,
+      weight,
+      concurrency: req.concurrency ?? deps.config.data.api.concurrency,
+      weightPerSecond: budgetPerSecond,
+    }),
     ...(ranking ? { ranking } : {}),
   };
 }
