@@ -4,7 +4,8 @@
  * child process's stdio, a Unix socket or a port.
  *
  * ```ts
- * const client = await ThreadxClient.spawn({ args: ['serve', '--stdio', '--data-dir', dir] });
+ * const child = spawn('threadx', ['serve', '--stdio', '--join', '--data-dir', dir]);
+ * const client = ThreadxClient.overStreams(child.stdout, child.stdin);
  * await client.initialize({ clientInfo: { name: 'my-tool' } });
  * const { datasets } = await client.request('registry/list', {});
  * const run = client.request('ingest/run', { symbols: ['BTCUSDC'], start: '2024-01-01' }, {
@@ -118,39 +119,6 @@ export class ThreadxClient {
   /** A client over a pair of streams (a child's stdout/stdin, a socket, a test's PassThroughs). */
   static overStreams(input: Readable, output: Writable, opts?: ReaderOptions): ThreadxClient {
     return new ThreadxClient(streamTransport(input, output, opts));
-  }
-
-  /**
-   * Starts `node <cli> <args>` and talks to it over its stdio. `cli` defaults to the bundled
-   * `dist/cli.js` beside this module's package; stderr is passed through to `onStderr`.
-   */
-  static async spawn(opts: {
-    cli: string;
-    args: string[];
-    cwd?: string;
-    env?: NodeJS.ProcessEnv;
-    onStderr?: (text: string) => void;
-  }): Promise<ThreadxClient & { readonly pid: number | undefined }> {
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [opts.cli, ...opts.args], {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (t: string) => opts.onStderr?.(t));
-    const client = ThreadxClient.overStreams(child.stdout, child.stdin) as ThreadxClient & {
-      pid: number | undefined;
-    };
-    client.pid = child.pid;
-    client.onClose(() => {
-      if (child.exitCode === null) child.stdin.end();
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    return client;
   }
 
   /** Connects to a daemon's Unix socket (or Windows named pipe). */
