@@ -38,3 +38,14 @@ export function estimateSeconds(p: {
 /** The indicators the product computes (TA-Lib-exact). */
 export const INDICATOR_NAMES = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'] as const;
 export type IndicatorName = (typeof INDICATOR_NAMES)[number];
+
+/**
+ * The files a daemon keeps in its data directory: its lock (holding its pid), its discovery
+ * file (pid, protocol version, endpoint) and the token of a port transport. Clients find a
+ * running daemon through these names only.
+ */
+export const DAEMON_FILES = {
+  lock: '.threadx-daemon.lock',
+  discovery: '.threadx-daemon.json',
+  token: '.threadx-token',
+} as const;
