@@ -1,6 +1,5 @@
 import { ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
-import { createHash } from 'node:crypto';
 import {
   type DatasetEntry,
   type FileEntry,
@@ -12,9 +11,8 @@ import {
 import { type Interval, intervalMs } from '../../schemas/intervals.ts';
 import { writeFileAtomic } from './atomic.ts';
 
-export function sha256(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+/** SHA-256, lower-case hex (the one helper, in engine/archive-file.ts). */
+export { sha256Hex as sha256 } from '../engine/archive-file.ts';
 
 export class RegistryError extends ThreadxError {
   override readonly name = 'RegistryError';

@@ -9,7 +9,7 @@ import { ErrorCodes, type WorkDoneProgress } from '../../schemas/protocol.ts';
 import { ResponseError } from '../../daemon/rpc/client.ts';
 import { computeIndicator } from '../../daemon/engine/indicators.ts';
 import { indicatorMessages } from '../../daemon/jobs/indicators.ts';
-import { JAN_2024, startHarness } from './harness.ts';
+import { JAN_2024, startHarness } from '../helpers/harness.ts';
 
 const ALL = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'].map((name) => ({
   name: name as 'sma',

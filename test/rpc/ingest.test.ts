@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ErrorCodes, type WorkDoneProgress } from '../../schemas/protocol.ts';
 import { ResponseError } from '../../daemon/rpc/client.ts';
 import { startReplayServer, type ReplayOptions } from '../../daemon/replay/server.ts';
-import { nextNotification, startHarness } from './harness.ts';
+import { nextNotification, startHarness } from '../helpers/harness.ts';
 
 const NOW = Date.parse('2023-05-01T21:03:30Z');
 const DAY = 86_400_000;

@@ -16,7 +16,7 @@ import {
 import { ResponseError } from '../../daemon/rpc/client.ts';
 import { messages } from '../../daemon/app/messages.ts';
 import { messages as rpcMessages } from '../../daemon/rpc/messages.ts';
-import { DAY, JAN_2024, nextNotification, startHarness } from './harness.ts';
+import { DAY, JAN_2024, nextNotification, startHarness } from '../helpers/harness.ts';
 
 async function rejects(p: Promise<unknown>, code: number): Promise<ResponseError> {
   try {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes } from '../../schemas/protocol.ts';
 import { ThreadxClient, ResponseError } from '../../daemon/rpc/client.ts';
 import { DISCOVERY_FILE, TOKEN_FILE, type DiscoveryInfo } from '../../daemon/rpc/lifecycle.ts';
-import { tempDir } from './harness.ts';
+import { tempDir } from '../helpers/harness.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
