@@ -505,6 +505,11 @@ export const DatasetSummarySchema = z.object({
   updated: z.number(),
   derived: z.boolean(),
   indicator: z.object({ name: z.string(), params: z.record(z.string(), z.number()) }).optional(),
+  /**
+   * Where the dataset lives, absolute: the folder of its monthly files (1m) or its file. Clients
+   * use this path as is; they never build one into the bank.
+   */
+  path: z.string().optional(),
 });
 export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
 

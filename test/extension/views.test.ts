@@ -13,7 +13,7 @@ import { overallPercentage, planView, symbolView } from '../../extension/plan.ts
 import {
   buildTree,
   changedSymbols,
-  datasetPath,
+  datasetLocation,
   detailRows,
   mergeDatasets,
   verifyStateFrom,
@@ -88,8 +88,13 @@ describe('tree model', () => {
   });
 
   it('knows where a dataset lives', () => {
-    assert.equal(datasetPath('/d', 'BTCUSDC', '1m'), '/d/processed/BTCUSDC/1m');
-    assert.equal(datasetPath('/d/', 'BTCUSDC', '4h'), '/d/processed/BTCUSDC/4h.parquet');
+    const listed = [
+      { ...ds('BTCUSDC/1m'), path: '/bank/processed/BTCUSDC/1m' },
+      { ...ds('BTCUSDC/4h'), path: '/bank/processed/BTCUSDC/4h.parquet' },
+    ];
+    assert.equal(datasetLocation(listed, 'BTCUSDC', '1m'), '/bank/processed/BTCUSDC/1m');
+    assert.equal(datasetLocation(listed, 'BTCUSDC', '4h'), '/bank/processed/BTCUSDC/4h.parquet');
+    assert.equal(datasetLocation(listed, 'ETHUSDC', '4h'), undefined);
   });
 });
 

@@ -2,6 +2,7 @@
  * The exchange-facing methods over the protocol, against the local replay exchange: symbols,
  * ingest with progress and registry/changed, and a cancelled ingest leaving the bank consistent.
  */
+import { stat } from 'node:fs/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes, type WorkDoneProgress } from '../../schemas/protocol.ts';
@@ -102,6 +103,10 @@ test('ingest/run: progress begin/report/end, per-symbol rows, registry/changed t
       list.datasets.map((d) => d.id),
       ['BTCUSDT/1h', 'BTCUSDT/1m'],
     );
+    // The daemon says where each dataset lives; clients never build the path.
+    const [h1, m1] = list.datasets;
+    assert.ok((await stat(h1.path!)).isFile());
+    assert.ok((await stat(m1.path!)).isDirectory());
 
     const dry = await h.client.request('ingest/run', {
       symbols: ['BTCUSDT'],
