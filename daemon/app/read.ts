@@ -18,7 +18,6 @@ import {
 import type { CandleColumns } from '../../schemas/protocol.ts';
 import { resample } from '../engine/resample.ts';
 import type { Bank } from '../store/bank.ts';
-import { sha256 } from '../store/registry.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import { messages } from './messages.ts';
 
@@ -45,11 +44,9 @@ export interface ReadPlan {
   truncate: boolean;
 }
 
-/** The checksum a derived dataset must carry to be current (as `Bank.derive` computes it). */
+/** The checksum a derived dataset must carry to be current (the bank's one formula). */
 function current1mChecksum(bank: Bank, symbol: string): string | null {
-  const src = bank.get(symbol, '1m');
-  if (!src || src.files.length === 0) return null;
-  return sha256(src.files.map((f) => f.sha256).join(''));
+  return bank.datasetChecksum(symbol, '1m');
 }
 
 /**
