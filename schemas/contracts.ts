@@ -49,3 +49,13 @@ export const DAEMON_FILES = {
   discovery: '.threadx-daemon.json',
   token: '.threadx-token',
 } as const;
+
+/** Each indicator's parameters when a request leaves them out (TA-Lib's usual defaults). */
+export const INDICATOR_DEFAULTS = {
+  sma: { period: 20 },
+  ema: { period: 20 },
+  rsi: { period: 14 },
+  macd: { fast: 12, slow: 26, signal: 9 },
+  bbands: { period: 20, k: 2 },
+  atr: { period: 14 },
+} as const satisfies Record<IndicatorName, Record<string, number>>;
