@@ -249,7 +249,7 @@ export function createHandlers(state: DaemonState): {
       }),
 
     'data/read': async (p) => {
-      const plan = planRead(bank, p.symbol, p.interval, p.start, p.end, p.maxPoints);
+      const plan = planRead(bank, p.symbol, p.interval, p.start, p.end, p.maxPoints, p.exact);
       const c = await loadPlan(bank, plan, p.maxPoints);
       return {
         symbol: p.symbol,
