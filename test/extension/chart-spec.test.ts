@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as vl from 'vega-lite';
-import { DEFAULT_THEME, candlestickSpec, chartRows } from '../../webviews/chart/spec.ts';
+import {
+  DEFAULT_THEME,
+  candlestickSpec,
+  chartRows,
+  displayInterval,
+  formatVolume,
+} from '../../webviews/chart/spec.ts';
 import type { ChartData } from '../../webviews/messages.ts';
 
 const H = 3_600_000;
@@ -60,7 +66,7 @@ describe('candlestick spec', () => {
         { name: 'rsi', params: { period: 14 } },
         { name: 'macd', params: { fast: 12, slow: 26, signal: 9 } },
       ],
-      domain: [0, 2 * H],
+      symbol: 'BTCUSDC',
     });
     const compiled = JSON.stringify(vl.compile(spec as never).spec);
     for (const name of [
@@ -72,22 +78,42 @@ describe('candlestick spec', () => {
       'panel_rsi_14_marks',
       'panel_macd_12_26_9_hist_marks',
       'bbands_band_marks',
+      'flat_marks',
+      'price_vrule_marks',
+      'price_hrule_marks',
+      'volume_vrule_marks',
+      'panel_1_vrule_marks',
+      'readout_marks',
+      'legend_0_marks',
     ]) {
       assert.ok(compiled.includes(`"${name}"`), name);
     }
   });
 
-  it('leaves out indicators the daemon did not send', () => {
+  it('says "not enough candles" in a panel whose indicator has no value yet', () => {
     const spec = candlestickSpec(
       { ...data, indicators: [] },
       {
         width: 600,
         theme: DEFAULT_THEME,
+        symbol: 'BTCUSDC',
         overlays: [{ name: 'ema', params: { period: 20 } }],
-        panels: [{ name: 'rsi', params: { period: 14 } }],
+        panels: [{ name: 'macd', params: { fast: 12, slow: 26, signal: 9 } }],
       },
     );
-    assert.equal((spec.vconcat as unknown[]).length, 2, 'price and volume only');
+    assert.equal((spec.vconcat as unknown[]).length, 3, 'price, volume and the MACD panel');
+    assert.match(JSON.stringify(spec), /Not enough candles for MACD\(12,26,9\)/);
     vl.compile(spec as never);
+  });
+
+  it('formats volume in K, M and B and picks a coarser interval only past the width', () => {
+    assert.equal(formatVolume(0), '0');
+    assert.equal(formatVolume(0.06), '0.06');
+    assert.equal(formatVolume(1234), '1.234K');
+    assert.equal(formatVolume(5_600_000), '5.6M');
+    assert.equal(formatVolume(7e9), '7B');
+    assert.equal(displayInterval('1h', 300 * H, 400), '1h');
+    assert.equal(displayInterval('1h', 1000 * H, 400), '3h');
+    assert.equal(displayInterval('1m', 365 * 24 * H, 600), '1d');
   });
 });

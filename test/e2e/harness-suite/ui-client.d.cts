@@ -15,6 +15,14 @@ export type UiStep =
       state?: 'visible' | 'hidden' | 'attached' | 'detached';
       timeoutMs?: number;
     }
+  | {
+      do: 'hover';
+      selector: string;
+      webview?: boolean | number;
+      x?: number;
+      y?: number;
+      timeoutMs?: number;
+    }
   | { do: 'count'; selector: string; webview?: boolean | number }
   | { do: 'screenshot'; name: string };
 

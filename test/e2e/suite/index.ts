@@ -4,6 +4,7 @@
  * esbuild into `dist/test/e2e/suite/index.cjs`; mocha is loaded from node_modules at run time.
  */
 import Mocha from 'mocha';
+import { registerChartTests } from './chart.test.ts';
 import { registerExtensionTests } from './extension.test.ts';
 
 export async function run(): Promise<void> {
@@ -11,6 +12,7 @@ export async function run(): Promise<void> {
   // The bundled test files register their suites when called, once mocha's BDD globals exist.
   mocha.suite.emit('pre-require', globalThis, 'extension.test.ts', mocha);
   registerExtensionTests();
+  registerChartTests();
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   if (failures > 0) throw new Error(`${failures} test(s) failed`);
 }

@@ -1,0 +1,177 @@
+/**
+ * The candlestick chart in a real VS Code, read from the drawn scene (vega's SVG): the timeframe
+ * chosen is the one drawn (title, candle count), the time axis has labels once at the bottom,
+ * the crosshair and read-out follow the pointer, zoom and pan from the keyboard stay within the
+ * data, the timeframe switches from the keyboard, and an indicator without enough candles says
+ * so. Runs after the extension suite, which downloaded BTCUSDT 2023-04-17 .. 2023-05-01.
+ */
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import { screenshot, ui, type UiStep } from '../harness-suite/ui-client.cjs';
+
+const CHART = '#chart';
+const frameAfter = (n: number): UiStep => ({
+  do: 'wait',
+  selector: `${CHART}[data-last-ms]:not([data-frame="${n}"])`,
+  webview: true,
+  state: 'attached',
+});
+
+/** The chart's data attributes (window, candles, interval, frame, last timing). */
+async function chartState(): Promise<Record<string, string>> {
+  const [html] = await ui([{ do: 'html', selector: CHART, webview: true }]);
+  const open = /^<div[^>]*>/.exec(String(html))?.[0] ?? '';
+  return Object.fromEntries(
+    [...open.matchAll(/data-([a-z-]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+  );
+}
+
+async function texts(selector: string): Promise<string> {
+  const [t] = await ui([{ do: 'text', selector, webview: true }]);
+  return String(t);
+}
+
+/** Presses keys in the focused chart and waits for the frame that answers the last one. */
+async function keys(...k: string[]): Promise<Record<string, string>> {
+  const before = await chartState();
+  await ui([...k.map((key) => ({ do: 'press' as const, key })), frameAfter(Number(before.frame))]);
+  // Every key is its own interaction; wait until the last one is drawn.
+  for (let i = 0; i < 5; i++) {
+    const s = await chartState();
+    if (s['last-kind'] !== undefined && !(await busy())) return s;
+  }
+  return chartState();
+}
+
+async function busy(): Promise<boolean> {
+  const [status] = await ui([{ do: 'text', selector: '#chart-status', webview: true }]);
+  return /Loading/.test(String(status));
+}
+
+export function registerChartTests(): void {
+  describe('Candlestick chart', () => {
+    it('draws the timeframe chosen, on the latest candles, with a readable time axis', async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('threadx.previewDataset', {
+        symbol: 'BTCUSDT',
+        interval: '1h',
+      });
+      await ui([
+        {
+          do: 'wait',
+          selector: `${CHART}[data-last-ms][data-interval="1h"]`,
+          webview: true,
+          state: 'attached',
+          timeoutMs: 30_000,
+        },
+      ]);
+      const s = await chartState();
+      assert.equal(s.chosen, '1h');
+      assert.equal(s.interval, '1h', 'drawn as 1h, not a coarser interval');
+      const [a, b] = s.window.split(',').map(Number);
+      // Opens on the latest candles: the window ends at the data's end (2023-05-01 00:00).
+      assert.ok(Math.abs(b - Date.parse('2023-05-01T02:00:00Z')) <= 3_600_000, s.window);
+      const candles = Number(s.candles);
+      const px = Number(s['plot-width']) / candles;
+      assert.ok(px >= 4 && px <= 12, `${candles} candles at ${px.toFixed(1)} px each`);
+      assert.ok(b - a <= candles * 3_600_000 + 3 * 3_600_000);
+      const [bodies, wicks] = await ui([
+        { do: 'count', selector: `${CHART} svg g.candles_marks path`, webview: true },
+        { do: 'count', selector: `${CHART} svg g.wicks_marks line`, webview: true },
+      ]);
+      assert.equal(bodies, candles, 'one body per candle in view');
+      assert.equal(wicks, candles, 'one wick per candle in view');
+      const title = await texts(`${CHART} svg .role-title-text`);
+      assert.match(title, /^BTCUSDT · 1h · 2023-04-\d\d \d\d:\d\d → 2023-05-01 \d\d:\d\d UTC$/);
+      const axis = await texts(`${CHART} svg .role-axis-title`);
+      assert.match(axis, /UTC/, 'the time axis says UTC');
+      const [labels] = await ui([
+        { do: 'count', selector: `${CHART} svg .role-axis-label text`, webview: true },
+      ]);
+      assert.ok(Number(labels) >= 6, `axis labels: ${labels}`);
+      await screenshot('chart');
+    });
+
+    it('shows a crosshair on every panel and the candle under the pointer', async () => {
+      await ui([
+        { do: 'hover', selector: `${CHART} svg`, webview: true, x: 300, y: 160 },
+        { do: 'wait', selector: `${CHART} svg g.readout_marks text`, webview: true },
+      ]);
+      const line = await texts(`${CHART} svg g.readout_marks text`);
+      assert.match(
+        line,
+        /^2023-0\d-\d\d \d\d:00 UTC {3}O [\d,.]+ {2}H [\d,.]+ {2}L [\d,.]+ {2}C [\d,.]+ {2}[+−-][\d.]+% {3}Vol [\d.]+[KMB]?/,
+      );
+      const [pv, ph, vv, legend] = await ui([
+        { do: 'count', selector: `${CHART} svg g.price_vrule_marks line`, webview: true },
+        { do: 'count', selector: `${CHART} svg g.price_hrule_marks line`, webview: true },
+        { do: 'count', selector: `${CHART} svg g.volume_vrule_marks line`, webview: true },
+        { do: 'text', selector: `${CHART} svg g.legend_0_marks text`, webview: true },
+      ]);
+      assert.equal(pv, 1, 'vertical rule on the price panel');
+      assert.equal(ph, 1, 'horizontal rule on the price panel');
+      assert.equal(vv, 1, 'vertical rule on the volume panel');
+      assert.match(String(legend), /^SMA 20 [\d,.]+$/, 'the overlay legend with its value');
+      await screenshot('chart-crosshair');
+    });
+
+    it('zooms and pans from the keyboard within the data, never coarser than it can draw', async () => {
+      await ui([{ do: 'click', selector: CHART, webview: true }]);
+      const start = await chartState();
+      const zoomedIn = await keys('+', '+');
+      const span = (s: Record<string, string>): number => {
+        const [a, b] = s.window.split(',').map(Number);
+        return b - a;
+      };
+      assert.ok(span(zoomedIn) < span(start), 'zoomed in');
+      assert.equal(zoomedIn.interval, '1h');
+      // Zooming out stops at the data (14 days), still drawn in 1h: the width can draw it.
+      const out = await keys('-', '-', '-', '-', '-', '-', '-', '-');
+      assert.ok(span(out) <= 15 * 86_400_000 * 1.1, `bounded zoom: ${span(out)}`);
+      assert.equal(out.interval, '1h');
+      const [a] = out.window.split(',').map(Number);
+      assert.ok(a >= Date.parse('2023-04-15T00:00:00Z'), `no axis running to the past: ${a}`);
+      const home = await keys('0', '+', '+', 'Home');
+      assert.ok(Number(home.window.split(',')[0]) < Date.parse('2023-04-17T01:00:00Z'));
+      const end = await keys('End');
+      assert.ok(Number(end.window.split(',')[1]) >= Date.parse('2023-04-30T23:00:00Z'));
+      const left = await keys('ArrowLeft');
+      assert.ok(Number(left.window.split(',')[1]) < Number(end.window.split(',')[1]));
+      assert.doesNotMatch(await texts('#chart-status'), /expected|Too small|>=/);
+      const title = await texts(`${CHART} svg .role-title-text`);
+      assert.match(title, /· 1h ·/);
+    });
+
+    it('switches the timeframe from the keyboard and says when an indicator lacks candles', async () => {
+      // ] steps to the next coarser timeframe: 1h → 2h → 3h → 4h → 6h → 8h → 12h → 1d.
+      const s = await keys(']', ']', ']', ']', ']', ']', ']');
+      assert.equal(s.chosen, '1d');
+      assert.equal(s.interval, '1d');
+      const title = await texts(`${CHART} svg .role-title-text`);
+      assert.match(title, /^BTCUSDT · 1d · /);
+      assert.equal(
+        vscode.window.tabGroups.activeTabGroup.activeTab?.label ?? '',
+        'BTCUSDT 1d',
+        'the tab says the timeframe drawn',
+      );
+      const before = await chartState();
+      await ui([
+        { do: 'click', selector: '#panels-macd-12-26-9', webview: true },
+        frameAfter(Number(before.frame)),
+        { do: 'wait', selector: `${CHART} svg g.panel_1_empty_marks text`, webview: true },
+      ]);
+      const note = await texts(`${CHART} svg g.panel_1_empty_marks text`);
+      assert.equal(note, 'Not enough candles for MACD(12,26,9)');
+      // One time axis, at the bottom: only the last panel has axis labels for time.
+      const [axes] = await ui([
+        { do: 'count', selector: `${CHART} svg .role-axis-title`, webview: true },
+      ]);
+      assert.equal(axes, 1, 'one time-axis title');
+      await screenshot('chart-1d-macd');
+      await ui([
+        { do: 'click', selector: '#panels-macd-12-26-9', webview: true },
+        { do: 'click', selector: CHART, webview: true },
+      ]);
+    });
+  });
+}
