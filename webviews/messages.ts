@@ -134,6 +134,8 @@ export type ViewMessage =
   | { type: 'datasetAction'; action: DatasetAction; id: string }
   | { type: 'refresh' }
   | { type: 'remember'; form: IngestForm }
+  /** The registry table (all or filtered rows) as CSV, to save. */
+  | { type: 'saveTable'; name: string; csv: string }
   | {
       type: 'read';
       seq: number;

@@ -168,13 +168,28 @@ export class ManagerPanel implements vscode.Disposable {
           await vscode.commands.executeCommand(command, ref);
           return;
         }
+        case 'saveTable':
+          return await this.saveTable(m.name, m.csv);
         case 'read':
         case 'saveImage':
+        case 'chartState':
           return;
       }
     } catch (e) {
       this.post({ type: 'error', message: describeError(e) });
     }
+  }
+
+  /** Saves the registry table's CSV where the person chooses. */
+  private async saveTable(name: string, csv: string): Promise<void> {
+    const base = this.ctx.workspaceFolder ?? this.ctx.dataDir;
+    const uri = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(vscode.Uri.file(base), `${name}.csv`),
+      filters: { CSV: ['csv'] },
+    });
+    if (!uri) return;
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(csv));
+    this.post({ type: 'saved', path: uri.fsPath });
   }
 
   private async plan(form: IngestForm): Promise<void> {
@@ -301,7 +316,8 @@ export class ManagerPanel implements vscode.Disposable {
           const n = Math.max(1, Math.min(ctx.settings.concurrency, list.length));
           await Promise.all(Array.from({ length: n }, worker));
         },
-        { external: controller.signal, location: vscode.ProgressLocation.Window },
+        // A cancellable notification, as the palette's downloads, besides the panel's own bars.
+        { external: controller.signal, location: vscode.ProgressLocation.Notification },
       );
       const summary = cancelled
         ? messages.cancelled('The download')

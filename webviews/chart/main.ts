@@ -14,6 +14,7 @@
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import embed, { type Result as EmbedResult } from 'vega-embed';
@@ -51,6 +52,7 @@ let extent: [number, number] | null = null;
 let pending: { t0: number; kind: string } | undefined;
 let loadTimer: ReturnType<typeof setTimeout> | undefined;
 let frames = 0;
+let measured = 0;
 
 const app = document.getElementById('app')!;
 
@@ -80,7 +82,7 @@ function theme(): ChartTheme {
 
 /** Width of the plot area in px (the chart minus the right-hand price axis and padding). */
 function plotWidth(): number {
-  return Math.max(240, (document.getElementById('chart')?.clientWidth ?? window.innerWidth) - 90);
+  return Math.max(240, (document.getElementById('chart')?.clientWidth ?? window.innerWidth) - 110);
 }
 
 /** Candles shown on opening and after a reset: about 8 px each. */
@@ -241,13 +243,14 @@ function render(): void {
       'div',
       { className: 'toolbar' },
       h('h1', { id: 'chart-title' }, state.symbol),
+      h('vscode-label', { for: 'interval' }, 'Timeframe'),
       interval,
       toggles('overlays'),
       toggles('panels'),
       h(
         'div',
         { className: 'buttons' },
-        button('reset-zoom', 'Reset', () => reset(), 'Show the latest candles (0)'),
+        button('reset-zoom', 'Reset', () => reset(), 'Reset: the latest candles (key 0)'),
         button('export-png', 'PNG', () => void exportImage('png'), 'Export as PNG'),
         button('export-svg', 'SVG', () => void exportImage('svg'), 'Export as SVG'),
       ),
@@ -455,13 +458,18 @@ async function draw(): Promise<void> {
   el.dataset.window = `${Math.round(w[0])},${Math.round(w[1])}`;
   el.dataset.frame = String(frames);
   el.dataset.plotWidth = String(plotWidth());
-  const covered = loaded.from <= w[0] || (extent !== null && loaded.from <= extent[0]);
+  // An interaction is answered once its whole window is drawn in the interval it needs.
+  const covered =
+    data.interval === displayInterval(state.interval, w[1] - w[0], drawable()) &&
+    (loaded.from <= w[0] || (extent !== null && loaded.from <= extent[0])) &&
+    (loaded.to >= w[1] || (extent !== null && loaded.to >= extent[1]));
   if (pending && covered) {
     const p = pending;
     pending = undefined;
     await new Promise<void>((r) => requestAnimationFrame(() => r()));
     el.dataset.lastKind = p.kind;
     el.dataset.lastMs = (performance.now() - p.t0).toFixed(1);
+    el.dataset.measured = String(++measured);
   }
   setStatus(data.truncated ? 'Only the latest candles of this range were loaded.' : '', false);
 }

@@ -182,10 +182,20 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       : hidden,
   });
   const hovered = { filter: { param: 'hover', empty: false } };
-  const crossMark = { type: 'rule', color: theme.muted, strokeDash: [4, 3], strokeWidth: 1 };
+  const crossMark = {
+    type: 'rule',
+    color: theme.muted,
+    strokeDash: [4, 3],
+    strokeWidth: 1,
+    aria: false,
+  };
   /** The crosshair of one panel: a vertical rule on the hovered candle, a horizontal at `y`. */
   const cross = (name: string, x: Record<string, unknown>, y: Record<string, unknown>) => [
-    { name: `${name}_hover`, mark: { type: 'point', opacity: 0, size: 1 }, encoding: { x, y } },
+    {
+      name: `${name}_hover`,
+      mark: { type: 'point', opacity: 0, size: 1, clip: true, aria: false },
+      encoding: { x, y },
+    },
     { name: `${name}_vrule`, transform: [hovered], mark: crossMark, encoding: { x } },
     {
       name: `${name}_hrule`,
@@ -255,7 +265,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       name: 'gaps',
       data: { name: 'gaps' },
       transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax' }],
-      mark: { type: 'rect', color: theme.gap, opacity: 0.18, clip: true },
+      mark: { type: 'rect', color: theme.gap, opacity: 0.18, clip: true, aria: false },
       encoding: { x: px('g0'), x2: { field: 'g1' } },
     },
     {
@@ -278,7 +288,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       // A flat candle (open = close: a filled minute, a still market) has no body: a tick.
       name: 'flat',
       transform: [{ filter: 'datum.flat == 1' }],
-      mark: { type: 'rule', strokeWidth: 1.5, clip: true },
+      mark: { type: 'rule', strokeWidth: 1.5, clip: true, aria: false },
       encoding: {
         x: px('x0'),
         x2: { field: 'x1' },
@@ -297,6 +307,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         color: theme.filled,
         yOffset: 8,
         clip: true,
+        aria: false,
       },
       encoding: { x: px('xm'), y: { field: 'l', type: 'quantitative' } },
     },
@@ -522,7 +533,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     datasets: { gaps: [] },
     background: theme.background,
     padding: { left: 8, right: 8, top: 6, bottom: 6 },
-    autosize: { type: 'fit-x', contains: 'padding' },
+    autosize: { type: 'pad' },
     title: {
       text: { expr: 'titleText' },
       subtitle: { expr: 'subtitleText' },
@@ -540,7 +551,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       { name: 'volMax', value: 1 },
       { name: 'lastT', value: 0 },
       { name: 'titleText', value: opts.symbol },
-      { name: 'subtitleText', value: '' },
+      { name: 'subtitleText', value: ' ' },
       {
         name: 'hover',
         select: {

@@ -24,6 +24,8 @@ export type UiStep =
       timeoutMs?: number;
     }
   | { do: 'count'; selector: string; webview?: boolean | number }
+  /** Runs axe-core in the page or webview; the result is the list of violations. */
+  | { do: 'axe'; webview?: boolean | number; runOnly?: string[]; timeoutMs?: number }
   | { do: 'screenshot'; name: string };
 
 /** Runs the steps in order; resolves with one result per step (null, string or number). */

@@ -30,7 +30,8 @@ async function notifications(shot?: string): Promise<string> {
   return String(text);
 }
 
-export function registerExtensionTests(): void {
+/** `more` registers further suites inside this one, so they share its replay exchange and data. */
+export function registerExtensionTests(...more: (() => void)[]): void {
   let api: ThreadxApi;
   let replay: Replay;
   let dataDir: string;
@@ -316,5 +317,6 @@ export function registerExtensionTests(): void {
       await screenshot('verify-problem');
       assert.ok(readdirSync(dir).length > 0);
     });
+    for (const register of more) register();
   });
 }
