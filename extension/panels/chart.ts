@@ -12,6 +12,7 @@ import type { ChartData, ChartState, HostMessage, ViewMessage } from '../../webv
 import { isViewMessage } from '../../webviews/messages.ts';
 import type { Ctx } from '../ctx.ts';
 import { describeError } from '../errors.ts';
+import { sentence } from '../format.ts';
 import { slotMs } from '../../webviews/chart/spec.ts';
 import { webviewHtml, webviewOptions } from './html.ts';
 
@@ -180,7 +181,11 @@ export class ChartPanel implements vscode.Disposable {
       }
       this.post({ type: 'candles', data });
     } catch (e) {
-      this.post({ type: 'chartError', seq: m.seq, message: describeError(e) });
+      this.post({
+        type: 'chartError',
+        seq: m.seq,
+        message: `The candles for this view could not be read. ${sentence(describeError(e))}`,
+      });
     }
   }
 

@@ -85,6 +85,13 @@ function plotWidth(): number {
   return Math.max(240, (document.getElementById('chart')?.clientWidth ?? window.innerWidth) - 110);
 }
 
+/** The price panel fills the window's height left by the toolbar, title and lower panels. */
+function priceHeight(): number {
+  const top = document.getElementById('chart')?.getBoundingClientRect().top ?? 150;
+  const lower = 70 + 94 * (state?.panels.length ?? 0);
+  return Math.round(Math.max(180, Math.min(560, window.innerHeight - top - lower - 95)));
+}
+
 /** Candles shown on opening and after a reset: about 8 px each. */
 const defaultCount = (): number => Math.max(20, Math.floor(plotWidth() / 8));
 /** The most candles the width can draw (2 px each); past that a coarser interval is drawn. */
@@ -414,6 +421,7 @@ async function draw(): Promise<void> {
     overlays: state.overlays,
     panels: state.panels,
     symbol: data.symbol,
+    priceHeight: priceHeight(),
   });
   const key = JSON.stringify(spec);
   const el = document.getElementById('chart')!;

@@ -107,6 +107,8 @@ export interface SpecOptions {
   overlays: IndicatorChoice[];
   panels: IndicatorChoice[];
   symbol: string;
+  /** Height of the price panel in px (the rest of the panels have fixed heights). */
+  priceHeight?: number;
 }
 
 const field = (key: string, out: string): string => `${key}\\.${out}`;
@@ -533,7 +535,8 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     datasets: { gaps: [] },
     background: theme.background,
     padding: { left: 8, right: 8, top: 6, bottom: 6 },
-    autosize: { type: 'pad' },
+    // Re-measured on every update: the axes' labels change with the data in view.
+    autosize: { type: 'pad', resize: true },
     title: {
       text: { expr: 'titleText' },
       subtitle: { expr: 'subtitleText' },
@@ -584,7 +587,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     spacing: 4,
     resolve: { scale: { x: 'shared' } },
     vconcat: [
-      { name: 'price_panel', width: opts.width, height: 320, layer: price_ },
+      { name: 'price_panel', width: opts.width, height: opts.priceHeight ?? 320, layer: price_ },
       ...panels.map((p) => ({ width: opts.width, ...p })),
     ],
   };

@@ -6,6 +6,9 @@
  * so. Runs after the extension suite, which downloaded BTCUSDT 2023-04-17 .. 2023-05-01.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { inflateSync } from 'node:zlib';
 import * as vscode from 'vscode';
 import { screenshot, ui, type UiStep } from '../harness-suite/ui-client.cjs';
 
@@ -47,6 +50,27 @@ async function busy(): Promise<boolean> {
   const [status] = await ui([{ do: 'text', selector: '#chart-status', webview: true }]);
   return /Loading/.test(String(status));
 }
+
+/** The RGBA of a PNG's top-left pixel (8-bit RGBA, as a canvas writes it). */
+function firstPixel(png: Buffer): { colorType: number; rgba: number[] } {
+  let at = 8;
+  let colorType = -1;
+  const idat: Buffer[] = [];
+  while (at < png.length) {
+    const len = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    const body = png.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') colorType = body[9];
+    if (type === 'IDAT') idat.push(body);
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  // Row 0: a filter byte, then pixels; the first pixel of the first row is stored as is.
+  return { colorType, rgba: [raw[1], raw[2], raw[3], raw[4]] };
+}
+
+const dataDir = (): string =>
+  vscode.workspace.getConfiguration('threadx').get<string>('dataDirectory') ?? '';
 
 export function registerChartTests(): void {
   describe('Candlestick chart', () => {
@@ -162,6 +186,13 @@ export function registerChartTests(): void {
       ]);
       const note = await texts(`${CHART} svg g.panel_1_empty_marks text`);
       assert.equal(note, 'Not enough candles for MACD(12,26,9)');
+      const withMacd = await chartState();
+      assert.equal(withMacd.chosen, '1d', JSON.stringify(withMacd));
+      assert.match(
+        await texts(`${CHART} svg .role-title-text`),
+        /^BTCUSDT · 1d · /,
+        JSON.stringify(withMacd),
+      );
       // One time axis, at the bottom: only the last panel has axis labels for time.
       const [axes] = await ui([
         { do: 'count', selector: `${CHART} svg .role-axis-title`, webview: true },
@@ -172,6 +203,33 @@ export function registerChartTests(): void {
         { do: 'click', selector: '#panels-macd-12-26-9', webview: true },
         { do: 'click', selector: CHART, webview: true },
       ]);
+    });
+
+    it('exports PNG and SVG on the theme background, titled, named after the timeframe', async () => {
+      const saved: string[] = [];
+      for (const format of ['png', 'svg']) {
+        await ui([
+          { do: 'click', selector: `#export-${format}`, webview: true },
+          { do: 'wait', selector: '.quick-input-widget input' },
+          { do: 'press', key: 'Enter' },
+          {
+            do: 'wait',
+            selector: `#chart-status:has-text(".${format}")`,
+            webview: true,
+          },
+        ]);
+        const file = readdirSync(dataDir()).find((f) => f.endsWith(`.${format}`));
+        assert.ok(file, `a .${format} in ${dataDir()}`);
+        saved.push(path.join(dataDir(), file));
+      }
+      const [png, svg] = saved;
+      assert.match(path.basename(png), /^BTCUSDT-1d-\d{8}-\d{4}_\d{8}-\d{4}\.png$/);
+      const { colorType, rgba } = firstPixel(readFileSync(png));
+      assert.equal(colorType, 6, 'RGBA');
+      assert.equal(rgba[3], 255, `an opaque background, not transparent: ${rgba}`);
+      const text = readFileSync(svg, 'utf8');
+      assert.match(text, /BTCUSDT · 1d · \d{4}-\d\d-\d\d \d\d:\d\d → /, 'the title');
+      assert.match(text, /<rect[^>]+fill="(?!none|transparent)[^"]+"/, 'a filled background');
     });
   });
 }
