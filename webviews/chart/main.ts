@@ -88,8 +88,8 @@ function plotWidth(): number {
 /** The price panel fills the window's height left by the toolbar, title and lower panels. */
 function priceHeight(): number {
   const top = document.getElementById('chart')?.getBoundingClientRect().top ?? 150;
-  const lower = 70 + 94 * (state?.panels.length ?? 0);
-  return Math.round(Math.max(180, Math.min(560, window.innerHeight - top - lower - 95)));
+  const lower = 74 + 84 * (state?.panels.length ?? 0);
+  return Math.round(Math.max(160, Math.min(560, window.innerHeight - top - lower - 90)));
 }
 
 /** Candles shown on opening and after a reset: about 8 px each. */
@@ -269,7 +269,9 @@ function render(): void {
 
 function switchInterval(iv: Interval): void {
   if (!state || iv === state.interval) return;
-  const end = state.range?.[1] ?? (extent ? extent[1] : Date.now());
+  let end = state.range?.[1] ?? (extent ? extent[1] : Date.now());
+  // Past the latest candle, the new timeframe opens on it (as on opening), not on empty space.
+  if (extent && end > extent[1]) end = extent[1] + 2 * slotMs(iv);
   state.interval = iv;
   pending = { t0: performance.now(), kind: 'switch' };
   state.range = clampWindow([end - defaultCount() * slotMs(iv), end]);

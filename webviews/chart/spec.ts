@@ -526,7 +526,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         encoding: { text: { field: 'text' } },
       });
     }
-    panels.push({ name: `panel_${i}`, height: 90, layer: layers });
+    panels.push({ name: `panel_${i}`, height: 80, layer: layers });
   });
 
   return {

@@ -205,6 +205,33 @@ export function registerChartTests(): void {
       ]);
     });
 
+    it('follows the theme', async () => {
+      const label = `${CHART} svg .role-axis-label text`;
+      const fill = async (): Promise<string> => {
+        const [html] = await ui([{ do: 'html', selector: label, webview: true }]);
+        return /fill="([^"]+)"/.exec(String(html))?.[1] ?? '';
+      };
+      const light = await fill();
+      const cfg = vscode.workspace.getConfiguration('workbench');
+      await cfg.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+      try {
+        await ui([
+          {
+            do: 'wait',
+            selector: `${label}:not([fill="${light}"])`,
+            webview: true,
+            state: 'attached',
+          },
+          { do: 'hover', selector: `${CHART} svg`, webview: true, x: 420, y: 200 },
+          { do: 'wait', selector: `${CHART} svg g.readout_marks text`, webview: true },
+        ]);
+        assert.notEqual(await fill(), light, 'axis labels in the dark theme colour');
+        await screenshot('chart-dark');
+      } finally {
+        await cfg.update('colorTheme', undefined, vscode.ConfigurationTarget.Global);
+      }
+    });
+
     it('exports PNG and SVG on the theme background, titled, named after the timeframe', async () => {
       const saved: string[] = [];
       for (const format of ['png', 'svg']) {
@@ -230,6 +257,35 @@ export function registerChartTests(): void {
       const text = readFileSync(svg, 'utf8');
       assert.match(text, /BTCUSDT · 1d · \d{4}-\d\d-\d\d \d\d:\d\d → /, 'the title');
       assert.match(text, /<rect[^>]+fill="(?!none|transparent)[^"]+"/, 'a filled background');
+    });
+
+    it('draws RSI and MACD under one UTC time axis with their values at the pointer', async () => {
+      await ui([{ do: 'click', selector: CHART, webview: true }]);
+      const s1h = await keys('[', '[', '[', '[', '[', '[', '[');
+      assert.equal(s1h.chosen, '1h');
+      for (const id of ['#panels-rsi-14', '#panels-macd-12-26-9']) {
+        const before = await chartState();
+        await ui([{ do: 'click', selector: id, webview: true }, frameAfter(Number(before.frame))]);
+      }
+      await ui([
+        { do: 'wait', selector: `${CHART} svg g.panel_2_readout_last_marks text`, webview: true },
+        { do: 'hover', selector: `${CHART} svg`, webview: true, x: 500, y: 120 },
+        { do: 'wait', selector: `${CHART} svg g.panel_1_readout_marks text`, webview: true },
+      ]);
+      const rsi = await texts(`${CHART} svg g.panel_1_readout_marks text`);
+      const macd = await texts(`${CHART} svg g.panel_2_readout_marks text`);
+      assert.match(rsi, /^RSI 14 {2}\d+\.\d\d$/);
+      assert.match(
+        macd,
+        /^MACD\(12,26,9\) {2}macd [−\d.e-]+ {2}signal [−\d.e-]+ {2}hist [−\d.e-]+$/,
+      );
+      const [titles, vrules] = await ui([
+        { do: 'count', selector: `${CHART} svg .role-axis-title`, webview: true },
+        { do: 'count', selector: `${CHART} svg g[class*="_vrule_marks"] line`, webview: true },
+      ]);
+      assert.equal(titles, 1, 'one time axis');
+      assert.equal(vrules, 4, 'the crosshair on price, volume, RSI and MACD');
+      await screenshot('chart-panels');
     });
   });
 }

@@ -120,7 +120,10 @@ export function registerManagerTests(): void {
         await attr('#registry-table button.disclosure[aria-expanded]', 'aria-expanded'),
         'true',
       );
-      await ui([{ do: 'wait', selector: '#registry-table .action-delete', webview: true }]);
+      await ui([
+        { do: 'hover', selector: '#registry-table tr.detail', webview: true },
+        { do: 'wait', selector: '#registry-table .action-delete', webview: true },
+      ]);
       await screenshot('data-manager-registry');
     });
 
