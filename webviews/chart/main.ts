@@ -56,6 +56,13 @@ let measured = 0;
 
 const app = document.getElementById('app')!;
 
+/** An interaction to answer: its start (for the timings) and, on the chart, `data-pending`. */
+function begin(kind: string): { t0: number; kind: string } {
+  const el = document.getElementById('chart');
+  if (el) el.dataset.pending = kind;
+  return { t0: performance.now(), kind };
+}
+
 function theme(): ChartTheme {
   const css = getComputedStyle(document.body);
   const v = (name: string, fallback: string): string =>
@@ -140,7 +147,7 @@ function setStatus(text: string, error = false): void {
 function request(kind: string): void {
   if (!state) return;
   const indicators: IndicatorChoice[] = [...state.overlays, ...state.panels];
-  pending ??= { t0: performance.now(), kind };
+  pending ??= begin(kind);
   const w = state.range;
   let range: [number, number] | undefined;
   let iv = state.interval;
@@ -179,14 +186,14 @@ function ensureLoaded(kind: string): void {
     (loaded.to >= w[1] || (extent !== null && loaded.to >= extent[1]));
   if (covers) return;
   clearTimeout(loadTimer);
-  pending ??= { t0: performance.now(), kind };
+  pending ??= begin(kind);
   loadTimer = setTimeout(() => request(kind), 60);
 }
 
 /** Moves the view to a window: redraws at once with what is loaded, then loads what is missing. */
 function moveTo(w: [number, number], kind: string): void {
   if (!state) return;
-  pending = { t0: performance.now(), kind };
+  pending = begin(kind);
   state.range = clampWindow(w);
   save();
   void redraw();
@@ -273,7 +280,7 @@ function switchInterval(iv: Interval): void {
   // Past the latest candle, the new timeframe opens on it (as on opening), not on empty space.
   if (extent && end > extent[1]) end = extent[1] + 2 * slotMs(iv);
   state.interval = iv;
-  pending = { t0: performance.now(), kind: 'switch' };
+  pending = begin('switch');
   state.range = clampWindow([end - defaultCount() * slotMs(iv), end]);
   save();
   request('switch');
@@ -387,7 +394,7 @@ function onPointerDown(e: PointerEvent): void {
     el.removeEventListener('pointermove', move);
     el.removeEventListener('pointerup', up);
     save();
-    pending = { t0: performance.now(), kind: 'pan' };
+    pending = begin('pan');
     ensureLoaded('pan');
   };
   el.addEventListener('pointermove', move);
@@ -476,6 +483,7 @@ async function draw(): Promise<void> {
   if (pending && covered) {
     const p = pending;
     pending = undefined;
+    delete el.dataset.pending;
     await new Promise<void>((r) => requestAnimationFrame(() => r()));
     el.dataset.lastKind = p.kind;
     el.dataset.lastMs = (performance.now() - p.t0).toFixed(1);
@@ -539,6 +547,7 @@ onHostMessage((m) => {
     case 'chartError':
       if (m.seq === seq) {
         pending = undefined;
+        delete document.getElementById('chart')?.dataset.pending;
         setStatus(m.message, true);
       }
       return;

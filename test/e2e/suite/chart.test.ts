@@ -34,21 +34,13 @@ async function texts(selector: string): Promise<string> {
   return String(t);
 }
 
-/** Presses keys in the focused chart and waits for the frame that answers the last one. */
+/** Presses keys in the focused chart and waits until the chart has answered the last one. */
 async function keys(...k: string[]): Promise<Record<string, string>> {
-  const before = await chartState();
-  await ui([...k.map((key) => ({ do: 'press' as const, key })), frameAfter(Number(before.frame))]);
-  // Every key is its own interaction; wait until the last one is drawn.
-  for (let i = 0; i < 5; i++) {
-    const s = await chartState();
-    if (s['last-kind'] !== undefined && !(await busy())) return s;
-  }
+  await ui([
+    ...k.map((key) => ({ do: 'press' as const, key })),
+    { do: 'wait', selector: `${CHART}:not([data-pending])`, webview: true, state: 'attached' },
+  ]);
   return chartState();
-}
-
-async function busy(): Promise<boolean> {
-  const [status] = await ui([{ do: 'text', selector: '#chart-status', webview: true }]);
-  return /Loading/.test(String(status));
 }
 
 /** The RGBA of a PNG's top-left pixel (8-bit RGBA, as a canvas writes it). */
@@ -286,6 +278,33 @@ export function registerChartTests(): void {
       assert.equal(titles, 1, 'one time axis');
       assert.equal(vrules, 4, 'the crosshair on price, volume, RSI and MACD');
       await screenshot('chart-panels');
+    });
+
+    it('draws a coarser timeframe only past what the width can draw, and says so', async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('threadx.previewDataset', {
+        symbol: 'BTCUSDT',
+        interval: '15m',
+      });
+      await ui([
+        {
+          do: 'wait',
+          selector: `${CHART}[data-last-ms][data-interval="15m"]`,
+          webview: true,
+          state: 'attached',
+        },
+        { do: 'click', selector: CHART, webview: true },
+      ]);
+      // 14 days of 15m are 1 344 candles: more than 2 px each can show in this panel.
+      const out = await keys('-', '-', '-', '-', '-', '-', '-', '-');
+      assert.equal(out.chosen, '15m');
+      assert.notEqual(out.interval, '15m', 'a coarser interval drawn');
+      const sub = await texts(`${CHART} svg .role-title-subtitle`);
+      assert.match(sub, new RegExp(`^showing ${out.interval} - zoom in for 15m · `));
+      assert.match(await texts(`${CHART} svg .role-title-text`), /^BTCUSDT · 15m · /);
+      const back = await keys('0');
+      assert.equal(back.interval, '15m', 'reset draws 15m again');
+      assert.doesNotMatch(await texts(`${CHART} svg .role-title-subtitle`), /showing/);
     });
   });
 }
