@@ -395,6 +395,7 @@ function onPointerDown(e: PointerEvent): void {
     el.removeEventListener('pointerup', up);
     save();
     pending = begin('pan');
+    void redraw();
     ensureLoaded('pan');
   };
   el.addEventListener('pointermove', move);

@@ -23,6 +23,16 @@ export type UiStep =
       y?: number;
       timeoutMs?: number;
     }
+  | {
+      do: 'wheel' | 'drag';
+      selector: string;
+      webview?: boolean | number;
+      x?: number;
+      y?: number;
+      dx?: number;
+      dy?: number;
+      timeoutMs?: number;
+    }
   | { do: 'count'; selector: string; webview?: boolean | number }
   /** Runs axe-core in the page or webview; the result is the list of violations. */
   | { do: 'axe'; webview?: boolean | number; runOnly?: string[]; timeoutMs?: number }

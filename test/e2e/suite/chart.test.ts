@@ -306,5 +306,38 @@ export function registerChartTests(): void {
       assert.equal(back.interval, '15m', 'reset draws 15m again');
       assert.doesNotMatch(await texts(`${CHART} svg .role-title-subtitle`), /showing/);
     });
+
+    it('zooms with the wheel around the pointer and pans by dragging', async () => {
+      const span = (w: string): [number, number] => {
+        const [a, b] = w.split(',').map(Number);
+        return [a, b];
+      };
+      const before = await chartState();
+      await ui([
+        { do: 'wheel', selector: `${CHART} svg`, webview: true, x: 400, y: 200, dy: -300 },
+        { do: 'wait', selector: `${CHART}:not([data-pending])`, webview: true, state: 'attached' },
+      ]);
+      const zoomed = await chartState();
+      const [a0, b0] = span(before.window);
+      const [a1, b1] = span(zoomed.window);
+      assert.ok(b1 - a1 < b0 - a0, `the wheel zoomed in: ${before.window} → ${zoomed.window}`);
+      assert.ok(a1 > a0 && b1 < b0, 'around the pointer, inside the old window');
+      assert.equal(zoomed.interval, '15m');
+      await ui([
+        { do: 'drag', selector: `${CHART} svg`, webview: true, x: 400, y: 200, dx: 200 },
+        { do: 'wait', selector: `${CHART}:not([data-pending])`, webview: true, state: 'attached' },
+      ]);
+      const dragged = await chartState();
+      const [a2, b2] = span(dragged.window);
+      assert.ok(
+        a2 < a1,
+        `dragging right shows earlier candles: ${zoomed.window} → ${dragged.window}`,
+      );
+      assert.ok(Math.abs(b2 - a2 - (b1 - a1)) < 1000, 'a pan keeps the span');
+      const [bodies] = await ui([
+        { do: 'count', selector: `${CHART} svg g.candles_marks path`, webview: true },
+      ]);
+      assert.equal(bodies, Number(dragged.candles));
+    });
   });
 }
