@@ -7,6 +7,7 @@ import {
   chartRows,
   displayInterval,
   formatVolume,
+  gapRows,
 } from '../../webviews/chart/spec.ts';
 import type { ChartData } from '../../webviews/messages.ts';
 
@@ -52,6 +53,13 @@ describe('candlestick spec', () => {
     assert.equal(rows[0].xm, H / 2);
     assert.ok((rows[0].x0 as number) < (rows[0].x1 as number));
     assert.equal(rows[2]['macd_12_26_9.hist'], 1);
+    assert.deepEqual(
+      rows.map((r) => r.flat),
+      [0, 0, 0],
+    );
+    const flat = chartRows({ ...data, close: [10, 9, 9.5] });
+    assert.equal(flat[0].flat, 1, 'open = close is a flat candle, drawn as a tick');
+    assert.ok(Math.abs((rows[1].chg as number) - ((9 - 11) / 11) * 100) < 1e-9, 'change %');
   });
 
   it('compiles with Vega-Lite, with overlays and panels, marks named for tests', () => {
@@ -88,6 +96,11 @@ describe('candlestick spec', () => {
     ]) {
       assert.ok(compiled.includes(`"${name}"`), name);
     }
+  });
+
+  it('marks the gaps between loaded candles', () => {
+    const gaps = gapRows({ ...data, openTime: [0, H, 4 * H], close: [11, 9, 9.5] });
+    assert.deepEqual(gaps, [{ g0: 2 * H, g1: 4 * H, n: 2 }]);
   });
 
   it('says "not enough candles" in a panel whose indicator has no value yet', () => {

@@ -465,6 +465,7 @@ async function draw(): Promise<void> {
     .signal('xmin', w[0])
     .signal('xmax', w[1])
     .signal('volMax', volMax > 0 ? volMax * 1.05 : 1)
+    .signal('volZero', volMax === 0)
     .signal('lastT', lastT)
     .signal('titleText', title)
     .signal('subtitleText', subtitle);

@@ -388,7 +388,12 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     type: 'quantitative',
     title: null,
     scale: { domainMin: 0, domainMax: { expr: 'volMax' }, nice: false },
-    axis: { orient: 'right', tickCount: 3, labelExpr: volumeExpr('datum.value') },
+    // All zero in view: one label, 0 (a scale of zeros has no other honest tick).
+    axis: {
+      orient: 'right',
+      tickCount: 3,
+      labelExpr: `volZero ? (datum.value == 0 ? '0' : '') : ${volumeExpr('datum.value')}`,
+    },
   };
   panels.push({
     name: 'volume_panel',
@@ -552,6 +557,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       { name: 'xmin', value: 0 },
       { name: 'xmax', value: 1 },
       { name: 'volMax', value: 1 },
+      { name: 'volZero', value: false },
       { name: 'lastT', value: 0 },
       { name: 'titleText', value: opts.symbol },
       { name: 'subtitleText', value: ' ' },
