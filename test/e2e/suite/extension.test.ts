@@ -140,9 +140,12 @@ export function registerExtensionTests(...more: (() => void)[]): void {
         90_000,
       );
       sub.dispose();
+      const expected = ['BTCUSDC', 'ETHUSDC', 'SOLUSDC', 'ADAUSDC'].flatMap((s) =>
+        ['1m', '1h', '4h', '1d'].map((i) => `${s}/${i}`),
+      );
       await until(
         api.ctx.registry.onDidChange,
-        () => api.ctx.registry.datasets.some((d) => d.id === 'ADAUSDC/4h'),
+        () => expected.every((id) => api.ctx.registry.datasets.some((d) => d.id === id)),
         'the registry to list the group',
       );
       const ids = api.ctx.registry.datasets.map((d) => d.id);

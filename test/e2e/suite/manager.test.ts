@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { screenshot, ui } from '../harness-suite/ui-client.cjs';
+import { messages } from '../../../extension/messages.ts';
 import { typeText } from './env.ts';
 
 interface Violation {
@@ -139,6 +140,42 @@ export function registerManagerTests(): void {
       const csv = readFileSync(file, 'utf8');
       assert.match(csv, /^dataset,symbol,interval,rows,first_utc,last_utc,/);
       assert.match(csv, /\nBTCUSDT\/1m,BTCUSDT,1m,/);
+    });
+
+    it('shows a batch download in a cancellable notification', async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      // Fourteen months of 1m: long enough to be cancelled while it runs.
+      await vscode.commands.executeCommand('threadx.openDataManager', {
+        mode: 'list',
+        symbols: 'BTCUSDT',
+        start: '2022-01-01',
+        end: '2023-03-01',
+        intervals: ['1h'],
+        source: 'auto',
+      });
+      await ui([
+        { do: 'click', selector: '#download', webview: true },
+        { do: 'wait', selector: '#symbol-progress tr.running', webview: true, timeoutMs: 30_000 },
+      ]);
+      await vscode.commands.executeCommand('notifications.showList');
+      try {
+        const [, text] = await ui([
+          {
+            do: 'wait',
+            selector: '.notifications-center .notification-list-item:has-text("downloading")',
+          },
+          { do: 'text', selector: '.notifications-center' },
+          { do: 'click', selector: '.notifications-center .monaco-button:has-text("Cancel")' },
+        ]);
+        assert.match(String(text), /ThreadX: downloading 1 symbol/);
+      } finally {
+        await vscode.commands.executeCommand('notifications.hideList');
+      }
+      const [, summary] = await ui([
+        { do: 'wait', selector: '#job-summary.warn', webview: true, timeoutMs: 30_000 },
+        { do: 'text', selector: '#job-summary', webview: true },
+      ]);
+      assert.equal(String(summary), messages.cancelled('The download'));
     });
 
     it('has no serious or critical accessibility violations (axe-core)', async () => {
