@@ -2,6 +2,7 @@
  * Every message the extension shows a person, written once (vega-lite's `log/message.ts`).
  * Tests assert on these functions rather than on copies of the text.
  */
+import { SELECTION } from '../schemas/contracts.ts';
 import { bytes, duration, plural, sentence } from './format.ts';
 
 export const messages = {
@@ -37,7 +38,7 @@ export const messages = {
   badDate: (why: string) => sentence(why),
   endBeforeStart: () => 'The end must be after the start.',
   topN: () => 'How many of the largest symbols?',
-  topNInvalid: () => 'A whole number from 1 to 500.',
+  topNInvalid: () => `A whole number from 1 to ${SELECTION.maxTop}.`,
   quoteAsset: () => 'Quote asset (the currency prices are in)',
   quoteInvalid: () => '2 to 10 letters or digits, such as USDC.',
   pickGroup: () => 'Symbol group to download',

@@ -148,3 +148,23 @@ export function datasetPath(dataDir: string, symbol: string, interval: string): 
   const base = `${dataDir.replace(/[\\/]+$/, '')}${sep}processed${sep}${symbol}${sep}`;
   return interval === '1m' ? `${base}1m` : `${base}${interval}.parquet`;
 }
+
+/** The symbols a `registry/changed` touches (dataset ids are `SYMBOL/interval[/...]`). */
+export function changedSymbols(changed: readonly string[], removed: readonly string[]): string[] {
+  return [...new Set([...changed, ...removed].map((id) => id.split('/')[0]))].sort();
+}
+
+/**
+ * The dataset list after some symbols were listed again: every dataset of `symbols` is replaced
+ * by `fresh` (which holds only those symbols' datasets); the others stay as they were.
+ */
+export function mergeDatasets(
+  current: readonly DatasetSummary[],
+  symbols: readonly string[],
+  fresh: readonly DatasetSummary[],
+): DatasetSummary[] {
+  const touched = new Set(symbols);
+  return [...current.filter((d) => !touched.has(d.symbol)), ...fresh].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
+}

@@ -26,7 +26,8 @@ export interface IngestForm {
 
 export type FormErrors = Partial<Record<keyof IngestForm, string>>;
 
-export type IndicatorName = 'sma' | 'ema' | 'rsi' | 'macd' | 'bbands' | 'atr';
+export type { IndicatorName } from '../schemas/contracts.ts';
+import type { IndicatorName } from '../schemas/contracts.ts';
 
 /** An indicator with its parameters, as chosen in a view. */
 export interface IndicatorChoice {

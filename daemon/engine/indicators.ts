@@ -11,10 +11,11 @@
  * Inputs are expected to be finite (the store validates candles before anything reaches here).
  * As in TA-Lib, a NaN in the input poisons every later value of the running-sum indicators.
  */
+import { ThreadxError } from '../../schemas/errors.ts';
 import { z } from 'zod';
 
-export const INDICATOR_NAMES = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'] as const;
-export type IndicatorName = (typeof INDICATOR_NAMES)[number];
+export { INDICATOR_NAMES, type IndicatorName } from '../../schemas/contracts.ts';
+import { INDICATOR_NAMES, type IndicatorName } from '../../schemas/contracts.ts';
 
 /** Largest accepted period; TA-Lib accepts up to 100000 but nothing sensible needs that. */
 export const MAX_PERIOD = 10_000;
@@ -108,13 +109,24 @@ export interface IndicatorParamIssue {
 }
 
 /** Invalid indicator name or parameters; `issues` lists every problem, each naming its parameter. */
-export class IndicatorParamsError extends Error {
+export class IndicatorParamsError extends ThreadxError {
   override readonly name = 'IndicatorParamsError';
   constructor(
     readonly indicator: string,
     readonly issues: readonly IndicatorParamIssue[],
   ) {
-    super(`invalid ${indicator} parameters: ${issues.map((i) => i.message).join('; ')}`);
+    super(
+      'INVALID_INDICATOR',
+      `invalid ${indicator} parameters: ${issues.map((i) => i.message).join('; ')}`,
+      undefined,
+      {
+        indicator,
+        issues: issues.map((i) => ({
+          path: ['indicators', indicator, ...(i.param ? i.param.split('.') : [])],
+          message: i.message,
+        })),
+      },
+    );
   }
 }
 

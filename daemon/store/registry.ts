@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import { createHash } from 'node:crypto';
 import {
@@ -15,10 +16,10 @@ export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-export class RegistryError extends Error {
+export class RegistryError extends ThreadxError {
+  override readonly name = 'RegistryError';
   constructor(message: string) {
-    super(message);
-    this.name = 'RegistryError';
+    super('REGISTRY', message);
   }
 }
 
@@ -35,7 +36,7 @@ export async function loadRegistry(file: string): Promise<Registry> {
     json = JSON.parse(text);
   } catch (e) {
     throw new RegistryError(
-      `${file} is not valid JSON (${(e as Error).message}); restore it or run "threadx verify --rebuild"`,
+      `${file} is not valid JSON (${(e as Error).message}); restore it from a backup, or move it aside and run "threadx import" or "threadx ingest" again (the data files are kept).`,
     );
   }
   const parsed = RegistrySchema.safeParse(json);

@@ -80,7 +80,7 @@ test('indicators/update: bad params answer InvalidParams with the path of the pa
       }),
       (e: unknown) =>
         e instanceof ResponseError &&
-        e.code === ErrorCodes.InvalidParams &&
+        e.rpcCode === ErrorCodes.InvalidParams &&
         JSON.stringify((e.data as { issues: unknown }).issues) ===
           JSON.stringify([
             {
@@ -114,7 +114,7 @@ test('indicators/update cancelled: -32800, the cache verifies, a re-run finishes
     });
     await assert.rejects(
       p,
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.RequestCancelled,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.RequestCancelled,
     );
     const v = await h.client.request('registry/verify', {});
     assert.equal(v.ok, true, JSON.stringify(v.issues));

@@ -86,6 +86,16 @@ test('ingest/run: progress begin/report/end, per-symbol rows, registry/changed t
     assert.equal(r.totals.errors, 1);
     assert.equal(events[0].kind, 'begin');
     assert.equal(events.at(-1)!.kind, 'end');
+    // Structured progress: per-symbol states, from queued to done, the last one complete.
+    const states = events.flatMap((e) => (e.kind === 'report' ? (e.symbols ?? []) : []));
+    const mine = states.filter((s) => s.symbol === 'BTCUSDT');
+    assert.equal(mine[0].phase, 'queued');
+    assert.ok(mine.some((s) => s.phase === 'fetch'));
+    const last = mine.at(-1)!;
+    assert.equal(last.phase, 'done');
+    assert.equal(last.rows, 2 * 1440);
+    assert.equal(last.requestsDone, btc.requests);
+    assert.ok(last.requestsTotal >= last.requestsDone && last.requestsTotal > 0);
     assert.ok((await changed).changed.includes('BTCUSDT/1m'));
     const list = await h.client.request('registry/list', {});
     assert.deepEqual(
@@ -101,6 +111,19 @@ test('ingest/run: progress begin/report/end, per-symbol rows, registry/changed t
     });
     assert.equal(dry.dryRun, true);
     assert.equal(dry.symbols[0].rows, 0, 'nothing missing any more');
+  });
+});
+
+test('ingest/run with a start after the exchange now: InvalidParams with its reason', async () => {
+  await withReplay({}, async (h) => {
+    await assert.rejects(
+      h.client.request('ingest/run', { symbols: ['BTCUSDT'], start: NOW + 10 * DAY }),
+      (e: unknown) =>
+        e instanceof ResponseError &&
+        e.rpcCode === ErrorCodes.InvalidParams &&
+        e.data?.reason === 'INVALID_RANGE' &&
+        e.code === 'INVALID_RANGE',
+    );
   });
 });
 
@@ -122,7 +145,7 @@ test('ingest/run cancelled mid-way: -32800, bank verifies clean, a re-run comple
     });
     await assert.rejects(
       p,
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.RequestCancelled,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.RequestCancelled,
     );
     const v = await h.client.request('registry/verify', {});
     assert.equal(v.ok, true, JSON.stringify(v.issues));

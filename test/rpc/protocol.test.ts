@@ -14,7 +14,8 @@ import {
   type WorkDoneProgress,
 } from '../../schemas/protocol.ts';
 import { ResponseError } from '../../daemon/rpc/client.ts';
-import { messages } from '../../daemon/rpc/messages.ts';
+import { messages } from '../../daemon/app/messages.ts';
+import { messages as rpcMessages } from '../../daemon/rpc/messages.ts';
 import { DAY, JAN_2024, nextNotification, startHarness } from './harness.ts';
 
 async function rejects(p: Promise<unknown>, code: number): Promise<ResponseError> {
@@ -22,7 +23,7 @@ async function rejects(p: Promise<unknown>, code: number): Promise<ResponseError
     await p;
   } catch (e) {
     assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    assert.equal(e.code, code, `${e.code}: ${e.message}`);
+    assert.equal(e.rpcCode, code, `${e.rpcCode} ${e.code}: ${e.message}`);
     return e;
   }
   assert.fail(`expected error ${code}`);
@@ -222,7 +223,7 @@ test('unknown method: -32601 naming it', async () => {
       h.client.request('no/such' as 'config/get', undefined),
       ErrorCodes.MethodNotFound,
     );
-    assert.equal(e.message, messages.methodNotFound('no/such'));
+    assert.equal(e.message, rpcMessages.methodNotFound('no/such'));
   } finally {
     await h.close();
   }

@@ -199,14 +199,14 @@ test('port: 127.0.0.1 only, owner-only token, a wrong token is refused and disco
     const closed = new Promise<void>((resolve) => bad.onClose(resolve));
     await assert.rejects(
       bad.initialize({ token: 'wrong' }),
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.Unauthorized,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.Unauthorized,
     );
     await closed;
 
     const none = await ThreadxClient.connectPort(ep.port);
     await assert.rejects(
       none.request('registry/list', {}),
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.ServerNotInitialized,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.ServerNotInitialized,
     );
     none.close();
 

@@ -19,8 +19,7 @@ import type { CandleColumns } from '../../schemas/protocol.ts';
 import { resample } from '../engine/resample.ts';
 import type { Bank } from '../store/bank.ts';
 import { sha256 } from '../store/registry.ts';
-import { RpcError } from './errors.ts';
-import { ErrorCodes } from '../../schemas/protocol.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 import { messages } from './messages.ts';
 
 /** Buckets of `interval` that overlap [start, end). */
@@ -72,10 +71,11 @@ export function planRead(
   const own = bank.get(symbol, requested);
   if (!has1m && !(own && own.rows > 0)) {
     const any = bank.list().some((d) => d.symbol === symbol);
-    throw new RpcError(
-      ErrorCodes.NotFound,
+    throw new ThreadxError(
+      'NOT_FOUND',
       any ? messages.noDataset(symbol, requested) : messages.noData(symbol),
-      { reason: 'NOT_FOUND', symbol, dataset: `${symbol}/${requested}` },
+      undefined,
+      { symbol, dataset: `${symbol}/${requested}` },
     );
   }
   const checksum = current1mChecksum(bank, symbol);
