@@ -208,8 +208,8 @@ export class ManagerPanel implements vscode.Disposable {
   }
 
   /**
-   * Downloads symbol by symbol (at the configured concurrency), one `ingest/run` each, so every
-   * symbol has its own progress bar; top N and groups are resolved through `ingest/plan` first.
+   * Downloads the whole batch as one `ingest/run`; each symbol's bar is drawn from the per-symbol
+   * states of the daemon's `$/progress` reports, and a cancellable notification shows the total.
    */
   private async download(form: IngestForm): Promise<void> {
     const checked = formToParams(form);
