@@ -3,7 +3,7 @@
  * Tests assert on these functions rather than on copies of the text.
  */
 import { SELECTION } from '../schemas/contracts.ts';
-import { bytes, duration, plural } from './format.ts';
+import { bytes, duration, plural, sentence } from './format.ts';
 
 export const messages = {
   daemonStarting: (dataDir: string) => `Starting the ThreadX daemon for ${dataDir}`,
@@ -35,7 +35,7 @@ export const messages = {
   pickIntervals: () => 'Timeframes to build from the 1m data (1m is always downloaded)',
   startDate: () => 'First day to download (UTC), e.g. 2024-01-01',
   endDate: () => 'Last moment to download (UTC); empty for now',
-  badDate: (why: string) => why,
+  badDate: (why: string) => sentence(why),
   endBeforeStart: () => 'The end must be after the start.',
   topN: () => 'How many of the largest symbols?',
   topNInvalid: () => `A whole number from 1 to ${SELECTION.maxTop}.`,

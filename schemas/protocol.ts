@@ -134,6 +134,13 @@ const maxPoints = z
   .default(5000)
   .describe('Most candles to return; the daemon serves a coarser interval to stay under it.');
 
+const exact = z
+  .boolean()
+  .default(false)
+  .describe(
+    'Serve exactly `interval`, never a coarser one; past `maxPoints` the latest candles are sent and `truncated` is true.',
+  );
+
 const NoParams = z.object({}).strict().nullish();
 
 /** A failure of one item of a batch (one symbol of an ingest), with the protocol's error code. */
@@ -602,6 +609,7 @@ export type CandleColumns = z.infer<typeof CandleColumnsSchema>;
  * holds more than `maxPoints` candles of `interval`, the daemon serves the finest coarser interval
  * that fits, from the bank or resampled from 1m on the fly; `interval` in the result says which.
  * If even `1M` does not fit, the last `maxPoints` candles are sent and `truncated` is true.
+ * With `exact`, `interval` is always the one served (a chart that chose its own timeframe).
  * Answers `NotFound` when the symbol has no data.
  */
 export const DataRead = request({
@@ -612,6 +620,7 @@ export const DataRead = request({
     start: TimeSchema.optional(),
     end: TimeSchema.optional(),
     maxPoints,
+    exact,
   }),
   result: z.object({
     symbol: z.string(),
@@ -698,11 +707,11 @@ export const IndicatorsUpdate = request({
 /**
  * Sent by the client (a chart): indicator values aligned on candle open times, for each selected
  * symbol and interval. Values before an indicator's lookback are `null`. As with `data/read`, a
- * coarser interval is served when the range exceeds `maxPoints`.
+ * coarser interval is served when the range exceeds `maxPoints`, unless `exact` is set.
  */
 export const IndicatorsRead = request({
   method: 'indicators/read',
-  params: z.object({ ...indicatorBatch, maxPoints }).superRefine(exactlyOneSelection),
+  params: z.object({ ...indicatorBatch, maxPoints, exact }).superRefine(exactlyOneSelection),
   result: z.object({
     series: z.array(
       z.object({

@@ -22,7 +22,7 @@ export async function readForChart(
   p: ParsedParams<'data/read'>,
 ): Promise<Result<'data/read'>> {
   const { bank } = svc.state;
-  const plan = planRead(bank, p.symbol, p.interval, p.start, p.end, p.maxPoints);
+  const plan = planRead(bank, p.symbol, p.interval, p.start, p.end, p.maxPoints, p.exact);
   const c = await loadPlan(bank, plan, p.maxPoints);
   return {
     symbol: p.symbol,

@@ -70,7 +70,7 @@ export async function readIndicators(
   const out: Series[] = [];
   for (const symbol of symbols) {
     for (const requested of p.intervals) {
-      const plan = planRead(bank, symbol, requested, p.start, p.end, p.maxPoints);
+      const plan = planRead(bank, symbol, requested, p.start, p.end, p.maxPoints, p.exact);
       const from = bucketStart(plan.start, plan.interval);
       const before = Math.max(-8.64e15, from - warm * intervalMs(plan.interval));
       const c = await loadPlan(bank, { ...plan, start: before, truncate: false }, p.maxPoints);

@@ -61,6 +61,7 @@ export function planRead(
   start: number | undefined,
   end: number | undefined,
   maxPoints: number,
+  exact = false,
 ): ReadPlan {
   const m1 = bank.get(symbol, '1m');
   const has1m = Boolean(m1 && m1.rows > 0 && m1.first !== null && m1.last !== null);
@@ -96,9 +97,10 @@ export function planRead(
   const fits = (iv: Interval): boolean => bucketCount(s, e, iv) <= maxPoints;
   const stored = coarser.filter((iv) => usable(iv) === 'stored');
   const derivable = coarser.filter((iv) => usable(iv) !== null);
-  let chosen: Interval | undefined = fits(requested) && usable(requested) ? requested : undefined;
+  let chosen: Interval | undefined =
+    (exact || fits(requested)) && usable(requested) ? requested : undefined;
+  let truncate = exact && chosen !== undefined && !fits(requested);
   chosen ??= stored.find(fits) ?? derivable.find(fits);
-  let truncate = false;
   if (!chosen) {
     chosen = derivable[derivable.length - 1];
     truncate = true;

@@ -168,13 +168,28 @@ export class ManagerPanel implements vscode.Disposable {
           await vscode.commands.executeCommand(command, ref);
           return;
         }
+        case 'saveTable':
+          return await this.saveTable(m.name, m.csv);
         case 'read':
         case 'saveImage':
+        case 'chartState':
           return;
       }
     } catch (e) {
       this.post({ type: 'error', message: describeError(e) });
     }
+  }
+
+  /** Saves the registry table's CSV where the person chooses. */
+  private async saveTable(name: string, csv: string): Promise<void> {
+    const base = this.ctx.workspaceFolder ?? this.ctx.dataDir;
+    const uri = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(vscode.Uri.file(base), `${name}.csv`),
+      filters: { CSV: ['csv'] },
+    });
+    if (!uri) return;
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(csv));
+    this.post({ type: 'saved', path: uri.fsPath });
   }
 
   private async plan(form: IngestForm): Promise<void> {
@@ -193,8 +208,8 @@ export class ManagerPanel implements vscode.Disposable {
   }
 
   /**
-   * Downloads symbol by symbol (at the configured concurrency), one `ingest/run` each, so every
-   * symbol has its own progress bar; top N and groups are resolved through `ingest/plan` first.
+   * Downloads the whole batch as one `ingest/run`; each symbol's bar is drawn from the per-symbol
+   * states of the daemon's `$/progress` reports, and a cancellable notification shows the total.
    */
   private async download(form: IngestForm): Promise<void> {
     const checked = formToParams(form);
@@ -292,7 +307,8 @@ export class ManagerPanel implements vscode.Disposable {
           }
           overall('');
         },
-        { external: controller.signal, location: vscode.ProgressLocation.Window },
+        // A cancellable notification, as the palette's downloads, besides the panel's own bars.
+        { external: controller.signal, location: vscode.ProgressLocation.Notification },
       );
       const count = (list as string[] | null)?.length ?? pct.size;
       const summary = cancelled

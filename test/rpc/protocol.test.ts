@@ -125,6 +125,27 @@ test('registry/list, data/read with maxPoints, registry/delete', async () => {
     assert.equal(r4.interval, '1d');
     assert.equal(r4.resampled, true);
     assert.equal(r4.length, 3);
+    // exact: the interval asked for, always; past maxPoints the latest candles, marked truncated.
+    const rx = await h.client.request(
+      'data/read',
+      { symbol: 'BTCUSDC', interval: '1m', maxPoints: 500, exact: true },
+      { validate: true },
+    );
+    assert.equal(rx.interval, '1m');
+    assert.equal(rx.length, 500);
+    assert.equal(rx.truncated, true);
+    assert.equal(rx.columns.openTime[499], JAN_2024 + 3 * DAY - 60_000);
+    const ry = await h.client.request('data/read', {
+      symbol: 'BTCUSDC',
+      interval: '5m',
+      start: JAN_2024,
+      end: JAN_2024 + DAY,
+      maxPoints: 300,
+      exact: true,
+    });
+    assert.equal(ry.interval, '5m');
+    assert.equal(ry.length, 288);
+    assert.equal(ry.truncated, false);
     const r3 = await h.client.request('data/read', {
       symbol: 'BTCUSDC',
       interval: '1m',
