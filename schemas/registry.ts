@@ -23,6 +23,20 @@ export const GapSchema = z.object({
 });
 export type Gap = z.infer<typeof GapSchema>;
 
+/**
+ * The last verify of one file: when, and what it found. A file the bank rewrites gets a new entry
+ * without one, so it reads "not verified" until the next verify.
+ */
+export const FileVerifySchema = z.object({
+  at: z.number(),
+  status: z.enum(['ok', 'changed', 'corrupt', 'missing']),
+  /** A plain sentence for a finding (never a raw library message). */
+  reason: z.string().optional(),
+  /** For a finding: when the file was last known sound (its last good verify or its write). */
+  since: z.number().optional(),
+});
+export type FileVerify = z.infer<typeof FileVerifySchema>;
+
 export const FileEntrySchema = z.object({
   /** Path relative to the data directory, always with forward slashes. */
   path: z.string(),
@@ -35,6 +49,10 @@ export const FileEntrySchema = z.object({
   gaps: z.array(GapSchema).default([]),
   /** Rows synthesised to fill short gaps. */
   filledCount: z.number().default(0),
+  /** When the bank wrote this content (ms, UTC). */
+  writtenAt: z.number().optional(),
+  /** The last verify of this file, when it was verified since it was written. */
+  verify: FileVerifySchema.optional(),
 });
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 
@@ -55,6 +73,12 @@ export const DatasetEntrySchema = z.object({
   updated: z.number(),
   /** For derived datasets and indicators: the checksums of the 1m files they were built from. */
   sourceChecksum: z.string().optional(),
+  /**
+   * Derived datasets: open times of the buckets with 1m rows that are not stored yet because some
+   * of their minutes are unknown (the running hour, day, week or month; a first week or month
+   * that began before the history). They become candles once their minutes are in.
+   */
+  pending: z.array(z.number()).optional(),
   /** For indicators: name and parameters. */
   indicator: z.object({ name: z.string(), params: z.record(z.string(), z.number()) }).optional(),
 });
