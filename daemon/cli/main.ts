@@ -197,6 +197,8 @@ async function cmdImport(
     for (const [s, d] of Object.entries(summary.derived))
       ctx.out(`${s}: derived ${d.map((x) => `${x.interval} (${x.rows})`).join(', ')}`);
   }
+  // A file refused for what it is (not 1m, not spot) is bad input: exit 2.
+  if (failed.some((i) => i.code)) return EXIT.usage;
   return failed.length ? EXIT.problems : EXIT.ok;
 }
 
@@ -300,20 +302,23 @@ async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number
   const results = [];
   for (const file of files) {
     const kf = await readKlineFile(file);
-    const interval = kf.interval ?? '1m';
+    // The interval the timestamps show, whatever the name says.
+    const interval = kf.detectedInterval ?? kf.interval ?? '1m';
     const r = validateCandles(kf.candles, interval);
     const gaps = detectGaps(kf.candles, interval === '1m' ? 60_000 : undefined);
     if (!r.ok) bad++;
     results.push({
       file,
       interval,
+      namedInterval: kf.interval,
+      market: kf.market,
       checksum: kf.checksum,
       ...r,
       gaps: interval === '1m' ? gaps : [],
     });
     if (!ctx.json) {
       ctx.out(
-        `${path.basename(file)}: ${r.rows} rows, ${interval}, checksum ${kf.checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
+        `${path.basename(file)}: ${r.rows} rows, ${interval} (detected from timestamps), ${kf.market === 'futures' ? `futures (${kf.marketReason})` : 'spot'}, checksum ${kf.checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
       );
       if (!r.ok)
         ctx.out(

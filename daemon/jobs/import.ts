@@ -14,6 +14,11 @@ export interface ImportItem {
   written: number;
   unchanged: number;
   error?: string;
+  /** Why a file was refused before anything was written (`WRONG_INTERVAL`, `WRONG_MARKET`). */
+  code?: 'WRONG_INTERVAL' | 'WRONG_MARKET';
+  /** What the file's timestamps and text show. */
+  detectedInterval?: Interval | null;
+  market?: 'spot' | 'futures';
 }
 
 export interface ImportSummary {
@@ -56,9 +61,21 @@ export async function importFiles(
           `${path.basename(file)}: cannot tell the symbol from the file name; pass --symbol`,
         );
       item.symbol = symbol;
-      if (kf.interval && kf.interval !== '1m') {
+      item.detectedInterval = kf.detectedInterval;
+      item.market = kf.market;
+      const name = path.basename(file);
+      // Refused before anything is written: the bank is unchanged.
+      if (kf.market === 'futures') {
+        item.code = 'WRONG_MARKET';
         throw new ImportError(
-          `${path.basename(file)} holds ${kf.interval} klines: the bank stores 1m only and derives ${kf.interval} from it`,
+          `${name} is a futures kline file (${kf.marketReason ?? 'futures'}): the bank holds spot markets only, so nothing was imported. Import the spot file (data.binance.vision/data/spot/...) instead.`,
+        );
+      }
+      const interval = kf.detectedInterval ?? kf.interval;
+      if (interval && interval !== '1m') {
+        item.code = 'WRONG_INTERVAL';
+        throw new ImportError(
+          `${name} holds ${interval} klines (${kf.detectedInterval ? 'detected from its timestamps' : 'by its name'}): the bank stores 1m only and derives ${interval} from it, so nothing was imported. Import the symbol's 1m file instead.`,
         );
       }
       const report = validateCandles(kf.candles, '1m');

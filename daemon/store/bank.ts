@@ -271,6 +271,9 @@ export class Bank {
   ): Promise<Candles> {
     if (interval === '1m') return this.read1m(symbol, start, end);
     const entry = this.get(symbol, interval);
+    // Derived, with every bucket still pending: no candle yet (the entry says how many wait).
+    if (entry && entry.files.length === 0 && (entry.pending?.length ?? 0) > 0)
+      return allocCandles(0);
     if (!entry || entry.files.length === 0) {
       throw new NotFoundError(
         `no ${interval} data for ${parseSymbol(symbol)}: run "threadx resample --symbol ${parseSymbol(symbol)} --intervals ${interval}"`,

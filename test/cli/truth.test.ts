@@ -1,0 +1,70 @@
+/** The CLI's answers about files it refuses, run in-process through `main`. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { main } from '../../daemon/cli/main.ts';
+import { KLINES } from '../helpers/fixtures.ts';
+
+async function capture(argv: string[]): Promise<{ code: number; out: string }> {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string) => (
+    chunks.push(String(s)),
+    true
+  )) as typeof process.stdout.write;
+  try {
+    const code = await main(argv);
+    return { code, out: chunks.join('') };
+  } finally {
+    process.stdout.write = write;
+  }
+}
+
+test('cli: import refuses a 1h file and a futures file with exit 2, the bank unchanged; validate names interval and market', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'threadx-truth-'));
+  const data = ['--data-dir', path.join(dir, 'data')];
+  let r = await capture([
+    'import',
+    path.join(KLINES, 'hal9000cc', 'ETHUSDT-1m-2022-08-14.zip'),
+    ...data,
+  ]);
+  assert.equal(r.code, 0);
+  const before = await readFile(path.join(dir, 'data', 'registry.json'), 'utf8');
+  r = await capture([
+    'import',
+    path.join(KLINES, 'hal9000cc', 'BTCUSDT-1h-2022-09-07.zip'),
+    '--symbol',
+    'ETHUSDT',
+    '--json',
+    ...data,
+  ]);
+  assert.equal(r.code, 2);
+  assert.match(r.out, /WRONG_INTERVAL/);
+  r = await capture([
+    'import',
+    path.join(KLINES, 'hal9000cc', 'BTCUSDT-1m-2022-09-05.zip'),
+    '--json',
+    ...data,
+  ]);
+  assert.equal(r.code, 2);
+  assert.match(r.out, /WRONG_MARKET/);
+  assert.equal(await readFile(path.join(dir, 'data', 'registry.json'), 'utf8'), before);
+  r = await capture([
+    'validate',
+    path.join(KLINES, 'chainertrader', 'ETHUSDT-1h-202301-202401.csv.gz'),
+    '--json',
+    ...data,
+  ]);
+  const v = JSON.parse(r.out) as { results: { interval: string; market: string }[] };
+  assert.equal(v.results[0].interval, '1h');
+  assert.equal(v.results[0].market, 'spot');
+  r = await capture([
+    'validate',
+    path.join(KLINES, 'hal9000cc', 'ETHUSDT-1h-2022-08-24.zip'),
+    ...data,
+  ]);
+  assert.match(r.out, /24 rows, 1h \(detected from timestamps\), futures/);
+  await rm(dir, { recursive: true });
+});
