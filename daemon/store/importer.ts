@@ -42,7 +42,7 @@ export interface KlineFile {
 }
 
 /** Futures archive paths and names: `futures/um/...`, `futures/cm/...`, `...-um-...`. */
-const FUTURES_PATH = /(^|[\/_-])futures([\/_-]|$)|[\/](um|cm)[\/]/i;
+const FUTURES_PATH = /(^|[\\/_-])futures([\\/_-]|$)|[\\/](um|cm)[\\/]/i;
 
 /** The first few KB of the CSV inside a zip, decompressed no further than that. */
 function zipHead(bytes: Uint8Array): string {
