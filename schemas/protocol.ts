@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { SymbolSchema, parseUtcDate } from './common.ts';
 import { ConfigSchema } from './config.ts';
 import { IntervalSchema } from './intervals.ts';
-import { GapSchema, VerifyIssueSchema } from './registry.ts';
+import { GapSchema, IntegritySchema, VerifyIssueSchema } from './registry.ts';
 
 /**
  * Version of this protocol, `major.minor`. A client refuses a daemon with a different major; a
@@ -534,6 +534,14 @@ export const DatasetSummarySchema = z.object({
   updated: z.number(),
   derived: z.boolean(),
   indicator: z.object({ name: z.string(), params: z.record(z.string(), z.number()) }).optional(),
+  /**
+   * Derived datasets: buckets with 1m rows not stored yet because some of their minutes are
+   * unknown (the running hour, day, week or month; a first week or month begun before the
+   * history). They become candles once their minutes are in.
+   */
+  pending: z.number().optional(),
+  /** The daemon's record of the last verify of the dataset's files (its worst file). */
+  integrity: IntegritySchema.optional(),
 });
 export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
 
@@ -823,7 +831,7 @@ export const RegistryChanged = notification({
     changed: z.array(z.string()),
     /** Dataset ids removed. */
     removed: z.array(z.string()),
-    reason: z.enum(['ingest', 'delete', 'derive', 'indicators', 'import']),
+    reason: z.enum(['ingest', 'delete', 'derive', 'indicators', 'import', 'verify', 'repair']),
   }),
 });
 

@@ -107,3 +107,61 @@ export const VerifyIssueSchema = z.object({
   dataset: z.string().optional(),
 });
 export type VerifyIssue = z.infer<typeof VerifyIssueSchema>;
+
+/**
+ * A file's or dataset's integrity as a person should read it: verified at a time, not verified
+ * (never, or rewritten since), changed since a time, or corrupt/missing with a plain reason.
+ */
+export const IntegritySchema = z.object({
+  state: z.enum(['verified', 'not-verified', 'changed', 'corrupt', 'missing']),
+  /** For `verified`: the oldest verify among the files. For findings: when it was found. */
+  at: z.number().optional(),
+  /** For `changed`: when the file was last known sound. */
+  since: z.number().optional(),
+  reason: z.string().optional(),
+  /** The file a finding is about. */
+  file: z.string().optional(),
+});
+export type Integrity = z.infer<typeof IntegritySchema>;
+
+export function fileIntegrity(f: FileEntry): Integrity {
+  const v = f.verify;
+  if (!v || (f.writtenAt !== undefined && f.writtenAt > v.at)) return { state: 'not-verified' };
+  if (v.status === 'ok') return { state: 'verified', at: v.at };
+  return {
+    state: v.status,
+    at: v.at,
+    ...(v.since !== undefined ? { since: v.since } : {}),
+    ...(v.reason ? { reason: v.reason } : {}),
+    file: f.path,
+  };
+}
+
+const WORST: Integrity['state'][] = ['corrupt', 'missing', 'changed', 'not-verified', 'verified'];
+
+/** A dataset's integrity: its worst file's (a dataset is only as sound as its worst file). */
+export function datasetIntegrity(files: readonly FileEntry[]): Integrity {
+  if (files.length === 0) return { state: 'not-verified' };
+  const all = files.map(fileIntegrity);
+  for (const state of WORST.slice(0, 4)) {
+    const hit = all.find((i) => i.state === state);
+    if (hit) return hit;
+  }
+  return { state: 'verified', at: Math.min(...all.map((i) => i.at ?? 0)) };
+}
+
+/** "verified <time>", "not verified", "changed since <time>", "corrupt: <reason>". */
+export function integrityText(i: Integrity, time: (t: number) => string): string {
+  switch (i.state) {
+    case 'verified':
+      return `verified ${time(i.at ?? 0)}`;
+    case 'not-verified':
+      return 'not verified';
+    case 'changed':
+      return i.since !== undefined ? `changed since ${time(i.since)}` : 'changed';
+    case 'corrupt':
+      return `corrupt: ${i.reason ?? 'the file is damaged'}`;
+    case 'missing':
+      return `corrupt: ${i.reason ?? 'the file is missing'}`;
+  }
+}

@@ -16,6 +16,7 @@ import { exportCsv } from '../store/export.ts';
 import { validateCandles } from '../engine/validate.ts';
 import { detectGaps } from '../engine/gaps.ts';
 import { importFiles } from '../jobs/import.ts';
+import { datasetIntegrity, integrityText } from '../../schemas/registry.ts';
 import { table, iso, Progress } from './format.ts';
 import { EXIT, UsageError, COMMANDS, type CommandContext } from './context.ts';
 
@@ -227,7 +228,12 @@ async function cmdList(ctx: CommandContext): Promise<number> {
     ctx.out(
       JSON.stringify({
         ok: true,
-        datasets: list.map(({ files: _f, ...d }) => ({ ...d, files: _f.length })),
+        datasets: list.map(({ files: _f, pending, ...d }) => ({
+          ...d,
+          files: _f.length,
+          pending: pending?.length ?? 0,
+          integrity: datasetIntegrity(_f),
+        })),
       }),
     );
     return EXIT.ok;
@@ -240,7 +246,7 @@ async function cmdList(ctx: CommandContext): Promise<number> {
   }
   ctx.out(
     table(
-      ['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files'],
+      ['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files', 'pending', 'integrity'],
       list.map((d) => [
         d.id,
         d.rows,
@@ -249,6 +255,8 @@ async function cmdList(ctx: CommandContext): Promise<number> {
         d.gaps.filter((g) => !g.filled).length,
         d.filledCount,
         d.files.length,
+        d.pending?.length ?? 0,
+        integrityText(datasetIntegrity(d.files), iso),
       ]),
     ),
   );

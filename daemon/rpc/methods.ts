@@ -53,7 +53,8 @@ export interface DaemonState {
   fetch?: typeof fetch;
 }
 
-export type ChangeReason = 'ingest' | 'delete' | 'derive' | 'indicators' | 'import';
+export type ChangeReason =
+  'ingest' | 'delete' | 'derive' | 'indicators' | 'import' | 'verify' | 'repair';
 
 /** Shared by the handlers: locks and the registry view. */
 export class DaemonServices {
@@ -232,6 +233,8 @@ export function createHandlers(state: DaemonState): {
             signal: ctx.signal,
             onProgress: (done, total) => ctx.progress.report(done, total, `${done}/${total} files`),
           });
+          // The findings are kept per file in the registry: every client's tree shows them.
+          svc.flushChanges('verify');
           const bad = issues.filter((i) => i.status !== 'ok');
           const checked = issues.filter((i) => i.status !== 'unregistered').length;
           ctx.progress.end(bad.length ? `${bad.length} problem(s)` : `${checked} file(s) ok`);
