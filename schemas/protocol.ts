@@ -653,6 +653,11 @@ export const DataRead = request({
     /** True when the candles were resampled from 1m for this answer. */
     resampled: z.boolean(),
     truncated: z.boolean(),
+    /**
+     * Buckets in the range that are not candles yet because some of their minutes are unknown
+     * (the running hour, day, week or month; a first week or month begun before the history).
+     */
+    pending: z.number().optional(),
     length: z.number(),
     columns: CandleColumnsSchema,
   }),

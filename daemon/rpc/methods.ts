@@ -261,6 +261,7 @@ export function createHandlers(state: DaemonState): {
         resampled: !plan.stored,
         truncated: plan.truncate && c.length >= p.maxPoints,
         length: c.length,
+        pending: await bank.pendingBuckets(p.symbol, plan.interval, plan.start, plan.end),
         columns: toColumns(c),
       };
     },

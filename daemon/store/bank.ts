@@ -507,8 +507,10 @@ export class Bank {
         const from = bucketStart(affected![0], interval);
         const to = nextBucketStart(bucketStart(affected![1] - 1, interval), interval);
         const part = await this.read1m(symbol, from, to);
+        // The same cascade as a whole-history derive, so the sums (and the bytes) are identical
+        // and an unchanged bucket never rewrites a sound file.
         const fresh = completeBuckets(
-          resample(part, interval),
+          resampleAll(part, [interval]).get(interval)!,
           interval,
           knownMinutes(part, absent),
         );
@@ -568,6 +570,53 @@ export class Bank {
       out.push({ interval, rows: series.length, written: true });
     }
     return out;
+  }
+
+  /**
+   * `interval` resampled from 1m over [from, to) for a reader, holding only whole buckets, as
+   * `derive` stores them: a bucket with unknown minutes is pending, never shown as a candle.
+   */
+  async resampleComplete(
+    symbol: string,
+    interval: Interval,
+    from: number,
+    to: number,
+  ): Promise<{ candles: Candles; pending: number[] }> {
+    const m1 = await this.read1m(symbol, from, to);
+    return completeBuckets(
+      resample(m1, interval),
+      interval,
+      knownMinutes(m1, this.confirmedEmpty(symbol)),
+    );
+  }
+
+  /** Pending edge buckets of `interval` that overlap [start, end) (see `derive`). */
+  async pendingBuckets(
+    symbolIn: string,
+    interval: Interval,
+    start = -Infinity,
+    end = Infinity,
+  ): Promise<number> {
+    if (interval === '1m') return 0;
+    const symbol = parseSymbol(symbolIn);
+    const m1 = this.get(symbol, '1m');
+    if (!m1 || m1.first === null || m1.last === null) return 0;
+    const lo = Math.max(start, m1.first);
+    const hi = Math.min(end, m1.last + MINUTE_MS);
+    if (!(hi > lo)) return 0;
+    const first = bucketStart(lo, interval);
+    const last = bucketStart(hi - 1, interval);
+    const stored = this.get(symbol, interval);
+    if (stored?.kind === 'candles' && stored.sourceChecksum === this.datasetChecksum(symbol, '1m'))
+      return (stored.pending ?? []).filter((t) => t >= first && t <= last).length;
+    // Not stored: only the buckets at the two ends of the range can be edge buckets.
+    const ends = first === last ? [first] : [first, last];
+    let n = 0;
+    for (const b of ends) {
+      const r = await this.resampleComplete(symbol, interval, b, nextBucketStart(b, interval));
+      n += r.pending.length;
+    }
+    return n;
   }
 
   /**
@@ -858,6 +907,22 @@ export class Bank {
     else await this.save();
     for (const p of emptied) await fsp.rm(this.layout.abs(p), { force: true });
     return removed;
+  }
+
+  /**
+   * Forgets files the bank can no longer vouch for (corrupt or missing): their registry entries
+   * go, then the files. The dataset stays, with a hole where they were, for `repair` to refill.
+   */
+  async dropFiles(id: string, paths: readonly string[]): Promise<void> {
+    const e = this.reg.datasets[id];
+    if (!e || paths.length === 0) return;
+    this.reg.datasets[id] = summarize({
+      ...e,
+      files: e.files.filter((f) => !paths.includes(f.path)),
+    });
+    this.reg.datasets[id].updated = this.now();
+    await this.save();
+    for (const p of paths) await fsp.rm(this.layout.abs(p), { force: true });
   }
 
   /** Removes a dataset's files and registry entry. Deleting 1m removes its derived data too. */
