@@ -594,6 +594,41 @@ export const RegistryVerify = request({
 });
 
 /**
+ * Sent by the client: repairs symbols (all with a problem when none is given). Corrupt or missing
+ * 1m months are fetched again for exactly their ranges; damaged derived files and indicator caches
+ * are rebuilt from 1m (no network); sound files are never rewritten; the result is verified.
+ * Per symbol, `ok` is false with an `error` saying why when it cannot be repaired (no network,
+ * the symbol is no longer served). Sends `registry/changed` to every client.
+ */
+export const RegistryRepair = request({
+  method: 'registry/repair',
+  params: z
+    .object({ symbols: z.array(SymbolSchema).optional(), workDoneToken })
+    .nullish()
+    .transform((v) => v ?? {}),
+  result: z.object({
+    ok: z.boolean(),
+    results: z.array(
+      z.object({
+        symbol: z.string(),
+        ok: z.boolean(),
+        /** What verify found before the repair. */
+        found: z.array(VerifyIssueSchema),
+        /** 1m ranges fetched again, [start, end) in ms. */
+        refetched: z.array(z.tuple([z.number(), z.number()])),
+        /** Datasets rebuilt from 1m. */
+        rebuilt: z.array(z.string()),
+        /** What verify finds after the repair. */
+        remaining: z.array(VerifyIssueSchema),
+        error: z.object({ code: z.string(), message: z.string() }).optional(),
+      }),
+    ),
+  }),
+  progress: true,
+  errors: [E.StorageError, E.Network],
+});
+
+/**
  * Sent by the client: removes a dataset's files and registry entry. Deleting `1m` removes every
  * dataset of the symbol (derived data cannot outlive its source). Answers `NotFound` when there is
  * no such dataset. Sends `registry/changed` to every client.
@@ -868,6 +903,7 @@ export const REQUESTS = {
   [IngestRun.method]: IngestRun,
   [RegistryList.method]: RegistryList,
   [RegistryVerify.method]: RegistryVerify,
+  [RegistryRepair.method]: RegistryRepair,
   [RegistryDelete.method]: RegistryDelete,
   [DataRead.method]: DataRead,
   [DataExport.method]: DataExport,

@@ -65,6 +65,7 @@ const BY_REASON: Record<string, ErrorCode> = {
   CONFIG: ErrorCodes.InvalidParams,
   CANCELLED: ErrorCodes.RequestCancelled,
   ABORT_ERR: ErrorCodes.RequestCancelled,
+  CORRUPT: ErrorCodes.StorageError,
 };
 
 const BY_NAME: Record<string, ErrorCode> = {

@@ -39,6 +39,7 @@ import { RegistryView } from './registry-view.ts';
 import { type Handlers, type RequestContext, RawJson } from './server.ts';
 import { readIndicators, updateIndicatorsRequest } from './indicators.ts';
 import { refreshAfterIngest } from '../jobs/indicators.ts';
+import { repairSymbols } from '../jobs/repair.ts';
 
 export interface DaemonState {
   bank: Bank;
@@ -242,6 +243,21 @@ export function createHandlers(state: DaemonState): {
         },
         ctx.signal,
       ),
+
+    'registry/repair': async (p, ctx) => {
+      const symbols = p.symbols?.length
+        ? p.symbols
+        : [...new Set(bank.list().map((d) => d.symbol))].sort();
+      return svc.writing(symbols, 'repair', ctx, async () => {
+        ctx.progress.begin('Repair the bank', 'verifying');
+        const s = await repairSymbols(svc.ingestDeps(), p.symbols, {
+          signal: ctx.signal,
+          onProgress: (symbol, message) => ctx.progress.report(0, 0, `${symbol}: ${message}`),
+        });
+        ctx.progress.end(s.ok ? 'repaired' : 'some symbols could not be repaired');
+        return s;
+      });
+    },
 
     'registry/delete': (p, ctx) =>
       svc.writing([p.symbol], 'delete', ctx, async () => {

@@ -326,8 +326,8 @@ export class Bank {
   ): ThreadxError {
     return new ThreadxError(
       'CORRUPT',
-      `${entry.id} cannot be read: ${f.path} is damaged (${reason}).`,
-      `Run "threadx repair --symbol ${entry.symbol}".`,
+      `${entry.id} cannot be read: ${f.path} is damaged (${reason}). Run "threadx repair --symbol ${entry.symbol}".`,
+      undefined,
       { dataset: entry.id, file: f.path, reason },
       cause === undefined ? undefined : { cause },
     );

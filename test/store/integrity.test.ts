@@ -66,7 +66,7 @@ test('integrity: verify results are kept per file, survive a restart, and a late
       e.message,
       /ETHUSDT\/1h cannot be read: processed\/ETHUSDT\/1h\.parquet is damaged/,
     );
-    assert.match(e.hint ?? '', /threadx repair --symbol ETHUSDT/);
+    assert.match(e.message, /Run "threadx repair --symbol ETHUSDT"\.$/);
     return true;
   });
   await assert.rejects(bank.read('ETHUSDT', '1d'), /CORRUPT|damaged/);
