@@ -13,6 +13,8 @@ import { Bank } from '../../daemon/store/bank.ts';
 import { runIngest, type IngestDeps, type IngestRequest } from '../../daemon/jobs/ingest.ts';
 import { updateIndicators } from '../../daemon/jobs/indicators.ts';
 import { repairSymbols } from '../../daemon/jobs/repair.ts';
+import { topSymbols } from '../../daemon/jobs/universe.ts';
+import { buildUniverse } from '../../daemon/replay/universe.ts';
 import { parseConfigText } from '../../daemon/store/config.ts';
 import { resample, completeBuckets, knownMinutes } from '../../daemon/engine/resample.ts';
 import { isThreadxError } from '../../schemas/errors.ts';
@@ -173,6 +175,25 @@ test('repair: a corrupt 1m month is re-fetched for exactly its range, damaged de
       stuck.results[0].error?.message ?? '',
       /could not be fetched again .*threadx repair --symbol BTCUSDT/,
     );
+  } finally {
+    await e.close();
+  }
+});
+
+test('top N never returns a pair whose base is its quote; the replay exchange lists none', async () => {
+  const self = [...buildUniverse().values()].filter((e) => e.baseAsset === e.quoteAsset);
+  assert.deepEqual(
+    self.map((e) => e.symbol),
+    [],
+  );
+  const e = await env();
+  try {
+    for (const quote of ['USDC', 'USDT']) {
+      const top = await topSymbols(e.deps.rest, 500, { quote });
+      assert.ok(top.symbols.length > 100, quote);
+      const bad = top.symbols.filter((s) => s.base === quote);
+      assert.deepEqual(bad, [], quote);
+    }
   } finally {
     await e.close();
   }
