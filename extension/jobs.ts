@@ -67,7 +67,7 @@ export async function runIngest(
 
 export async function runIndicators(
   ctx: Ctx,
-  selection: { symbols: string[] },
+  selection: { symbols: string[]; datasets?: { symbol: string; interval: Interval }[] },
   intervals: Interval[],
   indicators: IndicatorChoice[],
   opts: JobOptions = {},
@@ -79,7 +79,12 @@ export async function runIndicators(
       (job) =>
         client.request(
           'indicators/update',
-          { symbols: selection.symbols, intervals, indicators },
+          {
+            symbols: selection.symbols,
+            intervals,
+            indicators,
+            ...(selection.datasets ? { datasets: selection.datasets } : {}),
+          },
           { signal: job.signal, onProgress: job.onProgress },
         ),
       opts,

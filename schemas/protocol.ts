@@ -748,7 +748,20 @@ const indicatorBatch = {
  */
 export const IndicatorsUpdate = request({
   method: 'indicators/update',
-  params: z.object({ ...indicatorBatch, workDoneToken }).superRefine(exactlyOneSelection),
+  params: z
+    .object({
+      ...indicatorBatch,
+      /**
+       * Exactly these datasets (each a symbol of the selection with one of `intervals`), each with
+       * every indicator: the batch computes these pairs and no other symbol x interval.
+       */
+      datasets: z
+        .array(z.object({ symbol: SymbolSchema, interval: IntervalSchema }))
+        .max(4096)
+        .optional(),
+      workDoneToken,
+    })
+    .superRefine(exactlyOneSelection),
   result: z.object({
     items: z.array(
       z.object({

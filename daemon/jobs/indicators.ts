@@ -82,6 +82,11 @@ export interface IndicatorBatchRequest {
    * a request for some indicators on some datasets computes those and nothing else.
    */
   items?: { symbol: string; interval: Interval; indicator: IndicatorChoice }[];
+  /**
+   * Exactly these datasets, each with every indicator of `indicators` (instead of `symbols` x
+   * `intervals`): ticking BTCUSDC/1h and ETHUSDC/4h computes two datasets, not four.
+   */
+  datasets?: { symbol: string; interval: Interval }[];
 }
 
 export type ItemStatus = 'updated' | 'current' | 'failed';
@@ -252,6 +257,9 @@ export async function updateIndicators(
       const [spec] = resolveIndicators([it.indicator]);
       addTo(parseSymbol(it.symbol), it.interval, spec);
     }
+  } else if (req.datasets) {
+    for (const d of req.datasets)
+      for (const spec of allSpecs) addTo(parseSymbol(d.symbol), d.interval, spec);
   } else {
     for (const symbol of new Set(req.symbols.map((s) => parseSymbol(s))))
       for (const interval of new Set(req.intervals))

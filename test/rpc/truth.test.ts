@@ -62,3 +62,28 @@ test('registry/verify findings persist and show in registry/list; data/read refu
     await h.close();
   }
 });
+
+test('indicators/update computes exactly the datasets asked for, not every symbol x interval', async () => {
+  const h = await startHarness({ seed: { BTCUSDC: 3, ETHUSDC: 3 }, derive: ['1h', '4h'] });
+  try {
+    const r = await h.client.request('indicators/update', {
+      symbols: ['BTCUSDC', 'ETHUSDC'],
+      intervals: ['1h', '4h'],
+      indicators: [{ name: 'rsi' }, { name: 'sma' }],
+      datasets: [
+        { symbol: 'BTCUSDC', interval: '1h' },
+        { symbol: 'ETHUSDC', interval: '4h' },
+      ],
+    });
+    assert.deepEqual(r.items.map((i) => `${i.symbol}/${i.interval}/${i.key}`).sort(), [
+      'BTCUSDC/1h/rsi-14',
+      'BTCUSDC/1h/sma-20',
+      'ETHUSDC/4h/rsi-14',
+      'ETHUSDC/4h/sma-20',
+    ]);
+    const list = await h.client.request('registry/list', { filter: { kind: 'indicator' } });
+    assert.equal(list.datasets.length, 4);
+  } finally {
+    await h.close();
+  }
+});
