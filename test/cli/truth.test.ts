@@ -5,7 +5,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../daemon/cli/main.ts';
+import '../../daemon/cli/commands.ts';
 import { KLINES } from '../helpers/fixtures.ts';
+import { startReplayServer } from '../../daemon/replay/server.ts';
 
 async function capture(argv: string[]): Promise<{ code: number; out: string }> {
   const chunks: string[] = [];
@@ -67,4 +69,49 @@ test('cli: import refuses a 1h file and a futures file with exit 2, the bank unc
   ]);
   assert.match(r.out, /24 rows, 1h \(detected from timestamps\), futures/);
   await rm(dir, { recursive: true });
+});
+
+test('cli: ingest lists unknown and non-trading symbols in the plan and the result, and exits 1', async () => {
+  const server = await startReplayServer({ now: Date.parse('2023-05-01T21:03:30Z') });
+  const dir = await mkdtemp(path.join(tmpdir(), 'threadx-truth-'));
+  try {
+    const args = [
+      'ingest',
+      '--symbols',
+      'BTCUSDT,NOPEUSDT,MATICUSDC',
+      '--start',
+      '2023-05-01T00:00Z',
+      '--end',
+      '2023-05-01T02:00Z',
+      '--intervals',
+      '1h',
+      '--source',
+      'rest',
+      '--base-url',
+      server.url,
+      '--archive-url',
+      server.archiveUrl,
+      '--data-dir',
+      path.join(dir, 'data'),
+    ];
+    let r = await capture([...args, '--dry-run']);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /will not download NOPEUSDT: .*not listed/);
+    assert.match(r.out, /will not download MATICUSDC: .*does not trade/);
+    r = await capture([...args, '--json']);
+    assert.equal(r.code, 1);
+    const last = JSON.parse(r.out.trim().split('\n').at(-1)!) as {
+      ok: boolean;
+      summary: { skipped: { symbol: string }[]; results: { symbol: string; ok: boolean }[] };
+    };
+    assert.equal(last.ok, false);
+    assert.deepEqual(last.summary.skipped.map((s) => s.symbol).sort(), ['MATICUSDC', 'NOPEUSDT']);
+    assert.deepEqual(
+      last.summary.results.map((x) => [x.symbol, x.ok]),
+      [['BTCUSDT', true]],
+    );
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true });
+  }
 });
