@@ -148,7 +148,7 @@ async function run(cmd: string, args: string[]): Promise<number> {
     case 'export':
       return cmdExport(ctx, values);
     case 'validate':
-      return cmdValidate(ctx, positionals);
+      return cmdValidate(ctx, positionals, values);
     case 'check':
       return cmdCheck(ctx, values);
     default:
@@ -168,6 +168,10 @@ async function cmdImport(
   values: Record<string, unknown>,
 ): Promise<number> {
   if (files.length === 0) throw new UsageError('import needs at least one file');
+  if (values.interval !== undefined && values.interval !== '1m')
+    throw new UsageError(
+      `import stores 1m klines only (the interval is detected from each file's timestamps); --interval ${String(values.interval)} cannot be imported: import the 1m files and derive ${String(values.interval)} with --intervals`,
+    );
   const bank = await ctx.openBank();
   const intervals = values.intervals ? parseIntervals(values.intervals as string) : [];
   const progress = new Progress(!ctx.json);
@@ -277,13 +281,19 @@ async function cmdVerify(ctx: CommandContext): Promise<number> {
     ctx.out(
       `${issues.length - issues.filter((i) => i.status === 'unregistered').length} file(s) checked, ${bad.length} problem(s)`,
     );
-    if (bad.length)
+    if (bad.length) {
       ctx.out(
         table(
           ['status', 'path', 'detail'],
           bad.map((i) => [i.status, i.path, i.detail ?? '']),
         ),
       );
+      const symbols = [
+        ...new Set(bad.map((i) => i.dataset?.split('/')[0]).filter((x): x is string => !!x)),
+      ];
+      if (symbols.length)
+        ctx.out(`Fix: threadx repair ${symbols.map((x) => `--symbol ${x}`).join(' ')}`);
+    }
   }
   return bad.length ? EXIT.problems : EXIT.ok;
 }
@@ -304,8 +314,13 @@ async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): 
   return EXIT.ok;
 }
 
-async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number> {
+async function cmdValidate(
+  ctx: CommandContext,
+  files: string[],
+  values: Record<string, unknown> = {},
+): Promise<number> {
   if (files.length === 0) throw new UsageError('validate needs a file');
+  const asked = values.interval ? IntervalSchema.parse(values.interval) : undefined;
   let bad = 0;
   const results = [];
   for (const file of files) {
@@ -313,6 +328,13 @@ async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number
     // The interval the timestamps show, whatever the name says.
     const interval = kf.detectedInterval ?? kf.interval ?? '1m';
     const r = validateCandles(kf.candles, interval);
+    // An interval asked for is checked against the timestamps, never silently ignored.
+    if (asked && asked !== interval) {
+      bad++;
+      ctx.err(
+        `${path.basename(file)}: --interval ${asked} was given, but its timestamps show ${interval} klines`,
+      );
+    }
     const gaps = detectGaps(kf.candles, interval === '1m' ? 60_000 : undefined);
     if (!r.ok) bad++;
     results.push({

@@ -68,6 +68,24 @@ test('cli: import refuses a 1h file and a futures file with exit 2, the bank unc
     ...data,
   ]);
   assert.match(r.out, /24 rows, 1h \(detected from timestamps\), futures/);
+  // An interval asked for is never silently ignored.
+  r = await capture([
+    'import',
+    path.join(KLINES, 'hal9000cc', 'ETHUSDT-1m-2022-08-15.zip'),
+    '--interval',
+    '1h',
+    ...data,
+  ]);
+  assert.equal(r.code, 2);
+  r = await capture([
+    'validate',
+    path.join(KLINES, 'hal9000cc', 'ETHUSDT-1m-2022-08-15.zip'),
+    '--interval',
+    '1h',
+    ...data,
+  ]);
+  assert.equal(r.code, 1);
+  assert.equal(await readFile(path.join(dir, 'data', 'registry.json'), 'utf8'), before);
   await rm(dir, { recursive: true });
 });
 
