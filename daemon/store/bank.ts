@@ -373,10 +373,15 @@ export class Bank {
       .map((k) => stored.get(k))
       .filter((f): f is FileEntry => Boolean(f));
     const decoded = await Promise.all(
-      storedFiles.map(
-        async (f) =>
-          (await codecPool().decode(await fsp.readFile(this.layout.abs(f.path)), f.path)).candles,
-      ),
+      storedFiles.map(async (f) => {
+        // A damaged neighbour is never merged into new data: the write stops and names the fix.
+        const bytes = await this.readChecked(entry, f);
+        try {
+          return (await codecPool().decode(bytes, f.path)).candles;
+        } catch (e) {
+          throw this.corrupt(entry, f, 'it cannot be decoded as Parquet', e);
+        }
+      }),
     );
     for (const candles of decoded) {
       const real = withoutFilled(candles);

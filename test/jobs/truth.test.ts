@@ -132,6 +132,17 @@ test('repair: a corrupt 1m month is re-fetched for exactly its range, damaged de
       (err: unknown) => isThreadxError(err) && err.code === 'CORRUPT',
     );
 
+    // An update next to the damaged month stops and says how to get out.
+    const upd = await runIngest(
+      e.deps,
+      req({ start: T('2023-04-03T00:00Z'), end: T('2023-04-03T06:00Z') }),
+    );
+    assert.equal(upd.results[0].ok, false);
+    assert.match(
+      upd.results[0].error?.message ?? '',
+      /2023-03\.parquet is damaged.*threadx repair --symbol BTCUSDT/,
+    );
+    assert.equal((await stat(abs(april.path))).mtimeMs, aprilMtime);
     const requests = e.server.stats.klineRequests + e.server.stats.archiveRequests;
     const s = await repairSymbols(e.deps, ['BTCUSDT']);
     const r = s.results[0];
