@@ -71,6 +71,17 @@ export async function importFiles(
           `${name} is a futures kline file (${kf.marketReason ?? 'futures'}): the bank holds spot markets only, so nothing was imported. Import the spot file (data.binance.vision/data/spot/...) instead.`,
         );
       }
+      if (kf.detectedInterval === null && kf.candles.length >= 2) {
+        // Open times that fit no interval (1s klines, irregular rows) are not 1m klines.
+        let step = Infinity;
+        const t = kf.candles.openTime;
+        for (let k = 1; k < kf.candles.length; k++)
+          if (t[k] > t[k - 1]) step = Math.min(step, t[k] - t[k - 1]);
+        item.code = 'WRONG_INTERVAL';
+        throw new ImportError(
+          `${name}: its open times are ${step / 1000} s apart at the closest, which is not a 1m kline file, so nothing was imported. Import the symbol's 1m file instead.`,
+        );
+      }
       const interval = kf.detectedInterval ?? kf.interval;
       if (interval && interval !== '1m') {
         item.code = 'WRONG_INTERVAL';

@@ -129,6 +129,24 @@ test('import: the interval comes from the timestamps, not the name; non-1m and f
   await rm(dir, { recursive: true });
 });
 
+test('import: a 1s kline file is refused, naming its step', async () => {
+  const dir = await tmp();
+  const bank = await Bank.open(path.join(dir, 'data'));
+  const t0 = Date.UTC(2024, 0, 15);
+  const rows = Array.from(
+    { length: 120 },
+    (_, i) =>
+      `${t0 + i * 1000},1.00000000,1.00000000,1.00000000,1.00000000,1.00000000,${t0 + i * 1000 + 999},1.00000000,1,0.50000000,0.50000000,0`,
+  );
+  const f = path.join(dir, 'BTCUSDT-1m-2024-01-15.csv');
+  await writeFile(f, rows.join('\n') + '\n');
+  const s = await importFiles(bank, [f]);
+  assert.equal(s.items[0].code, 'WRONG_INTERVAL');
+  assert.match(s.items[0].error ?? '', /1 s apart/);
+  assert.equal(bank.list().length, 0);
+  await rm(dir, { recursive: true });
+});
+
 test('parse: detectInterval on real files of every kind', () => {
   const cases: [string, string][] = [
     ['hal9000cc/ETHUSDT-1m-2022-08-14.zip', '1m'],
