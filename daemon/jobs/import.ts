@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { parseSymbol } from '../../schemas/common.ts';
-import type { Interval } from '../../schemas/intervals.ts';
+import { DERIVED_INTERVALS, type Interval } from '../../schemas/intervals.ts';
+import { refreshStaleIndicators } from './indicators.ts';
 import type { Bank, WriteResult, DeriveResult } from '../store/bank.ts';
 import { ImportError, readKlineFile } from '../store/importer.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
@@ -115,9 +116,12 @@ export async function importFiles(
     opts.onFile?.(item, i, files.length);
   }
   const derived: Record<string, DeriveResult[]> = {};
-  if (opts.intervals?.length) {
-    for (const [symbol, range] of ranges)
-      derived[symbol] = await bank.derive(symbol, opts.intervals, range);
+  for (const [symbol, range] of ranges) {
+    // The intervals asked for, and every timeframe already stored: none falls behind its 1m.
+    const stored = DERIVED_INTERVALS.filter((iv) => bank.get(symbol, iv));
+    const intervals = [...new Set([...(opts.intervals ?? []), ...stored])];
+    if (intervals.length) derived[symbol] = await bank.derive(symbol, intervals, range);
+    await refreshStaleIndicators(bank, symbol);
   }
   return { items, derived };
 }

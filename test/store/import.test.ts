@@ -7,6 +7,7 @@ import { zipSync, strToU8, gunzipSync } from 'fflate';
 import { detectInterval } from '../../daemon/engine/parse.ts';
 import { Bank } from '../../daemon/store/bank.ts';
 import { importFiles } from '../../daemon/jobs/import.ts';
+import { updateIndicators } from '../../daemon/jobs/indicators.ts';
 import { sha256 } from '../../daemon/store/registry.ts';
 import { KLINES, loadKlines } from '../helpers/fixtures.ts';
 
@@ -161,4 +162,32 @@ test('parse: detectInterval on real files of every kind', () => {
     assert.equal(detectInterval(c.openTime, c.length), iv, f);
   }
   assert.equal(detectInterval(new Float64Array([0]), 1), null, 'one row cannot tell');
+});
+
+test('import: every stored timeframe and indicator cache follows the new 1m, asked for or not', async () => {
+  const dir = await tmp();
+  const bank = await Bank.open(path.join(dir, 'data'));
+  const day = (d: string): string => path.join(KLINES, 'hal9000cc', `ETHUSDT-1m-2022-08-${d}.zip`);
+  await importFiles(bank, [day('15')], { intervals: ['1h', '1d'] });
+  await updateIndicators(bank, {
+    symbols: ['ETHUSDT'],
+    intervals: ['1h'],
+    indicators: [{ name: 'rsi' }],
+  });
+  assert.equal(bank.get('ETHUSDT', '1h')!.rows, 24);
+  // Backwards by a day, without --intervals.
+  await importFiles(bank, [day('14')]);
+  for (const [iv, rows] of [
+    ['1h', 48],
+    ['1d', 2],
+  ] as const) {
+    const e = bank.get('ETHUSDT', iv)!;
+    assert.equal(e.rows, rows, iv);
+    assert.equal((await bank.read('ETHUSDT', iv)).length, rows, iv);
+    assert.equal(e.first, Date.UTC(2022, 7, 14), iv);
+  }
+  const rsi = bank.getIndicator('ETHUSDT', '1h', 'rsi-14')!;
+  assert.equal(rsi.rows, 48);
+  assert.equal(rsi.sourceChecksum, bank.datasetChecksum('ETHUSDT', '1h'));
+  await rm(dir, { recursive: true });
 });
