@@ -209,3 +209,51 @@ test('top N never returns a pair whose base is its quote; the replay exchange li
     await e.close();
   }
 });
+
+test("every stored candle equals the exchange's own: history from a Wednesday to mid-hour", async () => {
+  const e = await env();
+  try {
+    const start = T('2023-04-05T09:37Z'); // a Wednesday, mid-hour
+    const end = T('2023-04-20T13:29Z'); // mid-hour
+    const ivs = ['5m', '1h', '4h', '1d', '1w', '1M'] as const;
+    const s = await runIngest(e.deps, req({ intervals: [...ivs], start, end }));
+    assert.ok(s.results[0].ok, JSON.stringify(s.results[0].error));
+    let compared = 0;
+    for (const iv of ivs) {
+      const mine = await e.bank.read('BTCUSDT', iv);
+      const theirs = new Map<number, (string | number)[]>();
+      for (let from = T('2023-03-01T00:00Z'); from < end;) {
+        const url = `${e.server.url}/api/v3/klines?symbol=BTCUSDT&interval=${iv}&startTime=${from}&endTime=${T('2023-05-01T00:00Z')}&limit=1000`;
+        const page = (await (await fetch(url)).json()) as (string | number)[][];
+        for (const k of page) theirs.set(Number(k[0]), k);
+        if (page.length < 1000) break;
+        from = Number(page[page.length - 1][0]) + 1;
+      }
+      for (let i = 0; i < mine.length; i++) {
+        const t = mine.openTime[i];
+        assert.ok(t >= start && t < end, `${iv} ${new Date(t).toISOString()} inside the history`);
+        const k = theirs.get(t);
+        assert.ok(k, `${iv} ${new Date(t).toISOString()} exists at the exchange`);
+        assert.deepEqual(
+          [mine.open[i], mine.high[i], mine.low[i], mine.close[i]],
+          [1, 2, 3, 4].map((j) => Number(k[j])),
+          `${iv} ${new Date(t).toISOString()}`,
+        );
+        assert.ok(Math.abs(mine.volume[i] - Number(k[5])) <= 1e-8 * Math.max(1, mine.volume[i]));
+        compared++;
+      }
+    }
+    // Edges: the Wednesday week, April, the 09:00 and 13:00 hours, the first and last days.
+    assert.equal((await e.bank.read('BTCUSDT', '1M')).length, 0);
+    assert.deepEqual([...(await e.bank.read('BTCUSDT', '1w')).openTime], [T('2023-04-10T00:00Z')]);
+    assert.equal(e.bank.get('BTCUSDT', '1h')!.first, T('2023-04-05T10:00Z'));
+    assert.equal(e.bank.get('BTCUSDT', '1h')!.last, T('2023-04-20T12:00Z'));
+    assert.deepEqual(e.bank.get('BTCUSDT', '1h')!.pending, [
+      T('2023-04-05T09:00Z'),
+      T('2023-04-20T13:00Z'),
+    ]);
+    assert.ok(compared > 4000, `${compared} candles compared`);
+  } finally {
+    await e.close();
+  }
+});
