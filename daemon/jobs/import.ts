@@ -1,9 +1,12 @@
 import path from 'node:path';
 import { parseSymbol } from '../../schemas/common.ts';
-import { DERIVED_INTERVALS, type Interval } from '../../schemas/intervals.ts';
+import { DAY_MS, DERIVED_INTERVALS, type Interval } from '../../schemas/intervals.ts';
 import { refreshStaleIndicators } from './indicators.ts';
 import type { Bank, WriteResult, DeriveResult } from '../store/bank.ts';
-import { ImportError, readKlineFile } from '../store/importer.ts';
+import { ImportError, parseArchiveName, readKlineFile } from '../store/importer.ts';
+import { subtractRanges } from '../engine/gaps.ts';
+import { knownMinutes } from '../engine/resample.ts';
+import type { Candles } from '../../schemas/candles.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
 
 export interface ImportItem {
@@ -99,13 +102,21 @@ export async function importFiles(
         kf.candles,
         `file:${path.basename(file)}`,
       );
+      // A checksum-verified Binance archive is the exchange's whole record of its day or month:
+      // a minute it lacks is absent at the exchange (an outage, before the first trade), so the
+      // buckets around it are whole.
+      const absent = archiveAbsent(file, kf.checksum, kf.candles);
+      if (absent.length) await bank.addConfirmedEmpty(symbol, absent);
       item.written = res.written.length;
       item.unchanged = res.unchanged.length;
       item.ok = true;
       if (kf.candles.length > 0) {
         const r = ranges.get(symbol);
-        const lo = kf.candles.openTime[0];
-        const hi = kf.candles.openTime[kf.candles.length - 1] + 60_000;
+        const lo = Math.min(kf.candles.openTime[0], ...absent.map((x) => x[0]));
+        const hi = Math.max(
+          kf.candles.openTime[kf.candles.length - 1] + 60_000,
+          ...absent.map((x) => x[1]),
+        );
         ranges.set(symbol, r ? [Math.min(r[0], lo), Math.max(r[1], hi)] : [lo, hi]);
       }
     } catch (e) {
@@ -124,4 +135,22 @@ export async function importFiles(
     await refreshStaleIndicators(bank, symbol);
   }
   return { items, derived };
+}
+
+/** Minutes of a checksum-verified 1m archive's period (from its name) that it has no row for. */
+function archiveAbsent(
+  file: string,
+  checksum: 'verified' | 'absent',
+  candles: Candles,
+): [number, number][] {
+  const named = parseArchiveName(file);
+  if (checksum !== 'verified' || !named || named.interval !== '1m' || candles.length === 0)
+    return [];
+  const [y, m, d] = named.period.split('-').map(Number);
+  const start = d ? Date.UTC(y, m - 1, d) : Date.UTC(y, m - 1, 1);
+  const end = d ? start + DAY_MS : Date.UTC(y, m, 1);
+  const first = candles.openTime[0];
+  const last = candles.openTime[candles.length - 1];
+  if (first < start || last >= end) return [];
+  return subtractRanges([[start, end]], knownMinutes(candles));
 }

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile, readFile, copyFile, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, writeFile, readFile, copyFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { zipSync, strToU8, gunzipSync } from 'fflate';
+import { zipSync, strToU8, gunzipSync, unzipSync, strFromU8 } from 'fflate';
 import { detectInterval } from '../../daemon/engine/parse.ts';
 import { Bank } from '../../daemon/store/bank.ts';
 import { importFiles } from '../../daemon/jobs/import.ts';
@@ -189,5 +189,35 @@ test('import: every stored timeframe and indicator cache follows the new 1m, ask
   const rsi = bank.getIndicator('ETHUSDT', '1h', 'rsi-14')!;
   assert.equal(rsi.rows, 48);
   assert.equal(rsi.sourceChecksum, bank.datasetChecksum('ETHUSDT', '1h'));
+  await rm(dir, { recursive: true });
+});
+
+test('import: minutes a checksum-verified archive lacks are absent at the exchange, so its day is whole', async () => {
+  const dir = await tmp();
+  const src = unzipSync(
+    await readFile(path.join(KLINES, 'hal9000cc', 'ETHUSDT-1m-2022-08-14.zip')),
+  );
+  const csv = strFromU8(Object.values(src)[0]).trim().split('\n').slice(100).join('\n') + '\n';
+  const name = 'ETHUSDT-1m-2022-08-14.zip';
+  const zip = zipSync({ 'ETHUSDT-1m-2022-08-14.csv': strToU8(csv) });
+  const withSum = path.join(dir, 'a', name);
+  const without = path.join(dir, 'b', name);
+  await mkdir(path.dirname(withSum));
+  await mkdir(path.dirname(without));
+  await writeFile(withSum, zip);
+  await writeFile(`${withSum}.CHECKSUM`, `${sha256(zip)}  ${name}\n`);
+  await writeFile(without, zip);
+  const a = await Bank.open(path.join(dir, 'da'));
+  await importFiles(a, [withSum], { intervals: ['1h', '1d'] });
+  assert.deepEqual(a.confirmedEmpty('ETHUSDT'), [
+    [Date.UTC(2022, 7, 14), Date.UTC(2022, 7, 14, 1, 40)],
+  ]);
+  assert.equal(a.get('ETHUSDT', '1d')!.rows, 1);
+  assert.equal(a.get('ETHUSDT', '1h')!.rows, 23); // 00:00 had no minute at all: no candle
+  const b = await Bank.open(path.join(dir, 'db'));
+  await importFiles(b, [without], { intervals: ['1h', '1d'] });
+  assert.equal(b.get('ETHUSDT', '1d')!.rows, 0, 'unverified: the first 100 minutes are unknown');
+  assert.equal(b.get('ETHUSDT', '1d')!.pending?.length, 1);
+  assert.equal(b.get('ETHUSDT', '1h')!.rows, 22);
   await rm(dir, { recursive: true });
 });
