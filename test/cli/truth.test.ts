@@ -1,7 +1,7 @@
 /** The CLI's answers about files it refuses, run in-process through `main`. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../daemon/cli/main.ts';
@@ -130,6 +130,54 @@ test('cli: ingest lists unknown and non-trading symbols in the plan and the resu
     );
   } finally {
     await server.close();
+    await rm(dir, { recursive: true });
+  }
+});
+
+test('cli: export of a damaged dataset fails naming the file and the fix; verify says how to repair', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'threadx-truth-'));
+  const data = ['--data-dir', path.join(dir, 'data')];
+  try {
+    const zip = path.join(KLINES, 'hal9000cc', 'ETHUSDT-1m-2022-08-14.zip');
+    assert.equal((await capture(['import', zip, '--intervals', '1h', ...data])).code, 0);
+    await writeFile(path.join(dir, 'data', 'processed', 'ETHUSDT', '1h.parquet'), 'damaged');
+    let r = await capture(['verify', ...data]);
+    assert.equal(r.code, 1);
+    assert.match(r.out, /Fix: threadx repair --symbol ETHUSDT/);
+    r = await capture(['list', ...data]);
+    assert.match(r.out, /ETHUSDT\/1h .*corrupt: the file is (truncated|damaged)/);
+    r = await capture([
+      'export',
+      '--symbol',
+      'ETHUSDT',
+      '--interval',
+      '1h',
+      '--out',
+      path.join(dir, 'x.csv'),
+      '--json',
+      ...data,
+    ]);
+    assert.equal(r.code, 3);
+    assert.match(
+      r.out,
+      /processed\/ETHUSDT\/1h\.parquet is damaged.*threadx repair --symbol ETHUSDT/,
+    );
+    r = await capture(['repair', '--symbol', 'ETHUSDT', ...data]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /repaired, verified/);
+    r = await capture([
+      'export',
+      '--symbol',
+      'ETHUSDT',
+      '--interval',
+      '1h',
+      '--out',
+      path.join(dir, 'x.csv'),
+      ...data,
+    ]);
+    assert.equal(r.code, 0);
+    assert.match(r.out, /wrote 24 1h candle/);
+  } finally {
     await rm(dir, { recursive: true });
   }
 });
