@@ -183,11 +183,35 @@ export function checksumIcon(c: ChecksumState): string {
 }
 
 /**
- * Where a dataset lives in the bank (layout version 1): the 1m truth is a folder of monthly
- * files, every derived timeframe one file.
+ * The location of a dataset as the daemon reported it (`registry/list`'s `path`), or undefined
+ * when the dataset is not listed. The extension never builds a path into the bank itself.
  */
-export function datasetPath(dataDir: string, symbol: string, interval: string): string {
-  const sep = dataDir.includes('\\') && !dataDir.includes('/') ? '\\' : '/';
-  const base = `${dataDir.replace(/[\\/]+$/, '')}${sep}processed${sep}${symbol}${sep}`;
-  return interval === '1m' ? `${base}1m` : `${base}${interval}.parquet`;
+export function datasetLocation(
+  datasets: readonly DatasetSummary[],
+  symbol: string,
+  interval: string,
+): string | undefined {
+  return datasets.find(
+    (d) => d.kind === 'candles' && d.symbol === symbol && d.interval === interval,
+  )?.path;
+}
+
+/** The symbols a `registry/changed` touches (dataset ids are `SYMBOL/interval[/...]`). */
+export function changedSymbols(changed: readonly string[], removed: readonly string[]): string[] {
+  return [...new Set([...changed, ...removed].map((id) => id.split('/')[0]))].sort();
+}
+
+/**
+ * The dataset list after some symbols were listed again: every dataset of `symbols` is replaced
+ * by `fresh` (which holds only those symbols' datasets); the others stay as they were.
+ */
+export function mergeDatasets(
+  current: readonly DatasetSummary[],
+  symbols: readonly string[],
+  fresh: readonly DatasetSummary[],
+): DatasetSummary[] {
+  const touched = new Set(symbols);
+  return [...current.filter((d) => !touched.has(d.symbol)), ...fresh].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
 }

@@ -23,9 +23,27 @@ export class RegistryTree implements vscode.TreeDataProvider<TreeNode>, vscode.D
   private readonly sub: vscode.Disposable;
 
   constructor(private readonly ctx: Ctx) {
-    this.sub = ctx.registry.onDidChange(() => {
-      this.roots = buildTree(ctx.registry.datasets, ctx.registry.verify);
-      this.emitter.fire(undefined);
+    this.sub = ctx.registry.onDidChange((symbols) => {
+      const prev = new Map(this.roots.map((r) => [r.symbol, r]));
+      const next = buildTree(ctx.registry.datasets, ctx.registry.verify);
+      // Only the symbols a registry/changed named, when the list of symbols itself is the same.
+      const same = prev.size === next.length && next.every((n) => prev.has(n.symbol));
+      if (!symbols || !same) {
+        this.roots = next;
+        this.emitter.fire(undefined);
+        return;
+      }
+      // VS Code knows nodes by reference: update the old node objects in place.
+      const touched = new Set(symbols);
+      this.roots = next.map((n) => {
+        const old = prev.get(n.symbol)!;
+        if (touched.has(n.symbol)) Object.assign(old, n);
+        return old;
+      });
+      for (const s of touched) {
+        const node = prev.get(s);
+        if (node) this.emitter.fire(node);
+      }
     });
   }
 

@@ -1,8 +1,8 @@
+import { SELECTION } from '../../schemas/contracts.ts';
 import { parseUtcDate } from '../../schemas/common.ts';
 import { parseIntervals } from '../../schemas/intervals.ts';
 import type { Config } from '../../schemas/config.ts';
-import { restClientFromConfig } from '../sources/rest.ts';
-import type { Bank } from '../store/bank.ts';
+import { type Bank, ingestDepsFor } from '../app/bank.ts';
 import {
   planIngest,
   runIngest,
@@ -10,10 +10,10 @@ import {
   type IngestRequest,
   type IngestSummary,
   type SourceMode,
-} from '../jobs/ingest.ts';
+} from '../app/ingest.ts';
 import { replayMain } from '../replay/cli.ts';
 import { startReplayServer } from '../replay/server.ts';
-import { COMMANDS, EXIT, UsageError, type CommandContext } from './context.ts';
+import { type CliCommand, EXIT, UsageError, type CommandContext } from './context.ts';
 import { iso, Progress, table } from './format.ts';
 
 function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
@@ -25,9 +25,9 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
           .filter(Boolean)
       : undefined;
   const top = values.top !== undefined ? Number(values.top) : undefined;
-  if (top !== undefined && !(Number.isInteger(top) && top >= 1 && top <= 1000))
+  if (top !== undefined && !(Number.isInteger(top) && top >= 1 && top <= SELECTION.maxTop))
     throw new UsageError(
-      `--top must be a whole number from 1 to 1000, got ${JSON.stringify(values.top)}`,
+      `--top must be a whole number from 1 to ${SELECTION.maxTop}, got ${JSON.stringify(values.top)}`,
     );
   const group = values.group as string | undefined;
   if ([symbols, top, group].filter((x) => x !== undefined).length !== 1)
@@ -122,13 +122,10 @@ async function ingest(
   archiveUrl: string | undefined,
   dryRun: boolean,
 ): Promise<number> {
-  const rest = restClientFromConfig(ctx.config.data.api, { baseUrl });
-  const deps = {
-    bank,
-    config: ctx.config,
-    rest,
-    archiveBaseUrl: archiveUrl ?? ctx.config.data.api.archive_url,
-  };
+  const deps = ingestDepsFor(bank, ctx.config, {
+    ...(baseUrl ? { baseUrl } : {}),
+    ...(archiveUrl ? { archiveUrl } : {}),
+  });
   const ac = new AbortController();
   const onSigint = (): void => {
     ctx.err('\ninterrupted: saving what was fetched (Ctrl-C again to quit now)');
@@ -167,7 +164,7 @@ async function ingest(
   }
 }
 
-COMMANDS.push({
+export const ingestCommand: CliCommand = {
   name: 'ingest',
   usage: 'ingest',
   summary:
@@ -194,9 +191,9 @@ COMMANDS.push({
       Boolean(values['dry-run']),
     );
   },
-});
+};
 
-COMMANDS.push({
+export const replayCommand: CliCommand = {
   name: 'replay',
   usage: 'replay',
   summary:
@@ -207,14 +204,14 @@ COMMANDS.push({
     await replayMain(argv);
     return EXIT.ok;
   },
-});
+};
 
 /**
  * The demo: the whole pipeline against the replay exchange on the bundled real data
  * (BTCUSDT and ETHUSDT, 2023-03-16 .. 2023-05-01, with the real 2023-03-24 outage) plus the L1
  * group in synthetic data, into ./data. No network needed.
  */
-COMMANDS.push({
+export const demoCommand: CliCommand = {
   name: 'demo',
   usage: 'demo',
   summary:
@@ -261,4 +258,4 @@ COMMANDS.push({
       await server.close();
     }
   },
-});
+};

@@ -1,7 +1,7 @@
+import { type ExitCode, toThreadxError } from '../../schemas/errors.ts';
 import { PRODUCT_VERSION } from '../version.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
-import { promises as fsp } from 'node:fs';
 import { parseSymbol, parseUtcDate } from '../../schemas/common.ts';
 import {
   type Interval,
@@ -9,16 +9,18 @@ import {
   IntervalSchema,
   parseIntervals,
 } from '../../schemas/intervals.ts';
-import { Bank } from '../store/bank.ts';
-import { loadConfig } from '../store/config.ts';
-import { readKlineFile } from '../store/importer.ts';
-import { exportCsv } from '../store/export.ts';
-import { validateCandles } from '../engine/validate.ts';
-import { detectGaps } from '../engine/gaps.ts';
-import { importFiles } from '../jobs/import.ts';
 import { datasetIntegrity, integrityText } from '../../schemas/registry.ts';
+import {
+  checkDerived,
+  exportRange,
+  importFiles,
+  loadConfig,
+  openBank,
+  validateFile,
+} from '../app/bank.ts';
 import { table, iso, Progress } from './format.ts';
-import { EXIT, UsageError, COMMANDS, type CommandContext } from './context.ts';
+import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
+import { COMMANDS } from './commands.ts';
 
 const COMMON: ParseArgsConfig['options'] = {
   'data-dir': { type: 'string' },
@@ -27,8 +29,9 @@ const COMMON: ParseArgsConfig['options'] = {
   help: { type: 'boolean', short: 'h', default: false },
 };
 
-const usage =
-  (): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
+export const usage = (
+  commands: readonly CliCommand[] = COMMANDS,
+): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
 
 Usage: threadx <command> [options]
 
@@ -40,15 +43,19 @@ Commands:
   export                   --symbol S --interval I [--start ISO] [--end ISO] --out F.csv
   validate <file>          check a kline file against the data contract
   check --symbol S         re-derive stored timeframes from 1m and list differences
-${COMMANDS.map((c) => `  ${c.usage.padEnd(24)} ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.usage.padEnd(24)} ${c.summary}`).join('\n')}
 
 Options: --data-dir DIR (default ./data or threadx.toml [data] root), --config FILE, --json
 Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error.`;
 
-export async function main(argv: string[]): Promise<number> {
+/** Runs `threadx` with `argv`; `commands` are the commands beyond the bank's own. */
+export async function main(
+  argv: string[],
+  commands: readonly CliCommand[] = COMMANDS,
+): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(commands)}\n`);
     return cmd ? EXIT.ok : EXIT.usage;
   }
   if (cmd === '--version') {
@@ -57,41 +64,41 @@ export async function main(argv: string[]): Promise<number> {
   }
   const json = rest.includes('--json');
   try {
-    return await run(cmd, rest);
+    return await run(cmd, rest, commands);
   } catch (e) {
-    const err = e as Error & { code?: string };
-    const code = e instanceof UsageError || isBadInput(err) ? EXIT.usage : EXIT.failure;
-    if (json)
-      process.stdout.write(
-        `${JSON.stringify({ ok: false, error: { code: err.code ?? err.name, message: oneLine(err) } })}\n`,
-      );
-    else process.stderr.write(`threadx ${cmd}: ${oneLine(err)}\n`);
-    return code === EXIT.failure ? EXIT.storage : code;
+    return reportError(cmd, e, json);
   }
 }
 
-function isBadInput(e: Error & { code?: string }): boolean {
-  return (
-    e.name === 'ZodError' ||
-    e.name === 'ImportError' ||
-    e.name === 'ConfigError' ||
-    e.name === 'DataContractError' ||
-    e.name === 'NotFoundError' ||
-    e.code === 'INVALID_SYMBOL' ||
-    /^(invalid|naive|unknown)/.test(e.message)
-  );
+/**
+ * The CLI adapter of the one error model: prints the error (a line of JSON with `--json`) and
+ * returns its exit code from the table in `schemas/errors.ts`.
+ */
+function reportError(cmd: string, e: unknown, json: boolean): ExitCode {
+  const out = cliError(cmd, e, json);
+  (out.stream === 'stdout' ? process.stdout : process.stderr).write(`${out.text}\n`);
+  return out.exit;
 }
 
-function oneLine(e: Error): string {
-  if (e.name === 'ZodError') {
-    try {
-      const issues = JSON.parse(e.message) as { message: string }[];
-      return issues.map((i) => i.message).join('; ');
-    } catch {
-      /* fall through */
-    }
+/** What the CLI prints for an error, where, and the exit code (pure; tested code by code). */
+export function cliError(
+  cmd: string,
+  e: unknown,
+  json: boolean,
+): { exit: ExitCode; stream: 'stdout' | 'stderr'; text: string } {
+  const err = toThreadxError(e);
+  const message = err.message.split('\n')[0];
+  if (json) {
+    const error = {
+      code: err.code,
+      message,
+      ...(err.hint ? { hint: err.hint } : {}),
+      ...(Object.keys(err.details).length ? { details: err.details } : {}),
+    };
+    return { exit: err.kind.exit, stream: 'stdout', text: JSON.stringify({ ok: false, error }) };
   }
-  return e.message.split('\n')[0];
+  const text = `threadx ${cmd}: ${message}${err.hint ? ` ${err.hint}` : ''}`;
+  return { exit: err.kind.exit, stream: 'stderr', text };
 }
 
 async function context(values: Record<string, unknown>): Promise<CommandContext> {
@@ -101,17 +108,14 @@ async function context(values: Record<string, unknown>): Promise<CommandContext>
     config,
     dataDir,
     json: Boolean(values.json),
-    openBank: () =>
-      Bank.open(dataDir, {
-        maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
-      }),
+    openBank: () => openBank(dataDir, config),
     out: (text: string) => process.stdout.write(`${text}\n`),
     err: (text: string) => process.stderr.write(`${text}\n`),
   };
 }
 
-async function run(cmd: string, args: string[]): Promise<number> {
-  const extra = COMMANDS.find((c) => c.name === cmd);
+async function run(cmd: string, args: string[], commands: readonly CliCommand[]): Promise<number> {
+  const extra = commands.find((c) => c.name === cmd);
   if (extra?.raw) return extra.raw(args);
   const options: ParseArgsConfig['options'] = {
     ...COMMON,
@@ -131,7 +135,7 @@ async function run(cmd: string, args: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(commands)}\n`);
     return EXIT.ok;
   }
   const ctx = await context(values);
@@ -304,11 +308,8 @@ async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): 
   const out = path.resolve(need(values, 'out'));
   const start = values.start ? parseUtcDate(values.start as string) : -Infinity;
   const end = values.end ? parseUtcDate(values.end as string) : Infinity;
-  if (start >= end) throw new UsageError('--start must be before --end');
   const bank = await ctx.openBank();
-  const c = await bank.read(symbol, interval, start, end);
-  await fsp.mkdir(path.dirname(out), { recursive: true });
-  const n = await exportCsv(c, out);
+  const n = await exportRange(bank, { symbol, interval, start, end, out });
   if (ctx.json) ctx.out(JSON.stringify({ ok: true, rows: n, out }));
   else ctx.out(`wrote ${n} ${interval} candle(s) of ${symbol} to ${out}`);
   return EXIT.ok;
@@ -324,10 +325,8 @@ async function cmdValidate(
   let bad = 0;
   const results = [];
   for (const file of files) {
-    const kf = await readKlineFile(file);
-    // The interval the timestamps show, whatever the name says.
-    const interval = kf.detectedInterval ?? kf.interval ?? '1m';
-    const r = validateCandles(kf.candles, interval);
+    const v = await validateFile(file);
+    const { interval, checksum, report: r, gaps } = v;
     // An interval asked for is checked against the timestamps, never silently ignored.
     if (asked && asked !== interval) {
       bad++;
@@ -335,20 +334,19 @@ async function cmdValidate(
         `${path.basename(file)}: --interval ${asked} was given, but its timestamps show ${interval} klines`,
       );
     }
-    const gaps = detectGaps(kf.candles, interval === '1m' ? 60_000 : undefined);
     if (!r.ok) bad++;
     results.push({
       file,
       interval,
-      namedInterval: kf.interval,
-      market: kf.market,
-      checksum: kf.checksum,
+      namedInterval: v.namedInterval,
+      market: v.market,
+      checksum,
       ...r,
-      gaps: interval === '1m' ? gaps : [],
+      gaps,
     });
     if (!ctx.json) {
       ctx.out(
-        `${path.basename(file)}: ${r.rows} rows, ${interval} (detected from timestamps), ${kf.market === 'futures' ? `futures (${kf.marketReason})` : 'spot'}, checksum ${kf.checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
+        `${path.basename(file)}: ${r.rows} rows, ${interval} (detected from timestamps), ${v.market === 'futures' ? `futures (${v.marketReason})` : 'spot'}, checksum ${checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
       );
       if (!r.ok)
         ctx.out(
@@ -366,18 +364,17 @@ async function cmdValidate(
 async function cmdCheck(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
   const symbol = parseSymbol(need(values, 'symbol'));
   const bank = await ctx.openBank();
-  const intervals = values.intervals
-    ? parseIntervals(values.intervals as string)
-    : bank
-        .list()
-        .filter((d) => d.symbol === symbol && d.interval !== '1m' && d.kind === 'candles')
-        .map((d) => d.interval);
+  const checked = await checkDerived(
+    bank,
+    symbol,
+    values.intervals ? parseIntervals(values.intervals as string) : undefined,
+  );
   let bad = 0;
   const results = [];
-  for (const iv of intervals) {
-    const r = await bank.checkConsistency(symbol, iv);
+  for (const r of checked) {
+    const iv = r.interval;
     if (r.total) bad++;
-    results.push({ interval: iv, ...r });
+    results.push(r);
     if (!ctx.json)
       ctx.out(
         `${symbol}/${iv}: ${r.total === 0 ? 'consistent with 1m' : `${r.total} difference(s), first at ${iso(r.diffs[0].openTime)} (${r.diffs[0].column})`}`,

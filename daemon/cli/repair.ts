@@ -1,7 +1,7 @@
 /** `threadx repair [--symbol S ...]`: re-fetch or rebuild what verify finds broken. */
-import { restClientFromConfig } from '../sources/rest.ts';
-import { repairSymbols, type RepairSummary } from '../jobs/repair.ts';
-import { COMMANDS, EXIT, type CommandContext } from './context.ts';
+import { ingestDepsFor } from '../app/bank.ts';
+import { repairSymbols, type RepairSummary } from '../app/repair.ts';
+import { type CliCommand, EXIT, type CommandContext } from './context.ts';
 import { iso, Progress, table } from './format.ts';
 
 function printRepair(ctx: CommandContext, s: RepairSummary): void {
@@ -23,7 +23,7 @@ function printRepair(ctx: CommandContext, s: RepairSummary): void {
   );
 }
 
-COMMANDS.push({
+export const repairCommand: CliCommand = {
   name: 'repair',
   usage: 'repair',
   summary:
@@ -41,16 +41,13 @@ COMMANDS.push({
     const onSigint = (): void => ac.abort();
     process.once('SIGINT', onSigint);
     try {
+      const baseUrl = values['base-url'] as string | undefined;
+      const archiveUrl = values['archive-url'] as string | undefined;
       const summary = await repairSymbols(
-        {
-          bank,
-          config: ctx.config,
-          rest: restClientFromConfig(ctx.config.data.api, {
-            baseUrl: values['base-url'] as string | undefined,
-          }),
-          archiveBaseUrl:
-            (values['archive-url'] as string | undefined) ?? ctx.config.data.api.archive_url,
-        },
+        ingestDepsFor(bank, ctx.config, {
+          ...(baseUrl ? { baseUrl } : {}),
+          ...(archiveUrl ? { archiveUrl } : {}),
+        }),
         symbols.length ? symbols : undefined,
         { signal: ac.signal, onProgress: (sym, m) => progress.update(`${sym}: ${m}`) },
       );
@@ -62,4 +59,4 @@ COMMANDS.push({
       process.off('SIGINT', onSigint);
     }
   },
-});
+};

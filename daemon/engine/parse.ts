@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { type Candles, allocCandles, sliceCandles } from '../../schemas/candles.ts';
 import {
   type Interval,
@@ -25,13 +26,14 @@ export function toMs(t: number): number {
   return t;
 }
 
-export class KlineParseError extends Error {
+/** A kline file or body that cannot be read (code `BAD_FILE`); `line` is the first bad line. */
+export class KlineParseError extends ThreadxError {
+  override readonly name = 'KlineParseError';
   constructor(
     message: string,
     readonly line: number,
   ) {
-    super(message);
-    this.name = 'KlineParseError';
+    super('BAD_FILE', message, undefined, { line });
   }
 }
 

@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import type { Candles } from '../../schemas/candles.ts';
 import type { Config } from '../../schemas/config.ts';
@@ -208,8 +209,15 @@ export function parseIndicatorArgs(names: string, params = ''): IndicatorChoice[
 }
 
 /** A malformed `--indicators` / `--params` argument (the message starts "unknown" or "invalid"). */
-export class IndicatorArgsError extends Error {
+export class IndicatorArgsError extends ThreadxError {
   override readonly name = 'IndicatorArgsError';
+  constructor(message: string) {
+    super(
+      'INVALID_INDICATOR',
+      message,
+      'Run "threadx indicators --help" for the names and parameters.',
+    );
+  }
 }
 
 /** The file is there with its registered size (a cheap guard; `verify` checks the bytes). */

@@ -1,3 +1,5 @@
+import { KLINES, estimateSeconds } from '../../schemas/contracts.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 import pLimit from 'p-limit';
 import type { Candles } from '../../schemas/candles.ts';
 import { concatCandles } from '../../schemas/candles.ts';
@@ -109,10 +111,13 @@ export interface IngestProgress {
   rows: number;
   symbolsDone: number;
   symbolsTotal: number;
+  /** This symbol's requests done and planned (REST pages, archive files and checksums). */
+  symbolRequestsDone?: number;
+  symbolRequestsTotal?: number;
 }
 
-const KLINES_WEIGHT = 2;
-const PAGE = 1000;
+const KLINES_WEIGHT = KLINES.weight;
+const PAGE = KLINES.page;
 /** Ranges shorter than a day go to REST even in auto mode: one request beats a day's archive. */
 const ARCHIVE_MIN_MS = DAY_MS;
 /** REST chunk length (20 pages) and how many chunks of one symbol are fetched at once. */
@@ -121,14 +126,9 @@ const CHUNKS_IN_PARALLEL = 3;
 /** Candles buffered before a write, so an interruption loses at most this much work. */
 const FLUSH_ROWS = 20_000;
 
-export class IngestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'IngestError';
-  }
+/** A failure of an ingest request (bad window or selection, or a derived check that failed). */
+export class IngestError extends ThreadxError {
+  override readonly name = 'IngestError';
 }
 
 /** The 1m ranges a dataset holds: its files' spans minus their gaps (filled gaps count as missing). */
@@ -222,15 +222,17 @@ export async function planIngest(
   req: IngestRequest,
   signal?: AbortSignal,
 ): Promise<IngestPlan> {
-  if (!(req.start >= 0)) throw new IngestError('INVALID_PARAMS', 'start must be a UTC time');
+  if (!(req.start >= 0)) throw new IngestError('INVALID_DATE', 'start must be a UTC time');
   const serverTime = await deps.rest.serverTime({ signal });
   const lastClosed = Math.floor(serverTime / MINUTE_MS) * MINUTE_MS;
   const start = Math.floor(req.start / MINUTE_MS) * MINUTE_MS;
   const end = Math.min(req.end ?? lastClosed, lastClosed);
   if (end <= start)
     throw new IngestError(
-      'INVALID_PARAMS',
-      `the window is empty: start ${new Date(start).toISOString()} is not before end ${new Date(end).toISOString()}`,
+      'INVALID_RANGE',
+      `the window is empty: start ${new Date(start).toISOString()} is not before end ${new Date(end).toISOString()} (the exchange's last closed minute)`,
+      'Pick a start before the end and before now.',
+      { start, end, lastClosed },
     );
   const { statuses, ranking } = await universe(deps, req, signal);
   const mode = req.source ?? 'auto';
@@ -246,8 +248,7 @@ export async function planIngest(
   const { limit, windowMs } = deps.rest.governor.limits;
   const budgetPerSecond =
     (limit * (1 - deps.config.data.api.weight_safety_margin)) / (windowMs / 1000);
-  const latencyBound =
-    (requests * 0.15) / Math.max(1, req.concurrency ?? deps.config.data.api.concurrency);
+
   return {
     window: [start, end],
     symbols,
@@ -255,7 +256,13 @@ export async function planIngest(
     requests,
     weight,
     archiveFiles,
-    estimatedSeconds: Math.round(Math.max(weight / budgetPerSecond, latencyBound) * 10) / 10,
+    estimatedSeconds: estimateSeconds({
+      requests,
+      archives: archiveFiles,
+      weight,
+      concurrency: req.concurrency ?? deps.config.data.api.concurrency,
+      weightPerSecond: budgetPerSecond,
+    }),
     ...(ranking ? { ranking } : {}),
   };
 }
@@ -285,9 +292,16 @@ export async function runIngest(
   const results = await Promise.all(
     plan.symbols.map((sp) =>
       limit(async () => {
-        const r = await ingestSymbol(deps, req, sp, opts.signal, (n) => (total.done += n), report);
+        let mine = 0;
+        const mineReport: typeof report = (p) =>
+          report({ ...p, symbolRequestsDone: mine, symbolRequestsTotal: sp.requests });
+        const count = (n: number): void => {
+          total.done += n;
+          mine += n;
+        };
+        const r = await ingestSymbol(deps, req, sp, opts.signal, count, mineReport);
         total.symbolsDone++;
-        report({
+        mineReport({
           symbol: sp.symbol,
           phase: r.ok ? 'done' : 'error',
           message: r.ok ? `${r.rowsAdded} new candle(s)` : (r.error?.message ?? 'failed'),

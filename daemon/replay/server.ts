@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { bucketStart, MINUTE_MS, nextBucketStart, type Interval } from '../../schemas/intervals.ts';
@@ -99,13 +100,14 @@ const INTERVAL_OK = new Set([
 const SYMBOL_RE = /^[A-Z0-9\-_.]{1,20}$/;
 const INT_RE = /^-?[0-9]{1,20}$/;
 
-class ApiError extends Error {
+/** A request the simulated exchange rejects, answered with Binance's status and error body. */
+class ApiError extends ThreadxError {
   constructor(
     readonly status: number,
-    readonly code: number,
+    readonly apiCode: number,
     msg: string,
   ) {
-    super(msg);
+    super('BAD_REQUEST', msg, undefined, { status, apiCode });
   }
 }
 
@@ -216,7 +218,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       status = err.status;
-      body = { code: err.code, msg: err.message };
+      body = { code: err.apiCode, msg: err.message };
     }
     if (body === undefined) {
       return later(half, () => {

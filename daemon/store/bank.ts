@@ -1,3 +1,4 @@
+import { type ErrorDetails, ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import {
@@ -33,7 +34,6 @@ import {
   knownMinutes,
   type CandleDiff,
 } from '../engine/resample.ts';
-import { ThreadxError } from '../../schemas/errors.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
 import { Layout, monthKey, nextMonthStart } from './layout.ts';
 import {
@@ -104,19 +104,17 @@ export interface DeriveResult {
  */
 const SUM_TOLERANCE = 1e-12;
 
-export class DataContractError extends Error {
-  readonly code = 'DATA_CONTRACT';
-  constructor(message: string) {
-    super(message);
-    this.name = 'DataContractError';
+export class DataContractError extends ThreadxError {
+  override readonly name = 'DataContractError';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('DATA_CONTRACT', message, undefined, details);
   }
 }
 
-export class NotFoundError extends Error {
-  readonly code = 'NOT_FOUND';
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
+export class NotFoundError extends ThreadxError {
+  override readonly name = 'NotFoundError';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('NOT_FOUND', message, 'Run "threadx list" to see what the bank holds.', details);
   }
 }
 

@@ -1,10 +1,11 @@
+import { type ErrorDetails, ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { Unzip, UnzipInflate, gunzipSync, strFromU8 } from 'fflate';
 import {
-  parseArchiveZip as parseZip,
-  verifyChecksum as verifyArchiveChecksum,
-} from '../sources/archive.ts';
+  checkArchiveChecksum as verifyArchiveChecksum,
+  parseArchiveZipBytes as parseZip,
+} from '../engine/archive-file.ts';
 import type { Candles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
@@ -20,11 +21,10 @@ import {
  * Reading kline files users bring: Binance archive zips (`SYMBOL-1m-2024-01.zip`), their CSVs,
  * and JSON kline arrays. A `.CHECKSUM` beside a file is verified before anything is read.
  */
-export class ImportError extends Error {
-  readonly code = 'BAD_FILE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ImportError';
+export class ImportError extends ThreadxError {
+  override readonly name = 'ImportError';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('BAD_FILE', message, undefined, details);
   }
 }
 

@@ -1,5 +1,5 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
-import { createHash } from 'node:crypto';
 import {
   type DatasetEntry,
   type FileEntry,
@@ -11,14 +11,13 @@ import {
 import { type Interval, intervalMs } from '../../schemas/intervals.ts';
 import { writeFileAtomic } from './atomic.ts';
 
-export function sha256(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+/** SHA-256, lower-case hex (the one helper, in engine/archive-file.ts). */
+export { sha256Hex as sha256 } from '../engine/archive-file.ts';
 
-export class RegistryError extends Error {
+export class RegistryError extends ThreadxError {
+  override readonly name = 'RegistryError';
   constructor(message: string) {
-    super(message);
-    this.name = 'RegistryError';
+    super('REGISTRY', message);
   }
 }
 
@@ -35,7 +34,7 @@ export async function loadRegistry(file: string): Promise<Registry> {
     json = JSON.parse(text);
   } catch (e) {
     throw new RegistryError(
-      `${file} is not valid JSON (${(e as Error).message}); restore it or run "threadx verify --rebuild"`,
+      `${file} is not valid JSON (${(e as Error).message}); restore it from a backup, or move it aside and run "threadx import" or "threadx ingest" again (the data files are kept).`,
     );
   }
   const parsed = RegistrySchema.safeParse(json);

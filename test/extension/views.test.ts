@@ -9,11 +9,13 @@ import {
   validateTopN,
 } from '../../extension/ingest-form.ts';
 import { messages } from '../../extension/messages.ts';
-import { overallPercentage, planView } from '../../extension/plan.ts';
+import { overallPercentage, planView, symbolView } from '../../extension/plan.ts';
 import {
   buildTree,
-  datasetPath,
+  changedSymbols,
+  datasetLocation,
   detailRows,
+  mergeDatasets,
   timeframeDescription,
   verifyStateFrom,
 } from '../../extension/tree-model.ts';
@@ -120,8 +122,13 @@ describe('tree model', () => {
   });
 
   it('knows where a dataset lives', () => {
-    assert.equal(datasetPath('/d', 'BTCUSDC', '1m'), '/d/processed/BTCUSDC/1m');
-    assert.equal(datasetPath('/d/', 'BTCUSDC', '4h'), '/d/processed/BTCUSDC/4h.parquet');
+    const listed = [
+      { ...ds('BTCUSDC/1m'), path: '/bank/processed/BTCUSDC/1m' },
+      { ...ds('BTCUSDC/4h'), path: '/bank/processed/BTCUSDC/4h.parquet' },
+    ];
+    assert.equal(datasetLocation(listed, 'BTCUSDC', '1m'), '/bank/processed/BTCUSDC/1m');
+    assert.equal(datasetLocation(listed, 'BTCUSDC', '4h'), '/bank/processed/BTCUSDC/4h.parquet');
+    assert.equal(datasetLocation(listed, 'ETHUSDC', '4h'), undefined);
   });
 });
 
@@ -185,6 +192,46 @@ describe('plan and errors', () => {
     assert.ok(v.seconds > 0);
     assert.equal(overallPercentage([100, 50]), 75);
     assert.equal(overallPercentage([]), 0);
+  });
+
+  it('registry/changed: only the named symbols are listed again and replaced', () => {
+    assert.deepEqual(changedSymbols(['ETHUSDC/1m', 'BTCUSDC/1h'], ['BTCUSDC/4h']), [
+      'BTCUSDC',
+      'ETHUSDC',
+    ]);
+    assert.deepEqual(changedSymbols([], []), []);
+    const d = (id: string) =>
+      ({ id, symbol: id.split('/')[0], interval: id.split('/')[1] }) as DatasetSummary;
+    const merged = mergeDatasets(
+      [d('BTCUSDC/1h'), d('BTCUSDC/4h'), d('SOLUSDC/1m')],
+      ['BTCUSDC', 'ETHUSDC'],
+      [d('BTCUSDC/1h'), d('ETHUSDC/1m')],
+    );
+    assert.deepEqual(
+      merged.map((x) => x.id),
+      ['BTCUSDC/1h', 'ETHUSDC/1m', 'SOLUSDC/1m'],
+    );
+  });
+
+  it("a symbol's bar from the daemon's per-symbol progress", () => {
+    const s = { symbol: 'BTCUSDC', rows: 0, requestsDone: 0, requestsTotal: 8 };
+    assert.deepEqual(symbolView({ ...s, phase: 'queued' }), { state: 'queued', percentage: 0 });
+    assert.deepEqual(
+      symbolView({ ...s, phase: 'fetch', requestsDone: 2, message: '2 request(s)' }),
+      {
+        state: 'running',
+        percentage: 25,
+        message: '2 request(s)',
+      },
+    );
+    // All requests done but not yet written: not 100 until the daemon says done.
+    assert.equal(symbolView({ ...s, phase: 'write', requestsDone: 8 }).percentage, 99);
+    assert.deepEqual(symbolView({ ...s, phase: 'done', requestsDone: 8 }), {
+      state: 'done',
+      percentage: 100,
+    });
+    assert.equal(symbolView({ ...s, phase: 'skipped', message: 'not listed' }).state, 'failed');
+    assert.equal(symbolView({ ...s, phase: 'error' }).state, 'failed');
   });
 
   it('turns daemon errors into words', () => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { ResponseError } from '../../daemon/rpc/client.ts';
-import { startHarness } from './harness.ts';
+import { startHarness } from '../helpers/harness.ts';
 
 test('registry/verify findings persist and show in registry/list; data/read refuses; registry/repair fixes without network', async () => {
   // 3 days of 1m from 2024-01-01 00:00 and the 1w: the first week (Mon 2024-01-01) is not whole.

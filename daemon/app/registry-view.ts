@@ -8,9 +8,23 @@
  */
 import type { DatasetSummary } from '../../schemas/protocol.ts';
 import { type DatasetEntry, datasetIntegrity } from '../../schemas/registry.ts';
+import path from 'node:path';
 import type { Bank } from '../store/bank.ts';
+import type { Layout } from '../store/layout.ts';
 
-export function summarize(e: DatasetEntry): DatasetSummary {
+/** The absolute location of a dataset: its 1m folder, its derived file or its indicator file. */
+export function datasetLocation(layout: Layout, e: DatasetEntry): string | undefined {
+  try {
+    if (e.kind === 'indicator') return layout.indicator(e.symbol, e.interval, e.id.split('/')[2]);
+    if (e.interval === '1m') return path.join(layout.symbolDir(e.symbol), '1m');
+    return layout.derived(e.symbol, e.interval);
+  } catch {
+    return undefined;
+  }
+}
+
+export function summarize(e: DatasetEntry, layout?: Layout): DatasetSummary {
+  const where = layout ? datasetLocation(layout, e) : undefined;
   let gaps = 0;
   let missing = 0;
   for (const g of e.gaps) {
@@ -38,6 +52,7 @@ export function summarize(e: DatasetEntry): DatasetSummary {
     ...(e.indicator ? { indicator: e.indicator } : {}),
     pending: e.pending?.length ?? 0,
     integrity: datasetIntegrity(e.files),
+    ...(where ? { path: where } : {}),
   };
 }
 
@@ -111,7 +126,7 @@ export class RegistryView {
 
   private summaries(): { all: DatasetSummary[]; bySymbol: Map<string, DatasetSummary[]> } {
     if (this.cache && this.cache.version === this.version && this.writers === 0) return this.cache;
-    const all = this.bank.list().map(summarize);
+    const all = this.bank.list().map((e) => summarize(e, this.bank.layout));
     const bySymbol = new Map<string, DatasetSummary[]>();
     for (const d of all) {
       let list = bySymbol.get(d.symbol);
