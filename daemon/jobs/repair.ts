@@ -7,6 +7,7 @@
 import { MINUTE_MS, type Interval } from '../../schemas/intervals.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import type { VerifyIssue } from '../../schemas/registry.ts';
+import { type ErrorCodeName, ThreadxError, isErrorCode } from '../../schemas/errors.ts';
 import { runIngest, type IngestDeps } from './ingest.ts';
 import { refreshStaleIndicators, updateIndicators } from './indicators.ts';
 
@@ -113,12 +114,12 @@ async function repairSymbol(
       );
       for (const [start, end] of ranges) {
         say(`fetching ${new Date(start).toISOString()} .. ${new Date(end).toISOString()}`);
-        const unreachable = (why: string, code: string): Error =>
-          Object.assign(
-            new Error(
-              `${symbol} could not be fetched again (${why}); its damaged month was removed and the rest of the bank is sound. Run "threadx repair --symbol ${symbol}" again when the exchange is reachable.`,
-            ),
-            { code },
+        const unreachable = (why: string, code: string): ThreadxError =>
+          new ThreadxError(
+            codeOf(code, 'NETWORK'),
+            `${symbol} could not be fetched again (${why}); its damaged month was removed and the rest of the bank is sound. Run "threadx repair --symbol ${symbol}" again when the exchange is reachable.`,
+            undefined,
+            { symbol, start, end },
           );
         let s: Awaited<ReturnType<typeof runIngest>>;
         try {
@@ -128,16 +129,16 @@ async function repairSymbol(
             { signal: opts.signal },
           );
         } catch (e) {
-          const err = e as Error & { code?: string };
-          throw unreachable(err.message, err.code ?? 'NETWORK');
+          const err = e as Error & { code?: unknown };
+          throw unreachable(err.message, typeof err.code === 'string' ? err.code : 'NETWORK');
         }
         const r = s.results[0];
         if (s.skipped.length)
-          throw Object.assign(
-            new Error(
-              `${symbol} cannot be fetched again: ${s.skipped[0].reason ?? s.skipped[0].status}. Its damaged month was removed; the rest of the bank is sound.`,
-            ),
-            { code: 'NOT_FOUND' },
+          throw new ThreadxError(
+            'NOT_FOUND',
+            `${symbol} cannot be fetched again: ${s.skipped[0].reason ?? s.skipped[0].status}. Its damaged month was removed; the rest of the bank is sound.`,
+            undefined,
+            { symbol },
           );
         if (!r?.ok) throw unreachable(r?.error?.message ?? 'failed', r?.error?.code ?? 'NETWORK');
         res.refetched.push([start, end]);
@@ -168,8 +169,11 @@ async function repairSymbol(
       res.rebuilt.push(...refreshed.items.filter((i) => i.status === 'updated').map((i) => i.id));
     res.rebuilt = [...new Set(res.rebuilt)];
   } catch (e) {
-    const err = e as Error & { code?: string };
-    res.error = { code: err.code ?? 'FAILED', message: err.message };
+    const err = e as Error & { code?: unknown };
+    res.error = {
+      code: typeof err.code === 'string' ? err.code : 'INTERNAL',
+      message: err.message,
+    };
     // Derived files follow the 1m that is left, hole included: never ahead of their source.
     const stored = bank
       .list()
@@ -183,4 +187,9 @@ async function repairSymbol(
   );
   res.ok = !res.error && res.remaining.length === 0;
   return res;
+}
+
+/** `code` when the error table knows it, else `fallback`. */
+function codeOf(code: string, fallback: ErrorCodeName): ErrorCodeName {
+  return isErrorCode(code) ? code : fallback;
 }
