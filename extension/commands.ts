@@ -12,7 +12,7 @@ import type { Ctx } from './ctx.ts';
 import { describeError } from './errors.ts';
 import { pickDataset, pickDateRange, pickIndicators, pickIntervals, pickSymbols } from './flows.ts';
 import { validateQuote, validateTopN } from './ingest-form.ts';
-import { runIndicators, runIngest, runVerify } from './jobs.ts';
+import { runIndicators, runIngest, runRepair, runVerify } from './jobs.ts';
 import { messages } from './messages.ts';
 import { ChartPanel } from './panels/chart.ts';
 import { ManagerPanel } from './panels/manager.ts';
@@ -280,6 +280,27 @@ export const COMMANDS: Record<string, Factory> = {
     if (!p) return undefined;
     await vscode.env.clipboard.writeText(p);
     return p;
+  },
+
+  'threadx.repair': (ctx) => async (node?: { symbol?: unknown }) => {
+    // From the tree (a symbol or a timeframe), or the palette: every symbol with a problem.
+    const symbols =
+      typeof node?.symbol === 'string'
+        ? [node.symbol]
+        : [
+            ...new Set(
+              ctx.registry.datasets
+                .filter(
+                  (d) => d.integrity && !['verified', 'not-verified'].includes(d.integrity.state),
+                )
+                .map((d) => d.symbol),
+            ),
+          ];
+    if (symbols.length === 0) {
+      void vscode.window.showInformationMessage(messages.repairSound(['The bank']));
+      return undefined;
+    }
+    return runRepair(ctx, symbols).catch(() => undefined);
   },
 
   'threadx.deleteDataset': (ctx) => async (node?: DatasetRef, confirmed?: boolean) => {

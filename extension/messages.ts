@@ -64,6 +64,12 @@ export const messages = {
   verifyOk: (checked: number) => `Verified ${plural(checked, 'file')}: every checksum matches.`,
   verifyProblems: (bad: number, checked: number, first: string) =>
     `Verify found ${plural(bad, 'problem')} in ${plural(checked, 'file')} checked: ${first}`,
+  repairAction: () => 'Repair',
+  repairTitle: (what: string) => `ThreadX: repairing ${what}`,
+  repaired: (symbols: string[]) => `Repaired ${symbols.join(', ')}: every file verifies again.`,
+  repairSound: (symbols: string[]) =>
+    `${symbols.join(', ')}: nothing to repair, every file is sound.`,
+  repairFailed: (symbol: string, why: string) => `${symbol} could not be repaired: ${why}`,
   exportDone: (rows: number, size: number, out: string) =>
     `Exported ${plural(rows, 'candle')} (${bytes(size)}) to ${out}.`,
   deleteConfirm: (id: string, all: boolean) =>

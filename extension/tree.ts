@@ -68,7 +68,7 @@ export class RegistryTree implements vscode.TreeDataProvider<TreeNode>, vscode.D
         node.checksum === 'problem' ? 'error' : 'symbol-class',
         node.checksum === 'problem' ? new vscode.ThemeColor('errorForeground') : undefined,
       );
-      item.contextValue = 'threadx.symbol';
+      item.contextValue = `threadx.symbol${node.checksum === 'problem' ? '.problem' : ''}`;
       return item;
     }
     if (node.kind === 'timeframe') {
@@ -76,7 +76,7 @@ export class RegistryTree implements vscode.TreeDataProvider<TreeNode>, vscode.D
       item.id = node.id;
       item.description = timeframeDescription(node);
       item.tooltip = new vscode.MarkdownString(
-        `**${node.id}**\n\n${node.dataset.rows.toLocaleString('en-US')} rows, ${utcMinute(node.dataset.first)} → ${utcMinute(node.dataset.last)} UTC`,
+        `**${node.id}**\n\n${node.dataset.rows.toLocaleString('en-US')} rows, ${utcMinute(node.dataset.first)} → ${utcMinute(node.dataset.last)} UTC\n\nChecksum: ${node.integrity}`,
       );
       item.iconPath = new vscode.ThemeIcon(
         checksumIcon(node.checksum),
@@ -86,7 +86,7 @@ export class RegistryTree implements vscode.TreeDataProvider<TreeNode>, vscode.D
             ? new vscode.ThemeColor('testing.iconPassed')
             : undefined,
       );
-      item.contextValue = `threadx.timeframe${node.interval === '1m' ? '.source' : ''}`;
+      item.contextValue = `threadx.timeframe${node.interval === '1m' ? '.source' : ''}${node.checksum === 'problem' ? '.problem' : ''}`;
       item.command = {
         command: 'threadx.previewDataset',
         title: 'Preview',

@@ -19,7 +19,7 @@ import { z } from 'zod';
 import { SymbolSchema, parseUtcDate } from './common.ts';
 import { ConfigSchema } from './config.ts';
 import { IntervalSchema } from './intervals.ts';
-import { GapSchema, VerifyIssueSchema } from './registry.ts';
+import { GapSchema, IntegritySchema, VerifyIssueSchema } from './registry.ts';
 import { type ErrorCode, ErrorCodes } from './errors.ts';
 import { INDICATOR_NAMES, SELECTION } from './contracts.ts';
 
@@ -513,6 +513,14 @@ export const DatasetSummarySchema = z.object({
   derived: z.boolean(),
   indicator: z.object({ name: z.string(), params: z.record(z.string(), z.number()) }).optional(),
   /**
+   * Derived datasets: buckets with 1m rows not stored yet because some of their minutes are
+   * unknown (the running hour, day, week or month; a first week or month begun before the
+   * history). They become candles once their minutes are in.
+   */
+  pending: z.number().optional(),
+  /** The daemon's record of the last verify of the dataset's files (its worst file). */
+  integrity: IntegritySchema.optional(),
+  /**
    * Where the dataset lives, absolute: the folder of its monthly files (1m) or its file. Clients
    * use this path as is; they never build one into the bank.
    */
@@ -566,6 +574,41 @@ export const RegistryVerify = request({
   }),
   progress: true,
   errors: [E.StorageError],
+});
+
+/**
+ * Sent by the client: repairs symbols (all with a problem when none is given). Corrupt or missing
+ * 1m months are fetched again for exactly their ranges; damaged derived files and indicator caches
+ * are rebuilt from 1m (no network); sound files are never rewritten; the result is verified.
+ * Per symbol, `ok` is false with an `error` saying why when it cannot be repaired (no network,
+ * the symbol is no longer served). Sends `registry/changed` to every client.
+ */
+export const RegistryRepair = request({
+  method: 'registry/repair',
+  params: z
+    .object({ symbols: z.array(SymbolSchema).optional(), workDoneToken })
+    .nullish()
+    .transform((v) => v ?? {}),
+  result: z.object({
+    ok: z.boolean(),
+    results: z.array(
+      z.object({
+        symbol: z.string(),
+        ok: z.boolean(),
+        /** What verify found before the repair. */
+        found: z.array(VerifyIssueSchema),
+        /** 1m ranges fetched again, [start, end) in ms. */
+        refetched: z.array(z.tuple([z.number(), z.number()])),
+        /** Datasets rebuilt from 1m. */
+        rebuilt: z.array(z.string()),
+        /** What verify finds after the repair. */
+        remaining: z.array(VerifyIssueSchema),
+        error: z.object({ code: z.string(), message: z.string() }).optional(),
+      }),
+    ),
+  }),
+  progress: true,
+  errors: [E.StorageError, E.Network],
 });
 
 /**
@@ -630,6 +673,11 @@ export const DataRead = request({
     /** True when the candles were resampled from 1m for this answer. */
     resampled: z.boolean(),
     truncated: z.boolean(),
+    /**
+     * Buckets in the range that are not candles yet because some of their minutes are unknown
+     * (the running hour, day, week or month; a first week or month begun before the history).
+     */
+    pending: z.number().optional(),
     length: z.number(),
     columns: CandleColumnsSchema,
   }),
@@ -685,7 +733,20 @@ const indicatorBatch = {
  */
 export const IndicatorsUpdate = request({
   method: 'indicators/update',
-  params: z.object({ ...indicatorBatch, workDoneToken }).superRefine(exactlyOneSelection),
+  params: z
+    .object({
+      ...indicatorBatch,
+      /**
+       * Exactly these datasets (each a symbol of the selection with one of `intervals`), each with
+       * every indicator: the batch computes these pairs and no other symbol x interval.
+       */
+      datasets: z
+        .array(z.object({ symbol: SymbolSchema, interval: IntervalSchema }))
+        .max(4096)
+        .optional(),
+      workDoneToken,
+    })
+    .superRefine(exactlyOneSelection),
   result: z.object({
     items: z.array(
       z.object({
@@ -837,7 +898,7 @@ export const RegistryChanged = notification({
     changed: z.array(z.string()),
     /** Dataset ids removed. */
     removed: z.array(z.string()),
-    reason: z.enum(['ingest', 'delete', 'derive', 'indicators', 'import']),
+    reason: z.enum(['ingest', 'delete', 'derive', 'indicators', 'import', 'verify', 'repair']),
   }),
 });
 
@@ -869,6 +930,7 @@ export const REQUESTS = {
   [IngestRun.method]: IngestRun,
   [RegistryList.method]: RegistryList,
   [RegistryVerify.method]: RegistryVerify,
+  [RegistryRepair.method]: RegistryRepair,
   [RegistryDelete.method]: RegistryDelete,
   [DataRead.method]: DataRead,
   [DataExport.method]: DataExport,

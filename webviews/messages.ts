@@ -131,6 +131,8 @@ export type ViewMessage =
       symbols: string[];
       intervals: Interval[];
       indicators: IndicatorChoice[];
+      /** The ticked dataset ids (`SYMBOL/interval`): exactly these are computed. */
+      datasets?: string[];
     }
   | { type: 'datasetAction'; action: DatasetAction; id: string }
   | { type: 'refresh' }

@@ -64,13 +64,26 @@ export async function exportRange(
   return exportCsv(c, q.out);
 }
 
-/** A kline file against the data contract: violations, and the gaps of a 1m file. */
+/**
+ * A kline file against the data contract: the interval its timestamps show (whatever its name
+ * says), the interval its name says, its market (spot or futures, and why), violations, and the
+ * gaps of a 1m file.
+ */
 export async function validateFile(file: string) {
   const kf = await readKlineFile(file);
-  const interval = kf.interval ?? '1m';
+  const interval = kf.detectedInterval ?? kf.interval ?? '1m';
   const report = validateCandles(kf.candles, interval);
   const gaps = interval === '1m' ? detectGaps(kf.candles, 60_000) : [];
-  return { file, interval, checksum: kf.checksum, report, gaps };
+  return {
+    file,
+    interval,
+    namedInterval: kf.interval,
+    market: kf.market,
+    marketReason: kf.marketReason,
+    checksum: kf.checksum,
+    report,
+    gaps,
+  };
 }
 
 /** Re-derives each stored timeframe of `symbol` from 1m and lists the differences. */

@@ -31,6 +31,7 @@ export async function readForChart(
     resampled: !plan.stored,
     truncated: plan.truncate && c.length >= p.maxPoints,
     length: c.length,
+    pending: await bank.pendingBuckets(p.symbol, plan.interval, plan.start, plan.end),
     columns: toColumns(c),
   };
 }

@@ -206,7 +206,12 @@ export async function updateIndicatorsRequest(
   return svc.writing(symbols, 'indicators', ctx, async () => {
     const summary = await updateIndicators(
       svc.state.bank,
-      { symbols, intervals: p.intervals, indicators: p.indicators },
+      {
+        symbols,
+        intervals: p.intervals,
+        indicators: p.indicators,
+        ...(p.datasets ? { datasets: p.datasets } : {}),
+      },
       {
         signal: ctx.signal,
         onProgress: (e) => {

@@ -16,7 +16,6 @@ import {
   MINUTE_MS,
 } from '../../schemas/intervals.ts';
 import type { CandleColumns } from '../../schemas/protocol.ts';
-import { resample } from '../engine/resample.ts';
 import type { Bank } from '../store/bank.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import { messages } from './messages.ts';
@@ -152,7 +151,7 @@ export async function loadPlan(bank: Bank, plan: ReadPlan, maxPoints: number): P
       resampled.set(key, hit);
       c = hit;
     } else {
-      c = resample(await bank.read1m(symbol, from, end), interval);
+      c = (await bank.resampleComplete(symbol, interval, from, end)).candles;
       remember(key, c);
     }
   }

@@ -7,7 +7,7 @@
  * the last completed write.
  */
 import type { DatasetSummary } from '../../schemas/protocol.ts';
-import type { DatasetEntry } from '../../schemas/registry.ts';
+import { type DatasetEntry, datasetIntegrity } from '../../schemas/registry.ts';
 import path from 'node:path';
 import type { Bank } from '../store/bank.ts';
 import type { Layout } from '../store/layout.ts';
@@ -50,13 +50,16 @@ export function summarize(e: DatasetEntry, layout?: Layout): DatasetSummary {
     updated: e.updated,
     derived: e.kind === 'candles' && e.interval !== '1m',
     ...(e.indicator ? { indicator: e.indicator } : {}),
+    pending: e.pending?.length ?? 0,
+    integrity: datasetIntegrity(e.files),
     ...(where ? { path: where } : {}),
   };
 }
 
 function fingerprint(e: DatasetEntry): string {
   const last = e.files.length ? e.files[e.files.length - 1].sha256 : '';
-  return `${e.updated}|${e.rows}|${e.files.length}|${e.first}|${e.last}|${last}`;
+  const checked = e.files.map((f) => `${f.verify?.at ?? ''}${f.verify?.status ?? ''}`).join(',');
+  return `${e.updated}|${e.rows}|${e.files.length}|${e.first}|${e.last}|${last}|${checked}|${e.pending?.length ?? 0}`;
 }
 
 export interface RegistryDiff {

@@ -32,6 +32,8 @@ export function verifyBank(svc: Services, ctx: JobContext): Promise<Result<'regi
       signal: ctx.signal,
       onProgress: (done, total) => ctx.progress.report(done, total, `${done}/${total} files`),
     });
+    // The findings are kept per file in the registry: every client's tree shows them.
+    svc.flushChanges('verify');
     const bad = issues.filter((i) => i.status !== 'ok');
     const checked = issues.filter((i) => i.status !== 'unregistered').length;
     ctx.progress.end(bad.length ? `${bad.length} problem(s)` : `${checked} file(s) ok`);

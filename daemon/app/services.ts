@@ -32,7 +32,8 @@ export interface AppState {
   fetch?: typeof fetch;
 }
 
-export type ChangeReason = 'ingest' | 'delete' | 'derive' | 'indicators' | 'import';
+export type ChangeReason =
+  'ingest' | 'delete' | 'derive' | 'indicators' | 'import' | 'verify' | 'repair';
 
 /** Progress of a job, as the caller shows it (`$/progress` in the daemon, a line in the CLI). */
 export interface ProgressSink {

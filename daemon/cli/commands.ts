@@ -2,10 +2,12 @@
 import type { CliCommand } from './context.ts';
 import { demoCommand, ingestCommand, replayCommand } from './ingest.ts';
 import { indicatorsCommand, withIndicatorRefresh } from './indicators.ts';
+import { repairCommand } from './repair.ts';
 
 export const COMMANDS: readonly CliCommand[] = [
   withIndicatorRefresh(ingestCommand),
   replayCommand,
   demoCommand,
   indicatorsCommand,
+  repairCommand,
 ];

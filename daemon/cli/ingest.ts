@@ -90,7 +90,7 @@ export function printPlan(ctx: CommandContext, plan: IngestPlan): void {
       ]),
     ),
   );
-  for (const s of plan.skipped) ctx.out(`skipped ${s.symbol}: ${s.reason}`);
+  for (const s of plan.skipped) ctx.out(`will not download ${s.symbol}: ${s.reason ?? s.status}`);
   ctx.out(
     `total: ${plan.requests} request(s), weight ${plan.weight}, ${plan.archiveFiles} archive file(s), about ${plan.estimatedSeconds} s`,
   );
@@ -123,7 +123,7 @@ export function printSummary(ctx: CommandContext, s: IngestSummary): void {
       ]),
     ),
   );
-  for (const k of s.skipped) ctx.out(`not downloaded ${k.symbol}: ${k.reason}`);
+  for (const k of s.skipped) ctx.out(`not downloaded ${k.symbol}: ${k.reason ?? k.status}`);
   if (s.plan.ranking) ctx.out(`ranking: ${s.plan.ranking.note}`);
   ctx.out(
     `${s.results.filter((r) => r.ok).length}/${s.results.length} symbol(s) ok in ${s.seconds} s${s.cancelled ? ' (cancelled: re-run to finish)' : ''}`,
@@ -152,9 +152,10 @@ async function ingest(
   try {
     const plan = await planIngest(deps, req, ac.signal);
     if (dryRun) {
-      if (ctx.json) ctx.out(JSON.stringify({ ok: true, dryRun: true, plan }));
+      // A symbol that will not be downloaded is a problem the user must see: exit 1.
+      if (ctx.json) ctx.out(JSON.stringify({ ok: plan.skipped.length === 0, dryRun: true, plan }));
       else printPlan(ctx, plan);
-      return EXIT.ok;
+      return plan.skipped.length ? EXIT.problems : EXIT.ok;
     }
     const progress = new Progress(!ctx.json);
     const summary = await runIngest(deps, req, {
@@ -169,7 +170,8 @@ async function ingest(
       },
     });
     progress.done();
-    const failed = summary.results.filter((r) => !r.ok).length;
+    // Unknown, non-trading and skipped symbols are problems, never silently dropped: exit 1.
+    const failed = summary.results.filter((r) => !r.ok).length + summary.skipped.length;
     if (ctx.json) ctx.out(JSON.stringify({ ok: failed === 0 && !summary.cancelled, summary }));
     else printSummary(ctx, summary);
     return summary.cancelled ? 130 : failed ? EXIT.problems : EXIT.ok;

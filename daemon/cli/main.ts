@@ -10,6 +10,7 @@ import {
   IntervalSchema,
   parseIntervals,
 } from '../../schemas/intervals.ts';
+import { datasetIntegrity, integrityText } from '../../schemas/registry.ts';
 import {
   checkDerived,
   exportRange,
@@ -195,7 +196,7 @@ async function run(cmd: string, args: string[], commands: readonly CliCommand[])
     case 'export':
       return cmdExport(ctx, values);
     case 'validate':
-      return cmdValidate(ctx, positionals);
+      return cmdValidate(ctx, positionals, values);
     case 'check':
       return cmdCheck(ctx, values);
     default:
@@ -215,6 +216,10 @@ async function cmdImport(
   values: Record<string, unknown>,
 ): Promise<number> {
   if (files.length === 0) throw new UsageError('import needs at least one file');
+  if (values.interval !== undefined && values.interval !== '1m')
+    throw new UsageError(
+      `import stores 1m klines only (the interval is detected from each file's timestamps); --interval ${String(values.interval)} cannot be imported: import the 1m files and derive ${String(values.interval)} with --intervals`,
+    );
   const bank = await ctx.openBank();
   const intervals = values.intervals ? parseIntervals(values.intervals as string) : [];
   const progress = new Progress(!ctx.json);
@@ -245,6 +250,8 @@ async function cmdImport(
     for (const [s, d] of Object.entries(summary.derived))
       ctx.out(`${s}: derived ${d.map((x) => `${x.interval} (${x.rows})`).join(', ')}`);
   }
+  // A file refused for what it is (not 1m, not spot) is bad input: exit 2.
+  if (failed.some((i) => i.code)) return EXIT.usage;
   return failed.length ? EXIT.problems : EXIT.ok;
 }
 
@@ -273,7 +280,12 @@ async function cmdList(ctx: CommandContext): Promise<number> {
     ctx.out(
       JSON.stringify({
         ok: true,
-        datasets: list.map(({ files: _f, ...d }) => ({ ...d, files: _f.length })),
+        datasets: list.map(({ files: _f, pending, ...d }) => ({
+          ...d,
+          files: _f.length,
+          pending: pending?.length ?? 0,
+          integrity: datasetIntegrity(_f),
+        })),
       }),
     );
     return EXIT.ok;
@@ -286,7 +298,7 @@ async function cmdList(ctx: CommandContext): Promise<number> {
   }
   ctx.out(
     table(
-      ['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files'],
+      ['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files', 'pending', 'integrity'],
       list.map((d) => [
         d.id,
         d.rows,
@@ -295,6 +307,8 @@ async function cmdList(ctx: CommandContext): Promise<number> {
         d.gaps.filter((g) => !g.filled).length,
         d.filledCount,
         d.files.length,
+        d.pending?.length ?? 0,
+        integrityText(datasetIntegrity(d.files), iso),
       ]),
     ),
   );
@@ -315,13 +329,19 @@ async function cmdVerify(ctx: CommandContext): Promise<number> {
     ctx.out(
       `${issues.length - issues.filter((i) => i.status === 'unregistered').length} file(s) checked, ${bad.length} problem(s)`,
     );
-    if (bad.length)
+    if (bad.length) {
       ctx.out(
         table(
           ['status', 'path', 'detail'],
           bad.map((i) => [i.status, i.path, i.detail ?? '']),
         ),
       );
+      const symbols = [
+        ...new Set(bad.map((i) => i.dataset?.split('/')[0]).filter((x): x is string => !!x)),
+      ];
+      if (symbols.length)
+        ctx.out(`Fix: threadx repair ${symbols.map((x) => `--symbol ${x}`).join(' ')}`);
+    }
   }
   return bad.length ? EXIT.problems : EXIT.ok;
 }
@@ -339,17 +359,38 @@ async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): 
   return EXIT.ok;
 }
 
-async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number> {
+async function cmdValidate(
+  ctx: CommandContext,
+  files: string[],
+  values: Record<string, unknown> = {},
+): Promise<number> {
   if (files.length === 0) throw new UsageError('validate needs a file');
+  const asked = values.interval ? IntervalSchema.parse(values.interval) : undefined;
   let bad = 0;
   const results = [];
   for (const file of files) {
-    const { interval, checksum, report: r, gaps } = await validateFile(file);
+    const v = await validateFile(file);
+    const { interval, checksum, report: r, gaps } = v;
+    // An interval asked for is checked against the timestamps, never silently ignored.
+    if (asked && asked !== interval) {
+      bad++;
+      ctx.err(
+        `${path.basename(file)}: --interval ${asked} was given, but its timestamps show ${interval} klines`,
+      );
+    }
     if (!r.ok) bad++;
-    results.push({ file, interval, checksum, ...r, gaps });
+    results.push({
+      file,
+      interval,
+      namedInterval: v.namedInterval,
+      market: v.market,
+      checksum,
+      ...r,
+      gaps,
+    });
     if (!ctx.json) {
       ctx.out(
-        `${path.basename(file)}: ${r.rows} rows, ${interval}, checksum ${checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
+        `${path.basename(file)}: ${r.rows} rows, ${interval} (detected from timestamps), ${v.market === 'futures' ? `futures (${v.marketReason})` : 'spot'}, checksum ${checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
       );
       if (!r.ok)
         ctx.out(

@@ -4,7 +4,7 @@ import pLimit from 'p-limit';
 import type { Candles } from '../../schemas/candles.ts';
 import { concatCandles } from '../../schemas/candles.ts';
 import type { Config } from '../../schemas/config.ts';
-import { type Interval, MINUTE_MS, DAY_MS } from '../../schemas/intervals.ts';
+import { type Interval, DERIVED_INTERVALS, MINUTE_MS, DAY_MS } from '../../schemas/intervals.ts';
 import type { DatasetEntry, Range } from '../../schemas/registry.ts';
 import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { sortUnique } from '../engine/merge.ts';
@@ -13,6 +13,7 @@ import { type BinanceRestClient, fetchRange1m } from '../sources/rest.ts';
 import { type ArchivePiece, downloadArchive, planArchive } from '../sources/archive.ts';
 import { SourceError } from '../sources/errors.ts';
 import { groupSymbols, resolveSymbols, topSymbols, type SymbolStatus } from './universe.ts';
+import { refreshStaleIndicators } from './indicators.ts';
 
 /**
  * The ingest pipeline. Per symbol: plan the missing 1m ranges from the registry (holes in the
@@ -377,6 +378,11 @@ async function ingestSymbol(
         hi = Math.max(hi, c.openTime[c.length - 1] + MINUTE_MS);
       }
       await bank.addConfirmedEmpty(sp.symbol, emptyNow);
+      // Minutes confirmed empty can complete a pending bucket: derive over them too.
+      for (const [s, e] of emptyNow) {
+        lo = Math.min(lo, s);
+        hi = Math.max(hi, e);
+      }
     });
     return writing;
   };
@@ -517,7 +523,12 @@ async function derive(
 ): Promise<void> {
   const { bank } = deps;
   if (!bank.get(symbol, '1m')) return;
-  const intervals = req.intervals.filter((i) => i !== '1m');
+  // Every stored timeframe of the symbol follows its 1m, not only the ones asked for now: a
+  // derived file is never older than the history it was derived from.
+  const stored = DERIVED_INTERVALS.filter(
+    (iv) => bank.get(symbol, iv) && !req.intervals.includes(iv),
+  );
+  const intervals = [...req.intervals.filter((i) => i !== '1m'), ...stored];
   const fresh = intervals.filter((i) => !bank.get(symbol, i));
   const stale = Number.isFinite(lo) ? intervals.filter((i) => bank.get(symbol, i)) : [];
   if (fresh.length + stale.length === 0) return;
@@ -540,6 +551,8 @@ async function derive(
     }
   }
   res.derived = [...fresh, ...stale];
+  // Indicator caches computed from a timeframe that just changed are recomputed with it.
+  if (Number.isFinite(lo)) await refreshStaleIndicators(bank, symbol);
 }
 
 /** Minutes of [start, end) with no candle in `c` (sorted), as ranges. */

@@ -131,8 +131,10 @@ export async function topSymbols(
   const spot = (s: ExchangeSymbol): boolean =>
     s.isSpotTradingAllowed !== false &&
     (s.permissionSets?.some((p) => p.includes('SPOT')) ?? s.permissions?.includes('SPOT') ?? true);
+  // A pair whose base is its quote (`USDCUSDC`) trades nothing: never part of a top N.
   const pairs = info.symbols.filter(
-    (s) => s.quoteAsset === quote && s.status === 'TRADING' && spot(s),
+    (s) =>
+      s.quoteAsset === quote && s.baseAsset !== s.quoteAsset && s.status === 'TRADING' && spot(s),
   );
   const tickers = new Map(
     (await rest.ticker24h({ signal: opts.signal })).map((t) => [t.symbol, t]),

@@ -452,6 +452,7 @@ export function buildUniverse(
   ).length;
   for (const e of usdtByVolume) {
     if (usdcTrading >= 120) break;
+    // No pair of an asset against itself (USDCUSDT's base is USDC): Binance lists none.
     if (e.baseAsset === 'USDC') continue;
     const sym = `${e.baseAsset}USDC`;
     const existing = out.get(sym);

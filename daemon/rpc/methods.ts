@@ -8,6 +8,7 @@ import { runIngestUseCase, planIngestUseCase } from '../app/ingest.ts';
 import { readIndicators, updateIndicatorsRequest } from '../app/indicators.ts';
 import { exportData, readForChart } from '../app/data.ts';
 import { deleteDataset, listRegistry, registryListJson, verifyBank } from '../app/registry.ts';
+import { repairUseCase } from '../app/repair.ts';
 import { type AppState, Services } from '../app/services.ts';
 import {
   groupsUseCase,
@@ -43,6 +44,7 @@ export function createHandlers(state: DaemonState): {
         ? (new RawJson(registryListJson(svc)) as unknown as Result<'registry/list'>)
         : listRegistry(svc, p),
     'registry/verify': (_p, ctx) => verifyBank(svc, ctx),
+    'registry/repair': (p, ctx) => repairUseCase(svc, p, ctx),
     'registry/delete': (p, ctx) => deleteDataset(svc, p, ctx),
     'data/read': (p) => readForChart(svc, p),
     'data/export': (p, ctx) => exportData(svc, p, ctx),

@@ -1,7 +1,7 @@
 import { type ErrorDetails, ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, strFromU8 } from 'fflate';
+import { Unzip, UnzipInflate, gunzipSync, strFromU8 } from 'fflate';
 import {
   checkArchiveChecksum as verifyArchiveChecksum,
   parseArchiveZipBytes as parseZip,
@@ -9,7 +9,13 @@ import {
 import type { Candles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
-import { parseKlineCsv, parseKlineRows } from '../engine/parse.ts';
+import {
+  type KlineMarket,
+  detectInterval,
+  parseKlineCsv,
+  parseKlineRows,
+  sniffCsvMarket,
+} from '../engine/parse.ts';
 
 /**
  * Reading kline files users bring: Binance archive zips (`SYMBOL-1m-2024-01.zip`), their CSVs,
@@ -28,6 +34,34 @@ export interface KlineFile {
   interval: Interval | null;
   candles: Candles;
   checksum: 'verified' | 'absent';
+  /** The interval the open times show, whatever the name says (null: one row, cannot tell). */
+  detectedInterval: Interval | null;
+  /** The market the file's path, name or text shows, and why when it is futures. */
+  market: KlineMarket;
+  marketReason?: string;
+}
+
+/** Futures archive paths and names: `futures/um/...`, `futures/cm/...`, `...-um-...`. */
+const FUTURES_PATH = /(^|[\\/_-])futures([\\/_-]|$)|[\\/](um|cm)[\\/]/i;
+
+/** The first few KB of the CSV inside a zip, decompressed no further than that. */
+function zipHead(bytes: Uint8Array): string {
+  let head = '';
+  try {
+    const uz = new Unzip();
+    uz.register(UnzipInflate);
+    uz.onfile = (f) => {
+      f.ondata = (_err, data) => {
+        if (!head && data.length) head = strFromU8(data.subarray(0, 4096));
+        f.terminate();
+      };
+      f.start();
+    };
+    uz.push(bytes, true);
+  } catch {
+    // A damaged zip is reported by the parser below.
+  }
+  return head;
 }
 
 const NAME = /^([A-Za-z0-9]{2,20})-(\w+)-(\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv|json)(?:\.gz)?$/;
@@ -96,11 +130,27 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
     if (e instanceof ImportError) throw e;
     throw new ImportError((e as Error).message);
   }
+  let market: KlineMarket = 'spot';
+  let marketReason: string | undefined;
+  if (FUTURES_PATH.test(file)) {
+    market = 'futures';
+    marketReason = 'its path names a futures market';
+  } else if (!inner.endsWith('.json')) {
+    const head = inner.endsWith('.zip') ? zipHead(bytes) : strFromU8(bytes.subarray(0, 4096));
+    if (sniffCsvMarket(head) === 'futures') {
+      market = 'futures';
+      marketReason =
+        'it has the futures archive header row and prices at a contract tick size, not spot 8-decimal prices';
+    }
+  }
   return {
     file,
     symbol: parsedName?.symbol ?? null,
     interval: parsedName?.interval ?? null,
     candles,
     checksum,
+    detectedInterval: detectInterval(candles.openTime, candles.length),
+    market,
+    ...(marketReason ? { marketReason } : {}),
   };
 }

@@ -343,7 +343,12 @@ export class ManagerPanel implements vscode.Disposable {
     }
     this.post({ type: 'jobStarted', job: 'indicators', symbols });
     try {
-      const r = await runIndicators(this.ctx, { symbols }, intervals, m.indicators, {
+      // Exactly the ticked datasets, never every ticked symbol x every ticked timeframe.
+      const datasets = m.datasets?.map((id) => {
+        const [symbol, interval] = id.split('/');
+        return { symbol, interval: interval as Interval };
+      });
+      const r = await runIndicators(this.ctx, { symbols, datasets }, intervals, m.indicators, {
         quiet: true,
         location: vscode.ProgressLocation.Window,
       });

@@ -16,6 +16,7 @@ import {
   datasetLocation,
   detailRows,
   mergeDatasets,
+  timeframeDescription,
   verifyStateFrom,
 } from '../../extension/tree-model.ts';
 import type { IngestForm } from '../../webviews/messages.ts';
@@ -67,7 +68,7 @@ describe('tree model', () => {
     );
     const rows = detailRows(tree[0].timeframes[1]);
     assert.equal(rows.find((r) => r.label === 'Gaps')?.description, '1 (3 candles missing)');
-    assert.equal(rows.find((r) => r.label === 'Checksum')?.description, 'not verified yet');
+    assert.equal(rows.find((r) => r.label === 'Checksum')?.description, 'not verified');
     assert.equal(rows.find((r) => r.label === 'Indicators')?.description, 'rsi_14');
   });
 
@@ -85,6 +86,39 @@ describe('tree model', () => {
     assert.equal(tree[0].timeframes[2].checksum, 'problem');
     assert.equal(tree[0].timeframes[0].checksum, 'ok');
     assert.equal(tree[1].checksum, 'ok');
+  });
+
+  it("shows the daemon's persisted integrity record, whatever the extension saw", () => {
+    const at = Date.UTC(2024, 0, 3, 10, 0);
+    const tree = buildTree(
+      [
+        ds('BTCUSDC/1m', { integrity: { state: 'verified', at } }),
+        ds('BTCUSDC/1h', { integrity: { state: 'not-verified' }, pending: 1 }),
+        ds('BTCUSDC/1d', { integrity: { state: 'changed', at, since: at - 86_400_000 } }),
+        ds('BTCUSDC/1w', {
+          integrity: { state: 'corrupt', at, reason: 'the file is truncated (10 of 2048 bytes)' },
+        }),
+      ],
+      // An extension-side verify that saw nothing wrong must not hide the daemon's findings.
+      verifyStateFrom(true, []),
+    );
+    const [m1, h1, d1, w1] = tree[0].timeframes;
+    const text = (t: typeof m1): string | undefined =>
+      detailRows(t).find((r) => r.label === 'Checksum')?.description;
+    assert.equal(text(m1), 'verified 2024-01-03 10:00 UTC');
+    assert.equal(m1.checksum, 'ok');
+    assert.equal(text(h1), 'not verified');
+    assert.equal(h1.checksum, 'unverified');
+    assert.equal(text(d1), 'changed since 2024-01-02 10:00 UTC');
+    assert.equal(text(w1), 'corrupt: the file is truncated (10 of 2048 bytes)');
+    assert.equal(w1.checksum, 'problem');
+    assert.equal(tree[0].checksum, 'problem');
+    assert.match(timeframeDescription(h1), /1 edge bucket pending/);
+    assert.match(
+      detailRows(h1).find((r) => r.label === 'Pending')?.description ?? '',
+      /1 edge bucket/,
+    );
+    assert.match(timeframeDescription(w1), /corrupt: the file is truncated/);
   });
 
   it('knows where a dataset lives', () => {

@@ -665,6 +665,7 @@ function updateIndicators(): void {
     symbols,
     intervals,
     indicators: state.indicators,
+    datasets: chosen.map((d) => d.id),
   });
 }
 

@@ -319,6 +319,22 @@ export function registerExtensionTests(...more: (() => void)[]): void {
       await screenshot('verify-problem');
       assert.ok(readdirSync(dir).length > 0);
     });
+
+    it('Repair rebuilds the damaged file from 1m, and the tree shows the symbol sound again', async () => {
+      const r = (await vscode.commands.executeCommand('threadx.repair', { symbol: 'BTCUSDC' })) as
+        { ok: boolean; results: { rebuilt: string[]; refetched: unknown[] }[] } | undefined;
+      assert.ok(r, 'repair answered');
+      assert.equal(r.ok, true, JSON.stringify(r));
+      assert.ok(r.results[0].rebuilt.includes('BTCUSDC/4h'), JSON.stringify(r));
+      assert.deepEqual(r.results[0].refetched, []);
+      await ui([
+        {
+          do: 'wait',
+          selector: '.pane-body .monaco-list-row:has-text("BTCUSDC") .codicon-symbol-class',
+        },
+      ]);
+      await screenshot('repaired');
+    });
     for (const register of more) register();
   });
 }
