@@ -99,9 +99,9 @@ function layerRules() {
     rule(
       ['webviews/**/*.ts'],
       [],
-      'A webview imports its messages (webviews/messages.ts) and, from schemas/, types and the interval constants (no zod in the bundle).',
+      'A webview imports its messages (webviews/messages.ts) and, from schemas/, types, the interval constants and the integrity text (no zod in the bundle).',
       {
-        regex: '^(\\.\\./)+(daemon|extension)/|^(\\.\\./)+schemas/(?!intervals\\.ts$)',
+        regex: '^(\\.\\./)+(daemon|extension)/|^(\\.\\./)+schemas/(?!(intervals|integrity)\\.ts$)',
         types: true,
       },
     ),

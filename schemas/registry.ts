@@ -150,18 +150,4 @@ export function datasetIntegrity(files: readonly FileEntry[]): Integrity {
   return { state: 'verified', at: Math.min(...all.map((i) => i.at ?? 0)) };
 }
 
-/** "verified <time>", "not verified", "changed since <time>", "corrupt: <reason>". */
-export function integrityText(i: Integrity, time: (t: number) => string): string {
-  switch (i.state) {
-    case 'verified':
-      return `verified ${time(i.at ?? 0)}`;
-    case 'not-verified':
-      return 'not verified';
-    case 'changed':
-      return i.since !== undefined ? `changed since ${time(i.since)}` : 'changed';
-    case 'corrupt':
-      return `corrupt: ${i.reason ?? 'the file is damaged'}`;
-    case 'missing':
-      return `corrupt: ${i.reason ?? 'the file is missing'}`;
-  }
-}
+export { integrityText } from './integrity.ts';

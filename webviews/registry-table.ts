@@ -2,6 +2,7 @@
  * The registry table's model: filter and sort of dataset rows. No DOM, so it is tested under
  * plain Node with the extension's other view logic.
  */
+import { integrityText } from '../schemas/integrity.ts';
 import type { DatasetSummary } from '../schemas/protocol.ts';
 
 export type SortKey = keyof DatasetSummary;
@@ -57,6 +58,8 @@ export function registryCsv(rows: DatasetSummary[], all: DatasetSummary[]): stri
     'filled',
     'files',
     'bytes',
+    'integrity',
+    'pending_buckets',
     'indicators',
   ];
   const lines = rows.map((d) => {
@@ -76,6 +79,8 @@ export function registryCsv(rows: DatasetSummary[], all: DatasetSummary[]): stri
       d.filled,
       d.files,
       d.bytes,
+      d.integrity ? integrityText(d.integrity, iso) : '',
+      d.pending ?? 0,
       inds,
     ]
       .map(csvCell)

@@ -12,7 +12,8 @@ import type { ChartData, ChartState, HostMessage, ViewMessage } from '../../webv
 import { isViewMessage } from '../../webviews/messages.ts';
 import type { Ctx } from '../ctx.ts';
 import { describeError } from '../errors.ts';
-import { sentence } from '../format.ts';
+import { sentence, utcMinute } from '../format.ts';
+import { integrityText } from '../../schemas/integrity.ts';
 import { slotMs } from '../../webviews/chart/spec.ts';
 import { webviewHtml, webviewOptions } from './html.ts';
 
@@ -146,6 +147,7 @@ export class ChartPanel implements vscode.Disposable {
         indicators: [],
         extent,
         range: window ? [range.start!, range.end!] : undefined,
+        integrity: this.integrity(candles.symbol, candles.interval),
       };
       if (m.indicators.length > 0 && candles.length > 0) {
         try {
@@ -187,6 +189,20 @@ export class ChartPanel implements vscode.Disposable {
         message: `The candles for this view could not be read. ${sentence(describeError(e))}`,
       });
     }
+  }
+
+  /**
+   * The integrity of the files the candles come from, as the daemon keeps it: the stored
+   * timeframe's, or the 1m files' for a timeframe resampled on the fly.
+   */
+  private integrity(symbol: string, interval: Interval): string | undefined {
+    const ds = this.ctx.registry.datasets.filter(
+      (d) => d.symbol === symbol && d.kind === 'candles',
+    );
+    const own = ds.find((d) => d.interval === interval) ?? ds.find((d) => d.interval === '1m');
+    if (!own?.integrity) return undefined;
+    const text = integrityText(own.integrity, (t) => `${utcMinute(t)} UTC`);
+    return own.interval === interval ? text : `1m ${text}`;
   }
 
   /** [first open time, end) of the symbol's candles: from its 1m, else the timeframe itself. */

@@ -40,9 +40,27 @@ describe('registry table CSV', () => {
     assert.match(lines[0], /^dataset,symbol,interval,rows,first_utc,last_utc,/);
     assert.equal(
       lines[1],
-      'BTCUSDC/1m,BTCUSDC,1m,10,2024-01-01T00:00:00.000Z,2024-01-01T00:09:00.000Z,0,0,0,1,100,rsi-14 sma-20',
+      'BTCUSDC/1m,BTCUSDC,1m,10,2024-01-01T00:00:00.000Z,2024-01-01T00:09:00.000Z,0,0,0,1,100,,0,rsi-14 sma-20',
     );
     assert.ok(lines[2].startsWith('"ETH,X/1h","ETH,X",1h,'), 'commas are quoted');
+  });
+});
+
+describe('registry table integrity', () => {
+  it('writes the integrity the daemon keeps and the pending edge buckets', () => {
+    const all = [
+      ds('BTCUSDC/1h', {
+        integrity: { state: 'corrupt', reason: 'the file is shorter than its registry entry' },
+        pending: 2,
+      }),
+      ds('ETHUSDC/1h', { integrity: { state: 'verified', at: Date.UTC(2024, 0, 2, 3, 4) } }),
+      ds('SOLUSDC/1h', { integrity: { state: 'not-verified' } }),
+    ];
+    const lines = registryCsv(all, all).trimEnd().split('\n');
+    assert.match(lines[0], /,integrity,pending_buckets,indicators$/);
+    assert.match(lines[1], /,corrupt: the file is shorter than its registry entry,2,$/);
+    assert.match(lines[2], /,verified 2024-01-02T03:04:00.000Z,0,$/);
+    assert.match(lines[3], /,not verified,0,$/);
   });
 });
 

@@ -409,6 +409,7 @@ function titles(data: ChartData, w: [number, number], visible: number): [string,
   const notes: string[] = [];
   if (data.interval !== chosen) notes.push(`showing ${data.interval} - zoom in for ${chosen}`);
   notes.push(`${visible.toLocaleString('en-US')} candles`);
+  if (data.integrity) notes.push(data.integrity);
   if (data.indicatorError) notes.push(data.indicatorError);
   return [title, notes.join(' · ')];
 }

@@ -25,6 +25,7 @@ import {
   INDICATOR_PRESETS,
   sameChoice,
 } from '../messages.ts';
+import { integrityText } from '../../schemas/integrity.ts';
 import { filterDatasets, registryCsv, sortDatasets, type SortKey } from '../registry-table.ts';
 import { bytes, h, onHostMessage, utcMinute, vscodeApi } from '../vscode.ts';
 
@@ -487,6 +488,23 @@ function sortBy(k: SortKey): void {
   if (live) live.textContent = `Sorted by ${label}, ${order}. ${live.textContent ?? ''}`;
 }
 
+/** The dataset's integrity as the daemon keeps it, and its pending edge buckets. */
+function integrityCell(d: DatasetSummary): HTMLElement {
+  const text = d.integrity ? integrityText(d.integrity, (t) => `${utcMinute(t)} UTC`) : '';
+  const bad = d.integrity?.state === 'corrupt' || d.integrity?.state === 'missing';
+  const pending = d.pending ? `${d.pending} pending` : '';
+  const label = [text, pending].filter(Boolean).join(', ');
+  return h(
+    'td',
+    {
+      className: `integrity${bad ? ' warn' : ''}`,
+      title: label,
+      'data-state': d.integrity?.state ?? '',
+    },
+    label,
+  );
+}
+
 function renderTable(): void {
   if (!state) return;
   const table = document.getElementById('registry-table');
@@ -515,6 +533,7 @@ function renderTable(): void {
         label,
       ),
     ),
+    h('th', {}, 'Integrity'),
     h('th', {}, 'Actions'),
   );
   table.querySelector('thead')!.replaceChildren(head);
@@ -588,6 +607,7 @@ function renderTable(): void {
         ),
         h('td', { className: 'num' }, String(d.filled)),
         h('td', { className: 'num' }, bytes(d.bytes)),
+        integrityCell(d),
         h(
           'td',
           { className: 'actions' },
@@ -603,7 +623,7 @@ function renderTable(): void {
         { className: 'detail', id: detailId },
         h(
           'td',
-          { colspan: COLUMNS.length + 2 },
+          { colspan: COLUMNS.length + 3 },
           h(
             'ul',
             { className: 'indicator-caches', 'aria-label': `Indicator caches of ${d.id}` },
