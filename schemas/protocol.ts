@@ -678,6 +678,11 @@ export const DataRead = request({
      * (the running hour, day, week or month; a first week or month begun before the history).
      */
     pending: z.number().optional(),
+    /**
+     * Minutes the exchange confirmed it has no candle for (an outage), as [start, end) ranges
+     * that overlap the candles served: a chart marks them apart from gaps the bank has not filled.
+     */
+    outages: z.array(TimeRangeSchema).optional(),
     length: z.number(),
     columns: CandleColumnsSchema,
   }),

@@ -90,6 +90,8 @@ export interface ChartData {
   extent: [number, number] | null;
   /** The range [start, end) these candles were read for. */
   range?: [number, number];
+  /** Ranges the exchange confirmed it has no candle for (outages), as [start, end). */
+  outages?: [number, number][];
   /** The integrity of the files behind these candles, in words ("verified <time>", ...). */
   integrity?: string;
 }

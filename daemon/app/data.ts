@@ -32,8 +32,24 @@ export async function readForChart(
     truncated: plan.truncate && c.length >= p.maxPoints,
     length: c.length,
     pending: await bank.pendingBuckets(p.symbol, plan.interval, plan.start, plan.end),
+    outages: outagesWithin(bank.confirmedEmpty(p.symbol), c.openTime, c.length),
     columns: toColumns(c),
   };
+}
+
+/**
+ * The exchange's confirmed-empty ranges that fall between the first and the last candle served
+ * (before the first trade is not an outage a chart can show).
+ */
+export function outagesWithin(
+  empty: readonly (readonly [number, number])[],
+  openTime: ArrayLike<number>,
+  length: number,
+): [number, number][] {
+  if (length === 0) return [];
+  const first = openTime[0];
+  const last = openTime[length - 1];
+  return empty.filter(([s, e]) => e > first && s < last).map(([s, e]): [number, number] => [s, e]);
 }
 
 /** `data/export`: one dataset's range as CSV. */

@@ -148,6 +148,7 @@ export class ChartPanel implements vscode.Disposable {
         extent,
         range: window ? [range.start!, range.end!] : undefined,
         integrity: this.integrity(candles.symbol, candles.interval),
+        outages: candles.outages ?? [],
       };
       if (m.indicators.length > 0 && candles.length > 0) {
         try {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Bank } from '../../daemon/store/bank.ts';
 import { bucketCount, loadPlan, planRead } from '../../daemon/app/read.ts';
+import { outagesWithin } from '../../daemon/app/data.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import { synth1m } from '../helpers/synth.ts';
 
@@ -64,4 +65,16 @@ test('planRead: no data is NOT_FOUND with the dataset in its details', async () 
         e instanceof ThreadxError && e.code === 'NOT_FOUND' && e.details.dataset === 'ETHUSDC/1h',
     );
   });
+});
+
+test('data/read outages: confirmed-empty ranges between the first and the last candle only', () => {
+  const M = 60_000;
+  const openTime = [10 * M, 11 * M, 20 * M, 30 * M];
+  const empty: [number, number][] = [
+    [0, 5 * M], // before the first trade: not an outage a chart shows
+    [12 * M, 20 * M], // inside: an outage
+    [30 * M, 40 * M], // from the last candle on: the running edge, not an outage
+  ];
+  assert.deepEqual(outagesWithin(empty, openTime, openTime.length), [[12 * M, 20 * M]]);
+  assert.deepEqual(outagesWithin(empty, openTime, 0), []);
 });

@@ -100,7 +100,39 @@ describe('candlestick spec', () => {
 
   it('marks the gaps between loaded candles', () => {
     const gaps = gapRows({ ...data, openTime: [0, H, 4 * H], close: [11, 9, 9.5] });
-    assert.deepEqual(gaps, [{ g0: 2 * H, g1: 4 * H, n: 2 }]);
+    assert.deepEqual(gaps, [{ g0: 2 * H, g1: 4 * H, n: 2, o: 0 }]);
+  });
+
+  it('marks an exchange outage apart from a gap in the bank, and names both in the key', () => {
+    const withHoles = {
+      ...data,
+      openTime: [0, H, 3 * H, 6 * H],
+      open: [10, 10, 10, 10],
+      high: [11, 11, 11, 11],
+      low: [9, 9, 9, 9],
+      close: [10, 10, 10, 10],
+      volume: [1, 1, 1, 1],
+      filled: [0, 0, 0, 0],
+      // The exchange has no candle for 04:00-05:00: an outage; 02:00 is missing from the bank.
+      outages: [[4 * H + 5 * 60_000, 5 * H] as [number, number]],
+    };
+    const gaps = gapRows(withHoles);
+    assert.deepEqual(gaps, [
+      { g0: 2 * H, g1: 3 * H, n: 1, o: 0 },
+      { g0: 4 * H, g1: 6 * H, n: 2, o: 1 },
+    ]);
+    const spec = JSON.stringify(
+      candlestickSpec(withHoles, {
+        width: 600,
+        theme: DEFAULT_THEME,
+        symbol: 'BTCUSDC',
+        overlays: [],
+        panels: [],
+      }),
+    );
+    assert.ok(spec.includes('"outages"'), 'an outage layer');
+    assert.ok(spec.includes('gap (not in the bank)'));
+    assert.ok(spec.includes('exchange outage (no candles at Binance)'));
   });
 
   it('says "not enough candles" in a panel whose indicator has no value yet', () => {

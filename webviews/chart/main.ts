@@ -76,6 +76,7 @@ function theme(): ChartTheme {
     down: v('--vscode-charts-red', DEFAULT_THEME.down),
     filled: v('--vscode-charts-yellow', DEFAULT_THEME.filled),
     gap: v('--vscode-charts-red', DEFAULT_THEME.gap),
+    outage: v('--vscode-descriptionForeground', DEFAULT_THEME.outage),
     lines: [
       v('--vscode-charts-blue', DEFAULT_THEME.lines[0]),
       v('--vscode-charts-purple', DEFAULT_THEME.lines[1]),

@@ -25,6 +25,7 @@ export interface ChartTheme {
   down: string;
   filled: string;
   gap: string;
+  outage: string;
   lines: string[];
   font: string;
 }
@@ -38,6 +39,7 @@ export const DEFAULT_THEME: ChartTheme = {
   down: '#ef5350',
   filled: '#cca700',
   gap: '#f14c4c',
+  outage: '#9d9d9d',
   lines: ['#3794ff', '#b180d7', '#d18616', '#89d185', '#f14c4c'],
   font: 'sans-serif',
 };
@@ -88,15 +90,21 @@ export function chartRows(data: ChartData): Row[] {
   return rows;
 }
 
-/** Missing candles between loaded ones, as [from, to) ranges of time (for the gap marks). */
+/**
+ * Missing candles between loaded ones, as [from, to) ranges of time (for the gap marks). `o` is
+ * 1 when the exchange confirmed it has no candle there (an outage), 0 for a gap in the bank.
+ */
 export function gapRows(data: ChartData): Row[] {
   if (data.interval === '1M') return [];
   const s = slotMs(data.interval);
+  const outages = data.outages ?? [];
   const out: Row[] = [];
   for (let i = 1; i < data.openTime.length; i++) {
     const a = data.openTime[i - 1] + s;
     const b = data.openTime[i];
-    if (b > a) out.push({ g0: a, g1: b, n: Math.round((b - a) / s) });
+    if (b <= a) continue;
+    const o = outages.some(([os, oe]) => os < b && oe > a) ? 1 : 0;
+    out.push({ g0: a, g1: b, n: Math.round((b - a) / s), o });
   }
   return out;
 }
@@ -266,8 +274,15 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     {
       name: 'gaps',
       data: { name: 'gaps' },
-      transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax' }],
+      transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax && !datum.o' }],
       mark: { type: 'rect', color: theme.gap, opacity: 0.18, clip: true, aria: false },
+      encoding: { x: px('g0'), x2: { field: 'g1' } },
+    },
+    {
+      name: 'outages',
+      data: { name: 'gaps' },
+      transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax && datum.o' }],
+      mark: { type: 'rect', color: theme.outage, opacity: 0.25, clip: true, aria: false },
       encoding: { x: px('g0'), x2: { field: 'g1' } },
     },
     {
@@ -362,7 +377,9 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
   // The marks' key: named only when they are in the data.
   const keys: string[] = [];
   if (data.filled.some((f) => f === 1)) keys.push('▲ filled candle (synthesised over a short gap)');
-  if (gapRows(data).length) keys.push('▮ gap (no candles)');
+  const gaps = gapRows(data);
+  if (gaps.some((g) => !g.o)) keys.push('▮ red: gap (not in the bank)');
+  if (gaps.some((g) => g.o)) keys.push('▮ grey: exchange outage (no candles at Binance)');
   if (keys.length) {
     price_.push({
       name: 'marks_legend',
