@@ -228,6 +228,8 @@ export function registerChartTests(): void {
       const saved: string[] = [];
       for (const format of ['png', 'svg']) {
         await ui([
+          // The previous save dialog must be gone, or Enter would answer it instead of this one.
+          { do: 'wait', selector: '.quick-input-widget', state: 'hidden' },
           { do: 'click', selector: `#export-${format}`, webview: true },
           { do: 'wait', selector: '.quick-input-widget input' },
           { do: 'press', key: 'Enter' },
@@ -236,6 +238,7 @@ export function registerChartTests(): void {
             selector: `#chart-status:has-text(".${format}")`,
             webview: true,
           },
+          { do: 'wait', selector: '.quick-input-widget', state: 'hidden' },
         ]);
         const file = readdirSync(dataDir()).find((f) => f.endsWith(`.${format}`));
         assert.ok(file, `a .${format} in ${dataDir()}`);

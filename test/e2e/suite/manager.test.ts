@@ -131,6 +131,8 @@ export function registerManagerTests(): void {
     it('exports the registry table to CSV', async () => {
       const file = path.join(dataDir(), 'threadx-registry.csv');
       await ui([
+        // No other dialog may be open, or Enter would answer it instead of this one.
+        { do: 'wait', selector: '.quick-input-widget', state: 'hidden' },
         { do: 'click', selector: '#export-table', webview: true },
         { do: 'wait', selector: '.quick-input-widget input' },
         { do: 'press', key: 'Enter' },
