@@ -15,7 +15,8 @@ export interface CommandContext {
   config: Config;
   dataDir: string;
   json: boolean;
-  openBank(): Promise<Bank>;
+  /** `write` (default) holds the bank's lock until the command ends, or throws LOCKED. */
+  openBank(mode?: 'read' | 'write'): Promise<Bank>;
   out(text: string): void;
   err(text: string): void;
 }

@@ -182,7 +182,7 @@ COMMANDS.push({
   },
   async run(ctx, values) {
     const req = requestFrom(values, ctx.config);
-    const bank = await ctx.openBank();
+    const bank = await ctx.openBank(values['dry-run'] ? 'read' : 'write');
     return ingest(
       ctx,
       bank,

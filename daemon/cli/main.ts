@@ -10,6 +10,9 @@ import {
   parseIntervals,
 } from '../../schemas/intervals.ts';
 import { Bank } from '../store/bank.ts';
+import { type BankLock, acquireBankLock, lockedError } from '../store/lock.ts';
+import { findDaemon } from '../rpc/lifecycle.ts';
+import { isThreadxError } from '../../schemas/errors.ts';
 import { loadConfig } from '../store/config.ts';
 import { readKlineFile } from '../store/importer.ts';
 import { exportCsv } from '../store/export.ts';
@@ -59,15 +62,24 @@ export async function main(argv: string[]): Promise<number> {
     return await run(cmd, rest);
   } catch (e) {
     const err = e as Error & { code?: string };
-    const code = e instanceof UsageError || isBadInput(err) ? EXIT.usage : EXIT.failure;
+    const code = isThreadxError(e)
+      ? e.kind.exit
+      : e instanceof UsageError || isBadInput(err)
+        ? EXIT.usage
+        : EXIT.failure;
     if (json)
       process.stdout.write(
         `${JSON.stringify({ ok: false, error: { code: err.code ?? err.name, message: oneLine(err) } })}\n`,
       );
     else process.stderr.write(`threadx ${cmd}: ${oneLine(err)}\n`);
     return code === EXIT.failure ? EXIT.storage : code;
+  } finally {
+    // A command that wrote releases the bank's lock (an exit hook does it on any other exit).
+    for (const l of heldLocks.splice(0)) await l.release();
   }
 }
+
+const heldLocks: BankLock[] = [];
 
 function isBadInput(e: Error & { code?: string }): boolean {
   return (
@@ -90,20 +102,33 @@ function oneLine(e: Error): string {
       /* fall through */
     }
   }
+  if (isThreadxError(e)) return e.text.split('\n')[0];
   return e.message.split('\n')[0];
 }
 
-async function context(values: Record<string, unknown>): Promise<CommandContext> {
+async function context(cmd: string, values: Record<string, unknown>): Promise<CommandContext> {
   const { config } = await loadConfig(process.cwd(), values.config as string | undefined);
   const dataDir = path.resolve((values['data-dir'] as string | undefined) ?? config.data.root);
+  const maxGapFillMinutes = Math.round(config.data.processing.max_gap_fill_hours * 60);
+  let writer: Promise<Bank> | null = null;
   return {
     config,
     dataDir,
     json: Boolean(values.json),
-    openBank: () =>
-      Bank.open(dataDir, {
-        maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
-      }),
+    // One writer per bank: a command that writes holds the bank's lock for its whole run, or
+    // refuses, naming the holder. Reading needs no lock.
+    openBank: (mode = 'write') => {
+      if (mode === 'read') return Bank.open(dataDir, { maxGapFillMinutes });
+      return (writer ??= (async () => {
+        const got = await acquireBankLock(dataDir, `threadx ${cmd}`);
+        if (!got.acquired) {
+          const daemon = got.owner ? await findDaemon(dataDir) : null;
+          throw lockedError(dataDir, got.owner, daemon !== null);
+        }
+        heldLocks.push(got.lock);
+        return Bank.open(dataDir, { maxGapFillMinutes, lock: got.lock });
+      })());
+    },
     out: (text: string) => process.stdout.write(`${text}\n`),
     err: (text: string) => process.stderr.write(`${text}\n`),
   };
@@ -133,7 +158,7 @@ async function run(cmd: string, args: string[]): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return EXIT.ok;
   }
-  const ctx = await context(values);
+  const ctx = await context(cmd, values);
   if (extra) return extra.run(ctx, values, positionals);
   switch (cmd) {
     case 'import':
@@ -219,7 +244,7 @@ async function cmdResample(ctx: CommandContext, values: Record<string, unknown>)
 }
 
 async function cmdList(ctx: CommandContext): Promise<number> {
-  const bank = await ctx.openBank();
+  const bank = await ctx.openBank('read');
   const list = bank.list();
   if (ctx.json) {
     ctx.out(
@@ -254,7 +279,7 @@ async function cmdList(ctx: CommandContext): Promise<number> {
 }
 
 async function cmdVerify(ctx: CommandContext): Promise<number> {
-  const bank = await ctx.openBank();
+  const bank = await ctx.openBank('read');
   const progress = new Progress(!ctx.json);
   const issues = await bank.verify({
     onProgress: (d, n) => progress.update(`verifying ${d}/${n}`),
@@ -285,7 +310,7 @@ async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): 
   const start = values.start ? parseUtcDate(values.start as string) : -Infinity;
   const end = values.end ? parseUtcDate(values.end as string) : Infinity;
   if (start >= end) throw new UsageError('--start must be before --end');
-  const bank = await ctx.openBank();
+  const bank = await ctx.openBank('read');
   const c = await bank.read(symbol, interval, start, end);
   await fsp.mkdir(path.dirname(out), { recursive: true });
   const n = await exportCsv(c, out);
@@ -330,7 +355,7 @@ async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number
 
 async function cmdCheck(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
   const symbol = parseSymbol(need(values, 'symbol'));
-  const bank = await ctx.openBank();
+  const bank = await ctx.openBank('read');
   const intervals = values.intervals
     ? parseIntervals(values.intervals as string)
     : bank

@@ -7,6 +7,7 @@ import { codecPool } from '../store/codec-pool.ts';
 import { PassThrough } from 'node:stream';
 import type { Config } from '../../schemas/config.ts';
 import { Bank } from '../store/bank.ts';
+import type { BankLock } from '../store/lock.ts';
 import { type BinanceRestClient, restClientFromConfig } from '../sources/rest.ts';
 import { type MessageTransport, type ReaderOptions, streamTransport } from './framing.ts';
 import { Logger } from './logger.ts';
@@ -24,6 +25,8 @@ export interface DaemonOptions {
   logger?: Logger;
   /** For tests: the exchange's fetch. */
   fetch?: typeof fetch;
+  /** The bank's lock, held by `serve` (the daemon is then the bank's one writer). */
+  lock?: BankLock;
 }
 
 export interface Daemon {
@@ -53,6 +56,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
     });
   const bank = await Bank.open(dataDir, {
     maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
+    ...(opts.lock ? { lock: opts.lock } : {}),
   });
   let rest: BinanceRestClient | null = null;
   let server: RpcServer | null = null;

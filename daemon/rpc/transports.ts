@@ -30,6 +30,7 @@ import {
   watchParent,
 } from './lifecycle.ts';
 import { messages } from './messages.ts';
+import { lockedError } from '../store/lock.ts';
 import type { Connection } from './server.ts';
 
 export interface ServeOptions {
@@ -51,7 +52,7 @@ export interface ServeOptions {
 /** Runs the daemon until it is told to stop; resolves with the process exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
   const dataDir = path.resolve(opts.dataDir);
-  const outcome = await acquireDaemonLock(dataDir);
+  const outcome = await acquireDaemonLock(dataDir, `threadx serve --${opts.mode}`);
   if (!outcome.acquired) {
     if (opts.join && opts.mode === 'stdio' && outcome.info?.endpoint) {
       return joinProxy(outcome.info, opts);
@@ -59,14 +60,19 @@ export async function serve(opts: ServeOptions): Promise<number> {
     opts.report(
       outcome.info
         ? messages.daemonRunning(dataDir, describeEndpoint(outcome.info.endpoint), outcome.pid)
-        : messages.daemonLockBusy(dataDir),
+        : lockedError(dataDir, outcome.owner, false).text,
     );
     return 1;
   }
   const lock = outcome.lock;
   let daemon: Daemon;
   try {
-    daemon = await createDaemon({ dataDir, config: opts.config, configFile: opts.configFile });
+    daemon = await createDaemon({
+      dataDir,
+      config: opts.config,
+      configFile: opts.configFile,
+      lock: lock.bankLock,
+    });
   } catch (e) {
     await lock.release();
     throw e;

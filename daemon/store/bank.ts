@@ -37,6 +37,7 @@ import {
 } from './parquet.ts';
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
 import { codecPool } from './codec-pool.ts';
+import { type BankLock, acquireBankLock } from './lock.ts';
 import {
   datasetId,
   loadRegistry,
@@ -117,6 +118,13 @@ export interface BankOptions {
   maxGapFillMinutes?: number;
   /** Injected clock for the registry's `updated` stamps. */
   now?: () => number;
+  /**
+   * The bank's lock, held by the caller (the daemon, a CLI command that writes): recovery runs
+   * under it and every group write checks it is still held. Without it, `open` takes the lock
+   * only for the time of recovery, and skips recovery when another process holds it (that
+   * process is the writer and recovers for itself).
+   */
+  lock?: BankLock;
 }
 
 /**
@@ -130,20 +138,43 @@ export class Bank {
   private reg: Registry;
   private readonly maxFill: number;
   private readonly now: () => number;
+  private readonly lock: BankLock | undefined;
+  /** The registry as last read from or written to disk, per dataset and per symbol (JSON). */
+  private base = { datasets: new Map<string, string>(), empty: new Map<string, string>() };
 
   private constructor(layout: Layout, reg: Registry, opts: BankOptions) {
     this.layout = layout;
     this.reg = reg;
     this.maxFill = opts.maxGapFillMinutes ?? 240;
     this.now = opts.now ?? Date.now;
+    this.lock = opts.lock;
+    this.rebase(reg);
   }
 
   static async open(root: string, opts: BankOptions = {}): Promise<Bank> {
     const layout = new Layout(root);
     await fsp.mkdir(layout.root, { recursive: true });
     const bank = new Bank(layout, await loadRegistry(layout.registry), opts);
-    await bank.recover();
+    if (opts.lock) {
+      await bank.recover();
+    } else {
+      const got = await acquireBankLock(layout.root, 'threadx (recovery)');
+      if (got.acquired) {
+        try {
+          await bank.recover();
+        } finally {
+          await got.lock.release();
+        }
+      }
+    }
     return bank;
+  }
+
+  private rebase(reg: Registry): void {
+    this.base = {
+      datasets: new Map(Object.entries(reg.datasets).map(([k, v]) => [k, JSON.stringify(v)])),
+      empty: new Map(Object.entries(reg.confirmedEmpty).map(([k, v]) => [k, JSON.stringify(v)])),
+    };
   }
 
   /** One journal per symbol, so group writes of different symbols can run concurrently. */
@@ -158,9 +189,44 @@ export class Bank {
    * comes, so an older snapshot can never be renamed over a newer one.
    */
   save(): Promise<void> {
-    const next = this.saving.then(() => saveRegistry(this.layout.registry, this.reg));
+    const next = this.saving.then(() => this.saveMerged());
     this.saving = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Writes the registry without losing another writer's entries: the file on disk is read again,
+   * the datasets and confirmed-empty ranges this bank changed since it last read or wrote it are
+   * applied to it (changed, added, removed), and the result is written and adopted. Entries this
+   * bank did not touch are taken from disk, never overwritten with an older copy.
+   */
+  private async saveMerged(): Promise<void> {
+    this.lock?.assertHeld();
+    const disk = await loadRegistry(this.layout.registry);
+    const mine = this.reg;
+    const ids = new Set([...Object.keys(mine.datasets), ...this.base.datasets.keys()]);
+    for (const id of ids) {
+      const cur = mine.datasets[id];
+      if ((cur ? JSON.stringify(cur) : undefined) === this.base.datasets.get(id)) continue;
+      if (cur) disk.datasets[id] = cur;
+      else delete disk.datasets[id];
+    }
+    const syms = new Set([...Object.keys(mine.confirmedEmpty), ...this.base.empty.keys()]);
+    for (const s of syms) {
+      const cur = mine.confirmedEmpty[s];
+      if ((cur ? JSON.stringify(cur) : undefined) === this.base.empty.get(s)) continue;
+      if (cur) disk.confirmedEmpty[s] = cur;
+      else delete disk.confirmedEmpty[s];
+    }
+    await saveRegistry(this.layout.registry, disk);
+    // Adopt the merged registry in place (callers may hold `registry()`).
+    for (const id of Object.keys(mine.datasets))
+      if (!(id in disk.datasets)) delete mine.datasets[id];
+    Object.assign(mine.datasets, disk.datasets);
+    for (const s of Object.keys(mine.confirmedEmpty))
+      if (!(s in disk.confirmedEmpty)) delete mine.confirmedEmpty[s];
+    Object.assign(mine.confirmedEmpty, disk.confirmedEmpty);
+    this.rebase(mine);
   }
 
   /** Completes or rolls back a group write interrupted by a crash, then clears temp files. */
@@ -391,6 +457,7 @@ export class Bank {
     writes: { abs: string; bytes: Uint8Array }[],
     touch: (reg: Registry) => void,
   ): Promise<void> {
+    this.lock?.assertHeld();
     const journal = this.journalPath(items[0].dataset);
     await writeFileAtomic(journal, JSON.stringify(items));
     for (const w of writes) await writeFileAtomic(w.abs, w.bytes);
