@@ -204,29 +204,38 @@ export class Bank {
     this.lock?.assertHeld();
     const disk = await loadRegistry(this.layout.registry);
     const mine = this.reg;
-    const ids = new Set([...Object.keys(mine.datasets), ...this.base.datasets.keys()]);
-    for (const id of ids) {
-      const cur = mine.datasets[id];
-      if ((cur ? JSON.stringify(cur) : undefined) === this.base.datasets.get(id)) continue;
-      if (cur) disk.datasets[id] = cur;
-      else delete disk.datasets[id];
-    }
-    const syms = new Set([...Object.keys(mine.confirmedEmpty), ...this.base.empty.keys()]);
-    for (const s of syms) {
-      const cur = mine.confirmedEmpty[s];
-      if ((cur ? JSON.stringify(cur) : undefined) === this.base.empty.get(s)) continue;
-      if (cur) disk.confirmedEmpty[s] = cur;
-      else delete disk.confirmedEmpty[s];
-    }
+    // From here to the write nothing awaits: `seen` is this bank's registry as written.
+    const seen = { datasets: new Map<string, string>(), empty: new Map<string, string>() };
+    const apply = <T>(
+      cur: Record<string, T>,
+      out: Record<string, T>,
+      base: Map<string, string>,
+      snap: Map<string, string>,
+    ): void => {
+      for (const k of new Set([...Object.keys(cur), ...base.keys()])) {
+        const j = cur[k] === undefined ? undefined : JSON.stringify(cur[k]);
+        if (j !== undefined) snap.set(k, j);
+        if (j === base.get(k)) continue;
+        if (j === undefined) delete out[k];
+        else out[k] = cur[k];
+      }
+    };
+    apply(mine.datasets, disk.datasets, this.base.datasets, seen.datasets);
+    apply(mine.confirmedEmpty, disk.confirmedEmpty, this.base.empty, seen.empty);
     await saveRegistry(this.layout.registry, disk);
-    // Adopt the merged registry in place (callers may hold `registry()`).
-    for (const id of Object.keys(mine.datasets))
-      if (!(id in disk.datasets)) delete mine.datasets[id];
-    Object.assign(mine.datasets, disk.datasets);
-    for (const s of Object.keys(mine.confirmedEmpty))
-      if (!(s in disk.confirmedEmpty)) delete mine.confirmedEmpty[s];
-    Object.assign(mine.confirmedEmpty, disk.confirmedEmpty);
-    this.rebase(mine);
+    // Adopt what is on disk now, in place (callers may hold `registry()`), except the entries
+    // this bank changed while the file was being written: those stay, to be saved next time.
+    const adopt = <T>(cur: Record<string, T>, out: Record<string, T>, snap: Map<string, string>) => {
+      for (const k of new Set([...Object.keys(cur), ...Object.keys(out)])) {
+        const j = cur[k] === undefined ? undefined : JSON.stringify(cur[k]);
+        if (j !== snap.get(k)) continue;
+        if (out[k] === undefined) delete cur[k];
+        else cur[k] = out[k];
+      }
+    };
+    adopt(mine.datasets, disk.datasets, seen.datasets);
+    adopt(mine.confirmedEmpty, disk.confirmedEmpty, seen.empty);
+    this.rebase(disk);
   }
 
   /** Completes or rolls back a group write interrupted by a crash, then clears temp files. */

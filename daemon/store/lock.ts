@@ -96,7 +96,7 @@ export async function lockOwner(root: string): Promise<LockOwner | null> {
   const dir = path.join(path.resolve(root), BANK_LOCK);
   const owner = await readOwner(dir);
   if (!owner) return null;
-  return (await isStale(dir, owner)) ? null : owner;
+  return (await isStale(dir, owner)) === false ? owner : null;
 }
 
 function pidAlive(pid: number): boolean {
@@ -109,12 +109,13 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function isStale(dir: string, owner: LockOwner | null): Promise<boolean> {
+/** Whether the lock is stale; 'gone' when it was released meanwhile (then simply try again). */
+async function isStale(dir: string, owner: LockOwner | null): Promise<boolean | 'gone'> {
   let mtime: number;
   try {
     mtime = (await fsp.stat(dir)).mtimeMs;
   } catch {
-    return false; // gone: not ours to remove; the caller simply tries again
+    return 'gone';
   }
   const age = Date.now() - mtime;
   if (!owner) return age > UNOWNED_STALE_MS;
@@ -137,7 +138,9 @@ export async function acquireBankLock(
     const got = await tryLock(root, dir, command, opts.onLost);
     if (got) return { acquired: true, lock: got };
     const owner = await readOwner(dir);
-    if (!(await isStale(dir, owner))) {
+    const stale = await isStale(dir, owner);
+    if (stale === 'gone') continue;
+    if (!stale) {
       // Held by a live process, or being taken right now (no owner file yet, young): look again
       // briefly when it has no owner yet, else report the holder.
       if (owner) return { acquired: false, owner };
@@ -225,7 +228,7 @@ async function takeOver(root: string, dir: string, seen: LockOwner | null): Prom
     // Re-read under the takeover lock: only the stale lock we saw may go, never a fresh one.
     const now = await readOwner(dir);
     if ((now?.token ?? null) !== (seen?.token ?? null)) return;
-    if (!(await isStale(dir, now))) return;
+    if ((await isStale(dir, now)) !== true) return;
     await fsp.rm(dir, { recursive: true, force: true });
   } finally {
     await release().catch(() => undefined);
