@@ -25,7 +25,9 @@ export type FaultKind =
   /** The still-open kline is appended to the page even when the request's range excludes it. */
   | 'openLast'
   /** An archive zip whose bytes do not match its .CHECKSUM. */
-  | 'corruptArchive';
+  | 'corruptArchive'
+  /** Fewer kline rows than asked (at most `rows`, default 100), as a proxy or mirror may send. */
+  | 'shortPage';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'http5xx',
@@ -38,6 +40,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'missing',
   'openLast',
   'corruptArchive',
+  'shortPage',
 ];
 
 export interface FaultSpec {
@@ -54,6 +57,8 @@ export interface FaultSpec {
   after?: number;
   /** For `http5xx`: the status (default 503). */
   status?: number;
+  /** For `shortPage`: the most rows a page carries (default 100). */
+  rows?: number;
   /** For `missing`: half-open [start, end) open-time ranges (ms). */
   ranges?: Array<[number, number]>;
 }
@@ -139,6 +144,7 @@ export function parseFaultFlag(text: string): FaultSpec {
       case 'count':
       case 'after':
       case 'status':
+      case 'rows':
         spec[k] = Number(v);
         break;
       case 'range': {

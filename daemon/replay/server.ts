@@ -45,6 +45,11 @@ export interface ReplayOptions {
   onlySymbols?: string[];
   /** Delay after a period ends before its archive appears (default 0). */
   archiveDelayMs?: number;
+  /**
+   * How far `/api/v3/time` (and exchangeInfo's serverTime) runs ahead of the clock the klines and
+   * the `Date` header follow (ms; default 0): a disagreement between the exchange's clocks.
+   */
+  timeSkewMs?: number;
 }
 
 export interface ReplayStats {
@@ -73,6 +78,8 @@ export interface ReplayServer {
   resetLimits(): void;
   setFaults(faults: FaultSpec[]): void;
   setNow(now: number | (() => number)): void;
+  /** See `ReplayOptions.timeSkewMs`. */
+  setTimeSkew(ms: number): void;
   /** The server's market-data clock. */
   now(): number;
   close(): Promise<void>;
@@ -126,6 +133,7 @@ const invalidSymbol = () => new ApiError(400, -1121, 'Invalid symbol.');
 export async function startReplayServer(opts: ReplayOptions = {}): Promise<ReplayServer> {
   const seed = opts.seed ?? 1;
   let nowFn: () => number = clockOf(opts.now);
+  let skew = opts.timeSkewMs ?? 0;
   const rateClock = opts.rateClock ?? Date.now;
   const windowMs = opts.windowMs ?? 60_000;
   const unit = windowUnit(windowMs);
@@ -182,6 +190,8 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     const headers: Record<string, string> = {
       [weightHeader]: String(verdict.used),
       'Content-Type': 'application/json;charset=UTF-8',
+      // The exchange's clock, as its answers carry it.
+      Date: new Date(nowFn()).toUTCString(),
     };
     if (verdict.kind === 'banned') {
       headers['Retry-After'] = String(verdict.retryAfterS);
@@ -234,7 +244,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       case '/api/v3/ping':
         return {};
       case '/api/v3/time':
-        return { serverTime: nowFn() };
+        return { serverTime: nowFn() + skew };
       case '/api/v3/exchangeInfo':
         return exchangeInfo(q);
       case '/api/v3/ticker/24hr':
@@ -342,6 +352,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       'duplicate',
       'outOfOrder',
       'openLast',
+      'shortPage',
     ]);
     if (fired.length === 0) return rows;
     const out: Kline[] = rows.slice();
@@ -365,6 +376,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
         case 'outOfOrder':
           for (let k = 0; k + 1 < out.length; k += 2) [out[k], out[k + 1]] = [out[k + 1], out[k]];
           break;
+        case 'shortPage':
+          out.splice(f.rows ?? 100);
+          break;
         case 'openLast': {
           const t = Math.floor(now / MINUTE_MS) * MINUTE_MS;
           const open = series.range(symbol, t, t, 1)[0];
@@ -383,7 +397,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     const symbols = q.get('symbols');
     const head = {
       timezone: 'UTC',
-      serverTime: nowFn(),
+      serverTime: nowFn() + skew,
       rateLimits: [
         {
           rateLimitType: 'REQUEST_WEIGHT',
@@ -517,6 +531,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       nowFn = clockOf(n);
     },
     now: () => nowFn(),
+    setTimeSkew(ms: number) {
+      skew = ms;
+    },
     close() {
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
