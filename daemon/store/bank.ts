@@ -38,6 +38,7 @@ import {
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
 import { codecPool } from './codec-pool.ts';
 import { type BankLock, acquireBankLock } from './lock.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 import {
   datasetId,
   loadRegistry,
@@ -225,7 +226,11 @@ export class Bank {
     await saveRegistry(this.layout.registry, disk);
     // Adopt what is on disk now, in place (callers may hold `registry()`), except the entries
     // this bank changed while the file was being written: those stay, to be saved next time.
-    const adopt = <T>(cur: Record<string, T>, out: Record<string, T>, snap: Map<string, string>) => {
+    const adopt = <T>(
+      cur: Record<string, T>,
+      out: Record<string, T>,
+      snap: Map<string, string>,
+    ) => {
       for (const k of new Set([...Object.keys(cur), ...Object.keys(out)])) {
         const j = cur[k] === undefined ? undefined : JSON.stringify(cur[k]);
         if (j !== snap.get(k)) continue;
@@ -387,7 +392,8 @@ export class Bank {
     const decoded = await Promise.all(
       storedFiles.map(
         async (f) =>
-          (await codecPool().decode(await fsp.readFile(this.layout.abs(f.path)), f.path)).candles,
+          (await codecPool().decode(await fsp.readFile(followable(this.layout, entry, f)), f.path))
+            .candles,
       ),
     );
     for (const candles of decoded) {
@@ -660,10 +666,24 @@ export class Bank {
   ): Promise<VerifyIssue[]> {
     const issues: VerifyIssue[] = [];
     const known = new Set<string>();
-    const all = Object.values(this.reg.datasets).flatMap((d) => d.files.map((f) => ({ d, f })));
+    const all = Object.entries(this.reg.datasets).flatMap(([key, d]) =>
+      d.files.map((f) => ({ key, d, f })),
+    );
     let done = 0;
-    for (const { d, f } of all) {
+    for (const { key, d, f } of all) {
       opts.signal?.throwIfAborted();
+      // An entry that does not point at its dataset's own file is a finding, never followed.
+      const want = key === d.id ? canonicalPath(this.layout, d, f) : null;
+      if (want !== f.path) {
+        issues.push({
+          path: f.path,
+          status: 'corrupt',
+          dataset: key,
+          detail: `registry entry points at ${JSON.stringify(f.path)}, not at ${want ?? `a file of ${key}`}; not followed`,
+        });
+        opts.onProgress?.(++done, all.length);
+        continue;
+      }
       known.add(f.path);
       const abs = this.layout.abs(f.path);
       let bytes: Buffer;
@@ -739,6 +759,7 @@ export class Bank {
     const emptied: string[] = [];
     const items: JournalItem[] = [];
     const writes: { abs: string; bytes: Uint8Array }[] = [];
+    for (const f of entry.files) followable(this.layout, entry, f);
     for (const f of entry.files) {
       if (f.first === null || f.last === null || f.last < start || f.first >= end) continue;
       const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
@@ -791,6 +812,20 @@ export class Bank {
         ? Object.keys(this.reg.datasets).filter((id) => id.startsWith(`${symbol}/`))
         : [datasetId(symbol, interval)];
     const removed: string[] = [];
+    // Every file of every dataset is checked before anything is removed.
+    for (const id of ids) {
+      const e = this.reg.datasets[id];
+      if (!e) continue;
+      if (e.id !== id) {
+        throw new ThreadxError(
+          'CORRUPT',
+          `The registry entry ${id} describes ${JSON.stringify(e.id)}; nothing was deleted.`,
+          'Run "threadx verify" to list every such entry, then restore registry.json from a backup or remove the entry from it.',
+          { dataset: id },
+        );
+      }
+      for (const f of e.files) followable(this.layout, e, f);
+    }
     for (const id of ids) {
       const e = this.reg.datasets[id];
       if (!e) continue;
@@ -853,6 +888,47 @@ function splice(old: Candles, fresh: Candles, from: number, to: number): Candles
   const before = clip(old, -Infinity, from);
   const after = clip(old, to, Infinity);
   return concat([before, fresh, after]);
+}
+
+/**
+ * Where a registered file of `d` must be: the layout's canonical path for that dataset (1m: a
+ * monthly partition of its symbol; derived: its timeframe's file; indicator: its cache file).
+ * Null when the entry itself does not name a dataset the layout knows. A registry entry that
+ * points anywhere else (another dataset's file, outside the bank) is never followed: `verify`
+ * reports it, and deletes and rewrites refuse it.
+ */
+export function canonicalPath(layout: Layout, d: DatasetEntry, f: FileEntry): string | null {
+  try {
+    const symbol = parseSymbol(d.symbol);
+    if (d.kind === 'indicator') {
+      const key = d.id.split('/')[2] ?? '';
+      if (d.id !== indicatorId(symbol, d.interval, key)) return null;
+      return layout.rel(layout.indicator(symbol, d.interval, key));
+    }
+    if (d.id !== datasetId(symbol, d.interval)) return null;
+    if (d.interval === '1m') {
+      const m = /^processed\/[A-Z0-9]+\/1m\/(\d{4}-\d{2})\.parquet$/.exec(f.path);
+      const key = m?.[1] ?? (f.first !== null ? monthKey(f.first) : '0000-00');
+      return layout.rel(layout.partition(symbol, key));
+    }
+    return layout.rel(layout.derived(symbol, d.interval));
+  } catch {
+    return null;
+  }
+}
+
+/** The absolute path of a registered file, or CORRUPT when the entry points anywhere else. */
+function followable(layout: Layout, d: DatasetEntry, f: FileEntry): string {
+  const want = canonicalPath(layout, d, f);
+  if (want !== f.path) {
+    throw new ThreadxError(
+      'CORRUPT',
+      `The registry entry ${d.id} lists ${JSON.stringify(f.path)}, which is not that dataset's file${want ? ` (${want})` : ''}; nothing was changed.`,
+      'Run "threadx verify" to list every such entry, then restore registry.json from a backup or remove the entry from it.',
+      { dataset: d.id, path: f.path, expected: want },
+    );
+  }
+  return layout.abs(f.path);
 }
 
 /** `SYMBOL/interval/key`, the registry id of a cached indicator. */
