@@ -71,14 +71,11 @@ test('a tampered registry: verify lists the entries, delete refuses, the other d
   const bank = await Bank.open(dir);
   const issues = await bank.verify();
   const bad = issues.filter((i) => i.status !== 'ok');
-  assert.deepEqual(
-    bad.map((i) => `${i.status} ${i.dataset ?? '-'} ${i.path}`).sort(),
-    [
-      `corrupt BTCUSDT/1h ${ethFile}`,
-      'corrupt BTCUSDT/1m ../../outside.parquet',
-      'unregistered - processed/BTCUSDT/1h.parquet',
-    ],
-  );
+  assert.deepEqual(bad.map((i) => `${i.status} ${i.dataset ?? '-'} ${i.path}`).sort(), [
+    `corrupt BTCUSDT/1h ${ethFile}`,
+    'corrupt BTCUSDT/1m ../../outside.parquet',
+    'unregistered - processed/BTCUSDT/1h.parquet',
+  ]);
   // Every other file was checked, and is fine.
   assert.equal(issues.filter((i) => i.status === 'ok').length, 2);
   await assert.rejects(

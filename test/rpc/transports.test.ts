@@ -215,10 +215,11 @@ test('port: 127.0.0.1 only, owner-only token, a wrong token is refused and disco
     );
     await closed;
 
+    // On a port, the first message must authenticate: anything else is refused.
     const none = await ThreadxClient.connectPort(ep.port);
     await assert.rejects(
       none.request('registry/list', {}),
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.ServerNotInitialized,
+      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.Unauthorized,
     );
     none.close();
 
