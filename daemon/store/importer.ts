@@ -1,14 +1,18 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { gunzipSync, strFromU8 } from 'fflate';
+import { strFromU8 } from 'fflate';
 import {
+  checkTimeBounds,
+  gunzipCapped,
+  maxUncompressedBytes,
   parseArchiveZip as parseZip,
+  parseKlineCsv as parseCappedCsv,
   verifyChecksum as verifyArchiveChecksum,
 } from '../sources/archive.ts';
 import type { Candles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
-import { parseKlineCsv, parseKlineRows } from '../engine/parse.ts';
+import { parseKlineRows } from '../engine/parse.ts';
 
 /**
  * Reading kline files users bring: Binance archive zips (`SYMBOL-1m-2024-01.zip`), their CSVs,
@@ -81,14 +85,18 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
   let candles: Candles;
   let inner = name;
   try {
+    // Decompressed as a stream with a cap from the rows the file's name allows: a bomb is
+    // refused after a few MB instead of being unpacked whole.
     if (name.endsWith('.gz')) {
-      bytes = gunzipSync(bytes);
       inner = name.slice(0, -3);
+      bytes = gunzipCapped(bytes, name, maxUncompressedBytes(inner));
     }
     if (inner.endsWith('.zip')) candles = parseArchiveZip(bytes, name);
-    else if (inner.endsWith('.csv')) candles = parseKlineCsv(strFromU8(bytes), name);
-    else if (inner.endsWith('.json')) candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
-    else
+    else if (inner.endsWith('.csv')) candles = parseCappedCsv(strFromU8(bytes), inner);
+    else if (inner.endsWith('.json')) {
+      candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
+      checkTimeBounds(candles, name);
+    } else
       throw new ImportError(
         `${name}: unsupported file type (expected .zip, .csv or .json, optionally gzipped)`,
       );
