@@ -58,6 +58,11 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const json = rest.includes('--json');
+  // A reader that goes away (`threadx verify | head`) ends our output, not the command: the rest
+  // of the output is dropped and the exit code still says how the command went.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   try {
     return await run(cmd, rest);
   } catch (e) {
@@ -118,7 +123,11 @@ async function context(cmd: string, values: Record<string, unknown>): Promise<Co
     // One writer per bank: a command that writes holds the bank's lock for its whole run, or
     // refuses, naming the holder. Reading needs no lock.
     openBank: (mode = 'write') => {
-      if (mode === 'read') return Bank.open(dataDir, { maxGapFillMinutes });
+      const noted = (bank: Bank): Bank => {
+        for (const n of bank.recoveryNotes) process.stderr.write(`threadx ${cmd}: ${n}\n`);
+        return bank;
+      };
+      if (mode === 'read') return Bank.open(dataDir, { maxGapFillMinutes }).then(noted);
       return (writer ??= (async () => {
         const got = await acquireBankLock(dataDir, `threadx ${cmd}`);
         if (!got.acquired) {
@@ -126,10 +135,12 @@ async function context(cmd: string, values: Record<string, unknown>): Promise<Co
           throw lockedError(dataDir, got.owner, daemon !== null);
         }
         heldLocks.push(got.lock);
-        return Bank.open(dataDir, { maxGapFillMinutes, lock: got.lock });
+        return noted(await Bank.open(dataDir, { maxGapFillMinutes, lock: got.lock }));
       })());
     },
-    out: (text: string) => process.stdout.write(`${text}\n`),
+    out: (text: string) => {
+      if (!process.stdout.destroyed && process.stdout.writable) process.stdout.write(`${text}\n`);
+    },
     err: (text: string) => process.stderr.write(`${text}\n`),
   };
 }

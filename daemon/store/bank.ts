@@ -14,6 +14,7 @@ import {
   bucketStart,
   nextBucketStart,
   intervalMs,
+  isInterval,
 } from '../../schemas/intervals.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import type {
@@ -243,22 +244,42 @@ export class Bank {
     this.rebase(disk);
   }
 
-  /** Completes or rolls back a group write interrupted by a crash, then clears temp files. */
-  async recover(): Promise<{ applied: number; rolledBack: number }> {
+  /** What recovery did that a person should know (journals quarantined), one sentence each. */
+  readonly recoveryNotes: string[] = [];
+
+  /**
+   * Completes or rolls back a group write interrupted by a crash, then clears temp files. A
+   * journal that cannot be replayed (unreadable, not the journal format, naming a file outside
+   * its dataset) is moved to `<data>/quarantine/` and named in `recoveryNotes`; the files it
+   * names are left as they are (`threadx verify` reports any that disagree with the registry).
+   */
+  async recover(): Promise<{ applied: number; rolledBack: number; quarantined: string[] }> {
     let applied = 0;
     let rolledBack = 0;
+    const quarantined: string[] = [];
     const journals = (await fsp.readdir(this.layout.root)).filter((f) =>
       /^\.journal-[A-Z0-9]+\.json$/.test(f),
     );
     for (const name of journals) {
       const jp = path.join(this.layout.root, name);
-      let items: JournalItem[];
+      let items: JournalItem[] | null = null;
+      let why = '';
       try {
-        items = JSON.parse(await fsp.readFile(jp, 'utf8')) as JournalItem[];
-      } catch {
-        // A journal is written atomically: an unreadable one was never completed, so no file
-        // it names was touched.
-        await fsp.rm(jp, { force: true });
+        items = journalItems(JSON.parse(await fsp.readFile(jp, 'utf8')), this.layout);
+        if (!items) why = 'it is not a list of files of known datasets';
+      } catch (e) {
+        why = `it is not valid JSON (${(e as Error).message})`;
+      }
+      if (!items) {
+        // Journals are written atomically: one that cannot be read was never completed, and no
+        // file it names was touched by that write. Keep it for a person to look at.
+        const dest = path.join(this.layout.root, 'quarantine', `${name.slice(1)}.${this.now()}`);
+        await fsp.mkdir(path.dirname(dest), { recursive: true });
+        await fsp.rename(jp, dest);
+        quarantined.push(dest);
+        this.recoveryNotes.push(
+          `The journal ${jp} could not be replayed (${why}); it was moved to ${dest}. Run "threadx verify" to check the bank.`,
+        );
         continue;
       }
       for (const it of items) {
@@ -284,7 +305,8 @@ export class Bank {
     }
     await removeStaleTemps(this.layout.processed);
     await removeStaleTemps(this.layout.indicators);
-    return { applied, rolledBack };
+    await removeRootTemps(this.layout.root);
+    return { applied, rolledBack, quarantined };
   }
 
   registry(): Registry {
@@ -841,6 +863,43 @@ export class Bank {
     if (interval === '1m') delete this.reg.confirmedEmpty[symbol];
     await this.save();
     return removed;
+  }
+}
+
+/**
+ * A parsed journal's items when every one names a file at its dataset's canonical path with a
+ * checksum; null otherwise (the journal is then quarantined, not followed).
+ */
+function journalItems(json: unknown, layout: Layout): JournalItem[] | null {
+  if (!Array.isArray(json) || json.length === 0) return null;
+  for (const it of json as JournalItem[]) {
+    if (!it || typeof it !== 'object' || typeof it.dataset !== 'string') return null;
+    const f = it.file as FileEntry | undefined;
+    if (!f || typeof f.path !== 'string' || typeof f.sha256 !== 'string') return null;
+    if (!Array.isArray(f.gaps) || typeof f.rows !== 'number') return null;
+    const [symbol, interval, key] = it.dataset.split('/');
+    const d = {
+      id: it.dataset,
+      symbol,
+      interval: interval as Interval,
+      kind: key === undefined ? 'candles' : 'indicator',
+    } as DatasetEntry;
+    if (!isInterval(interval) || canonicalPath(layout, d, f) !== f.path) return null;
+  }
+  return json as JournalItem[];
+}
+
+/** Temp files of the registry and journals at the data root, left by a writer that was killed. */
+async function removeRootTemps(root: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(root);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (/^\.(registry\.json|journal-[A-Z0-9]+\.json)\..+\.tmp$/.test(n))
+      await fsp.rm(path.join(root, n), { force: true });
   }
 }
 

@@ -10,6 +10,7 @@ import {
 } from '../../schemas/registry.ts';
 import { type Interval, intervalMs } from '../../schemas/intervals.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 
 export function sha256(bytes: Uint8Array | string): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -21,6 +22,9 @@ export class RegistryError extends Error {
     this.name = 'RegistryError';
   }
 }
+
+const REGISTRY_FIX =
+  'Restore it from a backup; or move it away and run "threadx import" or "threadx ingest" again, which rewrite the data and a new registry ("threadx verify" then lists any file left unregistered).';
 
 export async function loadRegistry(file: string): Promise<Registry> {
   let text: string;
@@ -34,14 +38,21 @@ export async function loadRegistry(file: string): Promise<Registry> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new RegistryError(
-      `${file} is not valid JSON (${(e as Error).message}); restore it or run "threadx verify --rebuild"`,
+    throw new ThreadxError(
+      'REGISTRY',
+      `${file} is not valid JSON (${(e as Error).message}).`,
+      REGISTRY_FIX,
+      { path: file },
     );
   }
   const parsed = RegistrySchema.safeParse(json);
   if (!parsed.success) {
-    throw new RegistryError(
-      `${file} does not match the registry format: ${parsed.error.issues[0]?.message ?? 'unknown'}`,
+    const issue = parsed.error.issues[0];
+    throw new ThreadxError(
+      'REGISTRY',
+      `${file} does not match the registry format (${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : 'unknown'}).`,
+      REGISTRY_FIX,
+      { path: file },
     );
   }
   return parsed.data;
