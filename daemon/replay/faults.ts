@@ -27,7 +27,9 @@ export type FaultKind =
   /** An archive zip whose bytes do not match its .CHECKSUM. */
   | 'corruptArchive'
   /** Fewer kline rows than asked (at most `rows`, default 100), as a proxy or mirror may send. */
-  | 'shortPage';
+  | 'shortPage'
+  /** A 429 (or `status` 418) with `Retry-After: retryAfter` (default 1 s), as in a 429 storm. */
+  | 'rateLimit';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'http5xx',
@@ -41,6 +43,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'openLast',
   'corruptArchive',
   'shortPage',
+  'rateLimit',
 ];
 
 export interface FaultSpec {
@@ -57,6 +60,8 @@ export interface FaultSpec {
   after?: number;
   /** For `http5xx`: the status (default 503). */
   status?: number;
+  /** For `rateLimit`: the Retry-After in seconds (default 1). */
+  retryAfter?: number;
   /** For `shortPage`: the most rows a page carries (default 100). */
   rows?: number;
   /** For `missing`: half-open [start, end) open-time ranges (ms). */
@@ -145,6 +150,7 @@ export function parseFaultFlag(text: string): FaultSpec {
       case 'after':
       case 'status':
       case 'rows':
+      case 'retryAfter':
         spec[k] = Number(v);
         break;
       case 'range': {

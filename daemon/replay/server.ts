@@ -204,9 +204,23 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       return later(half, () => send(res, 429, { code: -1003, msg }, headers));
     }
     const symbolParam = url.searchParams.get('symbol') ?? undefined;
-    const fired = faults.draw(path, symbolParam, ['http5xx', 'reset', 'hang', 'truncated']);
+    const fired = faults.draw(path, symbolParam, [
+      'http5xx',
+      'reset',
+      'hang',
+      'truncated',
+      'rateLimit',
+    ]);
     for (const f of fired) stats.faults[f.kind] = (stats.faults[f.kind] ?? 0) + 1;
     const transport = fired[0];
+    if (transport?.kind === 'rateLimit') {
+      // Counted in stats.faults.rateLimit (count429/count418 are the limiter's own).
+      const status = transport.status ?? 429;
+      headers['Retry-After'] = String(transport.retryAfter ?? 1);
+      headers[weightHeader] = String(limiter.limit + 1);
+      const msg = 'Too much request weight used (injected).';
+      return later(half, () => send(res, status, { code: -1003, msg }, headers));
+    }
     if (transport?.kind === 'reset') {
       req.socket.destroy();
       return;

@@ -121,11 +121,14 @@ export class BinanceRestClient {
         const permit = await this.governor.acquire(weight, signal);
         let res;
         try {
+          const t0 = Date.now();
           res = await get(url, {
             signal,
-            timeoutSeconds: this.opts.timeoutSeconds ?? 10,
+            timeoutSeconds: this.timeoutSeconds(),
             fetch: this.opts.fetch,
           });
+          this.latencies.push((Date.now() - t0) / 1000);
+          if (this.latencies.length > 32) this.latencies.shift();
         } catch (err) {
           permit.settle();
           throw err;
@@ -159,6 +162,21 @@ export class BinanceRestClient {
       },
       (err) => err instanceof RateLimitError,
     );
+  }
+
+  /** Recent answer times (s), to give up on a hanging request sooner than the configured time-out. */
+  private readonly latencies: number[] = [];
+
+  /**
+   * The configured time-out, shortened once the exchange has answered a few requests: ten times
+   * its median recent answer time, at least 1 s. A hanging request then costs seconds, not minutes.
+   */
+  private timeoutSeconds(): number {
+    const configured = this.opts.timeoutSeconds ?? 10;
+    if (this.latencies.length < 4) return configured;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    return Math.min(configured, Math.max(1, 10 * median));
   }
 
   /** GET /api/v3/time. */
