@@ -126,7 +126,7 @@ const ingest = COMMANDS.find((c) => c.name === 'ingest');
 if (ingest) {
   const runIngest = ingest.run.bind(ingest);
   ingest.run = async (ctx, values, positionals) => {
-    if (ctx.config.indicators.after_ingest.length === 0 || values['dry-run'])
+    if (ctx.config.indicators.after_ingest.length === 0 || values['dry-run'] || values.join)
       return runIngest(ctx, values, positionals);
     const bank = await ctx.openBank();
     const before = new Map(bank.list().map((d) => [d.id, bank.datasetChecksum(d.symbol, '1m')]));

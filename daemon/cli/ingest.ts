@@ -14,6 +14,9 @@ import {
 import { replayMain } from '../replay/cli.ts';
 import { startReplayServer } from '../replay/server.ts';
 import { COMMANDS, EXIT, UsageError, type CommandContext } from './context.ts';
+import { promises as fsp } from 'node:fs';
+import { ThreadxClient } from '../rpc/client.ts';
+import { findDaemon } from '../rpc/lifecycle.ts';
 import { iso, Progress, table } from './format.ts';
 
 function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
@@ -169,7 +172,7 @@ COMMANDS.push({
   name: 'ingest',
   usage: 'ingest',
   summary:
-    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N]',
+    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N] [--join]',
   options: {
     symbols: { type: 'string' },
     top: { type: 'string' },
@@ -179,9 +182,11 @@ COMMANDS.push({
     'archive-url': { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     concurrency: { type: 'string' },
+    join: { type: 'boolean', default: false },
   },
   async run(ctx, values) {
     const req = requestFrom(values, ctx.config);
+    if (values.join) return ingestThroughDaemon(ctx, req, values);
     const bank = await ctx.openBank(values['dry-run'] ? 'read' : 'write');
     return ingest(
       ctx,
@@ -193,6 +198,62 @@ COMMANDS.push({
     );
   },
 });
+
+/**
+ * `ingest --join`: the bank's one writer is the daemon serving it, so the ingest runs there
+ * (`ingest/run` over its socket or port), as the VS Code extension does.
+ */
+async function ingestThroughDaemon(
+  ctx: CommandContext,
+  req: IngestRequest,
+  values: Record<string, unknown>,
+): Promise<number> {
+  if (values['base-url'] !== undefined || values['archive-url'] !== undefined)
+    throw new UsageError(
+      '--base-url and --archive-url do not go with --join: the daemon uses its own configuration',
+    );
+  const info = await findDaemon(ctx.dataDir);
+  if (!info?.endpoint)
+    throw new UsageError(
+      `no running daemon with an endpoint serves ${ctx.dataDir}; run the command without --join`,
+    );
+  const ep = info.endpoint;
+  const client =
+    ep.kind === 'socket'
+      ? await ThreadxClient.connectSocket(ep.path)
+      : await ThreadxClient.connectPort(ep.port, ep.host);
+  try {
+    const token =
+      ep.kind === 'port' ? (await fsp.readFile(ep.tokenFile, 'utf8')).trim() : undefined;
+    await client.initialize({
+      clientInfo: { name: 'threadx ingest --join' },
+      ...(token ? { token } : {}),
+    });
+    const r = await client.request('ingest/run', {
+      ...(req.symbols ? { symbols: req.symbols } : {}),
+      ...(req.top !== undefined ? { top: req.top } : {}),
+      ...(req.group ? { group: req.group } : {}),
+      intervals: [...req.intervals],
+      start: req.start,
+      ...(req.end !== undefined ? { end: req.end } : {}),
+      source: req.source ?? 'auto',
+      ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
+      dryRun: Boolean(values['dry-run']),
+    } as never);
+    const failed = r.symbols.filter((x) => x.error !== null);
+    if (ctx.json) ctx.out(JSON.stringify({ ok: failed.length === 0, joined: info.pid, ...r }));
+    else
+      ctx.out(
+        table(
+          ['symbol', 'new candles', 'requests', 'status'],
+          r.symbols.map((x) => [x.symbol, x.rows, x.requests, x.error ? x.error.message : 'ok']),
+        ),
+      );
+    return failed.length ? EXIT.problems : EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
 
 COMMANDS.push({
   name: 'replay',

@@ -118,9 +118,12 @@ test('two CLI ingests on one bank: the second refuses, naming the first; nothing
   }
 });
 
-test('a CLI ingest beside a running daemon refuses with --join as the fix; after it stops, the ingest runs', async () => {
+test('a CLI ingest beside a running daemon refuses with --join as the fix; --join runs it there', async () => {
   const dir = path.join(work, 'beside-daemon');
-  const daemon = startCli(['serve', '--socket', path.join(dir, 'd.sock'), '--data-dir', dir], work);
+  await fsp.mkdir(dir, { recursive: true });
+  // The daemon reads its configuration from the data directory: the replay exchange.
+  await fsp.writeFile(path.join(dir, 'threadx.toml'), `[data.api]\nbase_url = "${replay.url}"\n`);
+  const daemon = startCli(['serve', '--socket', path.join(dir, 'd.sock'), '--data-dir', dir], dir);
   const daemonDone = finish(daemon);
   try {
     await waitForFile(path.join(dir, DISCOVERY_FILE), daemon);
@@ -128,10 +131,18 @@ test('a CLI ingest beside a running daemon refuses with --join as the fix; after
     assert.equal(refused.code, 3);
     assert.match(errorText(refused), new RegExp(`"threadx serve --socket" \\(pid ${daemon.pid}`));
     assert.match(errorText(refused), /Add --join/);
+    const args = ingestArgs(dir, SYMBOLS, replay.url);
+    const i = args.indexOf('--base-url');
+    args.splice(i, 2, '--join');
+    const joined = await runCli(args, work);
+    assert.equal(joined.code, 0, joined.stdout + joined.stderr);
+    assert.equal(JSON.parse(joined.stdout.trim().split('\n').pop()!).joined, daemon.pid);
     daemon.kill('SIGTERM');
     assert.equal((await daemonDone).code, 0);
-    const ok = await runCli(ingestArgs(dir, SYMBOLS, replay.url), work);
-    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(await fingerprint(dir), reference);
+    // With the daemon gone, the CLI takes the lock itself; nothing is left to fetch.
+    const again = await runCli(ingestArgs(dir, SYMBOLS, replay.url), work);
+    assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(await fingerprint(dir), reference);
   } finally {
     daemon.kill();
