@@ -52,6 +52,8 @@ const BY_REASON: Record<string, ErrorCode> = {
   DATA_CONTRACT: ErrorCodes.DataContract,
   BAD_FILE: ErrorCodes.StorageError,
   CHECKSUM_MISMATCH: ErrorCodes.StorageError,
+  CORRUPT: ErrorCodes.StorageError,
+  LOCKED: ErrorCodes.Busy,
   REGISTRY: ErrorCodes.StorageError,
   STORAGE: ErrorCodes.StorageError,
   PARQUET: ErrorCodes.StorageError,

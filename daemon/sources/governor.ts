@@ -269,7 +269,9 @@ export class RateGovernor {
     if (w > this.window) {
       // A busy window is assumed to persist until a header shows it rolled at the exchange.
       const level = Math.max(this.reported, this.unconfirmed ? this.previous : 0);
-      this.unconfirmed = !this.trustRoll && w === this.window + 1 && level > this.budget / 2;
+      // Unconfirmed whenever a full burst on top of what the old window held would pass the limit.
+      this.unconfirmed =
+        !this.trustRoll && w === this.window + 1 && level + this.budget > this.limit;
       this.trustRoll = false;
       this.previous = this.unconfirmed ? level : 0;
       this.nextProbe = now;

@@ -117,14 +117,14 @@ export class BinanceRestClient {
       `GET ${path}`,
       signal,
       this.opts,
-      async () => {
+      async (attempt) => {
         const permit = await this.governor.acquire(weight, signal);
         let res;
         try {
           const t0 = Date.now();
           res = await get(url, {
             signal,
-            timeoutSeconds: this.timeoutSeconds(),
+            timeoutSeconds: this.timeoutSeconds(attempt),
             fetch: this.opts.fetch,
           });
           this.latencies.push((Date.now() - t0) / 1000);
@@ -169,14 +169,15 @@ export class BinanceRestClient {
 
   /**
    * The configured time-out, shortened once the exchange has answered a few requests: ten times
-   * its median recent answer time, at least 1 s. A hanging request then costs seconds, not minutes.
+   * its median recent answer time, at least 2 s, doubled for each retry of the same request. A
+   * hanging request then costs seconds, not minutes, and a merely slow exchange still answers.
    */
-  private timeoutSeconds(): number {
+  private timeoutSeconds(attempt: number): number {
     const configured = this.opts.timeoutSeconds ?? 10;
     if (this.latencies.length < 4) return configured;
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
-    return Math.min(configured, Math.max(1, 10 * median));
+    return Math.min(configured, Math.max(2, 10 * median) * 2 ** attempt);
   }
 
   /** GET /api/v3/time. */

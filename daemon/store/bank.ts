@@ -38,7 +38,7 @@ import {
 } from './parquet.ts';
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
 import { codecPool } from './codec-pool.ts';
-import { type BankLock, acquireBankLock } from './lock.ts';
+import { type BankLock, RECOVERY, acquireBankLock } from './lock.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import {
   datasetId,
@@ -160,7 +160,7 @@ export class Bank {
     if (opts.lock) {
       await bank.recover();
     } else {
-      const got = await acquireBankLock(layout.root, 'threadx (recovery)');
+      const got = await acquireBankLock(layout.root, RECOVERY);
       if (got.acquired) {
         try {
           await bank.recover();

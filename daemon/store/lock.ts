@@ -19,6 +19,8 @@ import lockfile from 'proper-lockfile';
 import { ThreadxError } from '../../schemas/errors.ts';
 
 export const BANK_LOCK = '.threadx-bank.lock';
+/** The command name of a lock taken only to recover the bank while opening it. */
+export const RECOVERY = 'threadx (recovery)';
 const TAKEOVER_LOCK = '.threadx-bank.takeover';
 const OWNER_FILE = 'owner.json';
 /** The holder refreshes the lock's mtime this often. */
@@ -142,13 +144,14 @@ export async function acquireBankLock(
     if (stale === 'gone') continue;
     if (!stale) {
       // Held by a live process, or being taken right now (no owner file yet, young): look again
-      // briefly when it has no owner yet, else report the holder.
-      if (owner) return { acquired: false, owner };
+      // briefly when it has no owner yet or the holder only recovers the bank on opening it
+      // (a reader's moment), else report the holder.
+      if (owner && !(owner.command === RECOVERY && attempt < 19)) return { acquired: false, owner };
       if (attempt < 19) {
-        await new Promise((r) => setTimeout(r, 25));
+        await new Promise((r) => setTimeout(r, owner ? 100 : 25));
         continue;
       }
-      return { acquired: false, owner: null };
+      return { acquired: false, owner };
     }
     await takeOver(root, dir, owner);
   }
