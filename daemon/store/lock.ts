@@ -23,8 +23,11 @@ export const BANK_LOCK = '.threadx-bank.lock';
 export const RECOVERY = 'threadx (recovery)';
 const TAKEOVER_LOCK = '.threadx-bank.takeover';
 const OWNER_FILE = 'owner.json';
-/** The holder refreshes the lock's mtime this often. */
-const UPDATE_MS = 5_000;
+/** The holder refreshes the lock's mtime this often (tests may shorten it, to 1 s at least). */
+let UPDATE_MS = 5_000;
+export function setLockHeartbeat(ms: number): void {
+  UPDATE_MS = Math.max(1000, ms);
+}
 /** A lock held from another host whose mtime is older than this is stale. */
 export const STALE_MS = 60_000;
 /** A lock directory without an owner file older than this was left by a crash while taking it. */
@@ -198,8 +201,12 @@ async function tryLock(
   };
   const ownerFile = path.join(dir, OWNER_FILE);
   const tmp = `${ownerFile}.${owner.token}.tmp`;
+  // proper-lockfile recognises its lock by the folder's mtime: writing the owner file changes it,
+  // so it is put back, or the first heartbeat would take the lock for compromised.
+  const { atime, mtime } = await fsp.stat(dir);
   await fsp.writeFile(tmp, `${JSON.stringify(owner)}\n`, { mode: 0o644 });
   await fsp.rename(tmp, ownerFile);
+  await fsp.utimes(dir, atime, mtime);
   // A process that exits without releasing (process.exit, an uncaught error) leaves no lock behind.
   const exitHook = (): void => {
     try {

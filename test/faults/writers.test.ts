@@ -7,14 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, watch } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { startReplayServer, type ReplayServer } from '../../daemon/replay/server.ts';
 import { Bank } from '../../daemon/store/bank.ts';
-import { BANK_LOCK } from '../../daemon/store/lock.ts';
+import { BANK_LOCK, acquireBankLock, setLockHeartbeat } from '../../daemon/store/lock.ts';
 import { DISCOVERY_FILE } from '../../daemon/rpc/lifecycle.ts';
 import { synth1m } from '../helpers/synth.ts';
 import {
@@ -220,4 +220,35 @@ test('registry saves merge: two bank instances writing different symbols keep bo
     ['BTCUSDT/1h', 'BTCUSDT/1m', 'SOLUSDT/1m'],
   );
   assert.equal((await fresh.verify()).filter((i) => i.status !== 'ok').length, 0);
+});
+
+test('a writer keeps its lock across heartbeats and can still write', async () => {
+  const dir = path.join(work, 'heartbeat');
+  setLockHeartbeat(1000);
+  let lost!: (e: Error) => void;
+  const compromised = new Promise<never>((_, reject) => (lost = reject));
+  compromised.catch(() => undefined);
+  const got = await acquireBankLock(dir, 'threadx test', { onLost: (e) => lost(e) });
+  assert.ok(got.acquired);
+  const lock = got.lock;
+  try {
+    // Each heartbeat touches the lock folder: wait for two of them.
+    const lockDir = path.join(dir, BANK_LOCK);
+    const watcher = watch(lockDir);
+    let beats = 0;
+    const before = (await fsp.stat(lockDir)).mtimeMs;
+    while (beats < 2) {
+      await Promise.race([once(watcher, 'change'), compromised]);
+      const now = (await fsp.stat(lockDir)).mtimeMs;
+      if (now !== before) beats++;
+    }
+    watcher.close();
+    assert.equal(lock.lost, null, 'the heartbeat did not find the lock compromised');
+    const bank = await Bank.open(dir, { lock });
+    await bank.write1m('BTCUSDT', synth1m(Date.UTC(2024, 0, 1), 1440, 1), 'test');
+    assert.equal(bank.get('BTCUSDT', '1m')?.rows, 1440);
+  } finally {
+    await lock.release();
+    setLockHeartbeat(5000);
+  }
 });
