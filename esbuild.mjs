@@ -74,10 +74,11 @@ for (const [name, entry] of [
     loader: { '.css': 'text' },
   });
 }
-if (existsSync('test/e2e/suite/index.ts')) {
+for (const suite of ['suite', 'smoke']) {
+  if (!existsSync(`test/e2e/${suite}/index.ts`)) continue;
   builds.push({
     ...common,
-    entryPoints: { 'test/e2e/suite/index': 'test/e2e/suite/index.ts' },
+    entryPoints: { [`test/e2e/${suite}/index`]: `test/e2e/${suite}/index.ts` },
     outdir: 'dist',
     format: 'cjs',
     outExtension: { '.js': '.cjs' },

@@ -28,7 +28,10 @@ export function packageRoot(): string {
   }
 }
 
-/** Recorded Binance data shipped with the product (the replay exchange serves it). */
-export function binanceFixtures(): string {
-  return path.join(packageRoot(), 'test', 'fixtures', 'binance');
+/**
+ * The replay exchange's data shipped with the product (`assets/replay`): Binance's own
+ * data.binance.vision archive files. Everything else the replay serves is synthetic.
+ */
+export function replayAssets(): string {
+  return path.join(packageRoot(), 'assets', 'replay');
 }

@@ -12,11 +12,11 @@ import type { Ctx } from './ctx.ts';
 import { describeError } from './errors.ts';
 import { pickDataset, pickDateRange, pickIndicators, pickIntervals, pickSymbols } from './flows.ts';
 import { validateQuote, validateTopN } from './ingest-form.ts';
-import { runIndicators, runIngest, runVerify } from './jobs.ts';
+import { runIndicators, runIngest, runRepair, runVerify } from './jobs.ts';
 import { messages } from './messages.ts';
 import { ChartPanel } from './panels/chart.ts';
 import { ManagerPanel } from './panels/manager.ts';
-import { datasetPath } from './tree-model.ts';
+import { datasetLocation } from './tree-model.ts';
 
 type Handler = (...args: never[]) => unknown;
 type Factory = (ctx: Ctx) => Handler;
@@ -62,6 +62,20 @@ async function completeDownload(ctx: Ctx, args: DownloadArgs, label: string): Pr
     source: args.source ?? 'auto',
   } as Params<'ingest/run'>;
   return runIngest(ctx, params, label).catch(() => undefined);
+}
+
+/** The dataset's location as the daemon lists it (listed again once if it is not known yet). */
+async function locate(ctx: Ctx, ref: DatasetRef): Promise<string | undefined> {
+  let where = datasetLocation(ctx.registry.datasets, ref.symbol, ref.interval);
+  if (!where) {
+    await ctx.registry.refresh();
+    where = datasetLocation(ctx.registry.datasets, ref.symbol, ref.interval);
+  }
+  if (!where)
+    void vscode.window.showErrorMessage(
+      `${ref.symbol}/${ref.interval} is not in the bank's registry; run "ThreadX: Refresh Registry".`,
+    );
+  return where;
 }
 
 async function datasetFrom(ctx: Ctx, arg: unknown): Promise<DatasetRef | undefined> {
@@ -252,7 +266,9 @@ export const COMMANDS: Record<string, Factory> = {
   'threadx.revealDataset': (ctx) => async (node?: DatasetRef) => {
     const ref = await datasetFrom(ctx, node);
     if (!ref) return;
-    const uri = vscode.Uri.file(datasetPath(ctx.dataDir, ref.symbol, ref.interval));
+    const where = await locate(ctx, ref);
+    if (!where) return;
+    const uri = vscode.Uri.file(where);
     const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
     await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
   },
@@ -260,9 +276,31 @@ export const COMMANDS: Record<string, Factory> = {
   'threadx.copyDatasetPath': (ctx) => async (node?: DatasetRef) => {
     const ref = await datasetFrom(ctx, node);
     if (!ref) return undefined;
-    const p = datasetPath(ctx.dataDir, ref.symbol, ref.interval);
+    const p = await locate(ctx, ref);
+    if (!p) return undefined;
     await vscode.env.clipboard.writeText(p);
     return p;
+  },
+
+  'threadx.repair': (ctx) => async (node?: { symbol?: unknown }) => {
+    // From the tree (a symbol or a timeframe), or the palette: every symbol with a problem.
+    const symbols =
+      typeof node?.symbol === 'string'
+        ? [node.symbol]
+        : [
+            ...new Set(
+              ctx.registry.datasets
+                .filter(
+                  (d) => d.integrity && !['verified', 'not-verified'].includes(d.integrity.state),
+                )
+                .map((d) => d.symbol),
+            ),
+          ];
+    if (symbols.length === 0) {
+      void vscode.window.showInformationMessage(messages.repairSound(['The bank']));
+      return undefined;
+    }
+    return runRepair(ctx, symbols).catch(() => undefined);
   },
 
   'threadx.deleteDataset': (ctx) => async (node?: DatasetRef, confirmed?: boolean) => {

@@ -24,19 +24,53 @@ import {
   restartKeysAffected,
 } from './settings.ts';
 import { type JobStatus, statusView } from './status-model.ts';
-import { type VerifyState, verifyStateFrom } from './tree-model.ts';
+import { type VerifyState, changedSymbols, mergeDatasets, verifyStateFrom } from './tree-model.ts';
 
 /** The bank as last listed, with the last verify's findings; refreshed on `registry/changed`. */
 export class RegistryCache implements vscode.Disposable {
   datasets: DatasetSummary[] = [];
   verify: VerifyState | undefined;
   lastVerify: { checked: number; issues: VerifyIssue[] } | undefined;
-  private readonly emitter = new vscode.EventEmitter<void>();
+  /** Fires with the symbols whose datasets changed, or undefined when anything may have. */
+  private readonly emitter = new vscode.EventEmitter<string[] | undefined>();
   readonly onDidChange = this.emitter.event;
   private pending: Promise<void> | undefined;
   private again = false;
 
   constructor(private readonly ctx: Ctx) {}
+
+  /**
+   * A `registry/changed`: lists again only the symbols it names and tells listeners which ones
+   * changed (the tree redraws those nodes). A full refresh running meanwhile covers it.
+   */
+  async applyChanges(changed: readonly string[], removed: readonly string[]): Promise<void> {
+    const symbols = changedSymbols(changed, removed);
+    if (symbols.length === 0) return;
+    if (this.pending) {
+      this.again = true;
+      return this.pending;
+    }
+    try {
+      const client = await this.ctx.daemon.client();
+      const fresh = await Promise.all(
+        symbols.map((symbol) => client.request('registry/list', { filter: { symbol } })),
+      );
+      this.datasets = mergeDatasets(
+        this.datasets,
+        symbols,
+        fresh.flatMap((r) => r.datasets),
+      );
+    } catch (e) {
+      this.ctx.log.warn(`registry/list: ${describeError(e)}`);
+      return this.refresh();
+    }
+    void vscode.commands.executeCommand(
+      'setContext',
+      'threadx.bankEmpty',
+      this.datasets.length === 0,
+    );
+    this.emitter.fire(symbols);
+  }
 
   /** Lists the bank again; calls arriving during a refresh coalesce into one more. */
   refresh(): Promise<void> {
@@ -61,7 +95,7 @@ export class RegistryCache implements vscode.Disposable {
         'threadx.bankEmpty',
         this.datasets.length === 0,
       );
-      this.emitter.fire();
+      this.emitter.fire(undefined);
     })();
     return this.pending;
   }
@@ -69,7 +103,7 @@ export class RegistryCache implements vscode.Disposable {
   setVerify(checked: number, issues: VerifyIssue[]): void {
     this.lastVerify = { checked, issues };
     this.verify = verifyStateFrom(true, issues);
-    this.emitter.fire();
+    this.emitter.fire(undefined);
   }
 
   dispose(): void {
@@ -115,7 +149,10 @@ export class Ctx implements vscode.Disposable {
       this.jobEmitter,
       this.daemon.onDidChangeState(() => this.updateStatus()),
       this.daemon.onDidConnect((conn) => {
-        conn.client.onNotification('registry/changed', () => void this.registry.refresh());
+        conn.client.onNotification(
+          'registry/changed',
+          (p) => void this.registry.applyChanges(p.changed, p.removed),
+        );
         void this.registry.refresh();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigChanged(e)),

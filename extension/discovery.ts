@@ -5,6 +5,7 @@
  * The daemon writes a discovery file into the data directory with its endpoint, pid and protocol
  * version. A file whose pid is gone, or whose protocol major differs, is ignored.
  */
+import { DAEMON_FILES } from '../schemas/contracts.ts';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
@@ -18,9 +19,6 @@ export interface Discovery {
   tokenFile?: string;
   file: string;
 }
-
-/** The names the daemon may use, newest first. */
-export const DISCOVERY_FILES = ['.threadx-daemon.json', '.threadx/daemon.json', 'daemon.json'];
 
 export function parseDiscovery(text: string, file: string): Discovery | undefined {
   let raw: Record<string, unknown>;
@@ -59,25 +57,22 @@ function alive(pid: number): boolean {
 
 /** The live daemon serving `dataDir` that speaks protocol major `major`, if any. */
 export async function findDaemon(dataDir: string, major: string): Promise<Discovery | undefined> {
-  for (const name of DISCOVERY_FILES) {
-    const file = path.join(dataDir, name);
-    let text: string;
-    try {
-      text = await fsp.readFile(file, 'utf8');
-    } catch {
-      continue;
-    }
-    const d = parseDiscovery(text, file);
-    if (!d || !alive(d.pid)) continue;
-    if (d.protocolVersion.split('.')[0] !== major) continue;
-    return d;
+  const file = path.join(dataDir, DAEMON_FILES.discovery);
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch {
+    return undefined;
   }
-  return undefined;
+  const d = parseDiscovery(text, file);
+  if (!d || !alive(d.pid)) return undefined;
+  if (d.protocolVersion.split('.')[0] !== major) return undefined;
+  return d;
 }
 
 /** The token of a port transport: the file named by the discovery, else `<data>/.threadx-token`. */
 export async function readToken(dataDir: string, d: Discovery): Promise<string | undefined> {
-  const file = d.tokenFile ?? path.join(dataDir, '.threadx-token');
+  const file = d.tokenFile ?? path.join(dataDir, DAEMON_FILES.token);
   try {
     return (await fsp.readFile(file, 'utf8')).trim();
   } catch {

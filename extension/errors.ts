@@ -5,19 +5,31 @@
 import { ErrorCodes } from '../schemas/protocol.ts';
 
 interface RpcLikeError {
+  /** The JSON-RPC code (a `ResponseError` of the client). */
+  rpcCode?: unknown;
+  /** The JSON-RPC code of a raw error object, or the stable code string of a `ResponseError`. */
   code?: unknown;
   message?: unknown;
+  hint?: unknown;
   data?: { retryAfterMs?: number; issues?: { path: (string | number)[]; message: string }[] };
 }
 
+/** The JSON-RPC code of a daemon error (a client `ResponseError` or a raw error object). */
+function rpcCodeOf(e: unknown): number | undefined {
+  const err = (e ?? {}) as RpcLikeError;
+  if (typeof err.rpcCode === 'number') return err.rpcCode;
+  return typeof err.code === 'number' ? err.code : undefined;
+}
+
 export function isCancelled(e: unknown): boolean {
-  return (e as RpcLikeError | undefined)?.code === ErrorCodes.RequestCancelled;
+  return rpcCodeOf(e) === ErrorCodes.RequestCancelled;
 }
 
 export function describeError(e: unknown): string {
   const err = (e ?? {}) as RpcLikeError;
-  const msg = typeof err.message === 'string' ? err.message : String(e);
-  switch (err.code) {
+  const text = typeof err.message === 'string' ? err.message : String(e);
+  const msg = typeof err.hint === 'string' && err.hint ? `${text} ${err.hint}` : text;
+  switch (rpcCodeOf(e)) {
     case ErrorCodes.InvalidParams: {
       const issues = err.data?.issues;
       if (issues?.length) {

@@ -5,6 +5,7 @@ import type { DatasetSummary } from '../schemas/protocol.ts';
 import { INDICATOR_PRESETS, type IndicatorChoice } from '../webviews/messages.ts';
 import type { Ctx } from './ctx.ts';
 import { describeError } from './errors.ts';
+import { sentence } from './format.ts';
 import { parseSymbolList, validateDate, validateSymbolList } from './ingest-form.ts';
 import { messages } from './messages.ts';
 
@@ -60,9 +61,10 @@ export async function pickSymbols(ctx: Ctx): Promise<string[] | undefined> {
   qp.canSelectMany = true;
   qp.ignoreFocusOut = true;
   qp.matchOnDescription = true;
-  // QuickPick has no validation message in the stable API (1.90): the title carries it.
+  // QuickPick has no validation message in the stable API (1.90): the title carries it, as a
+  // plain sentence (a title does not render codicons).
   const problem = (text: string | undefined): void => {
-    qp.title = text ? `$(error) ${text}` : messages.pickSymbols();
+    qp.title = text ? sentence(text) : messages.pickSymbols();
   };
   let seq = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -34,3 +34,11 @@ export function duration(ms: number): string {
   const m = Math.floor(s / 60);
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
+
+/** A message as a sentence: a capital letter first, a full stop last, no codicon syntax. */
+export function sentence(text: string): string {
+  const t = text.replace(/\$\([a-z-]+\)\s*/g, '').trim();
+  if (!t) return t;
+  const first = t[0].toUpperCase() + t.slice(1);
+  return /[.!?)]$/.test(first) ? first : `${first}.`;
+}

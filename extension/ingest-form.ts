@@ -2,6 +2,7 @@
  * Validation of what a person types (symbol lists, dates, N) and the request it becomes. Shared
  * by the palette flows and the data manager's host; no `vscode`.
  */
+import { SELECTION } from '../schemas/contracts.ts';
 import { parseUtcDate } from '../schemas/common.ts';
 import type { Params } from '../schemas/protocol.ts';
 import type { FormErrors, IngestForm } from '../webviews/messages.ts';
@@ -45,7 +46,9 @@ export function validateDate(text: string, optional = false): string | undefined
 
 export function validateTopN(text: string): string | undefined {
   const n = Number(text.trim());
-  return Number.isInteger(n) && n >= 1 && n <= 500 ? undefined : messages.topNInvalid();
+  return Number.isInteger(n) && n >= 1 && n <= SELECTION.maxTop
+    ? undefined
+    : messages.topNInvalid();
 }
 
 export function validateQuote(text: string): string | undefined {

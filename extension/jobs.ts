@@ -67,7 +67,7 @@ export async function runIngest(
 
 export async function runIndicators(
   ctx: Ctx,
-  selection: { symbols: string[] },
+  selection: { symbols: string[]; datasets?: { symbol: string; interval: Interval }[] },
   intervals: Interval[],
   indicators: IndicatorChoice[],
   opts: JobOptions = {},
@@ -79,7 +79,12 @@ export async function runIndicators(
       (job) =>
         client.request(
           'indicators/update',
-          { symbols: selection.symbols, intervals, indicators },
+          {
+            symbols: selection.symbols,
+            intervals,
+            indicators,
+            ...(selection.datasets ? { datasets: selection.datasets } : {}),
+          },
           { signal: job.signal, onProgress: job.onProgress },
         ),
       opts,
@@ -123,19 +128,67 @@ export async function runVerify(
       if (bad.length === 0)
         void vscode.window.showInformationMessage(messages.verifyOk(result.checked));
       else {
+        // The way out is offered with the finding: Repair, for the symbols with a problem.
+        const symbols = [
+          ...new Set(bad.map((i) => i.dataset?.split('/')[0]).filter((x): x is string => !!x)),
+        ];
         void vscode.window
           .showErrorMessage(
             messages.verifyProblems(bad.length, result.checked, `${bad[0].status} ${bad[0].path}`),
+            ...(symbols.length ? [messages.repairAction()] : []),
             messages.showLogs(),
           )
           .then((p) => {
-            if (p) ctx.log.show();
+            if (p === messages.repairAction()) void runRepair(ctx, symbols).catch(() => undefined);
+            else if (p) ctx.log.show();
           });
       }
     }
     return result;
   } catch (e) {
     if (!opts.quiet) ctx.reportFailure('Verify', e);
+    throw e;
+  }
+}
+
+/** `registry/repair` for `symbols`, with progress; says per symbol what was done or why not. */
+export async function runRepair(
+  ctx: Ctx,
+  symbols: string[],
+  opts: JobOptions = {},
+): Promise<Result<'registry/repair'>> {
+  try {
+    const client = await ctx.client();
+    const result = await ctx.runJob(
+      messages.repairTitle(symbols.join(', ')),
+      (job) =>
+        client.request(
+          'registry/repair',
+          { symbols },
+          { signal: job.signal, onProgress: job.onProgress },
+        ),
+      opts,
+    );
+    for (const r of result.results) {
+      for (const i of r.remaining)
+        ctx.log.error(`repair: ${r.symbol}: still ${i.status} ${i.path}`);
+      if (!r.ok && !opts.quiet)
+        ctx.showError(
+          messages.repairFailed(
+            r.symbol,
+            r.error?.message ?? r.remaining.map((i) => `${i.status} ${i.path}`).join(', '),
+          ),
+        );
+    }
+    if (!opts.quiet && result.ok) {
+      const fixed = result.results.filter((r) => r.found.length).map((r) => r.symbol);
+      void vscode.window.showInformationMessage(
+        fixed.length ? messages.repaired(fixed) : messages.repairSound(symbols),
+      );
+    }
+    return result;
+  } catch (e) {
+    if (!opts.quiet) ctx.reportFailure('Repair', e);
     throw e;
   }
 }

@@ -2,7 +2,8 @@
  * Every message the extension shows a person, written once (vega-lite's `log/message.ts`).
  * Tests assert on these functions rather than on copies of the text.
  */
-import { bytes, duration, plural } from './format.ts';
+import { SELECTION } from '../schemas/contracts.ts';
+import { bytes, duration, plural, sentence } from './format.ts';
 
 export const messages = {
   daemonStarting: (dataDir: string) => `Starting the ThreadX daemon for ${dataDir}`,
@@ -34,10 +35,10 @@ export const messages = {
   pickIntervals: () => 'Timeframes to build from the 1m data (1m is always downloaded)',
   startDate: () => 'First day to download (UTC), e.g. 2024-01-01',
   endDate: () => 'Last moment to download (UTC); empty for now',
-  badDate: (why: string) => why,
+  badDate: (why: string) => sentence(why),
   endBeforeStart: () => 'The end must be after the start.',
   topN: () => 'How many of the largest symbols?',
-  topNInvalid: () => 'A whole number from 1 to 500.',
+  topNInvalid: () => `A whole number from 1 to ${SELECTION.maxTop}.`,
   quoteAsset: () => 'Quote asset (the currency prices are in)',
   quoteInvalid: () => '2 to 10 letters or digits, such as USDC.',
   pickGroup: () => 'Symbol group to download',
@@ -63,6 +64,12 @@ export const messages = {
   verifyOk: (checked: number) => `Verified ${plural(checked, 'file')}: every checksum matches.`,
   verifyProblems: (bad: number, checked: number, first: string) =>
     `Verify found ${plural(bad, 'problem')} in ${plural(checked, 'file')} checked: ${first}`,
+  repairAction: () => 'Repair',
+  repairTitle: (what: string) => `ThreadX: repairing ${what}`,
+  repaired: (symbols: string[]) => `Repaired ${symbols.join(', ')}: every file verifies again.`,
+  repairSound: (symbols: string[]) =>
+    `${symbols.join(', ')}: nothing to repair, every file is sound.`,
+  repairFailed: (symbol: string, why: string) => `${symbol} could not be repaired: ${why}`,
   exportDone: (rows: number, size: number, out: string) =>
     `Exported ${plural(rows, 'candle')} (${bytes(size)}) to ${out}.`,
   deleteConfirm: (id: string, all: boolean) =>

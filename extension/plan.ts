@@ -1,9 +1,7 @@
 /** Estimates shown with a dry run: exchange weight and wall time of a plan. No `vscode`. */
-import type { Result } from '../schemas/protocol.ts';
-import type { PlanView } from '../webviews/messages.ts';
-
-/** Binance's REQUEST_WEIGHT of one `klines` request with `limit=1000`. */
-export const KLINES_WEIGHT = 2;
+import { KLINES, estimateSeconds } from '../schemas/contracts.ts';
+import type { Result, SymbolProgress } from '../schemas/protocol.ts';
+import type { PlanView, SymbolJobState } from '../webviews/messages.ts';
 
 export function planView(
   plan: Result<'ingest/plan'>,
@@ -11,18 +9,21 @@ export function planView(
 ): PlanView {
   // The daemon's own estimate wins when it sends one (protocol 1.x may add it).
   const totals = plan.totals as typeof plan.totals & { weight?: number; estimatedSeconds?: number };
-  const weight = totals.weight ?? plan.totals.requests * KLINES_WEIGHT;
+  const weight = totals.weight ?? plan.totals.requests * KLINES.weight;
   const budget = (opts.weightPerMinute ?? 6000) * (1 - (opts.safetyMargin ?? 0.1));
-  // The slower of two limits: the weight budget per minute, and round trips at the concurrency
-  // (about 250 ms per REST request, 1 s per archive file).
-  const byWeight = (weight / budget) * 60;
-  const byLatency =
-    (plan.totals.requests * 0.25 + plan.totals.archives * 1) / Math.max(1, opts.concurrency);
   return {
     items: plan.items,
     totals: plan.totals,
     weight,
-    seconds: totals.estimatedSeconds ?? Math.max(byWeight, byLatency),
+    seconds:
+      totals.estimatedSeconds ??
+      estimateSeconds({
+        requests: plan.totals.requests,
+        archives: plan.totals.archives,
+        weight,
+        concurrency: opts.concurrency,
+        weightPerSecond: budget / 60,
+      }),
   };
 }
 
@@ -30,4 +31,27 @@ export function planView(
 export function overallPercentage(perSymbol: number[]): number {
   if (perSymbol.length === 0) return 0;
   return perSymbol.reduce((a, b) => a + b, 0) / perSymbol.length;
+}
+
+/** A symbol's state in the daemon's progress, as the panel draws its bar. */
+export function symbolView(s: SymbolProgress): {
+  state: SymbolJobState;
+  percentage: number;
+  message?: string;
+} {
+  const state: SymbolJobState =
+    s.phase === 'queued'
+      ? 'queued'
+      : s.phase === 'done'
+        ? 'done'
+        : s.phase === 'error' || s.phase === 'skipped'
+          ? 'failed'
+          : 'running';
+  const percentage =
+    state === 'done' || state === 'failed'
+      ? 100
+      : s.requestsTotal > 0
+        ? Math.min(99, Math.floor((100 * s.requestsDone) / s.requestsTotal))
+        : 0;
+  return { state, percentage, ...(s.message ? { message: s.message } : {}) };
 }

@@ -4,6 +4,7 @@
  *
  * No `vscode` here: the settings arrive through a getter, so this is tested under plain Node.
  */
+import { defaultConfig } from '../schemas/config.ts';
 import path from 'node:path';
 import { stringify } from 'smol-toml';
 import { INTERVALS, type Interval } from '../schemas/intervals.ts';
@@ -23,16 +24,18 @@ export interface Settings {
   indicatorsAfterIngest: string[];
 }
 
+/** The defaults are the daemon configuration's (`schemas/config.ts`), declared there once. */
+const CONFIG_DEFAULTS = defaultConfig();
 export const DEFAULT_SETTINGS: Settings = {
   dataDirectory: '',
-  apiBaseUrl: 'https://api.binance.com',
-  archiveUrl: 'https://data.binance.vision',
-  marketCapUrl: '',
-  concurrency: 4,
-  maxGapFillHours: 4,
-  defaultIntervals: ['1h', '4h', '1d'],
-  groups: {},
-  indicatorsAfterIngest: [],
+  apiBaseUrl: CONFIG_DEFAULTS.data.api.base_url,
+  archiveUrl: CONFIG_DEFAULTS.data.api.archive_url,
+  marketCapUrl: CONFIG_DEFAULTS.data.api.market_cap_url ?? '',
+  concurrency: CONFIG_DEFAULTS.data.api.concurrency,
+  maxGapFillHours: CONFIG_DEFAULTS.data.processing.max_gap_fill_hours,
+  defaultIntervals: [...CONFIG_DEFAULTS.data.processing.default_intervals],
+  groups: { ...CONFIG_DEFAULTS.groups },
+  indicatorsAfterIngest: [...CONFIG_DEFAULTS.indicators.after_ingest],
 };
 
 export type SettingKey = keyof Settings;

@@ -4,7 +4,7 @@
  */
 import { INTERVALS } from '../schemas/intervals.ts';
 import type { DatasetSummary } from '../schemas/protocol.ts';
-import type { VerifyIssue } from '../schemas/registry.ts';
+import { type Integrity, type VerifyIssue, integrityText } from '../schemas/registry.ts';
 import { bytes, plural, utcMinute } from './format.ts';
 
 export type ChecksumState = 'unverified' | 'ok' | 'problem';
@@ -24,6 +24,8 @@ export interface TimeframeNode {
   indicators: DatasetSummary[];
   checksum: ChecksumState;
   problem?: string;
+  /** The daemon's persisted integrity record, as a phrase ("verified ...", "corrupt: ..."). */
+  integrity: string;
 }
 
 export interface SymbolNode {
@@ -62,7 +64,16 @@ export function buildTree(
       node = { kind: 'symbol', symbol: d.symbol, timeframes: [], rows: 0, checksum: 'unverified' };
       bySymbol.set(d.symbol, node);
     }
-    const problem = verify?.get(d.id);
+    // The daemon's record wins: it is persisted and survives reloads and restarts. The
+    // extension's own last verify is only a fallback for a daemon that sends none.
+    const problem = d.integrity ? undefined : verify?.get(d.id);
+    const checksum: ChecksumState = d.integrity
+      ? integrityChecksum(d.integrity)
+      : verify === undefined
+        ? 'unverified'
+        : problem
+          ? 'problem'
+          : 'ok';
     node.timeframes.push({
       kind: 'timeframe',
       id: d.id,
@@ -72,8 +83,23 @@ export function buildTree(
       indicators: datasets.filter(
         (x) => x.kind === 'indicator' && x.symbol === d.symbol && x.interval === d.interval,
       ),
-      checksum: verify === undefined ? 'unverified' : problem ? 'problem' : 'ok',
-      problem: problem ? `${problem.status}: ${problem.detail ?? ''}`.trim() : undefined,
+      checksum,
+      problem: d.integrity
+        ? checksum === 'problem'
+          ? integrityText(d.integrity, utcTime)
+          : undefined
+        : problem
+          ? `${problem.status}: ${problem.detail ?? ''}`.trim()
+          : undefined,
+      integrity: d.integrity
+        ? integrityText(d.integrity, utcTime)
+        : checksum === 'ok'
+          ? 'verified'
+          : checksum === 'problem'
+            ? problem
+              ? `${problem.status}: ${problem.detail ?? ''}`.trim()
+              : 'problem'
+            : 'not verified',
     });
     node.rows += d.rows;
   }
@@ -90,7 +116,22 @@ export function buildTree(
 }
 
 export function timeframeDescription(t: TimeframeNode): string {
-  return `${t.dataset.rows.toLocaleString('en-US')} rows`;
+  const pending = t.dataset.pending ?? 0;
+  const rows = `${t.dataset.rows.toLocaleString('en-US')} rows`;
+  const extra = [
+    pending ? `${plural(pending, 'edge bucket')} pending` : '',
+    t.checksum === 'problem' ? t.integrity : '',
+  ].filter(Boolean);
+  return extra.length ? `${rows}, ${extra.join(', ')}` : rows;
+}
+
+function integrityChecksum(i: Integrity): ChecksumState {
+  return i.state === 'verified' ? 'ok' : i.state === 'not-verified' ? 'unverified' : 'problem';
+}
+
+/** `2024-01-31 12:00 UTC`. */
+function utcTime(t: number): string {
+  return `${utcMinute(t)} UTC`;
 }
 
 export function symbolDescription(s: SymbolNode): string {
@@ -116,15 +157,17 @@ export function detailRows(t: TimeframeNode): DetailRow[] {
     },
     {
       label: 'Checksum',
-      description:
-        t.checksum === 'ok'
-          ? 'verified'
-          : t.checksum === 'problem'
-            ? (t.problem ?? 'problem')
-            : 'not verified yet',
+      description: t.integrity,
       icon: checksumIcon(t.checksum),
     },
   ];
+  if (d.pending) {
+    rows.splice(3, 0, {
+      label: 'Pending',
+      description: `${plural(d.pending, 'edge bucket')} (not a candle until all its minutes are in)`,
+      icon: 'watch',
+    });
+  }
   if (t.indicators.length) {
     rows.push({
       label: 'Indicators',
@@ -140,11 +183,35 @@ export function checksumIcon(c: ChecksumState): string {
 }
 
 /**
- * Where a dataset lives in the bank (layout version 1): the 1m truth is a folder of monthly
- * files, every derived timeframe one file.
+ * The location of a dataset as the daemon reported it (`registry/list`'s `path`), or undefined
+ * when the dataset is not listed. The extension never builds a path into the bank itself.
  */
-export function datasetPath(dataDir: string, symbol: string, interval: string): string {
-  const sep = dataDir.includes('\\') && !dataDir.includes('/') ? '\\' : '/';
-  const base = `${dataDir.replace(/[\\/]+$/, '')}${sep}processed${sep}${symbol}${sep}`;
-  return interval === '1m' ? `${base}1m` : `${base}${interval}.parquet`;
+export function datasetLocation(
+  datasets: readonly DatasetSummary[],
+  symbol: string,
+  interval: string,
+): string | undefined {
+  return datasets.find(
+    (d) => d.kind === 'candles' && d.symbol === symbol && d.interval === interval,
+  )?.path;
+}
+
+/** The symbols a `registry/changed` touches (dataset ids are `SYMBOL/interval[/...]`). */
+export function changedSymbols(changed: readonly string[], removed: readonly string[]): string[] {
+  return [...new Set([...changed, ...removed].map((id) => id.split('/')[0]))].sort();
+}
+
+/**
+ * The dataset list after some symbols were listed again: every dataset of `symbols` is replaced
+ * by `fresh` (which holds only those symbols' datasets); the others stay as they were.
+ */
+export function mergeDatasets(
+  current: readonly DatasetSummary[],
+  symbols: readonly string[],
+  fresh: readonly DatasetSummary[],
+): DatasetSummary[] {
+  const touched = new Set(symbols);
+  return [...current.filter((d) => !touched.has(d.symbol)), ...fresh].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
 }

@@ -23,9 +23,27 @@ export class RegistryTree implements vscode.TreeDataProvider<TreeNode>, vscode.D
   private readonly sub: vscode.Disposable;
 
   constructor(private readonly ctx: Ctx) {
-    this.sub = ctx.registry.onDidChange(() => {
-      this.roots = buildTree(ctx.registry.datasets, ctx.registry.verify);
-      this.emitter.fire(undefined);
+    this.sub = ctx.registry.onDidChange((symbols) => {
+      const prev = new Map(this.roots.map((r) => [r.symbol, r]));
+      const next = buildTree(ctx.registry.datasets, ctx.registry.verify);
+      // Only the symbols a registry/changed named, when the list of symbols itself is the same.
+      const same = prev.size === next.length && next.every((n) => prev.has(n.symbol));
+      if (!symbols || !same) {
+        this.roots = next;
+        this.emitter.fire(undefined);
+        return;
+      }
+      // VS Code knows nodes by reference: update the old node objects in place.
+      const touched = new Set(symbols);
+      this.roots = next.map((n) => {
+        const old = prev.get(n.symbol)!;
+        if (touched.has(n.symbol)) Object.assign(old, n);
+        return old;
+      });
+      for (const s of touched) {
+        const node = prev.get(s);
+        if (node) this.emitter.fire(node);
+      }
     });
   }
 
@@ -50,7 +68,7 @@ export class RegistryTree implements vscode.TreeDataProvider<TreeNode>, vscode.D
         node.checksum === 'problem' ? 'error' : 'symbol-class',
         node.checksum === 'problem' ? new vscode.ThemeColor('errorForeground') : undefined,
       );
-      item.contextValue = 'threadx.symbol';
+      item.contextValue = `threadx.symbol${node.checksum === 'problem' ? '.problem' : ''}`;
       return item;
     }
     if (node.kind === 'timeframe') {
@@ -58,7 +76,7 @@ export class RegistryTree implements vscode.TreeDataProvider<TreeNode>, vscode.D
       item.id = node.id;
       item.description = timeframeDescription(node);
       item.tooltip = new vscode.MarkdownString(
-        `**${node.id}**\n\n${node.dataset.rows.toLocaleString('en-US')} rows, ${utcMinute(node.dataset.first)} → ${utcMinute(node.dataset.last)} UTC`,
+        `**${node.id}**\n\n${node.dataset.rows.toLocaleString('en-US')} rows, ${utcMinute(node.dataset.first)} → ${utcMinute(node.dataset.last)} UTC\n\nChecksum: ${node.integrity}`,
       );
       item.iconPath = new vscode.ThemeIcon(
         checksumIcon(node.checksum),
@@ -68,7 +86,7 @@ export class RegistryTree implements vscode.TreeDataProvider<TreeNode>, vscode.D
             ? new vscode.ThemeColor('testing.iconPassed')
             : undefined,
       );
-      item.contextValue = `threadx.timeframe${node.interval === '1m' ? '.source' : ''}`;
+      item.contextValue = `threadx.timeframe${node.interval === '1m' ? '.source' : ''}${node.checksum === 'problem' ? '.problem' : ''}`;
       item.command = {
         command: 'threadx.previewDataset',
         title: 'Preview',

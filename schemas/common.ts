@@ -1,3 +1,4 @@
+import { ThreadxError } from './errors.ts';
 import { z } from 'zod';
 
 /**
@@ -30,10 +31,14 @@ export function parseUtcDate(text: string): number {
   if (ISO_DATE.test(s)) {
     const t = Date.parse(`${s}T00:00:00Z`);
     if (Number.isFinite(t) && new Date(t).toISOString().startsWith(s)) return t;
-    throw new Error(`invalid date ${JSON.stringify(text)}: no such calendar day`);
+    throw new ThreadxError(
+      'INVALID_DATE',
+      `invalid date ${JSON.stringify(text)}: no such calendar day`,
+    );
   }
   if (NAIVE_DATETIME.test(s)) {
-    throw new Error(
+    throw new ThreadxError(
+      'INVALID_DATE',
       `naive datetime ${JSON.stringify(text)}: add a time zone, e.g. ${s.replace(' ', 'T')}Z for UTC`,
     );
   }
@@ -41,7 +46,8 @@ export function parseUtcDate(text: string): number {
     const t = Date.parse(s.replace(' ', 'T'));
     if (Number.isFinite(t)) return t;
   }
-  throw new Error(
+  throw new ThreadxError(
+    'INVALID_DATE',
     `invalid date ${JSON.stringify(text)}: expected UTC ISO-8601 such as 2024-01-31 or 2024-01-31T12:00Z`,
   );
 }

@@ -3,9 +3,23 @@ import { IntervalSchema } from './intervals.ts';
 import { SymbolSchema } from './common.ts';
 
 /**
+ * A key the original ThreadX's `paths.toml` has but this product does not vary (the bank's
+ * layout, the REST page size): accepted with its one value, so such a file still loads, and
+ * refused with any other value rather than silently ignored.
+ */
+function fixed<const T extends string | number>(value: T, key: string, why: string) {
+  return z
+    .literal(value, {
+      error: `${key} can only be ${JSON.stringify(value)} (${why}); remove the key`,
+    })
+    .default(value);
+}
+
+/**
  * Configuration with the keys users of the original ThreadX know from `paths.toml`.
- * Read from `threadx.toml` (or `paths.toml`) in the working directory or the data directory;
- * every key has a default, so an empty file, or none, is a valid configuration.
+ * Read from `threadx.toml` (or `paths.toml`) in the working directory; every key has a default,
+ * so an empty file, or none, is a valid configuration. Every table is strict: an unknown key (a
+ * typo such as `base_ulr`) is an error naming it, never a silent fallback to the default.
  */
 export const ConfigSchema = z
   .object({
@@ -13,15 +27,20 @@ export const ConfigSchema = z
       .object({
         /** Root of the bank. Relative paths are resolved against the config file's folder. */
         root: z.string().default('./data'),
-        processed: z.string().default('processed'),
-        raw: z.string().default('raw'),
-        indicators: z.string().default('indicators_cache'),
+        processed: fixed('processed', 'data.processed', 'the bank has a fixed layout'),
+        raw: fixed('raw', 'data.raw', 'the bank has a fixed layout'),
+        indicators: fixed('indicators_cache', 'data.indicators', 'the bank has a fixed layout'),
+        /** The daemon's log folder, inside the bank. */
         logs: z.string().default('logs'),
         api: z
           .object({
             base_url: z.url().default('https://api.binance.com'),
             archive_url: z.url().default('https://data.binance.vision'),
-            klines_endpoint: z.string().default('/api/v3/klines'),
+            klines_endpoint: fixed(
+              '/api/v3/klines',
+              'data.api.klines_endpoint',
+              "Binance's klines path",
+            ),
             /** Fraction of the exchange's weight limit kept free (0.1 = 10 %). */
             weight_safety_margin: z.number().min(0).max(0.9).default(0.1),
             /** Used only until exchangeInfo has told the real limit. */
@@ -32,16 +51,23 @@ export const ConfigSchema = z
             concurrency: z.int().min(1).max(32).default(4),
             market_cap_url: z.url().optional(),
           })
+          .strict()
           .prefault({}),
         processing: z
           .object({
-            default_batch_size: z.int().min(1).max(1000).default(1000),
+            default_batch_size: fixed(
+              1000,
+              'data.processing.default_batch_size',
+              'klines per request',
+            ),
             max_gap_fill_hours: z.number().min(0).max(168).default(4),
             resample_validation: z.boolean().default(true),
             default_intervals: z.array(IntervalSchema).default(['1h', '4h', '1d']),
           })
+          .strict()
           .prefault({}),
       })
+      .strict()
       .prefault({}),
     groups: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/), z.array(SymbolSchema)).default({}),
     indicators: z
@@ -49,6 +75,7 @@ export const ConfigSchema = z
         /** Indicators refreshed after an ingest, e.g. ["rsi", "macd"]. */
         after_ingest: z.array(z.string()).default([]),
       })
+      .strict()
       .prefault({}),
     logging: z
       .object({
@@ -56,6 +83,7 @@ export const ConfigSchema = z
         max_file_bytes: z.int().positive().default(5_000_000),
         max_files: z.int().min(1).max(20).default(3),
       })
+      .strict()
       .prefault({}),
   })
   .strict();

@@ -62,7 +62,8 @@ export const BUCKET_RULES: Record<Interval, BucketRule> = {
   '1M': { kind: 'month' },
 };
 
-export const IntervalSchema = z.enum(INTERVALS, {
+// Pure: a bundle that uses only the constants above (the webviews) leaves zod out.
+export const IntervalSchema = /* @__PURE__ */ z.enum(INTERVALS, {
   error: (issue) =>
     `unknown interval ${JSON.stringify(issue.input)}: expected one of ${INTERVALS.join(', ')}`,
 });

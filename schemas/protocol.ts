@@ -19,7 +19,9 @@ import { z } from 'zod';
 import { SymbolSchema, parseUtcDate } from './common.ts';
 import { ConfigSchema } from './config.ts';
 import { IntervalSchema } from './intervals.ts';
-import { GapSchema, VerifyIssueSchema } from './registry.ts';
+import { GapSchema, IntegritySchema, VerifyIssueSchema } from './registry.ts';
+import { type ErrorCode, ErrorCodes } from './errors.ts';
+import { INDICATOR_NAMES, SELECTION } from './contracts.ts';
 
 /**
  * Version of this protocol, `major.minor`. A client refuses a daemon with a different major; a
@@ -31,43 +33,8 @@ export const PROTOCOL_VERSION = '1.0';
 // Error codes.
 // ---------------------------------------------------------------------------------------------
 
-/**
- * Error codes. The JSON-RPC ones are standard; the application ones (-32001 ...) are stable:
- * clients may branch on them. `RequestCancelled` is LSP's.
- */
-export const ErrorCodes = {
-  /** The bytes of a message are not JSON. */
-  ParseError: -32700,
-  /** The JSON is not a JSON-RPC 2.0 request or notification (batches included). */
-  InvalidRequest: -32600,
-  /** No such method, or not available in this build (see `initialize`'s `capabilities.methods`). */
-  MethodNotFound: -32601,
-  /** Params do not match the method's schema; `data.issues` lists every problem by path. */
-  InvalidParams: -32602,
-  /** A bug in the daemon; the message says what failed and the log has the stack. */
-  InternalError: -32603,
-  /** The exchange does not know the symbol (it is well-formed, but not listed). */
-  InvalidSymbol: -32001,
-  /** The dataset, group or file asked for does not exist. */
-  NotFound: -32002,
-  /** The daemon cannot take the request now (too many requests in flight, data dir locked). */
-  Busy: -32003,
-  /** The exchange's rate limit was reached; `data.retryAfterMs` says when to try again. */
-  RateLimited: -32004,
-  /** Reading or writing the bank failed (disk full, permission, corrupt or changed file). */
-  StorageError: -32005,
-  /** Data broke the candle data contract (UDFI) and was not written. */
-  DataContract: -32006,
-  /** The exchange could not be reached or answered garbage. */
-  Network: -32007,
-  /** `initialize` carried no token or the wrong one (port transport only). */
-  Unauthorized: -32008,
-  /** A request other than `initialize` arrived before `initialize`. */
-  ServerNotInitialized: -32009,
-  /** The request was cancelled by `$/cancelRequest` or by `shutdown`. */
-  RequestCancelled: -32800,
-} as const;
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+/** Error codes, declared with the table that maps failures onto them (`errors.ts`). */
+export { ErrorCodes, type ErrorCode } from './errors.ts';
 
 /** One problem in a request's params, located by its path (as zod reports it). */
 export const ParamIssueSchema = z.object({
@@ -79,7 +46,7 @@ export type ParamIssue = z.infer<typeof ParamIssueSchema>;
 
 /** The `data` member of every error the daemon sends. */
 export const ErrorDataSchema = z.object({
-  /** A stable string naming the failure inside the daemon, e.g. `NOT_FOUND`, `CHECKSUM_MISMATCH`. */
+  /** The failure's stable code from `ERRORS` (schemas/errors.ts), e.g. `NOT_FOUND`, `INVALID_RANGE`. */
   reason: z.string(),
   /** For `InvalidParams`: every problem, path by path. */
   issues: z.array(ParamIssueSchema).optional(),
@@ -88,6 +55,10 @@ export const ErrorDataSchema = z.object({
   /** For `InvalidSymbol` / `NotFound`: what was asked for. */
   symbol: z.string().optional(),
   dataset: z.string().optional(),
+  /** How to fix it, for a person (a command or setting that exists). */
+  hint: z.string().optional(),
+  /** Further structured facts about the failure (file, interval, retry time ...). */
+  details: z.record(z.string(), z.unknown()).optional(),
 });
 export type ErrorData = z.infer<typeof ErrorDataSchema>;
 
@@ -123,14 +94,14 @@ export const GroupNameSchema = z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, {
   error: 'group names are 1 to 32 letters, digits, "_" or "-"',
 });
 
-const SymbolList = z.array(SymbolSchema).min(1).max(1000);
+const SymbolList = z.array(SymbolSchema).min(1).max(SELECTION.maxSymbols);
 
 /** Which symbols a batch request applies to: exactly one of `symbols`, `top` or `group`. */
 const selection = {
   symbols: SymbolList.optional(),
   top: z
     .object({
-      n: z.int().min(1).max(500),
+      n: z.int().min(1).max(SELECTION.maxTop),
       quote: z
         .string()
         .regex(/^[A-Za-z0-9]{2,10}$/)
@@ -162,6 +133,13 @@ const maxPoints = z
   .max(1_000_000)
   .default(5000)
   .describe('Most candles to return; the daemon serves a coarser interval to stay under it.');
+
+const exact = z
+  .boolean()
+  .default(false)
+  .describe(
+    'Serve exactly `interval`, never a coarser one; past `maxPoints` the latest candles are sent and `truncated` is true.',
+  );
 
 const NoParams = z.object({}).strict().nullish();
 
@@ -348,7 +326,7 @@ export const SymbolsSearch = request({
 export const SymbolsTop = request({
   method: 'symbols/top',
   params: z.object({
-    n: z.int().min(1).max(500).default(10),
+    n: z.int().min(1).max(SELECTION.maxTop).default(10),
     quote: z
       .string()
       .regex(/^[A-Za-z0-9]{2,10}$/)
@@ -534,6 +512,19 @@ export const DatasetSummarySchema = z.object({
   updated: z.number(),
   derived: z.boolean(),
   indicator: z.object({ name: z.string(), params: z.record(z.string(), z.number()) }).optional(),
+  /**
+   * Derived datasets: buckets with 1m rows not stored yet because some of their minutes are
+   * unknown (the running hour, day, week or month; a first week or month begun before the
+   * history). They become candles once their minutes are in.
+   */
+  pending: z.number().optional(),
+  /** The daemon's record of the last verify of the dataset's files (its worst file). */
+  integrity: IntegritySchema.optional(),
+  /**
+   * Where the dataset lives, absolute: the folder of its monthly files (1m) or its file. Clients
+   * use this path as is; they never build one into the bank.
+   */
+  path: z.string().optional(),
 });
 export type DatasetSummary = z.infer<typeof DatasetSummarySchema>;
 
@@ -586,6 +577,41 @@ export const RegistryVerify = request({
 });
 
 /**
+ * Sent by the client: repairs symbols (all with a problem when none is given). Corrupt or missing
+ * 1m months are fetched again for exactly their ranges; damaged derived files and indicator caches
+ * are rebuilt from 1m (no network); sound files are never rewritten; the result is verified.
+ * Per symbol, `ok` is false with an `error` saying why when it cannot be repaired (no network,
+ * the symbol is no longer served). Sends `registry/changed` to every client.
+ */
+export const RegistryRepair = request({
+  method: 'registry/repair',
+  params: z
+    .object({ symbols: z.array(SymbolSchema).optional(), workDoneToken })
+    .nullish()
+    .transform((v) => v ?? {}),
+  result: z.object({
+    ok: z.boolean(),
+    results: z.array(
+      z.object({
+        symbol: z.string(),
+        ok: z.boolean(),
+        /** What verify found before the repair. */
+        found: z.array(VerifyIssueSchema),
+        /** 1m ranges fetched again, [start, end) in ms. */
+        refetched: z.array(z.tuple([z.number(), z.number()])),
+        /** Datasets rebuilt from 1m. */
+        rebuilt: z.array(z.string()),
+        /** What verify finds after the repair. */
+        remaining: z.array(VerifyIssueSchema),
+        error: z.object({ code: z.string(), message: z.string() }).optional(),
+      }),
+    ),
+  }),
+  progress: true,
+  errors: [E.StorageError, E.Network],
+});
+
+/**
  * Sent by the client: removes a dataset's files and registry entry. Deleting `1m` removes every
  * dataset of the symbol (derived data cannot outlive its source). Answers `NotFound` when there is
  * no such dataset. Sends `registry/changed` to every client.
@@ -626,6 +652,7 @@ export type CandleColumns = z.infer<typeof CandleColumnsSchema>;
  * holds more than `maxPoints` candles of `interval`, the daemon serves the finest coarser interval
  * that fits, from the bank or resampled from 1m on the fly; `interval` in the result says which.
  * If even `1M` does not fit, the last `maxPoints` candles are sent and `truncated` is true.
+ * With `exact`, `interval` is always the one served (a chart that chose its own timeframe).
  * Answers `NotFound` when the symbol has no data.
  */
 export const DataRead = request({
@@ -636,6 +663,7 @@ export const DataRead = request({
     start: TimeSchema.optional(),
     end: TimeSchema.optional(),
     maxPoints,
+    exact,
   }),
   result: z.object({
     symbol: z.string(),
@@ -645,6 +673,11 @@ export const DataRead = request({
     /** True when the candles were resampled from 1m for this answer. */
     resampled: z.boolean(),
     truncated: z.boolean(),
+    /**
+     * Buckets in the range that are not candles yet because some of their minutes are unknown
+     * (the running hour, day, week or month; a first week or month begun before the history).
+     */
+    pending: z.number().optional(),
     length: z.number(),
     columns: CandleColumnsSchema,
   }),
@@ -673,7 +706,7 @@ export const DataExport = request({
 
 // --- indicators -------------------------------------------------------------------------------
 
-export const INDICATOR_NAMES = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'] as const;
+export { INDICATOR_NAMES } from './contracts.ts';
 
 /**
  * An indicator and its parameters. Parameters by name: sma/ema {period=20}, rsi {period=14},
@@ -700,7 +733,20 @@ const indicatorBatch = {
  */
 export const IndicatorsUpdate = request({
   method: 'indicators/update',
-  params: z.object({ ...indicatorBatch, workDoneToken }).superRefine(exactlyOneSelection),
+  params: z
+    .object({
+      ...indicatorBatch,
+      /**
+       * Exactly these datasets (each a symbol of the selection with one of `intervals`), each with
+       * every indicator: the batch computes these pairs and no other symbol x interval.
+       */
+      datasets: z
+        .array(z.object({ symbol: SymbolSchema, interval: IntervalSchema }))
+        .max(4096)
+        .optional(),
+      workDoneToken,
+    })
+    .superRefine(exactlyOneSelection),
   result: z.object({
     items: z.array(
       z.object({
@@ -722,11 +768,11 @@ export const IndicatorsUpdate = request({
 /**
  * Sent by the client (a chart): indicator values aligned on candle open times, for each selected
  * symbol and interval. Values before an indicator's lookback are `null`. As with `data/read`, a
- * coarser interval is served when the range exceeds `maxPoints`.
+ * coarser interval is served when the range exceeds `maxPoints`, unless `exact` is set.
  */
 export const IndicatorsRead = request({
   method: 'indicators/read',
-  params: z.object({ ...indicatorBatch, maxPoints }).superRefine(exactlyOneSelection),
+  params: z.object({ ...indicatorBatch, maxPoints, exact }).superRefine(exactlyOneSelection),
   result: z.object({
     series: z.array(
       z.object({
@@ -772,6 +818,33 @@ export const LogsSubscribe = request({
 
 // --- notifications ----------------------------------------------------------------------------
 
+/** The phases of one symbol in a batch job, in order (`skipped` and `error` end it early). */
+export const SYMBOL_PHASES = [
+  'queued',
+  'plan',
+  'fetch',
+  'write',
+  'derive',
+  'done',
+  'error',
+  'skipped',
+] as const;
+
+/**
+ * One symbol's state in a batch job (`ingest/run`): its phase, the candles it added so far and
+ * its requests done of those planned. Reports carry the symbols that changed since the last one.
+ */
+export const SymbolProgressSchema = z.object({
+  symbol: z.string(),
+  phase: z.enum(SYMBOL_PHASES),
+  rows: z.int().min(0),
+  requestsDone: z.int().min(0),
+  requestsTotal: z.int().min(0),
+  /** For a person: what the symbol is doing, or why it failed or was skipped. */
+  message: z.string().optional(),
+});
+export type SymbolProgress = z.infer<typeof SymbolProgressSchema>;
+
 export const WorkDoneProgressSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('begin'),
@@ -785,6 +858,8 @@ export const WorkDoneProgressSchema = z.discriminatedUnion('kind', [
     message: z.string().optional(),
     percentage: z.number().min(0).max(100).optional(),
     cancellable: z.boolean().optional(),
+    /** Batch jobs: the symbols whose state changed since the previous report. */
+    symbols: z.array(SymbolProgressSchema).optional(),
   }),
   z.object({ kind: z.literal('end'), message: z.string().optional() }),
 ]);
@@ -823,7 +898,7 @@ export const RegistryChanged = notification({
     changed: z.array(z.string()),
     /** Dataset ids removed. */
     removed: z.array(z.string()),
-    reason: z.enum(['ingest', 'delete', 'derive', 'indicators', 'import']),
+    reason: z.enum(['ingest', 'delete', 'derive', 'indicators', 'import', 'verify', 'repair']),
   }),
 });
 
@@ -855,6 +930,7 @@ export const REQUESTS = {
   [IngestRun.method]: IngestRun,
   [RegistryList.method]: RegistryList,
   [RegistryVerify.method]: RegistryVerify,
+  [RegistryRepair.method]: RegistryRepair,
   [RegistryDelete.method]: RegistryDelete,
   [DataRead.method]: DataRead,
   [DataExport.method]: DataExport,

@@ -23,6 +23,20 @@ export const GapSchema = z.object({
 });
 export type Gap = z.infer<typeof GapSchema>;
 
+/**
+ * The last verify of one file: when, and what it found. A file the bank rewrites gets a new entry
+ * without one, so it reads "not verified" until the next verify.
+ */
+export const FileVerifySchema = z.object({
+  at: z.number(),
+  status: z.enum(['ok', 'changed', 'corrupt', 'missing']),
+  /** A plain sentence for a finding (never a raw library message). */
+  reason: z.string().optional(),
+  /** For a finding: when the file was last known sound (its last good verify or its write). */
+  since: z.number().optional(),
+});
+export type FileVerify = z.infer<typeof FileVerifySchema>;
+
 export const FileEntrySchema = z.object({
   /** Path relative to the data directory, always with forward slashes. */
   path: z.string(),
@@ -35,6 +49,10 @@ export const FileEntrySchema = z.object({
   gaps: z.array(GapSchema).default([]),
   /** Rows synthesised to fill short gaps. */
   filledCount: z.number().default(0),
+  /** When the bank wrote this content (ms, UTC). */
+  writtenAt: z.number().optional(),
+  /** The last verify of this file, when it was verified since it was written. */
+  verify: FileVerifySchema.optional(),
 });
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 
@@ -55,6 +73,12 @@ export const DatasetEntrySchema = z.object({
   updated: z.number(),
   /** For derived datasets and indicators: the checksums of the 1m files they were built from. */
   sourceChecksum: z.string().optional(),
+  /**
+   * Derived datasets: open times of the buckets with 1m rows that are not stored yet because some
+   * of their minutes are unknown (the running hour, day, week or month; a first week or month
+   * that began before the history). They become candles once their minutes are in.
+   */
+  pending: z.array(z.number()).optional(),
   /** For indicators: name and parameters. */
   indicator: z.object({ name: z.string(), params: z.record(z.string(), z.number()) }).optional(),
 });
@@ -83,3 +107,61 @@ export const VerifyIssueSchema = z.object({
   dataset: z.string().optional(),
 });
 export type VerifyIssue = z.infer<typeof VerifyIssueSchema>;
+
+/**
+ * A file's or dataset's integrity as a person should read it: verified at a time, not verified
+ * (never, or rewritten since), changed since a time, or corrupt/missing with a plain reason.
+ */
+export const IntegritySchema = z.object({
+  state: z.enum(['verified', 'not-verified', 'changed', 'corrupt', 'missing']),
+  /** For `verified`: the oldest verify among the files. For findings: when it was found. */
+  at: z.number().optional(),
+  /** For `changed`: when the file was last known sound. */
+  since: z.number().optional(),
+  reason: z.string().optional(),
+  /** The file a finding is about. */
+  file: z.string().optional(),
+});
+export type Integrity = z.infer<typeof IntegritySchema>;
+
+export function fileIntegrity(f: FileEntry): Integrity {
+  const v = f.verify;
+  if (!v || (f.writtenAt !== undefined && f.writtenAt > v.at)) return { state: 'not-verified' };
+  if (v.status === 'ok') return { state: 'verified', at: v.at };
+  return {
+    state: v.status,
+    at: v.at,
+    ...(v.since !== undefined ? { since: v.since } : {}),
+    ...(v.reason ? { reason: v.reason } : {}),
+    file: f.path,
+  };
+}
+
+const WORST: Integrity['state'][] = ['corrupt', 'missing', 'changed', 'not-verified', 'verified'];
+
+/** A dataset's integrity: its worst file's (a dataset is only as sound as its worst file). */
+export function datasetIntegrity(files: readonly FileEntry[]): Integrity {
+  if (files.length === 0) return { state: 'not-verified' };
+  const all = files.map(fileIntegrity);
+  for (const state of WORST.slice(0, 4)) {
+    const hit = all.find((i) => i.state === state);
+    if (hit) return hit;
+  }
+  return { state: 'verified', at: Math.min(...all.map((i) => i.at ?? 0)) };
+}
+
+/** "verified <time>", "not verified", "changed since <time>", "corrupt: <reason>". */
+export function integrityText(i: Integrity, time: (t: number) => string): string {
+  switch (i.state) {
+    case 'verified':
+      return `verified ${time(i.at ?? 0)}`;
+    case 'not-verified':
+      return 'not verified';
+    case 'changed':
+      return i.since !== undefined ? `changed since ${time(i.since)}` : 'changed';
+    case 'corrupt':
+      return `corrupt: ${i.reason ?? 'the file is damaged'}`;
+    case 'missing':
+      return `corrupt: ${i.reason ?? 'the file is missing'}`;
+  }
+}

@@ -22,6 +22,7 @@ import { EXAMPLES } from './protocol-examples.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PROTOCOL_TS = path.join(ROOT, 'schemas', 'protocol.ts');
+const ERRORS_TS = path.join(ROOT, 'schemas', 'errors.ts');
 const JSON_DIR = path.join(ROOT, 'schemas', 'json');
 const DOC = path.join(ROOT, 'docs', 'protocol.md');
 
@@ -262,7 +263,7 @@ function anchor(method: string): string {
 
 function errorCodeDocs(): Map<string, string> {
   // The doc comments of `ErrorCodes`' members.
-  const source = ts.sys.readFile(PROTOCOL_TS) ?? '';
+  const source = ts.sys.readFile(ERRORS_TS) ?? '';
   const sf = ts.createSourceFile('p.ts', source, ts.ScriptTarget.ES2022, true);
   const out = new Map<string, string>();
   const visit = (node: ts.Node): void => {

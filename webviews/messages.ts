@@ -26,7 +26,8 @@ export interface IngestForm {
 
 export type FormErrors = Partial<Record<keyof IngestForm, string>>;
 
-export type IndicatorName = 'sma' | 'ema' | 'rsi' | 'macd' | 'bbands' | 'atr';
+export type { IndicatorName } from '../schemas/contracts.ts';
+import type { IndicatorName } from '../schemas/contracts.ts';
 
 /** An indicator with its parameters, as chosen in a view. */
 export interface IndicatorChoice {
@@ -61,7 +62,7 @@ export interface ManagerState {
 export interface ChartState {
   symbol: string;
   interval: Interval;
-  /** Visible range in ms, or none for the whole dataset. */
+  /** The visible window [start, end) in ms; none opens on the latest candles. */
   range?: [number, number];
   overlays: IndicatorChoice[];
   panels: IndicatorChoice[];
@@ -85,8 +86,10 @@ export interface ChartData {
   indicators: { key: string; name: string; outputs: Record<string, (number | null)[]> }[];
   /** Why the indicators are missing, in words, when they are. */
   indicatorError?: string;
-  /** The dataset's full extent, for the overview and "reset zoom". */
+  /** The data's extent [first open time, end), for bounded zoom and "reset". */
   extent: [number, number] | null;
+  /** The range [start, end) these candles were read for. */
+  range?: [number, number];
 }
 
 /** Extension → webview. */
@@ -128,10 +131,14 @@ export type ViewMessage =
       symbols: string[];
       intervals: Interval[];
       indicators: IndicatorChoice[];
+      /** The ticked dataset ids (`SYMBOL/interval`): exactly these are computed. */
+      datasets?: string[];
     }
   | { type: 'datasetAction'; action: DatasetAction; id: string }
   | { type: 'refresh' }
   | { type: 'remember'; form: IngestForm }
+  /** The registry table (all or filtered rows) as CSV, to save. */
+  | { type: 'saveTable'; name: string; csv: string }
   | {
       type: 'read';
       seq: number;
@@ -139,9 +146,13 @@ export type ViewMessage =
       interval: Interval;
       range?: [number, number];
       maxPoints: number;
+      /** Serve exactly `interval` (the chart chose it); without a range, the latest candles. */
+      exact?: boolean;
       indicators: IndicatorChoice[];
     }
-  | { type: 'saveImage'; format: 'png' | 'svg'; data: string; name: string };
+  | { type: 'saveImage'; format: 'png' | 'svg'; data: string; name: string }
+  /** The chart's state after a change (timeframe, window, indicators), for the tab title. */
+  | { type: 'chartState'; state: ChartState };
 
 /** The indicators offered in the views, with the parameters the product documents. */
 export const INDICATOR_PRESETS: { label: string; choice: IndicatorChoice; panel: boolean }[] = [

@@ -33,3 +33,53 @@ export function sortDatasets(
     return c === 0 ? a.id.localeCompare(b.id) : c * dir;
   });
 }
+
+const csvCell = (v: unknown): string => {
+  const t = v == null ? '' : String(v);
+  return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+};
+const iso = (t: number | null): string => (t == null ? '' : new Date(t).toISOString());
+
+/**
+ * The registry table as CSV: one line per candle dataset shown, with its indicator caches
+ * (their keys) in the last column. Times in ISO 8601 UTC.
+ */
+export function registryCsv(rows: DatasetSummary[], all: DatasetSummary[]): string {
+  const header = [
+    'dataset',
+    'symbol',
+    'interval',
+    'rows',
+    'first_utc',
+    'last_utc',
+    'gaps',
+    'missing',
+    'filled',
+    'files',
+    'bytes',
+    'indicators',
+  ];
+  const lines = rows.map((d) => {
+    const inds = all
+      .filter((i) => i.kind === 'indicator' && i.symbol === d.symbol && i.interval === d.interval)
+      .map((i) => i.id.split('/').slice(2).join('/'))
+      .join(' ');
+    return [
+      d.id,
+      d.symbol,
+      d.interval,
+      d.rows,
+      iso(d.first),
+      iso(d.last),
+      d.gaps,
+      d.missing,
+      d.filled,
+      d.files,
+      d.bytes,
+      inds,
+    ]
+      .map(csvCell)
+      .join(',');
+  });
+  return [header.join(','), ...lines].join('\n') + '\n';
+}

@@ -1,4 +1,12 @@
+/**
+ * The `threadx` program's entry point and composition root: the CLI's commands plus the daemon's
+ * `serve`. The only module that joins the two folders.
+ */
 import { main } from './main.ts';
-import './commands.ts';
+import { COMMANDS } from './commands.ts';
+import { serveCommand } from '../rpc/serve-command.ts';
+import { joinIngest } from '../rpc/join.ts';
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2), [...COMMANDS, serveCommand], {
+  joinIngest,
+});

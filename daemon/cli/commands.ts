@@ -1,6 +1,13 @@
-/** Commands of the later layers, registered into the CLI's table. */
-import './ingest.ts';
-import './indicators.ts';
+/** The commands beyond the bank's own (`import`, `list` ...), in the order `--help` lists them. */
+import type { CliCommand } from './context.ts';
+import { demoCommand, ingestCommand, replayCommand } from './ingest.ts';
+import { indicatorsCommand, withIndicatorRefresh } from './indicators.ts';
+import { repairCommand } from './repair.ts';
 
-// The daemon: `threadx serve` (JSON-RPC over stdio, a socket or a port).
-import '../rpc/serve-command.ts';
+export const COMMANDS: readonly CliCommand[] = [
+  withIndicatorRefresh(ingestCommand),
+  replayCommand,
+  demoCommand,
+  indicatorsCommand,
+  repairCommand,
+];

@@ -1,15 +1,15 @@
 import { type Interval, parseIntervals } from '../../schemas/intervals.ts';
 import {
+  INDICATOR_NAMES,
   type IndicatorBatchSummary,
   indicatorMessages,
   parseIndicatorArgs,
   refreshAfterIngest,
   resolveIndicators,
   updateIndicators,
-} from '../jobs/indicators.ts';
-import { groupSymbols } from '../jobs/universe.ts';
-import { INDICATOR_NAMES } from '../engine/indicators.ts';
-import { COMMANDS, EXIT, UsageError, type CommandContext } from './context.ts';
+} from '../app/indicators.ts';
+import { groupSymbols } from '../app/symbols.ts';
+import { type CliCommand, EXIT, UsageError, type CommandContext } from './context.ts';
 import { Progress, table } from './format.ts';
 
 /** The per-item table, then the counts, then "Updated N indicator(s)" as the last line. */
@@ -67,7 +67,7 @@ async function runBatch(
   }
 }
 
-COMMANDS.push({
+export const indicatorsCommand: CliCommand = {
   name: 'indicators',
   usage: 'indicators',
   summary: `(--symbols A,B | --group NAME) [--intervals 1h,4h] [--indicators ${INDICATOR_NAMES.join(',')}] [--params rsi.period=21,bbands.k=2.5] [--no-derive]: compute and cache indicators`,
@@ -114,7 +114,7 @@ COMMANDS.push({
     else printIndicatorSummary(ctx, summary);
     return summary.cancelled ? 130 : summary.failed ? EXIT.problems : EXIT.ok;
   },
-});
+};
 
 /**
  * The ingest command, extended: after it ran, the configured `indicators.after_ingest` are
@@ -122,10 +122,9 @@ COMMANDS.push({
  * the registered command (rather than inside the ingest job), so the job stays about candles and
  * the refresh happens in the same process, on the same bank, under the same Ctrl-C handling.
  */
-const ingest = COMMANDS.find((c) => c.name === 'ingest');
-if (ingest) {
+export function withIndicatorRefresh(ingest: CliCommand): CliCommand {
   const runIngest = ingest.run.bind(ingest);
-  ingest.run = async (ctx, values, positionals) => {
+  const run: CliCommand['run'] = async (ctx, values, positionals) => {
     if (ctx.config.indicators.after_ingest.length === 0 || values['dry-run'] || values.join)
       return runIngest(ctx, values, positionals);
     const bank = await ctx.openBank();
@@ -166,4 +165,5 @@ if (ingest) {
     else printIndicatorSummary(ctx, summary);
     return code === EXIT.ok && summary.failed ? EXIT.problems : code;
   };
+  return { ...ingest, run };
 }

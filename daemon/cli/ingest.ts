@@ -1,8 +1,8 @@
+import { SELECTION } from '../../schemas/contracts.ts';
 import { parseUtcDate } from '../../schemas/common.ts';
 import { parseIntervals } from '../../schemas/intervals.ts';
 import type { Config } from '../../schemas/config.ts';
-import { restClientFromConfig } from '../sources/rest.ts';
-import type { Bank } from '../store/bank.ts';
+import { type Bank, ingestDepsFor } from '../app/bank.ts';
 import {
   planIngest,
   runIngest,
@@ -10,13 +10,11 @@ import {
   type IngestRequest,
   type IngestSummary,
   type SourceMode,
-} from '../jobs/ingest.ts';
+} from '../app/ingest.ts';
 import { replayMain } from '../replay/cli.ts';
 import { startReplayServer } from '../replay/server.ts';
-import { COMMANDS, EXIT, UsageError, type CommandContext } from './context.ts';
-import { promises as fsp } from 'node:fs';
-import { ThreadxClient } from '../rpc/client.ts';
-import { findDaemon } from '../rpc/lifecycle.ts';
+import { type CliCommand, EXIT, UsageError, type CommandContext } from './context.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 import { iso, Progress, table } from './format.ts';
 
 function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
@@ -28,15 +26,30 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
           .filter(Boolean)
       : undefined;
   const top = values.top !== undefined ? Number(values.top) : undefined;
-  if (top !== undefined && !(Number.isInteger(top) && top >= 1 && top <= 1000))
+  if (top !== undefined && !(Number.isInteger(top) && top >= 1 && top <= SELECTION.maxTop))
     throw new UsageError(
-      `--top must be a whole number from 1 to 1000, got ${JSON.stringify(values.top)}`,
+      `--top must be a whole number from 1 to ${SELECTION.maxTop}, got ${JSON.stringify(values.top)}`,
     );
   const group = values.group as string | undefined;
   if ([symbols, top, group].filter((x) => x !== undefined).length !== 1)
     throw new UsageError('choose exactly one of --symbols A,B, --top N or --group NAME');
+  if (symbols?.length === 0)
+    throw new ThreadxError(
+      'BAD_INPUT',
+      'The symbol list is empty.',
+      'Name at least one symbol, e.g. --symbols BTCUSDC,ETHUSDC.',
+    );
   if (typeof values.start !== 'string')
     throw new UsageError('--start is required (UTC ISO-8601, e.g. 2024-01-01)');
+  const start = parseUtcDate(values.start);
+  const end = typeof values.end === 'string' ? parseUtcDate(values.end) : undefined;
+  if (end !== undefined && end <= start)
+    throw new ThreadxError(
+      'INVALID_RANGE',
+      `--end ${new Date(end).toISOString()} is not after --start ${new Date(start).toISOString()}.`,
+      'Give an end after the start, or leave --end out to download up to now.',
+      { start, end },
+    );
   const source = (values.source as string | undefined) ?? 'auto';
   if (!['auto', 'rest', 'archive'].includes(source))
     throw new UsageError(`--source must be auto, rest or archive, got ${JSON.stringify(source)}`);
@@ -54,8 +67,8 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
       typeof values.intervals === 'string'
         ? parseIntervals(values.intervals)
         : config.data.processing.default_intervals,
-    start: parseUtcDate(values.start),
-    end: typeof values.end === 'string' ? parseUtcDate(values.end) : undefined,
+    start,
+    end,
     source: source as SourceMode,
     concurrency,
   };
@@ -77,7 +90,7 @@ export function printPlan(ctx: CommandContext, plan: IngestPlan): void {
       ]),
     ),
   );
-  for (const s of plan.skipped) ctx.out(`skipped ${s.symbol}: ${s.reason}`);
+  for (const s of plan.skipped) ctx.out(`will not download ${s.symbol}: ${s.reason ?? s.status}`);
   ctx.out(
     `total: ${plan.requests} request(s), weight ${plan.weight}, ${plan.archiveFiles} archive file(s), about ${plan.estimatedSeconds} s`,
   );
@@ -110,7 +123,7 @@ export function printSummary(ctx: CommandContext, s: IngestSummary): void {
       ]),
     ),
   );
-  for (const k of s.skipped) ctx.out(`not downloaded ${k.symbol}: ${k.reason}`);
+  for (const k of s.skipped) ctx.out(`not downloaded ${k.symbol}: ${k.reason ?? k.status}`);
   if (s.plan.ranking) ctx.out(`ranking: ${s.plan.ranking.note}`);
   ctx.out(
     `${s.results.filter((r) => r.ok).length}/${s.results.length} symbol(s) ok in ${s.seconds} s${s.cancelled ? ' (cancelled: re-run to finish)' : ''}`,
@@ -125,13 +138,10 @@ async function ingest(
   archiveUrl: string | undefined,
   dryRun: boolean,
 ): Promise<number> {
-  const rest = restClientFromConfig(ctx.config.data.api, { baseUrl });
-  const deps = {
-    bank,
-    config: ctx.config,
-    rest,
-    archiveBaseUrl: archiveUrl ?? ctx.config.data.api.archive_url,
-  };
+  const deps = ingestDepsFor(bank, ctx.config, {
+    ...(baseUrl ? { baseUrl } : {}),
+    ...(archiveUrl ? { archiveUrl } : {}),
+  });
   const ac = new AbortController();
   const onSigint = (): void => {
     ctx.err('\ninterrupted: saving what was fetched (Ctrl-C again to quit now)');
@@ -142,9 +152,10 @@ async function ingest(
   try {
     const plan = await planIngest(deps, req, ac.signal);
     if (dryRun) {
-      if (ctx.json) ctx.out(JSON.stringify({ ok: true, dryRun: true, plan }));
+      // A symbol that will not be downloaded is a problem the user must see: exit 1.
+      if (ctx.json) ctx.out(JSON.stringify({ ok: plan.skipped.length === 0, dryRun: true, plan }));
       else printPlan(ctx, plan);
-      return EXIT.ok;
+      return plan.skipped.length ? EXIT.problems : EXIT.ok;
     }
     const progress = new Progress(!ctx.json);
     const summary = await runIngest(deps, req, {
@@ -159,7 +170,8 @@ async function ingest(
       },
     });
     progress.done();
-    const failed = summary.results.filter((r) => !r.ok).length;
+    // Unknown, non-trading and skipped symbols are problems, never silently dropped: exit 1.
+    const failed = summary.results.filter((r) => !r.ok).length + summary.skipped.length;
     if (ctx.json) ctx.out(JSON.stringify({ ok: failed === 0 && !summary.cancelled, summary }));
     else printSummary(ctx, summary);
     return summary.cancelled ? 130 : failed ? EXIT.problems : EXIT.ok;
@@ -168,7 +180,7 @@ async function ingest(
   }
 }
 
-COMMANDS.push({
+export const ingestCommand: CliCommand = {
   name: 'ingest',
   usage: 'ingest',
   summary:
@@ -197,7 +209,7 @@ COMMANDS.push({
       Boolean(values['dry-run']),
     );
   },
-});
+};
 
 /**
  * `ingest --join`: the bank's one writer is the daemon serving it, so the ingest runs there
@@ -212,50 +224,37 @@ async function ingestThroughDaemon(
     throw new UsageError(
       '--base-url and --archive-url do not go with --join: the daemon uses its own configuration',
     );
-  const info = await findDaemon(ctx.dataDir);
-  if (!info?.endpoint)
+  if (!ctx.joinIngest)
+    throw new UsageError('--join needs the threadx program (it talks to the daemon)');
+  const joined = await ctx.joinIngest(ctx.dataDir, {
+    ...(req.symbols ? { symbols: req.symbols } : {}),
+    ...(req.top !== undefined ? { top: req.top } : {}),
+    ...(req.group ? { group: req.group } : {}),
+    intervals: [...req.intervals],
+    start: req.start,
+    ...(req.end !== undefined ? { end: req.end } : {}),
+    source: req.source ?? 'auto',
+    ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
+    dryRun: Boolean(values['dry-run']),
+  } as never);
+  if (!joined)
     throw new UsageError(
       `no running daemon with an endpoint serves ${ctx.dataDir}; run the command without --join`,
     );
-  const ep = info.endpoint;
-  const client =
-    ep.kind === 'socket'
-      ? await ThreadxClient.connectSocket(ep.path)
-      : await ThreadxClient.connectPort(ep.port, ep.host);
-  try {
-    const token =
-      ep.kind === 'port' ? (await fsp.readFile(ep.tokenFile, 'utf8')).trim() : undefined;
-    await client.initialize({
-      clientInfo: { name: 'threadx ingest --join' },
-      ...(token ? { token } : {}),
-    });
-    const r = await client.request('ingest/run', {
-      ...(req.symbols ? { symbols: req.symbols } : {}),
-      ...(req.top !== undefined ? { top: req.top } : {}),
-      ...(req.group ? { group: req.group } : {}),
-      intervals: [...req.intervals],
-      start: req.start,
-      ...(req.end !== undefined ? { end: req.end } : {}),
-      source: req.source ?? 'auto',
-      ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
-      dryRun: Boolean(values['dry-run']),
-    } as never);
-    const failed = r.symbols.filter((x) => x.error !== null);
-    if (ctx.json) ctx.out(JSON.stringify({ ok: failed.length === 0, joined: info.pid, ...r }));
-    else
-      ctx.out(
-        table(
-          ['symbol', 'new candles', 'requests', 'status'],
-          r.symbols.map((x) => [x.symbol, x.rows, x.requests, x.error ? x.error.message : 'ok']),
-        ),
-      );
-    return failed.length ? EXIT.problems : EXIT.ok;
-  } finally {
-    client.close();
-  }
+  const { pid, result: r } = joined;
+  const failed = r.symbols.filter((x) => x.error !== null);
+  if (ctx.json) ctx.out(JSON.stringify({ ok: failed.length === 0, joined: pid, ...r }));
+  else
+    ctx.out(
+      table(
+        ['symbol', 'new candles', 'requests', 'status'],
+        r.symbols.map((x) => [x.symbol, x.rows, x.requests, x.error ? x.error.message : 'ok']),
+      ),
+    );
+  return failed.length ? EXIT.problems : EXIT.ok;
 }
 
-COMMANDS.push({
+export const replayCommand: CliCommand = {
   name: 'replay',
   usage: 'replay',
   summary:
@@ -266,14 +265,14 @@ COMMANDS.push({
     await replayMain(argv);
     return EXIT.ok;
   },
-});
+};
 
 /**
- * The demo: the whole pipeline against the replay exchange on the bundled real data
- * (BTCUSDT and ETHUSDT, 2023-03-16 .. 2023-05-01, with the real 2023-03-24 outage) plus the L1
- * group in synthetic data, into ./data. No network needed.
+ * The demo: the whole pipeline against the replay exchange, into ./data, with no network:
+ * BTCUSDT and ETHUSDT for August 2022 (ETHUSDT's 14th and 15th are Binance's own archive files,
+ * shipped in assets/replay; the rest is synthetic), then the L1 group for April 2023.
  */
-COMMANDS.push({
+export const demoCommand: CliCommand = {
   name: 'demo',
   usage: 'demo',
   summary:
@@ -294,7 +293,8 @@ COMMANDS.push({
         {
           symbols: ['BTCUSDT', 'ETHUSDT'],
           intervals,
-          start: Date.parse('2023-03-17T00:00Z'),
+          start: Date.parse('2022-08-01T00:00Z'),
+          end: Date.parse('2022-09-01T00:00Z'),
           source: 'auto',
         },
         server.url,
@@ -320,4 +320,4 @@ COMMANDS.push({
       await server.close();
     }
   },
-});
+};

@@ -1,7 +1,8 @@
+import { type ExitCode, toThreadxError } from '../../schemas/errors.ts';
 import { PRODUCT_VERSION } from '../version.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import path from 'node:path';
 import { promises as fsp } from 'node:fs';
+import path from 'node:path';
 import { parseSymbol, parseUtcDate } from '../../schemas/common.ts';
 import {
   type Interval,
@@ -9,18 +10,23 @@ import {
   IntervalSchema,
   parseIntervals,
 } from '../../schemas/intervals.ts';
-import { Bank } from '../store/bank.ts';
-import { type BankLock, acquireBankLock, lockedError } from '../store/lock.ts';
-import { findDaemon } from '../rpc/lifecycle.ts';
-import { isThreadxError } from '../../schemas/errors.ts';
-import { loadConfig } from '../store/config.ts';
-import { readKlineFile } from '../store/importer.ts';
-import { exportCsv } from '../store/export.ts';
-import { validateCandles } from '../engine/validate.ts';
-import { detectGaps } from '../engine/gaps.ts';
-import { importFiles } from '../jobs/import.ts';
+import { datasetIntegrity, integrityText } from '../../schemas/registry.ts';
+import {
+  checkDerived,
+  exportRange,
+  importFiles,
+  loadConfig,
+  openBank,
+  releaseBankLocks,
+  type Bank,
+  validateFile,
+} from '../app/bank.ts';
+import type { BankMode, JoinIngest } from '../app/command.ts';
 import { table, iso, Progress } from './format.ts';
-import { EXIT, UsageError, COMMANDS, type CommandContext } from './context.ts';
+import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
+import { COMMANDS } from './commands.ts';
+import { commandHelp } from './help.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 
 const COMMON: ParseArgsConfig['options'] = {
   'data-dir': { type: 'string' },
@@ -29,8 +35,9 @@ const COMMON: ParseArgsConfig['options'] = {
   help: { type: 'boolean', short: 'h', default: false },
 };
 
-const usage =
-  (): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
+export const usage = (
+  commands: readonly CliCommand[] = COMMANDS,
+): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
 
 Usage: threadx <command> [options]
 
@@ -42,19 +49,36 @@ Commands:
   export                   --symbol S --interval I [--start ISO] [--end ISO] --out F.csv
   validate <file>          check a kline file against the data contract
   check --symbol S         re-derive stored timeframes from 1m and list differences
-${COMMANDS.map((c) => `  ${c.usage.padEnd(24)} ${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.usage.padEnd(24)} ${c.summary}`).join('\n')}
 
 Options: --data-dir DIR (default ./data or threadx.toml [data] root), --config FILE, --json
-Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error.`;
+"threadx <command> --help" lists a command's options.
+Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error, 130 interrupted.`;
 
-export async function main(argv: string[]): Promise<number> {
+/** What the entry point wires in from the daemon's side (`cli/bin.ts`). */
+export interface MainHooks {
+  /** Runs an ingest in the daemon serving the bank (`ingest --join`). */
+  joinIngest?: JoinIngest;
+}
+
+/** Runs `threadx` with `argv`; `commands` are the commands beyond the bank's own. */
+export async function main(
+  argv: string[],
+  commands: readonly CliCommand[] = COMMANDS,
+  hooks: MainHooks = {},
+): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(commands)}\n`);
     return cmd ? EXIT.ok : EXIT.usage;
   }
   if (cmd === '--version') {
     process.stdout.write(`${PRODUCT_VERSION}\n`);
+    return EXIT.ok;
+  }
+  const help = (rest.includes('--help') || rest.includes('-h')) && commandHelp(cmd);
+  if (help) {
+    process.stdout.write(`${help}\n`);
     return EXIT.ok;
   }
   const json = rest.includes('--json');
@@ -64,89 +88,126 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code !== 'EPIPE') throw e;
   });
   try {
-    return await run(cmd, rest);
+    return await run(cmd, rest, commands, hooks);
   } catch (e) {
-    const err = e as Error & { code?: string };
-    const code = isThreadxError(e)
-      ? e.kind.exit
-      : e instanceof UsageError || isBadInput(err)
-        ? EXIT.usage
-        : EXIT.failure;
-    if (json)
-      process.stdout.write(
-        `${JSON.stringify({ ok: false, error: { code: err.code ?? err.name, message: oneLine(err) } })}\n`,
-      );
-    else process.stderr.write(`threadx ${cmd}: ${oneLine(err)}\n`);
-    return code === EXIT.failure ? EXIT.storage : code;
+    return reportError(cmd, e, json);
   } finally {
     // A command that wrote releases the bank's lock (an exit hook does it on any other exit).
-    for (const l of heldLocks.splice(0)) await l.release();
+    await releaseBankLocks();
   }
 }
 
-const heldLocks: BankLock[] = [];
-
-function isBadInput(e: Error & { code?: string }): boolean {
-  return (
-    e.name === 'ZodError' ||
-    e.name === 'ImportError' ||
-    e.name === 'ConfigError' ||
-    e.name === 'DataContractError' ||
-    e.name === 'NotFoundError' ||
-    e.code === 'INVALID_SYMBOL' ||
-    /^(invalid|naive|unknown)/.test(e.message)
-  );
+/**
+ * The CLI adapter of the one error model: prints the error (a line of JSON with `--json`) and
+ * returns its exit code from the table in `schemas/errors.ts`.
+ */
+function reportError(cmd: string, e: unknown, json: boolean): ExitCode {
+  const out = cliError(cmd, e, json);
+  (out.stream === 'stdout' ? process.stdout : process.stderr).write(`${out.text}\n`);
+  return out.exit;
 }
 
-function oneLine(e: Error): string {
-  if (e.name === 'ZodError') {
-    try {
-      const issues = JSON.parse(e.message) as { message: string }[];
-      return issues.map((i) => i.message).join('; ');
-    } catch {
-      /* fall through */
-    }
+/** What the CLI prints for an error, where, and the exit code (pure; tested code by code). */
+export function cliError(
+  cmd: string,
+  e: unknown,
+  json: boolean,
+): { exit: ExitCode; stream: 'stdout' | 'stderr'; text: string } {
+  const err = toThreadxError(e);
+  const message = err.message.split('\n')[0];
+  if (json) {
+    const error = {
+      code: err.code,
+      message,
+      ...(err.hint ? { hint: err.hint } : {}),
+      ...(Object.keys(err.details).length ? { details: err.details } : {}),
+    };
+    return { exit: err.kind.exit, stream: 'stdout', text: JSON.stringify({ ok: false, error }) };
   }
-  if (isThreadxError(e)) return e.text.split('\n')[0];
-  return e.message.split('\n')[0];
+  const text = `threadx ${cmd}: ${message}${err.hint ? ` ${err.hint}` : ''}`;
+  return { exit: err.kind.exit, stream: 'stderr', text };
 }
 
-async function context(cmd: string, values: Record<string, unknown>): Promise<CommandContext> {
+/** Commands that only read the bank: they never create one. */
+const READ_ONLY = new Set(['list', 'verify', 'check', 'export']);
+
+/** Refuses a data directory that is a file (before anything tries to create folders in it). */
+async function checkDataDir(dataDir: string): Promise<void> {
+  const stat = await fsp.stat(dataDir).catch(() => undefined);
+  if (stat && !stat.isDirectory())
+    throw new ThreadxError(
+      'BAD_INPUT',
+      `The data directory ${dataDir} is a file, not a folder.`,
+      'Give --data-dir (or [data] root in threadx.toml) the folder of a bank, or a new folder.',
+      { dataDir },
+    );
+}
+
+/**
+ * For read-only commands: refuses a folder that holds no bank (no registry.json), so a mistyped
+ * --data-dir never reads as an empty, healthy bank, and no bank is created by reading.
+ */
+async function checkBankExists(dataDir: string): Promise<void> {
+  const stat = await fsp.stat(dataDir).catch(() => undefined);
+  const registry = await fsp.stat(path.join(dataDir, 'registry.json')).catch(() => undefined);
+  if (!registry?.isFile())
+    throw new ThreadxError(
+      'NO_BANK',
+      `There is no bank at ${dataDir} (${stat ? 'no registry.json in it' : 'the folder does not exist'}).`,
+      'Check --data-dir, or fill a bank first with "threadx ingest" or "threadx import".',
+      { dataDir },
+    );
+}
+
+async function context(
+  cmd: string,
+  values: Record<string, unknown>,
+  hooks: MainHooks,
+): Promise<CommandContext> {
   const { config } = await loadConfig(process.cwd(), values.config as string | undefined);
   const dataDir = path.resolve((values['data-dir'] as string | undefined) ?? config.data.root);
-  const maxGapFillMinutes = Math.round(config.data.processing.max_gap_fill_hours * 60);
+  await checkDataDir(dataDir);
   let writer: Promise<Bank> | null = null;
   return {
     config,
     dataDir,
     json: Boolean(values.json),
     // One writer per bank: a command that writes holds the bank's lock for its whole run, or
-    // refuses, naming the holder. Reading needs no lock.
-    openBank: (mode = 'write') => {
+    // refuses, naming the holder. Reading takes no lock.
+    openBank: (mode: BankMode = 'write') => {
       const noted = (bank: Bank): Bank => {
         for (const n of bank.recoveryNotes) process.stderr.write(`threadx ${cmd}: ${n}\n`);
         return bank;
       };
-      if (mode === 'read') return Bank.open(dataDir, { maxGapFillMinutes }).then(noted);
-      return (writer ??= (async () => {
-        const got = await acquireBankLock(dataDir, `threadx ${cmd}`);
-        if (!got.acquired) {
-          const daemon = got.owner ? await findDaemon(dataDir) : null;
-          throw lockedError(dataDir, got.owner, daemon !== null);
-        }
-        heldLocks.push(got.lock);
-        return noted(await Bank.open(dataDir, { maxGapFillMinutes, lock: got.lock }));
-      })());
+      const open = async (): Promise<Bank> => {
+        if (READ_ONLY.has(cmd)) await checkBankExists(dataDir);
+        return noted(
+          await openBank(dataDir, config, {
+            mode,
+            command: `threadx ${cmd}`,
+            canJoin: cmd === 'ingest',
+          }),
+        );
+      };
+      if (mode === 'read') return open();
+      return (writer ??= open());
     },
+    ...(hooks.joinIngest ? { joinIngest: hooks.joinIngest } : {}),
     out: (text: string) => {
+      // A reader that went away (EPIPE) ends the output, not the command.
       if (!process.stdout.destroyed && process.stdout.writable) process.stdout.write(`${text}\n`);
     },
     err: (text: string) => process.stderr.write(`${text}\n`),
   };
 }
 
-async function run(cmd: string, args: string[]): Promise<number> {
-  const extra = COMMANDS.find((c) => c.name === cmd);
+async function run(
+  cmd: string,
+  args: string[],
+  commands: readonly CliCommand[],
+  hooks: MainHooks,
+): Promise<number> {
+  const extra = commands.find((c) => c.name === cmd);
   if (extra?.raw) return extra.raw(args);
   const options: ParseArgsConfig['options'] = {
     ...COMMON,
@@ -166,10 +227,10 @@ async function run(cmd: string, args: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(`${usage()}\n`);
+    process.stdout.write(`${usage(commands)}\n`);
     return EXIT.ok;
   }
-  const ctx = await context(cmd, values);
+  const ctx = await context(cmd, values, hooks);
   if (extra) return extra.run(ctx, values, positionals);
   switch (cmd) {
     case 'import':
@@ -183,7 +244,7 @@ async function run(cmd: string, args: string[]): Promise<number> {
     case 'export':
       return cmdExport(ctx, values);
     case 'validate':
-      return cmdValidate(ctx, positionals);
+      return cmdValidate(ctx, positionals, values);
     case 'check':
       return cmdCheck(ctx, values);
     default:
@@ -203,6 +264,10 @@ async function cmdImport(
   values: Record<string, unknown>,
 ): Promise<number> {
   if (files.length === 0) throw new UsageError('import needs at least one file');
+  if (values.interval !== undefined && values.interval !== '1m')
+    throw new UsageError(
+      `import stores 1m klines only (the interval is detected from each file's timestamps); --interval ${String(values.interval)} cannot be imported: import the 1m files and derive ${String(values.interval)} with --intervals`,
+    );
   const bank = await ctx.openBank();
   const intervals = values.intervals ? parseIntervals(values.intervals as string) : [];
   const progress = new Progress(!ctx.json);
@@ -233,6 +298,8 @@ async function cmdImport(
     for (const [s, d] of Object.entries(summary.derived))
       ctx.out(`${s}: derived ${d.map((x) => `${x.interval} (${x.rows})`).join(', ')}`);
   }
+  // A file refused for what it is (not 1m, not spot) is bad input: exit 2.
+  if (failed.some((i) => i.code)) return EXIT.usage;
   return failed.length ? EXIT.problems : EXIT.ok;
 }
 
@@ -261,7 +328,12 @@ async function cmdList(ctx: CommandContext): Promise<number> {
     ctx.out(
       JSON.stringify({
         ok: true,
-        datasets: list.map(({ files: _f, ...d }) => ({ ...d, files: _f.length })),
+        datasets: list.map(({ files: _f, pending, ...d }) => ({
+          ...d,
+          files: _f.length,
+          pending: pending?.length ?? 0,
+          integrity: datasetIntegrity(_f),
+        })),
       }),
     );
     return EXIT.ok;
@@ -274,7 +346,7 @@ async function cmdList(ctx: CommandContext): Promise<number> {
   }
   ctx.out(
     table(
-      ['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files'],
+      ['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files', 'pending', 'integrity'],
       list.map((d) => [
         d.id,
         d.rows,
@@ -283,6 +355,8 @@ async function cmdList(ctx: CommandContext): Promise<number> {
         d.gaps.filter((g) => !g.filled).length,
         d.filledCount,
         d.files.length,
+        d.pending?.length ?? 0,
+        integrityText(datasetIntegrity(d.files), iso),
       ]),
     ),
   );
@@ -290,7 +364,8 @@ async function cmdList(ctx: CommandContext): Promise<number> {
 }
 
 async function cmdVerify(ctx: CommandContext): Promise<number> {
-  const bank = await ctx.openBank('read');
+  // Verify records each file's finding in the registry: it writes, so it holds the bank's lock.
+  const bank = await ctx.openBank('write');
   const progress = new Progress(!ctx.json);
   const issues = await bank.verify({
     onProgress: (d, n) => progress.update(`verifying ${d}/${n}`),
@@ -303,13 +378,19 @@ async function cmdVerify(ctx: CommandContext): Promise<number> {
     ctx.out(
       `${issues.length - issues.filter((i) => i.status === 'unregistered').length} file(s) checked, ${bad.length} problem(s)`,
     );
-    if (bad.length)
+    if (bad.length) {
       ctx.out(
         table(
           ['status', 'path', 'detail'],
           bad.map((i) => [i.status, i.path, i.detail ?? '']),
         ),
       );
+      const symbols = [
+        ...new Set(bad.map((i) => i.dataset?.split('/')[0]).filter((x): x is string => !!x)),
+      ];
+      if (symbols.length)
+        ctx.out(`Fix: threadx repair ${symbols.map((x) => `--symbol ${x}`).join(' ')}`);
+    }
   }
   return bad.length ? EXIT.problems : EXIT.ok;
 }
@@ -320,36 +401,45 @@ async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): 
   const out = path.resolve(need(values, 'out'));
   const start = values.start ? parseUtcDate(values.start as string) : -Infinity;
   const end = values.end ? parseUtcDate(values.end as string) : Infinity;
-  if (start >= end) throw new UsageError('--start must be before --end');
   const bank = await ctx.openBank('read');
-  const c = await bank.read(symbol, interval, start, end);
-  await fsp.mkdir(path.dirname(out), { recursive: true });
-  const n = await exportCsv(c, out);
+  const n = await exportRange(bank, { symbol, interval, start, end, out });
   if (ctx.json) ctx.out(JSON.stringify({ ok: true, rows: n, out }));
   else ctx.out(`wrote ${n} ${interval} candle(s) of ${symbol} to ${out}`);
   return EXIT.ok;
 }
 
-async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number> {
+async function cmdValidate(
+  ctx: CommandContext,
+  files: string[],
+  values: Record<string, unknown> = {},
+): Promise<number> {
   if (files.length === 0) throw new UsageError('validate needs a file');
+  const asked = values.interval ? IntervalSchema.parse(values.interval) : undefined;
   let bad = 0;
   const results = [];
   for (const file of files) {
-    const kf = await readKlineFile(file);
-    const interval = kf.interval ?? '1m';
-    const r = validateCandles(kf.candles, interval);
-    const gaps = detectGaps(kf.candles, interval === '1m' ? 60_000 : undefined);
+    const v = await validateFile(file);
+    const { interval, checksum, report: r, gaps } = v;
+    // An interval asked for is checked against the timestamps, never silently ignored.
+    if (asked && asked !== interval) {
+      bad++;
+      ctx.err(
+        `${path.basename(file)}: --interval ${asked} was given, but its timestamps show ${interval} klines`,
+      );
+    }
     if (!r.ok) bad++;
     results.push({
       file,
       interval,
-      checksum: kf.checksum,
+      namedInterval: v.namedInterval,
+      market: v.market,
+      checksum,
       ...r,
-      gaps: interval === '1m' ? gaps : [],
+      gaps,
     });
     if (!ctx.json) {
       ctx.out(
-        `${path.basename(file)}: ${r.rows} rows, ${interval}, checksum ${kf.checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
+        `${path.basename(file)}: ${r.rows} rows, ${interval} (detected from timestamps), ${v.market === 'futures' ? `futures (${v.marketReason})` : 'spot'}, checksum ${checksum}, ${r.ok ? 'valid' : `${r.total} violation(s)`}${interval === '1m' ? `, ${gaps.length} gap(s)` : ''}`,
       );
       if (!r.ok)
         ctx.out(
@@ -367,18 +457,17 @@ async function cmdValidate(ctx: CommandContext, files: string[]): Promise<number
 async function cmdCheck(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
   const symbol = parseSymbol(need(values, 'symbol'));
   const bank = await ctx.openBank('read');
-  const intervals = values.intervals
-    ? parseIntervals(values.intervals as string)
-    : bank
-        .list()
-        .filter((d) => d.symbol === symbol && d.interval !== '1m' && d.kind === 'candles')
-        .map((d) => d.interval);
+  const checked = await checkDerived(
+    bank,
+    symbol,
+    values.intervals ? parseIntervals(values.intervals as string) : undefined,
+  );
   let bad = 0;
   const results = [];
-  for (const iv of intervals) {
-    const r = await bank.checkConsistency(symbol, iv);
+  for (const r of checked) {
+    const iv = r.interval;
     if (r.total) bad++;
-    results.push({ interval: iv, ...r });
+    results.push(r);
     if (!ctx.json)
       ctx.out(
         `${symbol}/${iv}: ${r.total === 0 ? 'consistent with 1m' : `${r.total} difference(s), first at ${iso(r.diffs[0].openTime)} (${r.diffs[0].column})`}`,

@@ -11,10 +11,15 @@
  * Inputs are expected to be finite (the store validates candles before anything reaches here).
  * As in TA-Lib, a NaN in the input poisons every later value of the running-sum indicators.
  */
+import { ThreadxError } from '../../schemas/errors.ts';
 import { z } from 'zod';
 
-export const INDICATOR_NAMES = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'] as const;
-export type IndicatorName = (typeof INDICATOR_NAMES)[number];
+export { INDICATOR_NAMES, type IndicatorName } from '../../schemas/contracts.ts';
+import {
+  INDICATOR_DEFAULTS as D,
+  INDICATOR_NAMES,
+  type IndicatorName,
+} from '../../schemas/contracts.ts';
 
 /** Largest accepted period; TA-Lib accepts up to 100000 but nothing sensible needs that. */
 export const MAX_PERIOD = 10_000;
@@ -45,13 +50,13 @@ function strictParams<S extends z.ZodRawShape>(indicator: string, shape: S) {
 }
 
 export const indicatorParamsSchemas = {
-  sma: strictParams('sma', { period: period('period', 20) }),
-  ema: strictParams('ema', { period: period('period', 20) }),
-  rsi: strictParams('rsi', { period: period('period', 14) }),
+  sma: strictParams('sma', { period: period('period', D.sma.period) }),
+  ema: strictParams('ema', { period: period('period', D.ema.period) }),
+  rsi: strictParams('rsi', { period: period('period', D.rsi.period) }),
   macd: strictParams('macd', {
-    fast: period('fast', 12),
-    slow: period('slow', 26),
-    signal: period('signal', 9),
+    fast: period('fast', D.macd.fast),
+    slow: period('slow', D.macd.slow),
+    signal: period('signal', D.macd.signal),
   }).superRefine((p, ctx) => {
     if (p.fast >= p.slow) {
       ctx.addIssue({
@@ -62,14 +67,14 @@ export const indicatorParamsSchemas = {
     }
   }),
   bbands: strictParams('bbands', {
-    period: period('period', 20),
+    period: period('period', D.bbands.period),
     k: z
       .number({ error: 'k must be a number' })
       .gt(0, { error: 'k must be greater than 0' })
       .refine(Number.isFinite, { error: 'k must be finite' })
-      .default(2),
+      .default(D.bbands.k),
   }),
-  atr: strictParams('atr', { period: period('period', 14) }),
+  atr: strictParams('atr', { period: period('period', D.atr.period) }),
 } as const;
 
 /** Parameters after validation, defaults filled in. */
@@ -81,14 +86,7 @@ export type IndicatorParamsInput = {
   [N in IndicatorName]: z.input<(typeof indicatorParamsSchemas)[N]>;
 };
 
-export const DEFAULT_PARAMS: { readonly [N in IndicatorName]: Readonly<IndicatorParams[N]> } = {
-  sma: { period: 20 },
-  ema: { period: 20 },
-  rsi: { period: 14 },
-  macd: { fast: 12, slow: 26, signal: 9 },
-  bbands: { period: 20, k: 2 },
-  atr: { period: 14 },
-};
+export const DEFAULT_PARAMS: { readonly [N in IndicatorName]: Readonly<IndicatorParams[N]> } = D;
 
 /** `{ name, params }` as it travels over the protocol; params default per indicator. */
 export const indicatorSpecSchema = z.discriminatedUnion('name', [
@@ -108,13 +106,24 @@ export interface IndicatorParamIssue {
 }
 
 /** Invalid indicator name or parameters; `issues` lists every problem, each naming its parameter. */
-export class IndicatorParamsError extends Error {
+export class IndicatorParamsError extends ThreadxError {
   override readonly name = 'IndicatorParamsError';
   constructor(
     readonly indicator: string,
     readonly issues: readonly IndicatorParamIssue[],
   ) {
-    super(`invalid ${indicator} parameters: ${issues.map((i) => i.message).join('; ')}`);
+    super(
+      'INVALID_INDICATOR',
+      `invalid ${indicator} parameters: ${issues.map((i) => i.message).join('; ')}`,
+      undefined,
+      {
+        indicator,
+        issues: issues.map((i) => ({
+          path: ['indicators', indicator, ...(i.param ? i.param.split('.') : [])],
+          message: i.message,
+        })),
+      },
+    );
   }
 }
 

@@ -1,4 +1,12 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { type Candles, allocCandles, sliceCandles } from '../../schemas/candles.ts';
+import {
+  type Interval,
+  BUCKET_RULES,
+  DAY_MS,
+  INTERVALS,
+  bucketStart,
+} from '../../schemas/intervals.ts';
 
 /**
  * Binance kline text formats, parsed to columnar candles. Pure: the caller reads the bytes.
@@ -18,13 +26,14 @@ export function toMs(t: number): number {
   return t;
 }
 
-export class KlineParseError extends Error {
+/** A kline file or body that cannot be read (code `BAD_FILE`); `line` is the first bad line. */
+export class KlineParseError extends ThreadxError {
+  override readonly name = 'KlineParseError';
   constructor(
     message: string,
     readonly line: number,
   ) {
-    super(message);
-    this.name = 'KlineParseError';
+    super('BAD_FILE', message, undefined, { line });
   }
 }
 
@@ -127,4 +136,53 @@ export function parseKlineRows(rows: unknown, source = 'input'): Candles {
   }
   c.length = rows.length;
   return c;
+}
+
+/**
+ * The interval of a kline series, from its open times alone (whatever a file is called): the
+ * coarsest interval every open time is aligned to whose length the smallest step between rows
+ * reaches. Null for fewer than two rows (one kline cannot show its interval).
+ */
+export function detectInterval(
+  openTime: ArrayLike<number>,
+  length = openTime.length,
+): Interval | null {
+  if (length < 2) return null;
+  let minStep = Infinity;
+  for (let i = 1; i < length; i++) {
+    const d = openTime[i] - openTime[i - 1];
+    if (d > 0 && d < minStep) minStep = d;
+  }
+  for (let k = INTERVALS.length - 1; k >= 0; k--) {
+    const iv = INTERVALS[k];
+    const rule = BUCKET_RULES[iv];
+    const len = rule.kind === 'fixed' ? rule.ms : 28 * DAY_MS;
+    if (len > minStep) continue;
+    let aligned = true;
+    for (let i = 0; i < length && aligned; i++)
+      aligned = bucketStart(openTime[i], iv) === openTime[i];
+    if (aligned) return iv;
+  }
+  return null;
+}
+
+/** What a kline CSV's text says about its market. */
+export type KlineMarket = 'spot' | 'futures';
+
+/**
+ * Tells a spot kline CSV from a USD-M/COIN-M futures one by its text: futures archives carry a
+ * header row (`open_time,open,...,ignore`) and print prices at the contract's tick size
+ * (`19992.70`), where spot archives have no header and Binance's spot API prints every price with
+ * 8 decimals. A header with 8-decimal prices is a spot export (e.g. a REST dump) and stays spot.
+ */
+export function sniffCsvMarket(text: string): KlineMarket {
+  const lines = text
+    .slice(0, 4096)
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0);
+  if (lines.length === 0 || /^\s*\d/.test(lines[0])) return 'spot';
+  const row = lines[1]?.split(',');
+  if (!row || row.length < 5) return 'spot';
+  const eight = row.slice(1, 5).every((v) => /^\d+\.\d{8}$/.test(v.trim()));
+  return eight ? 'spot' : 'futures';
 }

@@ -265,3 +265,84 @@ export function compareCandles(
   }
   return { diffs, total };
 }
+
+/**
+ * The 1m minutes whose content is known, as sorted, merged half-open ranges: every minute with a
+ * 1m row (a filled row stands for a minute known to have no trade), plus `absent`, minutes the
+ * exchange confirmed empty (outages, before the first trade). A bucket is complete only when
+ * all its minutes are known.
+ */
+export function knownMinutes(
+  m1: Candles,
+  absent: readonly (readonly [number, number])[] = [],
+): [number, number][] {
+  const runs: [number, number][] = [];
+  const t = m1.openTime;
+  let i = 0;
+  while (i < m1.length) {
+    const s = t[i];
+    let e = s + 60_000;
+    i++;
+    while (i < m1.length && t[i] === e) {
+      e += 60_000;
+      i++;
+    }
+    runs.push([s, e]);
+  }
+  const all = [...runs, ...absent.map(([s, e]): [number, number] => [s, e])].sort(
+    (a, b) => a[0] - b[0],
+  );
+  const out: [number, number][] = [];
+  for (const [s, e] of all) {
+    const last = out[out.length - 1];
+    if (last && s <= last[1]) last[1] = Math.max(last[1], e);
+    else out.push([s, e]);
+  }
+  return out;
+}
+
+/** True when [start, end) lies inside one of the merged, sorted `known` ranges. */
+function covered(known: readonly [number, number][], start: number, end: number): boolean {
+  let lo = 0;
+  let hi = known.length - 1;
+  let found = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (known[mid][0] <= start) {
+      found = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found >= 0 && known[found][1] >= end;
+}
+
+/**
+ * Keeps only the candles of `series` (an `interval` resample) whose whole bucket is known (see
+ * `knownMinutes`): the exchange's candle for a bucket with unknown minutes (the running hour,
+ * day, week or month, or a first week or month that began before the history) may differ, so
+ * such a bucket is not a candle yet. Returns the complete candles and the open times of the
+ * pending buckets.
+ */
+export function completeBuckets(
+  series: Candles,
+  interval: Interval,
+  known: readonly [number, number][],
+): { candles: Candles; pending: number[] } {
+  const pending: number[] = [];
+  const keep: number[] = [];
+  for (let i = 0; i < series.length; i++) {
+    const s = series.openTime[i];
+    if (covered(known, s, nextBucketStart(s, interval))) keep.push(i);
+    else pending.push(s);
+  }
+  if (pending.length === 0) return { candles: series, pending };
+  const out = allocCandles(keep.length);
+  for (let k = 0; k < keep.length; k++) {
+    const i = keep[k];
+    out.openTime[k] = series.openTime[i];
+    for (const c of FLOAT_COLUMNS) out[c][k] = series[c][i];
+    out.filled[k] = series.filled[i];
+  }
+  out.length = keep.length;
+  return { candles: out, pending };
+}

@@ -1,8 +1,12 @@
 import path from 'node:path';
 import { parseSymbol } from '../../schemas/common.ts';
-import type { Interval } from '../../schemas/intervals.ts';
+import { DAY_MS, DERIVED_INTERVALS, type Interval } from '../../schemas/intervals.ts';
+import { refreshStaleIndicators } from './indicators.ts';
 import type { Bank, WriteResult, DeriveResult } from '../store/bank.ts';
-import { ImportError, readKlineFile } from '../store/importer.ts';
+import { ImportError, parseArchiveName, readKlineFile } from '../store/importer.ts';
+import { subtractRanges } from '../engine/gaps.ts';
+import { knownMinutes } from '../engine/resample.ts';
+import type { Candles } from '../../schemas/candles.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
 
 export interface ImportItem {
@@ -14,6 +18,11 @@ export interface ImportItem {
   written: number;
   unchanged: number;
   error?: string;
+  /** Why a file was refused before anything was written (`WRONG_INTERVAL`, `WRONG_MARKET`). */
+  code?: 'WRONG_INTERVAL' | 'WRONG_MARKET';
+  /** What the file's timestamps and text show. */
+  detectedInterval?: Interval | null;
+  market?: 'spot' | 'futures';
 }
 
 export interface ImportSummary {
@@ -56,9 +65,32 @@ export async function importFiles(
           `${path.basename(file)}: cannot tell the symbol from the file name; pass --symbol`,
         );
       item.symbol = symbol;
-      if (kf.interval && kf.interval !== '1m') {
+      item.detectedInterval = kf.detectedInterval;
+      item.market = kf.market;
+      const name = path.basename(file);
+      // Refused before anything is written: the bank is unchanged.
+      if (kf.market === 'futures') {
+        item.code = 'WRONG_MARKET';
         throw new ImportError(
-          `${path.basename(file)} holds ${kf.interval} klines: the bank stores 1m only and derives ${kf.interval} from it`,
+          `${name} is a futures kline file (${kf.marketReason ?? 'futures'}): the bank holds spot markets only, so nothing was imported. Import the spot file (data.binance.vision/data/spot/...) instead.`,
+        );
+      }
+      if (kf.detectedInterval === null && kf.candles.length >= 2) {
+        // Open times that fit no interval (1s klines, irregular rows) are not 1m klines.
+        let step = Infinity;
+        const t = kf.candles.openTime;
+        for (let k = 1; k < kf.candles.length; k++)
+          if (t[k] > t[k - 1]) step = Math.min(step, t[k] - t[k - 1]);
+        item.code = 'WRONG_INTERVAL';
+        throw new ImportError(
+          `${name}: its open times are ${step / 1000} s apart at the closest, which is not a 1m kline file, so nothing was imported. Import the symbol's 1m file instead.`,
+        );
+      }
+      const interval = kf.detectedInterval ?? kf.interval;
+      if (interval && interval !== '1m') {
+        item.code = 'WRONG_INTERVAL';
+        throw new ImportError(
+          `${name} holds ${interval} klines (${kf.detectedInterval ? 'detected from its timestamps' : 'by its name'}): the bank stores 1m only and derives ${interval} from it, so nothing was imported. Import the symbol's 1m file instead.`,
         );
       }
       const report = validateCandles(kf.candles, '1m');
@@ -70,13 +102,21 @@ export async function importFiles(
         kf.candles,
         `file:${path.basename(file)}`,
       );
+      // A checksum-verified Binance archive is the exchange's whole record of its day or month:
+      // a minute it lacks is absent at the exchange (an outage, before the first trade), so the
+      // buckets around it are whole.
+      const absent = archiveAbsent(file, kf.checksum, kf.candles);
+      if (absent.length) await bank.addConfirmedEmpty(symbol, absent);
       item.written = res.written.length;
       item.unchanged = res.unchanged.length;
       item.ok = true;
       if (kf.candles.length > 0) {
         const r = ranges.get(symbol);
-        const lo = kf.candles.openTime[0];
-        const hi = kf.candles.openTime[kf.candles.length - 1] + 60_000;
+        const lo = Math.min(kf.candles.openTime[0], ...absent.map((x) => x[0]));
+        const hi = Math.max(
+          kf.candles.openTime[kf.candles.length - 1] + 60_000,
+          ...absent.map((x) => x[1]),
+        );
         ranges.set(symbol, r ? [Math.min(r[0], lo), Math.max(r[1], hi)] : [lo, hi]);
       }
     } catch (e) {
@@ -87,9 +127,30 @@ export async function importFiles(
     opts.onFile?.(item, i, files.length);
   }
   const derived: Record<string, DeriveResult[]> = {};
-  if (opts.intervals?.length) {
-    for (const [symbol, range] of ranges)
-      derived[symbol] = await bank.derive(symbol, opts.intervals, range);
+  for (const [symbol, range] of ranges) {
+    // The intervals asked for, and every timeframe already stored: none falls behind its 1m.
+    const stored = DERIVED_INTERVALS.filter((iv) => bank.get(symbol, iv));
+    const intervals = [...new Set([...(opts.intervals ?? []), ...stored])];
+    if (intervals.length) derived[symbol] = await bank.derive(symbol, intervals, range);
+    await refreshStaleIndicators(bank, symbol);
   }
   return { items, derived };
+}
+
+/** Minutes of a checksum-verified 1m archive's period (from its name) that it has no row for. */
+function archiveAbsent(
+  file: string,
+  checksum: 'verified' | 'absent',
+  candles: Candles,
+): [number, number][] {
+  const named = parseArchiveName(file);
+  if (checksum !== 'verified' || !named || named.interval !== '1m' || candles.length === 0)
+    return [];
+  const [y, m, d] = named.period.split('-').map(Number);
+  const start = d ? Date.UTC(y, m - 1, d) : Date.UTC(y, m - 1, 1);
+  const end = d ? start + DAY_MS : Date.UTC(y, m, 1);
+  const first = candles.openTime[0];
+  const last = candles.openTime[candles.length - 1];
+  if (first < start || last >= end) return [];
+  return subtractRanges([[start, end]], knownMinutes(candles));
 }

@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import type { Candles } from '../../schemas/candles.ts';
 import type { Config } from '../../schemas/config.ts';
@@ -77,6 +78,16 @@ export interface IndicatorBatchRequest {
    * items fail with a message saying how to derive it.
    */
   derive?: boolean;
+  /**
+   * Exactly these (dataset, indicator) pairs, instead of every symbol x interval x indicator:
+   * a request for some indicators on some datasets computes those and nothing else.
+   */
+  items?: { symbol: string; interval: Interval; indicator: IndicatorChoice }[];
+  /**
+   * Exactly these datasets, each with every indicator of `indicators` (instead of `symbols` x
+   * `intervals`): ticking BTCUSDC/1h and ETHUSDC/4h computes two datasets, not four.
+   */
+  datasets?: { symbol: string; interval: Interval }[];
 }
 
 export type ItemStatus = 'updated' | 'current' | 'failed';
@@ -198,8 +209,15 @@ export function parseIndicatorArgs(names: string, params = ''): IndicatorChoice[
 }
 
 /** A malformed `--indicators` / `--params` argument (the message starts "unknown" or "invalid"). */
-export class IndicatorArgsError extends Error {
+export class IndicatorArgsError extends ThreadxError {
   override readonly name = 'IndicatorArgsError';
+  constructor(message: string) {
+    super(
+      'INVALID_INDICATOR',
+      message,
+      'Run "threadx indicators --help" for the names and parameters.',
+    );
+  }
 }
 
 /** The file is there with its registered size (a cheap guard; `verify` checks the bytes). */
@@ -230,10 +248,32 @@ export async function updateIndicators(
   opts: IndicatorJobOptions = {},
 ): Promise<IndicatorBatchSummary> {
   const t0 = performance.now();
-  const specs = resolveIndicators(req.indicators);
-  const symbols = [...new Set(req.symbols.map((s) => parseSymbol(s)))];
-  const intervals = [...new Set(req.intervals)];
-  const total = symbols.length * intervals.length * specs.length;
+  const allSpecs = resolveIndicators([
+    ...req.indicators,
+    ...(req.items ?? []).map((i) => i.indicator),
+  ]);
+  // The work: one (symbol, interval) group with its indicators, in the order asked.
+  const groups = new Map<string, { symbol: string; interval: Interval; specs: IndicatorSpec[] }>();
+  const addTo = (symbol: string, interval: Interval, spec: IndicatorSpec): void => {
+    const k = `${symbol}/${interval}`;
+    const g = groups.get(k) ?? { symbol, interval, specs: [] };
+    if (!g.specs.some((x) => x.key === spec.key)) g.specs.push(spec);
+    groups.set(k, g);
+  };
+  if (req.items) {
+    for (const it of req.items) {
+      const [spec] = resolveIndicators([it.indicator]);
+      addTo(parseSymbol(it.symbol), it.interval, spec);
+    }
+  } else if (req.datasets) {
+    for (const d of req.datasets)
+      for (const spec of allSpecs) addTo(parseSymbol(d.symbol), d.interval, spec);
+  } else {
+    for (const symbol of new Set(req.symbols.map((s) => parseSymbol(s))))
+      for (const interval of new Set(req.intervals))
+        for (const spec of allSpecs) addTo(symbol, interval, spec);
+  }
+  const total = [...groups.values()].reduce((a, g) => a + g.specs.length, 0);
   const items: IndicatorItemResult[] = [];
   const derived: string[] = [];
   let cancelled = false;
@@ -257,6 +297,7 @@ export async function updateIndicators(
     params: s.params,
     id: `${symbol}/${interval}/${s.key}`,
   });
+  let specs: IndicatorSpec[] = [];
   const failAll = (
     symbol: string,
     interval: Interval,
@@ -265,8 +306,10 @@ export async function updateIndicators(
     for (const s of specs) push({ ...base(symbol, interval, s), status: 'failed', rows: 0, error });
   };
 
-  outer: for (const symbol of symbols) {
-    for (const interval of intervals) {
+  outer: for (const g of groups.values()) {
+    {
+      const { symbol, interval } = g;
+      specs = g.specs;
       if (opts.signal?.aborted) {
         cancelled = true;
         break outer;
@@ -409,6 +452,43 @@ export async function refreshAfterIngest(
   return updateIndicators(
     bank,
     { symbols: [...symbols], intervals: [...intervals], indicators: choices },
+    opts,
+  );
+}
+
+/**
+ * Recomputes every cached indicator of `symbol` whose candles changed since it was computed (its
+ * `sourceChecksum` is no longer the candle dataset's checksum), so caches stay in step with 1m
+ * after history is extended or repaired. Returns the number of caches rewritten.
+ */
+export async function refreshStaleIndicators(
+  bank: Bank,
+  symbolIn: string,
+  opts: IndicatorJobOptions = {},
+): Promise<IndicatorBatchSummary | null> {
+  const symbol = parseSymbol(symbolIn);
+  const stale = bank
+    .list()
+    .filter(
+      (e) =>
+        e.kind === 'indicator' &&
+        e.symbol === symbol &&
+        e.indicator &&
+        e.sourceChecksum !== bank.datasetChecksum(symbol, e.interval),
+    );
+  if (stale.length === 0) return null;
+  return updateIndicators(
+    bank,
+    {
+      symbols: [symbol],
+      intervals: [],
+      indicators: [],
+      items: stale.map((e) => ({
+        symbol,
+        interval: e.interval,
+        indicator: { name: e.indicator!.name, params: e.indicator!.params },
+      })),
+    },
     opts,
   );
 }

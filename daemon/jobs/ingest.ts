@@ -1,8 +1,10 @@
+import { KLINES, estimateSeconds } from '../../schemas/contracts.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 import pLimit from 'p-limit';
 import type { Candles } from '../../schemas/candles.ts';
 import { concatCandles } from '../../schemas/candles.ts';
 import type { Config } from '../../schemas/config.ts';
-import { type Interval, MINUTE_MS, DAY_MS } from '../../schemas/intervals.ts';
+import { type Interval, DERIVED_INTERVALS, MINUTE_MS, DAY_MS } from '../../schemas/intervals.ts';
 import type { DatasetEntry, Range } from '../../schemas/registry.ts';
 import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { sortUnique } from '../engine/merge.ts';
@@ -11,6 +13,7 @@ import { type BinanceRestClient, fetchRange1m } from '../sources/rest.ts';
 import { type ArchivePiece, downloadArchive, planArchive } from '../sources/archive.ts';
 import { SourceError } from '../sources/errors.ts';
 import { groupSymbols, resolveSymbols, topSymbols, type SymbolStatus } from './universe.ts';
+import { refreshStaleIndicators } from './indicators.ts';
 
 /**
  * The ingest pipeline. Per symbol: plan the missing 1m ranges from the registry (holes in the
@@ -108,10 +111,13 @@ export interface IngestProgress {
   rows: number;
   symbolsDone: number;
   symbolsTotal: number;
+  /** This symbol's requests done and planned (REST pages, archive files and checksums). */
+  symbolRequestsDone?: number;
+  symbolRequestsTotal?: number;
 }
 
-const KLINES_WEIGHT = 2;
-const PAGE = 1000;
+const KLINES_WEIGHT = KLINES.weight;
+const PAGE = KLINES.page;
 /** Ranges shorter than a day go to REST even in auto mode: one request beats a day's archive. */
 const ARCHIVE_MIN_MS = DAY_MS;
 /** REST chunk length (20 pages) and how many chunks of one symbol are fetched at once. */
@@ -120,14 +126,9 @@ const CHUNKS_IN_PARALLEL = 3;
 /** Candles buffered before a write, so an interruption loses at most this much work. */
 const FLUSH_ROWS = 20_000;
 
-export class IngestError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'IngestError';
-  }
+/** A failure of an ingest request (bad window or selection, or a derived check that failed). */
+export class IngestError extends ThreadxError {
+  override readonly name = 'IngestError';
 }
 
 /** The 1m ranges a dataset holds: its files' spans minus their gaps (filled gaps count as missing). */
@@ -221,15 +222,22 @@ export async function planIngest(
   req: IngestRequest,
   signal?: AbortSignal,
 ): Promise<IngestPlan> {
-  if (!(req.start >= 0)) throw new IngestError('INVALID_PARAMS', 'start must be a UTC time');
+  if (!(req.start >= 0)) throw new IngestError('INVALID_DATE', 'start must be a UTC time');
   const serverTime = await deps.rest.serverTime({ signal });
   const lastClosed = Math.floor(serverTime / MINUTE_MS) * MINUTE_MS;
   const start = Math.floor(req.start / MINUTE_MS) * MINUTE_MS;
   const end = Math.min(req.end ?? lastClosed, lastClosed);
-  if (end <= start)
+  if (start >= lastClosed)
     throw new IngestError(
       'INVALID_PARAMS',
-      `the window is empty: start ${new Date(start).toISOString()} is not before end ${new Date(end).toISOString()}`,
+      `start ${new Date(start).toISOString()} is not before the exchange's current time ${new Date(serverTime).toISOString()} (nothing has closed since): give an earlier start`,
+    );
+  if (end <= start)
+    throw new IngestError(
+      'INVALID_RANGE',
+      `the window is empty: start ${new Date(start).toISOString()} is not before end ${new Date(end).toISOString()} (the exchange's last closed minute)`,
+      'Pick a start before the end and before now.',
+      { start, end, lastClosed },
     );
   const { statuses, ranking } = await universe(deps, req, signal);
   const mode = req.source ?? 'auto';
@@ -245,8 +253,7 @@ export async function planIngest(
   const { limit, windowMs } = deps.rest.governor.limits;
   const budgetPerSecond =
     (limit * (1 - deps.config.data.api.weight_safety_margin)) / (windowMs / 1000);
-  const latencyBound =
-    (requests * 0.15) / Math.max(1, req.concurrency ?? deps.config.data.api.concurrency);
+
   return {
     window: [start, end],
     symbols,
@@ -254,7 +261,13 @@ export async function planIngest(
     requests,
     weight,
     archiveFiles,
-    estimatedSeconds: Math.round(Math.max(weight / budgetPerSecond, latencyBound) * 10) / 10,
+    estimatedSeconds: estimateSeconds({
+      requests,
+      archives: archiveFiles,
+      weight,
+      concurrency: req.concurrency ?? deps.config.data.api.concurrency,
+      weightPerSecond: budgetPerSecond,
+    }),
     ...(ranking ? { ranking } : {}),
   };
 }
@@ -284,9 +297,16 @@ export async function runIngest(
   const results = await Promise.all(
     plan.symbols.map((sp) =>
       limit(async () => {
-        const r = await ingestSymbol(deps, req, sp, opts.signal, (n) => (total.done += n), report);
+        let mine = 0;
+        const mineReport: typeof report = (p) =>
+          report({ ...p, symbolRequestsDone: mine, symbolRequestsTotal: sp.requests });
+        const count = (n: number): void => {
+          total.done += n;
+          mine += n;
+        };
+        const r = await ingestSymbol(deps, req, sp, opts.signal, count, mineReport);
         total.symbolsDone++;
-        report({
+        mineReport({
           symbol: sp.symbol,
           phase: r.ok ? 'done' : 'error',
           message: r.ok ? `${r.rowsAdded} new candle(s)` : (r.error?.message ?? 'failed'),
@@ -358,6 +378,11 @@ async function ingestSymbol(
         hi = Math.max(hi, c.openTime[c.length - 1] + MINUTE_MS);
       }
       await bank.addConfirmedEmpty(sp.symbol, emptyNow);
+      // Minutes confirmed empty can complete a pending bucket: derive over them too.
+      for (const [s, e] of emptyNow) {
+        lo = Math.min(lo, s);
+        hi = Math.max(hi, e);
+      }
     });
     return writing;
   };
@@ -498,7 +523,12 @@ async function derive(
 ): Promise<void> {
   const { bank } = deps;
   if (!bank.get(symbol, '1m')) return;
-  const intervals = req.intervals.filter((i) => i !== '1m');
+  // Every stored timeframe of the symbol follows its 1m, not only the ones asked for now: a
+  // derived file is never older than the history it was derived from.
+  const stored = DERIVED_INTERVALS.filter(
+    (iv) => bank.get(symbol, iv) && !req.intervals.includes(iv),
+  );
+  const intervals = [...req.intervals.filter((i) => i !== '1m'), ...stored];
   const fresh = intervals.filter((i) => !bank.get(symbol, i));
   const stale = Number.isFinite(lo) ? intervals.filter((i) => bank.get(symbol, i)) : [];
   if (fresh.length + stale.length === 0) return;
@@ -521,6 +551,8 @@ async function derive(
     }
   }
   res.derived = [...fresh, ...stale];
+  // Indicator caches computed from a timeframe that just changed are recomputed with it.
+  if (Number.isFinite(lo)) await refreshStaleIndicators(bank, symbol);
 }
 
 /** Minutes of [start, end) with no candle in `c` (sorted), as ranges. */

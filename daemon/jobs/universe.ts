@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import type { Config } from '../../schemas/config.ts';
 import type { BinanceRestClient, ExchangeSymbol } from '../sources/rest.ts';
@@ -35,11 +36,15 @@ export function listGroups(config: Config): GroupInfo[] {
   return out;
 }
 
-export class UnknownGroupError extends Error {
-  readonly code = 'NOT_FOUND';
+export class UnknownGroupError extends ThreadxError {
+  override readonly name = 'UnknownGroupError';
   constructor(name: string, known: string[]) {
-    super(`unknown group ${JSON.stringify(name)}: known groups are ${known.join(', ')}`);
-    this.name = 'UnknownGroupError';
+    super(
+      'UNKNOWN_GROUP',
+      `unknown group ${JSON.stringify(name)}: known groups are ${known.join(', ')}`,
+      'Define it under [groups] in threadx.toml, or pick one of the known groups.',
+      { group: name, known },
+    );
   }
 }
 
@@ -126,8 +131,10 @@ export async function topSymbols(
   const spot = (s: ExchangeSymbol): boolean =>
     s.isSpotTradingAllowed !== false &&
     (s.permissionSets?.some((p) => p.includes('SPOT')) ?? s.permissions?.includes('SPOT') ?? true);
+  // A pair whose base is its quote (`USDCUSDC`) trades nothing: never part of a top N.
   const pairs = info.symbols.filter(
-    (s) => s.quoteAsset === quote && s.status === 'TRADING' && spot(s),
+    (s) =>
+      s.quoteAsset === quote && s.baseAsset !== s.quoteAsset && s.status === 'TRADING' && spot(s),
   );
   const tickers = new Map(
     (await rest.ticker24h({ signal: opts.signal })).map((t) => [t.symbol, t]),
@@ -147,7 +154,7 @@ export async function topSymbols(
     };
   }
   const res = await (opts.fetch ?? fetch)(opts.marketCapUrl, { signal: opts.signal });
-  if (!res.ok) throw new Error(`market-cap source answered HTTP ${res.status}`);
+  if (!res.ok) throw new ThreadxError('NETWORK', `market-cap source answered HTTP ${res.status}`);
   const caps = (await res.json()) as { symbol?: string; market_cap?: number }[];
   const capByBase = new Map<string, number>();
   for (const c of Array.isArray(caps) ? caps : []) {

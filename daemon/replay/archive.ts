@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '../engine/archive-file.ts';
 import { strToU8, zipSync } from 'fflate';
 import { DAY_MS } from '../../schemas/intervals.ts';
 import type { Kline } from './data.ts';
@@ -56,9 +56,7 @@ export function buildZip(csvName: string, csv: string): Uint8Array {
   );
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256Hex };
 
 /** The `.CHECKSUM` file body, in `sha256sum` format. */
 export function checksumText(zipName: string, zip: Uint8Array): string {

@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { parseArgs } from 'node:util';
 import { parseFaultFlag, type FaultSpec } from './faults.ts';
 import { startReplayServer, type ReplayOptions } from './server.ts';
@@ -46,7 +47,10 @@ export async function replayMain(argv: string[]): Promise<void> {
   if (values.now !== undefined) {
     const t = /^\d+$/.test(values.now) ? Number(values.now) : Date.parse(values.now);
     if (!Number.isFinite(t))
-      throw new Error(`--now: cannot read ${JSON.stringify(values.now)} as a time`);
+      throw new ThreadxError(
+        'BAD_INPUT',
+        `--now: cannot read ${JSON.stringify(values.now)} as a time`,
+      );
     opts.now = t;
   }
   if (values['weight-limit'] !== undefined)
@@ -55,7 +59,8 @@ export async function replayMain(argv: string[]): Promise<void> {
   if (values.latency !== undefined) {
     const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(values.latency);
     if (!m)
-      throw new Error(
+      throw new ThreadxError(
+        'BAD_INPUT',
         `--latency: expected "80" or "50-100", got ${JSON.stringify(values.latency)}`,
       );
     opts.latencyMs = m[2] === undefined ? Number(m[1]) : { min: Number(m[1]), max: Number(m[2]) };
@@ -81,6 +86,9 @@ export async function replayMain(argv: string[]): Promise<void> {
 function num(flag: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0)
-    throw new Error(`${flag}: expected a non-negative number, got ${JSON.stringify(v)}`);
+    throw new ThreadxError(
+      'BAD_INPUT',
+      `${flag}: expected a non-negative number, got ${JSON.stringify(v)}`,
+    );
   return n;
 }

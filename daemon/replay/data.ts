@@ -1,19 +1,17 @@
-import { binanceFixtures } from '../paths.ts';
-import { readFileSync } from 'node:fs';
-import { gunzipSync, strFromU8, unzipSync } from 'fflate';
+import { replayAssets } from '../paths.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
 import { DAY_MS, MINUTE_MS } from '../../schemas/intervals.ts';
-import { gaussian, hash2, hashString, mulberry32, unit } from './rng.ts';
+import { gaussian, hash2, hashString, mulberry32 } from './rng.ts';
 
 /**
- * The 1m series the replay exchange serves: real recorded Binance data where we have it, a
- * deterministic synthetic random walk everywhere else.
+ * The 1m series the replay exchange serves: Binance's own archive files where the product ships
+ * them, a deterministic synthetic random walk everywhere else.
  *
- * Recorded series (test/fixtures/binance/klines):
- * - BTCUSDT and ETHUSDT 2023-03-16 22:15 .. 2023-05-01 21:01 from Freqtrade JSON (6 columns:
- *   quote volume, trade count and taker columns are synthesised consistently from the real
- *   OHLCV; the real 2023-03-24 outage, 80 missing minutes, stays missing).
- * - ETHUSDT 2022-08-14 and 2022-08-15 from the original data.binance.vision zips (all 12 columns
- *   real, served byte for byte as Binance printed them).
+ * Recorded series (assets/replay/klines, see SOURCES.md there): the original data.binance.vision
+ * spot 1m daily archives `<SYMBOL>-1m-<YYYY-MM-DD>.zip` (today ETHUSDT 2022-08-14 and 2022-08-15:
+ * all 12 columns real, served byte for byte as Binance printed them).
  *
  * Synthetic series: a geometric random walk seeded by the symbol. Day-open log prices follow a
  * slowly mean-reverting walk; minutes inside a day follow a Brownian bridge between two day
@@ -54,8 +52,6 @@ export interface SeriesSpec {
   zeroVolumeShare: number;
 }
 
-const FIXTURES = `${binanceFixtures()}/klines/`;
-
 /** Where the walk starts: 2017-01-01. Nothing synthetic exists before it. */
 const ORIGIN_DAY = Date.UTC(2017, 0, 1) / DAY_MS;
 
@@ -78,37 +74,8 @@ function closeTimeOf(openTime: number): number {
   return openTime + MINUTE_MS - 1;
 }
 
-/** Derives the five columns Freqtrade drops from the real OHLCV, deterministically. */
-function fromSixColumns(r: number[], seed: number): Kline {
-  const [t, o, h, l, c, v] = r;
-  const vwap = (o + h + l + c) / 4;
-  const u = unit(hash2(seed, t / MINUTE_MS));
-  const trades = v > 0 ? Math.max(1, Math.round(((v * vwap) / 2500) * (0.6 + 0.8 * u))) : 0;
-  const takerBase = v * (0.35 + 0.3 * u);
-  return [
-    t,
-    fmt(o),
-    fmt(h),
-    fmt(l),
-    fmt(c),
-    fmt(v),
-    closeTimeOf(t),
-    fmt(v * vwap),
-    trades,
-    fmt(takerBase),
-    fmt(takerBase * vwap),
-    '0',
-  ];
-}
-
-function loadFreqtrade(file: string, seed: number): Recorded {
-  const rows = JSON.parse(strFromU8(gunzipSync(readFileSync(FIXTURES + file)))) as number[][];
-  const out = rows.map((r) => fromSixColumns(r, seed));
-  return finish(out);
-}
-
 function loadArchiveZip(file: string): Recorded {
-  const entries = unzipSync(readFileSync(FIXTURES + file));
+  const entries = unzipSync(readFileSync(file));
   const text = strFromU8(Object.values(entries)[0]);
   const out: Kline[] = [];
   for (const line of text.split(/\r?\n/)) {
@@ -137,20 +104,28 @@ function finish(rows: Kline[]): Recorded {
   return { times: rows.map((r) => r[0]), rows, first: rows[0][0], last: rows[rows.length - 1][0] };
 }
 
-/** The recorded segments of a symbol (loaded once per process). */
-export function recordedSegments(symbol: string): Recorded[] {
+/** The archive files shipped for `symbol`: `<SYMBOL>-1m-<date>.zip` in assets/replay/klines. */
+function archiveFiles(symbol: string): string[] {
+  const dir = path.join(replayAssets(), 'klines');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.startsWith(`${symbol}-1m-`) && f.endsWith('.zip'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** The shipped archives of a symbol (loaded once per process). */
+function shippedSegments(symbol: string): Recorded[] {
   let segs = recordedCache.get(symbol);
-  if (segs) return segs;
-  segs = [];
-  const seed = hashString(symbol);
-  if (symbol === 'BTCUSDT')
-    segs.push(loadFreqtrade('freqtrade_andresciancio/BTC_USDT-1m.json.gz', seed));
-  if (symbol === 'ETHUSDT') {
-    segs.push(loadArchiveZip('hal9000cc/ETHUSDT-1m-2022-08-14.zip'));
-    segs.push(loadArchiveZip('hal9000cc/ETHUSDT-1m-2022-08-15.zip'));
-    segs.push(loadFreqtrade('freqtrade_andresciancio/ETH_USDT-1m.json.gz', seed));
+  if (!segs) {
+    segs = mergeSegments(archiveFiles(symbol).map(loadArchiveZip));
+    recordedCache.set(symbol, segs);
   }
-  // Two adjacent daily archives form one continuous recording.
+  return segs;
+}
+
+/** Adjacent recordings (daily archives) form one continuous recording. */
+function mergeSegments(segs: Recorded[]): Recorded[] {
   segs.sort((a, b) => a.first - b.first);
   const merged: Recorded[] = [];
   for (const s of segs) {
@@ -159,14 +134,10 @@ export function recordedSegments(symbol: string): Recorded[] {
       prev.rows.push(...s.rows);
       prev.times.push(...s.times);
       prev.last = s.last;
-    } else merged.push(s);
+    } else merged.push({ ...s, rows: [...s.rows], times: [...s.times] });
   }
-  recordedCache.set(symbol, merged);
   return merged;
 }
-
-/** Symbols with a recorded series. */
-export const RECORDED_SYMBOLS = ['BTCUSDT', 'ETHUSDT'] as const;
 
 function lowerBound(a: number[], x: number): number {
   let lo = 0;
@@ -186,11 +157,27 @@ export class SeriesStore {
   private readonly days = new Map<string, Kline[]>();
   private readonly anchors = new Map<string, number[]>();
 
+  private readonly segments = new Map<string, Recorded[]>();
+
   constructor(
     private readonly specOf: (symbol: string) => SeriesSpec | undefined,
     private readonly seed = 0,
     private readonly maxCachedDays = 512,
+    private readonly recorded: Record<string, Kline[]> = {},
   ) {}
+
+  /** The recordings of a symbol: the shipped archives and any given to this store. */
+  recordedSegments(symbol: string): Recorded[] {
+    let segs = this.segments.get(symbol);
+    if (!segs) {
+      const given = this.recorded[symbol];
+      segs = given?.length
+        ? mergeSegments([...shippedSegments(symbol), finish([...given])])
+        : shippedSegments(symbol);
+      this.segments.set(symbol, segs);
+    }
+    return segs;
+  }
 
   /** The log price at the open of `day` (days since the epoch). */
   private anchor(symbol: string, spec: SeriesSpec, day: number): number {
@@ -237,7 +224,9 @@ export class SeriesStore {
     const lo = Math.max(dayStart, spec.listedAt);
     const hi = Math.min(dayEnd, spec.delistedAt ?? Infinity);
     if (lo >= hi) return [];
-    const segs = recordedSegments(symbol).filter((s) => s.first < dayEnd && s.last >= dayStart);
+    const segs = this.recordedSegments(symbol).filter(
+      (s) => s.first < dayEnd && s.last >= dayStart,
+    );
     const synth =
       segs.length === 0 || segs.some((s) => s.first > dayStart || s.last < dayEnd - MINUTE_MS);
     const synthetic = synth ? this.synthDay(symbol, spec, dayIndex) : [];
@@ -274,10 +263,14 @@ export class SeriesStore {
     const round = (p: number) => Math.max(tick, Math.round(p / tick) * tick);
     const out: Kline[] = new Array(n);
     const dayStart = dayIndex * DAY_MS;
+    // The last traded price: a minute without trades is flat at it, as on Binance (never at the
+    // walk's price, which would put a derived candle's close above its high).
+    let last: number | undefined;
     for (let i = 0; i < n; i++) {
       const t = dayStart + i * MINUTE_MS;
       const lo = a0 + walk[i] - (i / n) * drift;
-      const lc = a0 + walk[i + 1] - ((i + 1) / n) * drift;
+      // The day's last close is the next day's anchor exactly, so days join without a jump.
+      const lc = i + 1 === n ? a1 : a0 + walk[i + 1] - ((i + 1) / n) * drift;
       const o = round(Math.exp(lo));
       const noTrade = rand() < spec.zeroVolumeShare;
       const u1 = rand();
@@ -285,11 +278,12 @@ export class SeriesStore {
       const u3 = rand();
       const u4 = rand();
       if (noTrade) {
-        const s = fmt(o);
+        const s = fmt(last ?? o);
         out[i] = [t, s, s, s, s, fmt(0), closeTimeOf(t), fmt(0), 0, fmt(0), fmt(0), '0'];
         continue;
       }
       const c = round(Math.exp(lc));
+      last = c;
       const h = Math.max(round(Math.max(o, c) * Math.exp(u1 * sigma * 0.8)), o, c);
       const l = Math.min(round(Math.min(o, c) * Math.exp(-u2 * sigma * 0.8)), o, c);
       const vwap = (o + h + l + c) / 4;

@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { mulberry32 } from './rng.ts';
 
 /**
@@ -131,7 +132,8 @@ export function parseFaultFlag(text: string): FaultSpec {
   const kind = colon < 0 ? text : text.slice(0, colon);
   const rest = colon < 0 ? '' : text.slice(colon + 1);
   if (!(FAULT_KINDS as readonly string[]).includes(kind)) {
-    throw new Error(
+    throw new ThreadxError(
+      'BAD_INPUT',
       `unknown fault ${JSON.stringify(kind)}: expected one of ${FAULT_KINDS.join(', ')}`,
     );
   }
@@ -159,7 +161,10 @@ export function parseFaultFlag(text: string): FaultSpec {
         break;
       }
       default:
-        throw new Error(`unknown fault option ${JSON.stringify(k)} in ${JSON.stringify(text)}`);
+        throw new ThreadxError(
+          'BAD_INPUT',
+          `unknown fault option ${JSON.stringify(k)} in ${JSON.stringify(text)}`,
+        );
     }
   }
   return spec;

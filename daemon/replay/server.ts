@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { bucketStart, MINUTE_MS, nextBucketStart, type Interval } from '../../schemas/intervals.ts';
@@ -50,6 +51,11 @@ export interface ReplayOptions {
    * the `Date` header follow (ms; default 0): a disagreement between the exchange's clocks.
    */
   timeSkewMs?: number;
+  /**
+   * Recorded 1m klines to serve for a symbol, oldest first, beside the shipped archives: minutes
+   * inside a recording without a row are the exchange's own gaps (outages).
+   */
+  recorded?: Record<string, Kline[]>;
 }
 
 export interface ReplayStats {
@@ -106,13 +112,14 @@ const INTERVAL_OK = new Set([
 const SYMBOL_RE = /^[A-Z0-9\-_.]{1,20}$/;
 const INT_RE = /^-?[0-9]{1,20}$/;
 
-class ApiError extends Error {
+/** A request the simulated exchange rejects, answered with Binance's status and error body. */
+class ApiError extends ThreadxError {
   constructor(
     readonly status: number,
-    readonly code: number,
+    readonly apiCode: number,
     msg: string,
   ) {
-    super(msg);
+    super('BAD_REQUEST', msg, undefined, { status, apiCode });
   }
 }
 
@@ -145,7 +152,12 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   );
   const weightHeader = `X-MBX-USED-WEIGHT-${unit.num}${unit.letter}`;
   const universe = buildUniverse(opts.symbols, opts.onlySymbols);
-  const series = new SeriesStore((s) => universe.get(s)?.spec, seed === 1 ? 0 : seed);
+  const series = new SeriesStore(
+    (s) => universe.get(s)?.spec,
+    seed === 1 ? 0 : seed,
+    undefined,
+    opts.recorded,
+  );
   const faults = new FaultPlan(seed);
   faults.set(opts.faults ?? []);
   const jitter = mulberry32(seed ^ 0x1a7e);
@@ -240,7 +252,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       status = err.status;
-      body = { code: err.code, msg: err.message };
+      body = { code: err.apiCode, msg: err.message };
     }
     if (body === undefined) {
       return later(half, () => {

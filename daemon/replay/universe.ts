@@ -1,20 +1,16 @@
-import { binanceFixtures } from '../paths.ts';
-import { readFileSync } from 'node:fs';
-import { gunzipSync, strFromU8 } from 'fflate';
 import { DAY_MS } from '../../schemas/intervals.ts';
 import { hashString, unit } from './rng.ts';
 import type { SeriesSpec } from './data.ts';
 
 /**
- * The replay exchange's symbol universe: exchangeInfo and ticker/24hr, built from real captures
- * and brought to today's shape.
+ * The replay exchange's symbol universe: exchangeInfo and ticker/24hr, synthetic and in today's
+ * shape (`"permissions": []` plus `permissionSets`, NOTIONAL, PERCENT_PRICE_BY_SIDE).
  *
- * - exchangeInfo starts from the full 2021-04-29 capture (1418 symbols). `permissions` become
- *   `"permissions": []` plus `permissionSets` (the 2024 change), MIN_NOTIONAL becomes NOTIONAL and
- *   PERCENT_PRICE becomes PERCENT_PRICE_BY_SIDE.
- * - Symbols seen in the 2024-03-10 ticker capture are added (TRADING when they traded that day,
- *   BREAK otherwise), then the USDC pairs the product needs, and enough further USDC pairs
- *   (`<BASE>USDC` for the most traded USDT bases) for more than 100 USDC pairs to trade.
+ * - A catalogue of spot pairs: `<BASE>USDT` for about 150 well-known base assets (TRADING, with a
+ *   24h quote volume seeded by the name, the majors largest), `<BASE>BTC` for the larger ones, and
+ *   a few long-delisted pairs in BREAK.
+ * - The USDC pairs the product needs, then `<BASE>USDC` for the most traded USDT bases until more
+ *   than 100 USDC pairs trade.
  * - MATIC became POL in 2024: MATICUSDC and MATICUSDT are BREAK, POLUSDC and POLUSDT trade.
  */
 
@@ -45,11 +41,7 @@ export interface SymbolEntry {
   info: Record<string, unknown>;
   spec: SeriesSpec;
   quoteVolume24h: number;
-  /** A recorded ticker entry, when the 2024 capture has one. */
-  ticker?: Record<string, unknown>;
 }
-
-const FIX = `${binanceFixtures()}/`;
 
 interface RawSymbol {
   symbol: string;
@@ -61,23 +53,98 @@ interface RawSymbol {
   [k: string]: unknown;
 }
 
+/** Base assets of the synthetic catalogue, roughly by market size (the first trade most). */
+const CATALOGUE_BASES = (
+  'BTC ETH USDC BNB SOL XRP FDUSD DOGE ADA TRX AVAX SHIB DOT LINK BCH NEAR MATIC LTC UNI ICP PEPE ETC ' +
+  'APT FET SUI STX FIL ARB ATOM IMX OP INJ HBAR VET MKR RNDR WIF GRT TIA AR SEI THETA ' +
+  'ALGO FLOKI BONK JUP LDO RUNE FTM AAVE PYTH ENA BTT FLOW GALA EGLD AXS SAND QNT CHZ KCS ' +
+  'ORDI MANA XTZ EOS NEO STRK SNX KAVA IOTA MINA CFX WLD DYDX CAKE BLUR JASMY APE CRV ' +
+  'ROSE PENDLE ZEC LUNC 1INCH COMP ENS XEC GMT ZIL DASH RVN TWT AXL CELO ONE BAT ENJ ' +
+  'KSM ZRX QTUM HOT ANKR ICX JTO SUSHI IOTX YFI MASK ONT WAVES BAL GLM LRC TFUEL SKL ' +
+  'SC AUDIO STORJ ID CELR SSV RDNT ACH ALT MANTA DYM PIXEL PORTAL AEVO W TNSR BOME ETHFI ' +
+  'NOT IO ZK POL TON OM ARKM MEME PEOPLE ILV HIGH LQTY ARPA COTI DENT WIN BICO MAGIC'
+).split(' ');
+/** Pairs delisted long ago: BREAK in exchangeInfo, zero volume in ticker/24hr. */
+const CATALOGUE_BREAK = ['BCCUSDT', 'VENUSDT', 'HSRUSDT', 'NPXSUSDT', 'BCHABCUSDT', 'LENDUSDT'];
+
+/** The filters and flags every synthetic symbol shares (the pre-2023 names, modernised below). */
+function templateSymbol(symbol: string, baseAsset: string, quoteAsset: string): RawSymbol {
+  const tick = tickSize(usdPrice(baseAsset) / usdPrice(quoteAsset));
+  return {
+    symbol,
+    status: 'TRADING',
+    baseAsset,
+    baseAssetPrecision: 8,
+    quoteAsset,
+    quotePrecision: 8,
+    quoteAssetPrecision: 8,
+    baseCommissionPrecision: 8,
+    quoteCommissionPrecision: 8,
+    orderTypes: ['LIMIT', 'LIMIT_MAKER', 'MARKET', 'STOP_LOSS_LIMIT', 'TAKE_PROFIT_LIMIT'],
+    icebergAllowed: true,
+    ocoAllowed: true,
+    quoteOrderQtyMarketAllowed: true,
+    isSpotTradingAllowed: true,
+    isMarginTradingAllowed: false,
+    filters: [
+      { filterType: 'PRICE_FILTER', minPrice: tick, maxPrice: '1000000.00000000', tickSize: tick },
+      { filterType: 'PERCENT_PRICE', multiplierUp: '5', multiplierDown: '0.2', avgPriceMins: 5 },
+      {
+        filterType: 'LOT_SIZE',
+        minQty: '0.00001000',
+        maxQty: '9000.00000000',
+        stepSize: '0.00001000',
+      },
+      {
+        filterType: 'MIN_NOTIONAL',
+        minNotional: '5.00000000',
+        applyToMarket: true,
+        avgPriceMins: 5,
+      },
+      { filterType: 'ICEBERG_PARTS', limit: 10 },
+      {
+        filterType: 'MARKET_LOT_SIZE',
+        minQty: '0.00000000',
+        maxQty: '100.00000000',
+        stepSize: '0.00000000',
+      },
+      { filterType: 'MAX_NUM_ORDERS', maxNumOrders: 200 },
+      { filterType: 'MAX_NUM_ALGO_ORDERS', maxNumAlgoOrders: 5 },
+    ],
+    permissions: ['SPOT'],
+  };
+}
+
+function tickSize(price: number): string {
+  const e = Math.floor(Math.log10(Math.max(price, 1e-8))) - 5;
+  return Math.min(0.01, Math.max(1e-8, 10 ** e)).toFixed(8);
+}
+
+/** 24h quote volume (USDT) of a catalogue base: falling with its rank, seeded by its name. */
+function catalogueVolume(base: string, rank: number): number {
+  return (2e9 / (1 + rank) ** 1.3) * (0.6 + 0.8 * unit(hashString(`vol:${base}`)));
+}
+
 let rawCache: { info: RawSymbol[]; ticker: Array<Record<string, unknown>> } | undefined;
 
+/** The synthetic catalogue: exchangeInfo symbols and the ticker entries that give volumes. */
 function raw() {
   if (!rawCache) {
-    const info = JSON.parse(
-      strFromU8(
-        gunzipSync(readFileSync(FIX + 'exchange_info/exchangeInfo_full_2021-04-29_ukewea.json.gz')),
-      ),
-    ) as { symbols: RawSymbol[] };
-    const ticker = JSON.parse(
-      strFromU8(
-        gunzipSync(
-          readFileSync(FIX + 'ticker_24hr/ticker24hr_all_2024-03-10_onchain-monitor.json.gz'),
-        ),
-      ),
-    ) as Array<Record<string, unknown>>;
-    rawCache = { info: info.symbols, ticker };
+    const info: RawSymbol[] = [];
+    const ticker: Array<Record<string, unknown>> = [];
+    CATALOGUE_BASES.forEach((base, rank) => {
+      if (base === 'POL') return; // POLUSDT comes with MATIC's 2024 rename, below
+      const usdt = `${base}USDT`;
+      info.push(templateSymbol(usdt, base, 'USDT'));
+      const qv = catalogueVolume(base, rank);
+      ticker.push({ symbol: usdt, quoteVolume: qv.toFixed(8), count: Math.round(qv / 500) });
+      if (rank < 60 && base !== 'BTC') info.push(templateSymbol(`${base}BTC`, base, 'BTC'));
+    });
+    for (const s of CATALOGUE_BREAK) {
+      const { baseAsset, quoteAsset } = splitSymbol(s);
+      info.push({ ...templateSymbol(s, baseAsset, quoteAsset), status: 'BREAK' });
+    }
+    rawCache = { info, ticker };
   }
   return rawCache;
 }
@@ -332,7 +399,6 @@ export function buildUniverse(
       info: r ? modernInfo(r, status) : templateInfo(symbol, baseAsset, quoteAsset, status, tmpl),
       spec: defaultSpec(symbol, baseAsset, quoteAsset, status),
       quoteVolume24h: qv,
-      ticker: t,
     });
   };
   for (const r of info) add(r.symbol, r.status as SymbolStatus, r);
@@ -375,7 +441,6 @@ export function buildUniverse(
     if (pol && m) {
       pol.quoteVolume24h = m.quoteVolume24h || (matic?.quoteVolume24h ?? 0) * 0.1;
       m.quoteVolume24h = 0;
-      m.ticker = undefined;
     }
   }
   // Widen the USDC market: <BASE>USDC for the most traded USDT bases, until > 100 trade.
@@ -387,6 +452,8 @@ export function buildUniverse(
   ).length;
   for (const e of usdtByVolume) {
     if (usdcTrading >= 120) break;
+    // No pair of an asset against itself (USDCUSDT's base is USDC): Binance lists none.
+    if (e.baseAsset === 'USDC') continue;
     const sym = `${e.baseAsset}USDC`;
     const existing = out.get(sym);
     if (existing?.status === 'TRADING' || sym === 'MATICUSDC') continue;
@@ -403,7 +470,6 @@ export function buildUniverse(
     const twin = out.get(`${e.baseAsset}USDT`);
     const share = 0.02 + 0.25 * unit(hashString(e.symbol));
     e.quoteVolume24h = (twin?.quoteVolume24h || 5_000_000) * share;
-    e.ticker = undefined;
   }
   for (const [symbol, cfg] of Object.entries(extra)) {
     const prev = out.get(symbol);
@@ -436,15 +502,10 @@ export function buildUniverse(
   return out;
 }
 
-/** A ticker/24hr entry for `e` at `now`. Recorded entries keep their numbers, with fresh times. */
+/** A ticker/24hr entry for `e` at `now`. */
 export function tickerEntry(e: SymbolEntry, now: number): Record<string, unknown> {
   const closeTime = now;
   const openTime = now - DAY_MS;
-  if (e.ticker && e.status === 'TRADING') {
-    const recorded = Number(e.ticker.quoteVolume) === e.quoteVolume24h;
-    const quoteVolume = recorded ? e.ticker.quoteVolume : e.quoteVolume24h.toFixed(8);
-    return { ...e.ticker, quoteVolume, openTime, closeTime };
-  }
   const active = e.status === 'TRADING';
   const price = active ? e.spec.basePrice : 0;
   const p = price.toFixed(8);

@@ -4,7 +4,8 @@
  * child process's stdio, a Unix socket or a port.
  *
  * ```ts
- * const client = await ThreadxClient.spawn({ args: ['serve', '--stdio', '--data-dir', dir] });
+ * const child = spawn('threadx', ['serve', '--stdio', '--join', '--data-dir', dir]);
+ * const client = ThreadxClient.overStreams(child.stdout, child.stdin);
  * await client.initialize({ clientInfo: { name: 'my-tool' } });
  * const { datasets } = await client.request('registry/list', {});
  * const run = client.request('ingest/run', { symbols: ['BTCUSDC'], start: '2024-01-01' }, {
@@ -16,6 +17,7 @@
  * Importable by the extension: it depends on zod (through the protocol), Buffer and streams;
  * sockets and child processes are loaded only by the functions that use them.
  */
+import { type ErrorCodeName, ERRORS, ThreadxError, isErrorCode } from '../../schemas/errors.ts';
 import type { Readable, Writable } from 'node:stream';
 import {
   type ClientNotificationMethod,
@@ -33,27 +35,47 @@ import {
 } from '../../schemas/protocol.ts';
 import { type MessageTransport, type ReaderOptions, streamTransport } from './framing.ts';
 
-/** An error answer of the daemon. `code` is one of `ErrorCodes`. */
-export class ResponseError extends Error {
+/**
+ * An error answer of the daemon, as the one error model: `code` is the failure's stable code
+ * (`data.reason`), `rpcCode` the JSON-RPC code (one of `ErrorCodes`), `data` the error's data.
+ */
+export class ResponseError extends ThreadxError {
+  override readonly name = 'ResponseError';
   constructor(
-    readonly code: number,
+    readonly rpcCode: number,
     message: string,
     readonly data?: ErrorData,
   ) {
-    super(message);
-    this.name = 'ResponseError';
+    super(codeOfAnswer(rpcCode, data?.reason), message, data?.hint, {
+      ...(data?.details ?? {}),
+      ...(data?.issues ? { issues: data.issues } : {}),
+      ...(data?.retryAfterMs !== undefined ? { retryAfterMs: data.retryAfterMs } : {}),
+      ...(data?.symbol ? { symbol: data.symbol } : {}),
+      ...(data?.dataset ? { dataset: data.dataset } : {}),
+    });
   }
 
   get cancelled(): boolean {
-    return this.code === ErrorCodes.RequestCancelled;
+    return this.rpcCode === ErrorCodes.RequestCancelled;
   }
 }
 
+/** The stable code of an answer: its `reason` when the table knows it, else by JSON-RPC code. */
+function codeOfAnswer(rpcCode: number, reason: string | undefined): ErrorCodeName {
+  if (reason && isErrorCode(reason)) return reason;
+  const byRpc = (Object.keys(ERRORS) as ErrorCodeName[]).find((c) => ERRORS[c].rpc === rpcCode);
+  return byRpc ?? 'INTERNAL';
+}
+
 /** The connection closed before the answer arrived. */
-export class ConnectionClosedError extends Error {
+export class ConnectionClosedError extends ThreadxError {
+  override readonly name = 'ConnectionClosedError';
   constructor(method: string) {
-    super(`the connection to the daemon closed before ${method} answered`);
-    this.name = 'ConnectionClosedError';
+    super(
+      'DAEMON_UNAVAILABLE',
+      `the connection to the daemon closed before ${method} answered`,
+      'Check the daemon log, then run the command again (a new daemon starts if none runs).',
+    );
   }
 }
 
@@ -97,39 +119,6 @@ export class ThreadxClient {
   /** A client over a pair of streams (a child's stdout/stdin, a socket, a test's PassThroughs). */
   static overStreams(input: Readable, output: Writable, opts?: ReaderOptions): ThreadxClient {
     return new ThreadxClient(streamTransport(input, output, opts));
-  }
-
-  /**
-   * Starts `node <cli> <args>` and talks to it over its stdio. `cli` defaults to the bundled
-   * `dist/cli.js` beside this module's package; stderr is passed through to `onStderr`.
-   */
-  static async spawn(opts: {
-    cli: string;
-    args: string[];
-    cwd?: string;
-    env?: NodeJS.ProcessEnv;
-    onStderr?: (text: string) => void;
-  }): Promise<ThreadxClient & { readonly pid: number | undefined }> {
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [opts.cli, ...opts.args], {
-      cwd: opts.cwd,
-      env: opts.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (t: string) => opts.onStderr?.(t));
-    const client = ThreadxClient.overStreams(child.stdout, child.stdin) as ThreadxClient & {
-      pid: number | undefined;
-    };
-    client.pid = child.pid;
-    client.onClose(() => {
-      if (child.exitCode === null) child.stdin.end();
-    });
-    await new Promise<void>((resolve, reject) => {
-      child.once('spawn', resolve);
-      child.once('error', reject);
-    });
-    return client;
   }
 
   /** Connects to a daemon's Unix socket (or Windows named pipe). */

@@ -3,12 +3,11 @@
  * exchange client, the handlers and the server. Transports attach connections to `server`; tests
  * do the same over paired streams.
  */
-import { codecPool } from '../store/codec-pool.ts';
 import { PassThrough } from 'node:stream';
 import type { Config } from '../../schemas/config.ts';
-import { Bank } from '../store/bank.ts';
-import type { BankLock } from '../store/lock.ts';
-import { type BinanceRestClient, restClientFromConfig } from '../sources/rest.ts';
+import type { Bank } from '../app/bank.ts';
+import type { BankLock } from '../app/bank-lock.ts';
+import { openAppState, warmCodecs } from '../app/open.ts';
 import { type MessageTransport, type ReaderOptions, streamTransport } from './framing.ts';
 import { Logger } from './logger.ts';
 import { createHandlers, type DaemonServices } from './methods.ts';
@@ -54,21 +53,14 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       maxFileBytes: config.logging.max_file_bytes,
       maxFiles: config.logging.max_files,
     });
-  const bank = await Bank.open(dataDir, {
-    maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
-    ...(opts.lock ? { lock: opts.lock } : {}),
-  });
-  let rest: BinanceRestClient | null = null;
   let server: RpcServer | null = null;
-  const { handlers, services } = createHandlers({
-    bank,
+  const state = await openAppState({
+    dataDir,
     config,
     configFile: opts.configFile ?? null,
-    dataDir: bank.layout.root,
     logger,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    rest: () =>
-      (rest ??= restClientFromConfig(config.data.api, opts.fetch ? { fetch: opts.fetch } : {})),
+    ...(opts.lock ? { lock: opts.lock } : {}),
     broadcastChanged: (changed, removed, reason) => {
       logger.info(
         `registry changed (${reason}): ${changed.length} written, ${removed.length} removed`,
@@ -76,11 +68,13 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
       server?.broadcast('registry/changed', { changed, removed, reason });
     },
   });
+  const { bank } = state;
+  const { handlers, services } = createHandlers({ ...state, logger });
   server = new RpcServer({
     handlers,
     logger,
     // A long-lived process: start the Parquet codec workers once a client is connected.
-    onInitialized: () => codecPool().warm(),
+    onInitialized: () => warmCodecs(),
     info: {
       version: PRODUCT_VERSION,
       dataDir: bank.layout.root,

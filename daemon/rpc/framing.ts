@@ -10,6 +10,7 @@
  *
  * Used by the daemon and by the client; depends on nothing but Buffer and streams.
  */
+import { ThreadxError } from '../../schemas/errors.ts';
 import type { Readable, Writable } from 'node:stream';
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -18,13 +19,14 @@ export const DEFAULT_MAX_HEADER_BYTES = 8 * 1024;
 const HEADER_END = Buffer.from('\r\n\r\n', 'latin1');
 const CONTENT_LENGTH = Buffer.from('content-length', 'latin1');
 
-export class FramingError extends Error {
+/** A message whose framing is broken; `reason` says how (code `PARSE_ERROR`). */
+export class FramingError extends ThreadxError {
+  override readonly name = 'FramingError';
   constructor(
     readonly reason: 'BAD_HEADER' | 'HEADER_TOO_LARGE' | 'MESSAGE_TOO_LARGE' | 'BAD_ENCODING',
     message: string,
   ) {
-    super(message);
-    this.name = 'FramingError';
+    super('PARSE_ERROR', message, undefined, { framing: reason });
   }
 }
 

@@ -13,7 +13,13 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { PROTOCOL_VERSION } from '../../schemas/protocol.ts';
-import { type BankLock, type LockOwner, acquireBankLock, lockOwner } from '../store/lock.ts';
+import {
+  BANK_LOCK,
+  type BankLock,
+  type LockOwner,
+  acquireBankLock,
+  lockOwner,
+} from '../app/bank-lock.ts';
 
 export type Endpoint =
   | { kind: 'socket'; path: string }
@@ -31,6 +37,8 @@ export interface DiscoveryInfo {
   mode: 'stdio' | 'socket' | 'port';
 }
 
+/** The bank's one-writer lock, which the daemon holds for its whole life. */
+export const LOCK_FILE = BANK_LOCK;
 export const DISCOVERY_FILE = '.threadx-daemon.json';
 export const TOKEN_FILE = '.threadx-token';
 

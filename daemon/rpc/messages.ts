@@ -8,7 +8,6 @@ export const messages = {
   batchUnsupported: () => 'Batch requests are not supported; send one request per message.',
   invalidRequest: (why: string) => `Not a JSON-RPC 2.0 request: ${why}.`,
   methodNotFound: (method: string) => `Unknown method ${JSON.stringify(method.slice(0, 100))}.`,
-  invalidParams: (method: string, first: string) => `Invalid params for ${method}: ${first}`,
   notInitialized: (method: string) =>
     `Send "initialize" before ${JSON.stringify(method)}: the connection is not initialized yet.`,
   alreadyInitialized: () => 'The connection is already initialized.',
@@ -25,20 +24,6 @@ export const messages = {
   storage: (why: string) => `Storage error: ${why}`,
   unavailable: (what: string) =>
     `${what} is not available in this build of the daemon (the module is missing).`,
-  noData: (symbol: string) =>
-    `No data for ${symbol} in the bank: ingest or import it first (ingest/run).`,
-  noDataset: (symbol: string, interval: string) =>
-    `No ${interval} data for ${symbol} in the bank, and no 1m data to derive it from.`,
-  unknownGroup: (name: string, known: string[]) =>
-    `Unknown group ${JSON.stringify(name)}; known groups: ${known.join(', ') || 'none'}.`,
-  exportNotAbsolute: () => 'out must be an absolute path.',
-  exportNoFolder: (dir: string) => `The folder ${dir} does not exist.`,
-  exportNotFolder: (dir: string) => `${dir} is not a folder.`,
-  exportExists: (file: string) => `${file} already exists; pass "overwrite": true to replace it.`,
-  exportIsFolder: (file: string) => `${file} is a folder, not a file.`,
-  exportExtension: () => 'out must end with .csv.',
-  exportInsideBank: () => "out must not be inside the bank's processed or indicator folders.",
-  startAfterEnd: () => 'start must be before end.',
   daemonRunning: (dataDir: string, endpoint: string, pid: number) =>
     `A ThreadX daemon already serves ${dataDir} (pid ${pid}) at ${endpoint}; connect to it, or run "threadx serve --stdio --join" to proxy to it.`,
   daemonLockBusy: (dataDir: string) =>

@@ -1,12 +1,19 @@
 /**
- * The `serve` CLI command: parses its flags and hands over to `transports.ts`. Registered into
- * the CLI's command table by `daemon/cli/commands.ts`.
+ * The `serve` command of the `threadx` program: parses its flags and hands over to
+ * `transports.ts`. The entry point (`daemon/cli/bin.ts`) adds it to the CLI's commands.
  */
-import { COMMANDS, EXIT, UsageError } from '../cli/context.ts';
-import { loadConfig } from '../store/config.ts';
+import { EXIT, ThreadxError } from '../../schemas/errors.ts';
+import type { CliCommand } from '../app/command.ts';
+import { loadConfig } from '../app/bank.ts';
 import { serve } from './transports.ts';
 
-COMMANDS.push({
+class UsageError extends ThreadxError {
+  constructor(message: string) {
+    super('BAD_INPUT', message, 'Run "threadx --help" for the commands and options.');
+  }
+}
+
+export const serveCommand: CliCommand = {
   name: 'serve',
   usage: 'serve --stdio|--socket P|--port N',
   summary: 'run the daemon (JSON-RPC, LSP framing); --join, --idle-timeout S',
@@ -59,4 +66,4 @@ COMMANDS.push({
     await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
     process.exit(code === 0 ? EXIT.ok : code);
   },
-});
+};

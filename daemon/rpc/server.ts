@@ -24,6 +24,7 @@ import {
   type ProgressToken,
   type RequestMethod,
   type Result,
+  type SymbolProgress,
   type WorkDoneProgress,
   CancelRequest,
   ErrorCodes,
@@ -34,7 +35,8 @@ import {
   isRequestMethod,
   toParamIssues,
 } from '../../schemas/protocol.ts';
-import { RpcError, cancelledError, invalidParams, toRpcError } from './errors.ts';
+import { type RpcErrorObject, cancelledError, invalidParams, toRpcError } from './errors.ts';
+import { type ErrorCodeName, ThreadxError } from '../../schemas/errors.ts';
 import type { FramingError, MessageTransport } from './framing.ts';
 import type { Logger } from './logger.ts';
 import { messages } from './messages.ts';
@@ -138,7 +140,7 @@ export class RpcServer extends EventEmitter {
           error: { code: error.code, message: error.message, data: error.data },
         };
       }
-      return { jsonrpc: '2.0', id, error: toRpcError(error).toJSON() };
+      return { jsonrpc: '2.0', id, error: toRpcError(error) };
     };
     this.jsonrpc.addMethod('initialize', (params, ctx) =>
       ctx.connection.initialize(params as ParsedParams<'initialize'>),
@@ -248,19 +250,19 @@ export class RpcServer extends EventEmitter {
   }
 }
 
-function asException(e: RpcError): JSONRPCErrorException {
+function asException(e: RpcErrorObject): JSONRPCErrorException {
   return new JSONRPCErrorException(e.message, e.code, e.data);
 }
 
-function cancelledOr(e: unknown): RpcError {
+function cancelledOr(e: unknown): RpcErrorObject {
   const mapped = toRpcError(e);
   // A handler that noticed the abort may throw anything; report it as the cancellation it is,
   // unless it failed for a reason of its own that the client should see.
   return mapped.code === ErrorCodes.InternalError || mapped.code === ErrorCodes.StorageError
-    ? cancelledError()
+    ? toRpcError(cancelledError())
     : mapped.code === ErrorCodes.RequestCancelled
       ? mapped
-      : cancelledError();
+      : toRpcError(cancelledError());
 }
 
 let connectionCounter = 0;
@@ -336,20 +338,14 @@ export class Connection {
   initialize(params: ParsedParams<'initialize'>): Result<'initialize'> {
     if (this.initialized) {
       throw asException(
-        new RpcError(ErrorCodes.InvalidRequest, messages.alreadyInitialized(), {
-          reason: 'ALREADY_INITIALIZED',
-        }),
+        toRpcError(new ThreadxError('INVALID_REQUEST', messages.alreadyInitialized())),
       );
     }
     if (this.opts.token !== undefined && !sameToken(params.token, this.opts.token)) {
       this.server.logger.warn(`refused ${this.label}: wrong or missing token`);
       // Answer, then hang up: the client learns why, and gets no second try on this socket.
       setImmediate(() => this.close());
-      throw asException(
-        new RpcError(ErrorCodes.Unauthorized, messages.unauthorized(), {
-          reason: 'UNAUTHORIZED',
-        }),
-      );
+      throw asException(toRpcError(new ThreadxError('UNAUTHORIZED', messages.unauthorized())));
     }
     this.initialized = true;
     this.clientName = params.clientInfo
@@ -399,13 +395,20 @@ export class Connection {
     this.transport.send(text);
   }
 
-  private sendError(id: JSONRPCID, code: number, message: string, reason: string): void {
-    this.send({ jsonrpc: '2.0', id, error: { code, message, data: { reason } } });
+  private sendError(id: JSONRPCID, code: ErrorCodeName, message: string): void {
+    this.sendErrorObject(id, toRpcError(new ThreadxError(code, message)));
   }
 
   private framingError(err: FramingError): void {
     this.server.logger.debug(`${this.label}: ${err.message}`);
-    this.sendError(null, ErrorCodes.ParseError, messages.framingError(err.message), err.reason);
+    this.sendErrorObject(
+      null,
+      toRpcError(
+        new ThreadxError('PARSE_ERROR', messages.framingError(err.message), undefined, {
+          framing: err.reason,
+        }),
+      ),
+    );
   }
 
   private receive(text: string): void {
@@ -413,12 +416,7 @@ export class Connection {
     try {
       msg = JSON.parse(text);
     } catch (e) {
-      this.sendError(
-        null,
-        ErrorCodes.ParseError,
-        messages.parseError((e as Error).message),
-        'PARSE_ERROR',
-      );
+      this.sendError(null, 'PARSE_ERROR', messages.parseError((e as Error).message));
       return;
     }
     try {
@@ -427,18 +425,13 @@ export class Connection {
       // A bug in routing must cost one message, not the daemon.
       this.server.logger.error('failed to route a message', e);
       const id = idOf(msg);
-      this.sendError(
-        id ?? null,
-        ErrorCodes.InternalError,
-        messages.internal('routing'),
-        'INTERNAL',
-      );
+      this.sendError(id ?? null, 'INTERNAL', 'routing');
     }
   }
 
   private route(msg: unknown): void {
     if (Array.isArray(msg)) {
-      this.sendError(null, ErrorCodes.InvalidRequest, messages.batchUnsupported(), 'BATCH');
+      this.sendError(null, 'INVALID_REQUEST', messages.batchUnsupported());
       return;
     }
     if (typeof msg !== 'object' || msg === null) {
@@ -470,7 +463,7 @@ export class Connection {
       if (hasId) {
         this.sendErrorObject(
           id ?? null,
-          invalidParams(m.method, [{ path: [], message: 'params must be an object' }]),
+          toRpcError(invalidParams(m.method, [{ path: [], message: 'params must be an object' }])),
         );
       }
       return;
@@ -480,11 +473,11 @@ export class Connection {
   }
 
   private invalid(id: JSONRPCID, why: string): void {
-    this.sendError(id, ErrorCodes.InvalidRequest, messages.invalidRequest(why), 'INVALID_REQUEST');
+    this.sendError(id, 'INVALID_REQUEST', messages.invalidRequest(why));
   }
 
-  private sendErrorObject(id: JSONRPCID, e: RpcError): void {
-    this.send({ jsonrpc: '2.0', id, error: e.toJSON() });
+  private sendErrorObject(id: JSONRPCID, e: RpcErrorObject): void {
+    this.send({ jsonrpc: '2.0', id, error: e });
   }
 
   private notification(method: string, params: unknown): void {
@@ -502,42 +495,32 @@ export class Connection {
 
   private request(id: JSONRPCID, method: string, params: unknown): void {
     if (!isRequestMethod(method)) {
-      this.sendError(id, ErrorCodes.MethodNotFound, messages.methodNotFound(method), 'NO_METHOD');
+      this.sendError(id, 'METHOD_NOT_FOUND', messages.methodNotFound(method));
       return;
     }
     if (!this.initialized && method !== Initialize.method) {
-      this.sendError(
-        id,
-        ErrorCodes.ServerNotInitialized,
-        messages.notInitialized(method),
-        'NOT_INITIALIZED',
-      );
+      this.sendError(id, 'NOT_INITIALIZED', messages.notInitialized(method));
       return;
     }
     if (this.shutdownRequested || (this.server.isShuttingDown && method !== 'shutdown')) {
-      this.sendError(id, ErrorCodes.InvalidRequest, messages.shuttingDown(method), 'SHUTTING_DOWN');
+      this.sendError(id, 'INVALID_REQUEST', messages.shuttingDown(method));
       return;
     }
     if (!this.server.methods().includes(method)) {
-      this.sendError(id, ErrorCodes.MethodNotFound, messages.unavailable(method), 'UNAVAILABLE');
+      this.sendError(id, 'METHOD_NOT_FOUND', messages.unavailable(method));
       return;
     }
     if (id !== null && this.running.has(id)) {
-      this.sendError(id, ErrorCodes.InvalidRequest, messages.duplicateId(id), 'DUPLICATE_ID');
+      this.sendError(id, 'INVALID_REQUEST', messages.duplicateId(id));
       return;
     }
     if (this.inflight.size >= this.server.maxInFlight) {
-      this.sendError(
-        id,
-        ErrorCodes.Busy,
-        messages.tooManyRequests(this.server.maxInFlight),
-        'BUSY',
-      );
+      this.sendError(id, 'BUSY', messages.tooManyRequests(this.server.maxInFlight));
       return;
     }
     const parsed = REQUESTS[method].params.safeParse(params);
     if (!parsed.success) {
-      this.sendErrorObject(id, invalidParams(method, toParamIssues(parsed.error)));
+      this.sendErrorObject(id, toRpcError(invalidParams(method, toParamIssues(parsed.error))));
       return;
     }
     const controller = new AbortController();
@@ -601,6 +584,8 @@ export class WorkDone {
   private state: 'idle' | 'begun' | 'ended' = 'idle';
   private lastPercent = -1;
   private lastAt = 0;
+  /** Symbol states not sent yet (held back by the throttle). */
+  private readonly pending = new Map<string, SymbolProgress>();
 
   constructor(
     private readonly connection: Connection,
@@ -625,9 +610,14 @@ export class WorkDone {
     });
   }
 
-  /** Reports `done` of `total` (or a bare message when total is 0). */
-  report(done: number, total: number, message?: string): void {
+  /**
+   * Reports `done` of `total` (or a bare message when total is 0), with the per-symbol states
+   * that changed. Reports are throttled to ten a second; symbol states held back by the throttle
+   * go out with the next report (or before `end`), so a client never misses a symbol's last state.
+   */
+  report(done: number, total: number, message?: string, symbols?: SymbolProgress[]): void {
     if (this.token === undefined || this.state !== 'begun') return;
+    for (const s of symbols ?? []) this.pending.set(s.symbol, s);
     const percentage =
       total > 0 ? Math.max(0, Math.min(100, Math.floor((done / total) * 100))) : undefined;
     const now = performance.now();
@@ -635,15 +625,23 @@ export class WorkDone {
     if (percentage === undefined && now - this.lastAt < 100) return;
     this.lastAt = now;
     if (percentage !== undefined) this.lastPercent = percentage;
+    this.sendReport(percentage, message);
+  }
+
+  private sendReport(percentage: number | undefined, message?: string): void {
+    const symbols = [...this.pending.values()];
+    this.pending.clear();
     this.send({
       kind: 'report',
       ...(percentage !== undefined ? { percentage } : {}),
       ...(message ? { message } : {}),
+      ...(symbols.length ? { symbols } : {}),
     });
   }
 
   end(message?: string): void {
     if (this.token === undefined || this.state !== 'begun') return;
+    if (this.pending.size) this.sendReport(this.lastPercent >= 0 ? this.lastPercent : undefined);
     this.state = 'ended';
     this.send({ kind: 'end', ...(message ? { message } : {}) });
   }

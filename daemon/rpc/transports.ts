@@ -32,7 +32,7 @@ import {
   watchParent,
 } from './lifecycle.ts';
 import { messages } from './messages.ts';
-import { lockedError } from '../store/lock.ts';
+import { lockedError } from '../app/bank-lock.ts';
 import type { Connection } from './server.ts';
 
 export interface ServeOptions {

@@ -1,9 +1,20 @@
 import { parseKlineCsv as parseCsv, KlineParseError } from '../engine/parse.ts';
 import { sortUnique } from '../engine/merge.ts';
+import {
+  type ArchiveFail,
+  FIRST_KLINE_MS,
+  MAX_UNNAMED_BYTES,
+  checkRowCaps,
+  checkTimeBounds as checkTimeBoundsOf,
+  expectedRows,
+  gunzipCapped as gunzipCappedOf,
+  maxUncompressedBytes,
+  unzipOneCsvCapped,
+} from '../engine/archive-file.ts';
 import { createHash } from 'node:crypto';
-import { Gunzip, strFromU8, Unzip, UnzipInflate } from 'fflate';
+import { strFromU8 } from 'fflate';
 import { type Candles, clipCandles, trimCandles } from '../../schemas/candles.ts';
-import { DAY_MS, intervalMs, isInterval } from '../../schemas/intervals.ts';
+import { DAY_MS } from '../../schemas/intervals.ts';
 import { dayKey, monthKey } from '../../schemas/common.ts';
 import { ChecksumMismatchError, messages, SourceError } from './errors.ts';
 import { get, type RetryOptions, withRetries } from './http.ts';
@@ -80,44 +91,15 @@ export function planArchive(start: number, end: number, now: number): ArchivePla
   return { months, days, rest: restStart < end ? { start: restStart, end } : null };
 }
 
-/** Binance's first klines are from July 2017: an earlier open time is not Binance data. */
-export const FIRST_KLINE_MS = Date.UTC(2017, 6, 1);
-/** How far past the local clock an open time may be (clocks disagree; a day is generous). */
-const FUTURE_SLACK_MS = DAY_MS;
-/** Most bytes one kline CSV line takes (Binance's take 100 to 170). */
-const BYTES_PER_ROW = 256;
-/** Compressed bytes fed to the inflater at a time. */
-const SLICE = 4096;
-/** Uncompressed size cap of a file whose name does not say its period. */
-export const MAX_UNNAMED_BYTES = 256 * 1024 * 1024;
-
 /**
- * The most rows a file named like Binance's archives (`BTCUSDT-1m-2024-01.zip`,
- * `BTCUSDT-1h-2024-01-15.csv`) can hold; null when the name does not say.
+ * The archive-file rules of `engine/archive-file.ts` (caps from the name, streamed decompression,
+ * time bounds), failing as the source's INVALID_RESPONSE: a malformed file may be retried (a
+ * download cut short), a file over its caps may not.
  */
-export function expectedRows(name: string): number | null {
-  const m = /-(\w+)-(\d{4})-(\d{2})(?:-(\d{2}))?\.(?:zip|csv|json)/.exec(name);
-  if (!m || !isInterval(m[1])) return null;
-  const y = Number(m[2]);
-  const mo = Number(m[3]);
-  const span = m[4] ? DAY_MS : Date.UTC(y, mo, 1) - Date.UTC(y, mo - 1, 1);
-  if (!(span > 0)) return null;
-  return m[1] === '1M' ? 1 : Math.ceil(span / intervalMs(m[1])) + 1;
-}
+const asSource: ArchiveFail = (message, retryable, cause) =>
+  new SourceError('INVALID_RESPONSE', message, retryable, cause ? { cause } : undefined);
 
-/** Uncompressed bytes a file may expand to, from the rows its name allows. */
-export function maxUncompressedBytes(name: string): number {
-  const rows = expectedRows(name);
-  return rows === null ? MAX_UNNAMED_BYTES : rows * BYTES_PER_ROW + 64 * 1024;
-}
-
-function tooBig(source: string, max: number): SourceError {
-  return new SourceError(
-    'INVALID_RESPONSE',
-    `${source} expands to more than ${max} bytes, more than its klines can take; it was not unpacked further (a damaged or hostile archive).`,
-    false,
-  );
-}
+export { FIRST_KLINE_MS, MAX_UNNAMED_BYTES, expectedRows, maxUncompressedBytes };
 
 /**
  * Parses a Binance kline CSV with the engine's parser (12 columns, a header row skipped, ms or µs
@@ -136,43 +118,19 @@ export function parseKlineCsv(text: string, source = 'CSV', now = Date.now()): C
     throw err;
   }
   const c = sortUnique(raw);
-  const limit = expectedRows(source);
-  if (limit !== null && raw.length > limit) {
-    throw new SourceError(
-      'INVALID_RESPONSE',
-      `${source} holds ${raw.length} rows, more than the ${limit} its period can have; refusing it.`,
-      false,
-    );
-  }
-  if (raw.length > 2 * c.length + 16) {
-    throw new SourceError(
-      'INVALID_RESPONSE',
-      `${source} holds ${raw.length} rows for only ${c.length} distinct open time(s): mostly duplicated rows; refusing it.`,
-      false,
-    );
-  }
-  checkTimeBounds(c, source, now);
+  checkRowCaps(raw.length, c.length, source, asSource);
+  checkTimeBounds(c, source, now, asSource);
   return c;
 }
 
 /** Refuses open times before Binance's first kline or more than a day after `now`. */
-export function checkTimeBounds(c: Candles, source: string, now = Date.now()): void {
-  if (c.length === 0) return;
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < c.length; i++) {
-    const t = c.openTime[i];
-    if (t < lo) lo = t;
-    if (t > hi) hi = t;
-  }
-  const bad = lo < FIRST_KLINE_MS ? lo : hi > now + FUTURE_SLACK_MS ? hi : null;
-  if (bad !== null) {
-    throw new SourceError(
-      'INVALID_RESPONSE',
-      `${source}: open time ${Number.isFinite(bad) ? new Date(bad).toISOString() : String(bad)} is ${bad < FIRST_KLINE_MS ? "before Binance's first kline (2017-07)" : 'more than a day in the future'}; refusing the file (a wrong time unit or a damaged file).`,
-      false,
-    );
-  }
+export function checkTimeBounds(
+  c: Candles,
+  source: string,
+  now = Date.now(),
+  fail: ArchiveFail = asSource,
+): void {
+  checkTimeBoundsOf(c, source, now, fail);
 }
 
 /**
@@ -185,92 +143,13 @@ export function parseArchiveZip(
   source = 'archive',
   maxBytes = maxUncompressedBytes(source),
 ): Candles {
-  const names: string[] = [];
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let failure: Error | null = null;
-  const unzip = new Unzip((file) => {
-    names.push(file.name);
-    if (!file.name.toLowerCase().endsWith('.csv') || names.length > 1) return;
-    file.ondata = (err, chunk) => {
-      if (failure) return;
-      if (err) {
-        failure = err;
-        return;
-      }
-      total += chunk.length;
-      if (total > maxBytes) {
-        failure = tooBig(source, maxBytes);
-        file.terminate();
-        return;
-      }
-      chunks.push(chunk);
-    };
-    file.start();
-  });
-  unzip.register(UnzipInflate);
-  try {
-    // Small slices: each can inflate to at most ~1000 times its size before the cap is checked.
-    for (let o = 0; o < bytes.length && !failure; o += SLICE) {
-      unzip.push(bytes.subarray(o, o + SLICE), o + SLICE >= bytes.length);
-    }
-  } catch (err) {
-    failure ??= err as Error;
-  }
-  if (failure instanceof SourceError) throw failure;
-  if (failure) {
-    throw new SourceError(
-      'INVALID_RESPONSE',
-      `${source}: not a valid zip (${String(failure)})`,
-      true,
-      { cause: failure },
-    );
-  }
-  if (names.length === 0)
-    throw new SourceError('INVALID_RESPONSE', `${source}: not a valid zip (no file in it)`, true);
-  const csvs = names.filter((n) => n.toLowerCase().endsWith('.csv'));
-  if (csvs.length !== 1 || names.length !== 1)
-    throw new SourceError(
-      'INVALID_RESPONSE',
-      `${source}: expected one CSV, found ${csvs.length} (and ${names.length - csvs.length} other file(s))`,
-      true,
-    );
-  return parseKlineCsv(strFromU8(concatBytes(chunks, total)), `${source}/${csvs[0]}`);
+  const { name, text } = unzipOneCsvCapped(bytes, source, maxBytes, asSource);
+  return parseKlineCsv(text, `${source}/${name}`);
 }
 
 /** Gunzips as a stream, giving up past `maxBytes` (a gzip bomb is refused after a few MB). */
 export function gunzipCapped(bytes: Uint8Array, source: string, maxBytes: number): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let over = false;
-  const g = new Gunzip((chunk) => {
-    if (over) return;
-    total += chunk.length;
-    if (total > maxBytes) {
-      over = true;
-      throw tooBig(source, maxBytes);
-    }
-    chunks.push(chunk);
-  });
-  try {
-    for (let o = 0; o < bytes.length; o += SLICE)
-      g.push(bytes.subarray(o, o + SLICE), o + SLICE >= bytes.length);
-  } catch (err) {
-    if (err instanceof SourceError) throw err;
-    throw new SourceError('INVALID_RESPONSE', `${source}: not valid gzip (${String(err)})`, false);
-  }
-  return concatBytes(chunks, total);
-}
-
-function concatBytes(chunks: Uint8Array[], total: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
+  return gunzipCappedOf(bytes, source, maxBytes, asSource);
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

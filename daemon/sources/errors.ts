@@ -1,8 +1,9 @@
 /**
- * Typed failures of the Binance sources. Every error carries a stable `code` string that the
- * jobs layer maps to JSON-RPC errors, and says whether trying again can help (`retryable`).
+ * Typed failures of the Binance sources: `ThreadxError`s whose `code` comes from the table in
+ * `schemas/errors.ts`, each saying whether trying again can help (`retryable`).
  * All user-facing wording lives in `messages` below, written once, asserted on by tests.
  */
+import { type ErrorDetails, ThreadxError } from '../../schemas/errors.ts';
 
 export type SourceErrorCode =
   | 'INVALID_SYMBOL'
@@ -49,15 +50,15 @@ export const messages = {
     `${what} failed after ${attempts} attempts; last error: ${last}`,
 } as const;
 
-export class SourceError extends Error {
+export class SourceError extends ThreadxError {
+  override readonly name: string = this.constructor.name;
   constructor(
-    readonly code: SourceErrorCode,
+    override readonly code: SourceErrorCode,
     message: string,
     readonly retryable: boolean,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: ErrorDetails },
   ) {
-    super(message, options);
-    this.name = new.target.name;
+    super(code, message, undefined, options?.details ?? {}, options);
   }
 }
 
@@ -88,6 +89,7 @@ export class RateLimitError extends SourceError {
       status === 418 ? 'IP_BANNED' : 'RATE_LIMITED',
       messages.rateLimited(status, Math.ceil(retryAfterMs / 1000)),
       true,
+      { details: { retryAfterMs, status } },
     );
   }
 }
@@ -104,7 +106,9 @@ export class ChecksumMismatchError extends SourceError {
     readonly expected: string,
     readonly actual: string,
   ) {
-    super('CHECKSUM_MISMATCH', messages.checksumMismatch(file, expected, actual), true);
+    super('CHECKSUM_MISMATCH', messages.checksumMismatch(file, expected, actual), true, {
+      details: { file, expected, actual },
+    });
   }
 }
 

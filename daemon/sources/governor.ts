@@ -155,8 +155,9 @@ function retryAfterMs(headers: ResponseInfo['headers']): number | undefined {
 export class RateGovernor {
   private limit: number;
   private windowMs: number;
-  private readonly margin: number;
-  private readonly minMargin: number;
+  private margin: number;
+  private minMargin: number;
+  private readonly minMarginSetting: number;
   /** Until which window the full margin applies (foreign weight seen, or nothing known yet). */
   private cautiousUntil = Number.POSITIVE_INFINITY;
   private readonly clock: () => number;
@@ -202,13 +203,26 @@ export class RateGovernor {
     this.limit = opts.limit ?? 6000;
     this.windowMs = opts.windowMs ?? 60_000;
     this.margin = opts.safetyMargin ?? 0.1;
-    this.minMargin = Math.min(opts.minMargin ?? 0.02, this.margin);
+    this.minMarginSetting = opts.minMargin ?? 0.02;
+    this.minMargin = Math.min(this.minMarginSetting, this.margin);
     this.clock = opts.clock ?? Date.now;
     this.sleep = opts.sleep ?? defaultSleep;
     this.offset = opts.serverOffsetMs ?? 0;
     this.guardMs = opts.boundaryGuardMs;
     this.random = opts.random ?? Math.random;
     if (opts.limit !== undefined) this.configured = true;
+  }
+
+  /**
+   * Applies the configuration (`[data.api]` weight_safety_margin, rate_limit_weight_per_minute):
+   * the share of the limit kept free, and the limit assumed until exchangeInfo tells the real one.
+   */
+  applySettings(s: { safetyMargin?: number; defaultLimit?: number }): void {
+    if (s.safetyMargin !== undefined) {
+      this.margin = s.safetyMargin;
+      this.minMargin = Math.min(this.minMarginSetting, s.safetyMargin);
+    }
+    if (s.defaultLimit !== undefined && !this.configured) this.limit = s.defaultLimit;
   }
 
   /** Whether limits were read from the exchange (or given explicitly). */

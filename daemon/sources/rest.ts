@@ -79,7 +79,13 @@ export function restClientFromConfig(
   api: Config['data']['api'],
   overrides: { baseUrl?: string; fetch?: typeof fetch } = {},
 ): BinanceRestClient {
+  const governor = sharedGovernor();
+  governor.applySettings({
+    safetyMargin: api.weight_safety_margin,
+    defaultLimit: api.rate_limit_weight_per_minute,
+  });
   return new BinanceRestClient({
+    governor,
     baseUrl: overrides.baseUrl ?? api.base_url,
     maxRetries: api.max_retries,
     retryDelay: api.retry_delay,

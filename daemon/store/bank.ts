@@ -1,3 +1,4 @@
+import { type ErrorDetails, ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import {
@@ -26,7 +27,14 @@ import type {
 } from '../../schemas/registry.ts';
 import { fillGaps, detectGaps, mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';
-import { resample, resampleAll, compareCandles, type CandleDiff } from '../engine/resample.ts';
+import {
+  resample,
+  resampleAll,
+  compareCandles,
+  completeBuckets,
+  knownMinutes,
+  type CandleDiff,
+} from '../engine/resample.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
 import { Layout, monthKey, nextMonthStart } from './layout.ts';
 import {
@@ -39,7 +47,6 @@ import {
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
 import { codecPool } from './codec-pool.ts';
 import { type BankLock, RECOVERY, acquireBankLock } from './lock.ts';
-import { ThreadxError } from '../../schemas/errors.ts';
 import {
   datasetId,
   loadRegistry,
@@ -99,19 +106,17 @@ export interface DeriveResult {
  */
 const SUM_TOLERANCE = 1e-12;
 
-export class DataContractError extends Error {
-  readonly code = 'DATA_CONTRACT';
-  constructor(message: string) {
-    super(message);
-    this.name = 'DataContractError';
+export class DataContractError extends ThreadxError {
+  override readonly name = 'DataContractError';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('DATA_CONTRACT', message, undefined, details);
   }
 }
 
-export class NotFoundError extends Error {
-  readonly code = 'NOT_FOUND';
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotFoundError';
+export class NotFoundError extends ThreadxError {
+  override readonly name = 'NotFoundError';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('NOT_FOUND', message, 'Run "threadx list" to see what the bank holds.', details);
   }
 }
 
@@ -343,10 +348,13 @@ export class Bank {
     );
     const parts = await Promise.all(
       wanted.map(async (f) => {
-        const { candles } = await codecPool().decode(
-          await fsp.readFile(this.layout.abs(f.path)),
-          f.path,
-        );
+        const bytes = await this.readChecked(entry, f);
+        let candles: Candles;
+        try {
+          ({ candles } = await codecPool().decode(bytes, f.path));
+        } catch (e) {
+          throw this.corrupt(entry, f, 'it cannot be decoded as Parquet', e);
+        }
         return clip(candles, start, end);
       }),
     );
@@ -362,14 +370,67 @@ export class Bank {
   ): Promise<Candles> {
     if (interval === '1m') return this.read1m(symbol, start, end);
     const entry = this.get(symbol, interval);
+    // Derived, with every bucket still pending: no candle yet (the entry says how many wait).
+    if (entry && entry.files.length === 0 && (entry.pending?.length ?? 0) > 0)
+      return allocCandles(0);
     if (!entry || entry.files.length === 0) {
       throw new NotFoundError(
         `no ${interval} data for ${parseSymbol(symbol)}: run "threadx resample --symbol ${parseSymbol(symbol)} --intervals ${interval}"`,
       );
     }
     const f = entry.files[0];
-    const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
+    const bytes = await this.readChecked(entry, f);
+    let candles: Candles;
+    try {
+      ({ candles } = decodeCandles(bytes, f.path));
+    } catch (e) {
+      throw this.corrupt(entry, f, 'it cannot be decoded as Parquet', e);
+    }
     return clip(candles, start, end);
+  }
+
+  /**
+   * A registered file's bytes, refused when the last verify found it corrupt, changed or missing,
+   * when it is gone, or when its size differs from the registry's: a read never answers with data
+   * the bank cannot vouch for (the full checksum is `verify`'s job).
+   */
+  private async readChecked(entry: DatasetEntry, f: FileEntry): Promise<Buffer> {
+    if (f.verify && f.verify.status !== 'ok') {
+      throw this.corrupt(entry, f, f.verify.reason ?? verifyWords(f.verify.status));
+    }
+    let bytes: Buffer;
+    try {
+      // An entry that does not point at its dataset's own file is refused, never followed.
+      bytes = await fsp.readFile(followable(this.layout, entry, f));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw this.corrupt(entry, f, 'the file is missing', e);
+      throw e;
+    }
+    if (bytes.length !== f.bytes) {
+      throw this.corrupt(
+        entry,
+        f,
+        `it has ${bytes.length} bytes where the registry recorded ${f.bytes}`,
+      );
+    }
+    return bytes;
+  }
+
+  /** The error a read answers for a file it cannot vouch for: the file, and the fix. */
+  private corrupt(
+    entry: DatasetEntry,
+    f: FileEntry,
+    reason: string,
+    cause?: unknown,
+  ): ThreadxError {
+    return new ThreadxError(
+      'CORRUPT',
+      `${entry.id} cannot be read: ${f.path} is damaged (${reason}). Run "threadx repair --symbol ${entry.symbol}".`,
+      undefined,
+      { dataset: entry.id, file: f.path, reason },
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /**
@@ -412,11 +473,15 @@ export class Bank {
       .map((k) => stored.get(k))
       .filter((f): f is FileEntry => Boolean(f));
     const decoded = await Promise.all(
-      storedFiles.map(
-        async (f) =>
-          (await codecPool().decode(await fsp.readFile(followable(this.layout, entry, f)), f.path))
-            .candles,
-      ),
+      storedFiles.map(async (f) => {
+        // A damaged neighbour is never merged into new data: the write stops and names the fix.
+        const bytes = await this.readChecked(entry, f);
+        try {
+          return (await codecPool().decode(bytes, f.path)).candles;
+        } catch (e) {
+          throw this.corrupt(entry, f, 'it cannot be decoded as Parquet', e);
+        }
+      }),
     );
     for (const candles of decoded) {
       const real = withoutFilled(candles);
@@ -470,6 +535,7 @@ export class Bank {
           last: part.openTime[part.length - 1],
           gaps,
           filledCount,
+          writtenAt: this.now(),
         },
       });
       writes.push({ abs, bytes });
@@ -529,29 +595,62 @@ export class Bank {
         iv !== '1m' &&
         !(affected && (this.reg.datasets[datasetId(symbol, iv)]?.files.length ?? 0) > 0),
     );
-    const full = whole.length
-      ? resampleAll(await this.read1m(symbol), whole)
-      : new Map<Interval, Candles>();
+    const absent = this.confirmedEmpty(symbol);
+    const m1All = whole.length ? await this.read1m(symbol) : null;
+    const full = m1All ? resampleAll(m1All, whole) : new Map<Interval, Candles>();
+    const knownAll = m1All ? knownMinutes(m1All, absent) : [];
     for (const interval of intervals) {
       if (interval === '1m') continue;
       const id = datasetId(symbol, interval);
       const existing = this.reg.datasets[id];
       let series: Candles;
+      let pending: number[];
       const fromFull = full.get(interval);
       if (fromFull) {
-        series = fromFull;
+        // Only whole buckets become candles; edge buckets stay pending (README, "Fidelity").
+        ({ candles: series, pending } = completeBuckets(fromFull, interval, knownAll));
       } else {
         const from = bucketStart(affected![0], interval);
         const to = nextBucketStart(bucketStart(affected![1] - 1, interval), interval);
-        const fresh = resample(await this.read1m(symbol, from, to), interval);
+        const part = await this.read1m(symbol, from, to);
+        // The same cascade as a whole-history derive, so the sums (and the bytes) are identical
+        // and an unchanged bucket never rewrites a sound file.
+        const fresh = completeBuckets(
+          resampleAll(part, [interval]).get(interval)!,
+          interval,
+          knownMinutes(part, absent),
+        );
         const old = await this.read(symbol, interval);
-        series = splice(old, fresh, from, to);
+        series = splice(old, fresh.candles, from, to);
+        pending = [
+          ...(existing?.pending ?? []).filter((t) => t < from || t >= to),
+          ...fresh.pending,
+        ].sort((a, b) => a - b);
       }
       const abs = this.layout.derived(symbol, interval);
       const rel = this.layout.rel(abs);
+      if (series.length === 0) {
+        // Every bucket is still pending: no file (an empty file would be a dataset of nothing).
+        this.reg.datasets[id] = {
+          ...(existing
+            ? summarize({ ...existing, files: [] })
+            : newEntry(symbol, interval, ['derived'])),
+          pending,
+          sourceChecksum,
+          updated: this.now(),
+        };
+        await this.save();
+        if (existing?.files.length) await fsp.rm(abs, { force: true });
+        out.push({ interval, rows: 0, written: Boolean(existing?.files.length) });
+        continue;
+      }
       const bytes = encodeCandles(series, { symbol, interval, source_checksum: sourceChecksum });
       const sum = sha256(bytes);
       if (existing?.files[0]?.sha256 === sum) {
+        if (!samePending(existing.pending, pending)) {
+          existing.pending = pending;
+          await this.save();
+        }
         out.push({ interval, rows: series.length, written: false });
         continue;
       }
@@ -567,14 +666,63 @@ export class Bank {
         last: series.length ? series.openTime[series.length - 1] : null,
         gaps,
         filledCount: 0,
+        writtenAt: this.now(),
       };
       await this.commit([{ dataset: id, file }], [{ abs, bytes }], (reg) => {
         reg.datasets[id].sourceChecksum = sourceChecksum;
+        reg.datasets[id].pending = pending;
         reg.datasets[id].updated = this.now();
       });
       out.push({ interval, rows: series.length, written: true });
     }
     return out;
+  }
+
+  /**
+   * `interval` resampled from 1m over [from, to) for a reader, holding only whole buckets, as
+   * `derive` stores them: a bucket with unknown minutes is pending, never shown as a candle.
+   */
+  async resampleComplete(
+    symbol: string,
+    interval: Interval,
+    from: number,
+    to: number,
+  ): Promise<{ candles: Candles; pending: number[] }> {
+    const m1 = await this.read1m(symbol, from, to);
+    return completeBuckets(
+      resample(m1, interval),
+      interval,
+      knownMinutes(m1, this.confirmedEmpty(symbol)),
+    );
+  }
+
+  /** Pending edge buckets of `interval` that overlap [start, end) (see `derive`). */
+  async pendingBuckets(
+    symbolIn: string,
+    interval: Interval,
+    start = -Infinity,
+    end = Infinity,
+  ): Promise<number> {
+    if (interval === '1m') return 0;
+    const symbol = parseSymbol(symbolIn);
+    const m1 = this.get(symbol, '1m');
+    if (!m1 || m1.first === null || m1.last === null) return 0;
+    const lo = Math.max(start, m1.first);
+    const hi = Math.min(end, m1.last + MINUTE_MS);
+    if (!(hi > lo)) return 0;
+    const first = bucketStart(lo, interval);
+    const last = bucketStart(hi - 1, interval);
+    const stored = this.get(symbol, interval);
+    if (stored?.kind === 'candles' && stored.sourceChecksum === this.datasetChecksum(symbol, '1m'))
+      return (stored.pending ?? []).filter((t) => t >= first && t <= last).length;
+    // Not stored: only the buckets at the two ends of the range can be edge buckets.
+    const ends = first === last ? [first] : [first, last];
+    let n = 0;
+    for (const b of ends) {
+      const r = await this.resampleComplete(symbol, interval, b, nextBucketStart(b, interval));
+      n += r.pending.length;
+    }
+    return n;
   }
 
   /**
@@ -634,6 +782,7 @@ export class Bank {
       last: n ? timestamp[n - 1] : null,
       gaps: [],
       filledCount: 0,
+      writtenAt: this.now(),
     };
     const record = { ...rec, symbol };
     this.reg.datasets[id] ??= newIndicatorEntry(record);
@@ -645,14 +794,19 @@ export class Bank {
     return { id, path: rel, rows: n, written: true };
   }
 
-  /** Reads a cached indicator file (no checksum check: `verify` does that). */
+  /** Reads a cached indicator file (size and last verify checked; the checksum is `verify`'s). */
   async readIndicator(symbol: string, interval: Interval, key: string): Promise<ColumnsFile> {
     const e = this.getIndicator(symbol, interval, key);
     if (!e || e.files.length === 0) {
       throw new NotFoundError(`no cached ${key} for ${parseSymbol(symbol)} ${interval}`);
     }
     const f = e.files[0];
-    return decodeColumns(await fsp.readFile(this.layout.abs(f.path)), f.path);
+    const bytes = await this.readChecked(e, f);
+    try {
+      return decodeColumns(bytes, f.path);
+    } catch (err) {
+      throw this.corrupt(e, f, 'it cannot be decoded as Parquet', err);
+    }
   }
 
   /** Re-derives the buckets of a stored timeframe overlapping [lo, hi) and compares them. */
@@ -665,7 +819,12 @@ export class Bank {
     const from = bucketStart(lo, interval);
     const to = nextBucketStart(bucketStart(hi - 1, interval), interval);
     const stored = await this.read(symbol, interval, from, to);
-    const fresh = resample(await this.read1m(symbol, from, to), interval);
+    const m1 = await this.read1m(symbol, from, to);
+    const fresh = completeBuckets(
+      resample(m1, interval),
+      interval,
+      knownMinutes(m1, this.confirmedEmpty(symbol)),
+    ).candles;
     return compareCandles(fresh, stored, { volumeRelTol: SUM_TOLERANCE });
   }
 
@@ -675,7 +834,12 @@ export class Bank {
     interval: Interval,
   ): Promise<{ total: number; diffs: CandleDiff[] }> {
     const stored = await this.read(symbol, interval);
-    const fresh = resample(await this.read1m(symbol), interval);
+    const m1 = await this.read1m(symbol);
+    const fresh = completeBuckets(
+      resample(m1, interval),
+      interval,
+      knownMinutes(m1, this.confirmedEmpty(symbol)),
+    ).candles;
     return compareCandles(fresh, stored, { volumeRelTol: SUM_TOLERANCE });
   }
 
@@ -684,13 +848,19 @@ export class Bank {
    * and unregistered files.
    */
   async verify(
-    opts: { onProgress?: (done: number, total: number) => void; signal?: AbortSignal } = {},
+    opts: {
+      onProgress?: (done: number, total: number) => void;
+      signal?: AbortSignal;
+      /** Only these symbols' files (and no unregistered-file scan). */
+      symbols?: readonly string[];
+    } = {},
   ): Promise<VerifyIssue[]> {
     const issues: VerifyIssue[] = [];
     const known = new Set<string>();
-    const all = Object.entries(this.reg.datasets).flatMap(([key, d]) =>
-      d.files.map((f) => ({ key, d, f })),
-    );
+    const only = opts.symbols ? new Set(opts.symbols.map((x) => parseSymbol(x))) : null;
+    const all = Object.entries(this.reg.datasets)
+      .filter(([, d]) => !only || only.has(d.symbol))
+      .flatMap(([key, d]) => d.files.map((f) => ({ key, d, f })));
     let done = 0;
     for (const { key, d, f } of all) {
       opts.signal?.throwIfAborted();
@@ -707,54 +877,21 @@ export class Bank {
         continue;
       }
       known.add(f.path);
-      const abs = this.layout.abs(f.path);
-      let bytes: Buffer;
-      try {
-        bytes = await fsp.readFile(abs);
-      } catch {
-        issues.push({
-          path: f.path,
-          status: 'missing',
-          dataset: d.id,
-          detail: 'file listed in the registry does not exist',
-        });
-        opts.onProgress?.(++done, all.length);
-        continue;
-      }
-      const sum = sha256(bytes);
-      let status: VerifyIssue['status'] = sum === f.sha256 ? 'ok' : 'changed';
-      let detail: string | undefined =
-        status === 'changed'
-          ? `sha256 ${sum.slice(0, 12)}… differs from the registry's ${f.sha256.slice(0, 12)}…`
-          : undefined;
-      try {
-        if (d.kind === 'indicator') {
-          // Indicator files hold no candles: readable, with the registered row count.
-          const rows = decodeColumns(bytes, f.path).timestamp.length;
-          if (rows !== f.rows) {
-            detail = `${rows} rows, registry says ${f.rows}`;
-            if (status === 'ok') status = 'changed';
-          }
-          issues.push({ path: f.path, status, dataset: d.id, ...(detail ? { detail } : {}) });
-          opts.onProgress?.(++done, all.length);
-          continue;
-        }
-        const { candles } = decodeCandles(bytes, f.path);
-        const r = validateCandles(candles, d.interval);
-        if (!r.ok) {
-          status = 'corrupt';
-          detail = describeViolations(r, 3);
-        } else if (candles.length !== f.rows) {
-          detail = `${candles.length} rows, registry says ${f.rows}`;
-          if (status === 'ok') status = 'changed';
-        }
-      } catch (e) {
-        status = 'corrupt';
-        detail = (e as Error).message;
-      }
+      const { status, detail, reason } = await this.verifyFile(d, f);
+      // The finding is the file's own, kept in the registry: it survives a reload and a restart,
+      // and a rewrite of the file (a new entry) clears it.
+      const since = f.verify?.status === 'ok' ? f.verify.at : f.writtenAt;
+      f.verify = {
+        at: this.now(),
+        status,
+        ...(reason ? { reason } : {}),
+        ...(status !== 'ok' && since !== undefined ? { since } : {}),
+      };
       issues.push({ path: f.path, status, dataset: d.id, ...(detail ? { detail } : {}) });
       opts.onProgress?.(++done, all.length);
     }
+    if (all.length > 0) await this.save();
+    if (only) return issues;
     for (const dir of [this.layout.processed, this.layout.indicators]) {
       for (const rel of await listParquet(dir, this.layout)) {
         if (!known.has(rel))
@@ -766,6 +903,70 @@ export class Bank {
       }
     }
     return issues;
+  }
+
+  /** Checks one registered file: checksum, decodability, the data contract, the row count. */
+  private async verifyFile(
+    d: DatasetEntry,
+    f: FileEntry,
+  ): Promise<{
+    status: 'ok' | 'changed' | 'corrupt' | 'missing';
+    detail?: string;
+    reason?: string;
+  }> {
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(this.layout.abs(f.path));
+    } catch {
+      return {
+        status: 'missing',
+        detail: 'file listed in the registry does not exist',
+        reason: 'the file is missing',
+      };
+    }
+    const sum = sha256(bytes);
+    let status: 'ok' | 'changed' | 'corrupt' = sum === f.sha256 ? 'ok' : 'changed';
+    let detail: string | undefined =
+      status === 'changed'
+        ? `sha256 ${sum.slice(0, 12)}… differs from the registry's ${f.sha256.slice(0, 12)}…`
+        : undefined;
+    let reason: string | undefined =
+      status === 'changed' ? 'its content changed outside the bank (checksum differs)' : undefined;
+    let rows: number;
+    let candles: Candles | null = null;
+    try {
+      if (d.kind === 'indicator') rows = decodeColumns(bytes, f.path).timestamp.length;
+      else {
+        candles = decodeCandles(bytes, f.path).candles;
+        rows = candles.length;
+      }
+    } catch (e) {
+      return {
+        status: 'corrupt',
+        detail: `cannot be decoded: ${(e as Error).message}`,
+        reason:
+          bytes.length < f.bytes
+            ? `the file is truncated (${bytes.length} of ${f.bytes} bytes) and cannot be read`
+            : 'the file is damaged and cannot be read as Parquet',
+      };
+    }
+    if (candles) {
+      const r = validateCandles(candles, d.interval);
+      if (!r.ok) {
+        const text = describeViolations(r, 3);
+        return {
+          status: 'corrupt',
+          detail: text,
+          reason: `its candles break the data contract: ${text}`,
+        };
+      }
+    }
+    if (rows !== f.rows) {
+      detail = `${rows} rows, registry says ${f.rows}`;
+      reason = `it holds ${rows} rows where the registry recorded ${f.rows}`;
+      if (status === 'ok') status = 'changed';
+    }
+    return { status, ...(detail ? { detail } : {}), ...(reason ? { reason } : {}) };
   }
 
   /**
@@ -807,6 +1008,7 @@ export class Bank {
           last: kept.openTime[kept.length - 1],
           gaps,
           filledCount,
+          writtenAt: this.now(),
         },
       });
       writes.push({ abs: this.layout.abs(f.path), bytes });
@@ -824,6 +1026,22 @@ export class Bank {
     else await this.save();
     for (const p of emptied) await fsp.rm(this.layout.abs(p), { force: true });
     return removed;
+  }
+
+  /**
+   * Forgets files the bank can no longer vouch for (corrupt or missing): their registry entries
+   * go, then the files. The dataset stays, with a hole where they were, for `repair` to refill.
+   */
+  async dropFiles(id: string, paths: readonly string[]): Promise<void> {
+    const e = this.reg.datasets[id];
+    if (!e || paths.length === 0) return;
+    this.reg.datasets[id] = summarize({
+      ...e,
+      files: e.files.filter((f) => !paths.includes(f.path)),
+    });
+    this.reg.datasets[id].updated = this.now();
+    await this.save();
+    for (const p of paths) await fsp.rm(this.layout.abs(p), { force: true });
   }
 
   /** Removes a dataset's files and registry entry. Deleting 1m removes its derived data too. */
@@ -1019,5 +1237,25 @@ function newEntry(symbol: string, interval: Interval, source: string[]): Dataset
     filledCount: 0,
     source,
     updated: 0,
+    pending: [],
   };
+}
+
+/** A verify finding in plain words, for a file whose record carries no reason. */
+export function verifyWords(status: 'ok' | 'changed' | 'corrupt' | 'missing'): string {
+  switch (status) {
+    case 'ok':
+      return 'verified';
+    case 'changed':
+      return 'its content changed outside the bank';
+    case 'corrupt':
+      return 'its content is damaged';
+    case 'missing':
+      return 'the file is missing';
+  }
+}
+
+function samePending(a: readonly number[] | undefined, b: readonly number[]): boolean {
+  const x = a ?? [];
+  return x.length === b.length && x.every((t, i) => t === b[i]);
 }

@@ -109,10 +109,8 @@ export class CodecPool {
       this.pump();
     }).then((res) => {
       if (!res.ok) {
-        const err =
-          res.name === 'ParquetFormatError'
-            ? new ParquetFormatError(res.message)
-            : new Error(res.message);
+        if (res.name === 'ParquetFormatError') throw new ParquetFormatError(res.message);
+        const err = new Error(res.message);
         err.name = res.name;
         throw err;
       }

@@ -1,13 +1,13 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { type Config, ConfigSchema } from '../../schemas/config.ts';
 
-export class ConfigError extends Error {
-  readonly code = 'CONFIG';
+export class ConfigError extends ThreadxError {
+  override readonly name = 'ConfigError';
   constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+    super('CONFIG', message);
   }
 }
 

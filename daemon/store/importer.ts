@@ -1,28 +1,33 @@
+import { type ErrorDetails, ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { strFromU8 } from 'fflate';
+import { Unzip, UnzipInflate, strFromU8 } from 'fflate';
 import {
+  checkArchiveChecksum as verifyArchiveChecksum,
   checkTimeBounds,
   gunzipCapped,
   maxUncompressedBytes,
-  parseArchiveZip as parseZip,
-  parseKlineCsv as parseCappedCsv,
-  verifyChecksum as verifyArchiveChecksum,
-} from '../sources/archive.ts';
+  parseArchiveZipBytes as parseZip,
+  parseKlineCsvCapped,
+} from '../engine/archive-file.ts';
 import type { Candles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
-import { parseKlineRows } from '../engine/parse.ts';
+import {
+  type KlineMarket,
+  detectInterval,
+  parseKlineRows,
+  sniffCsvMarket,
+} from '../engine/parse.ts';
 
 /**
  * Reading kline files users bring: Binance archive zips (`SYMBOL-1m-2024-01.zip`), their CSVs,
  * and JSON kline arrays. A `.CHECKSUM` beside a file is verified before anything is read.
  */
-export class ImportError extends Error {
-  readonly code = 'BAD_FILE';
-  constructor(message: string) {
-    super(message);
-    this.name = 'ImportError';
+export class ImportError extends ThreadxError {
+  override readonly name = 'ImportError';
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('BAD_FILE', message, undefined, details);
   }
 }
 
@@ -32,6 +37,34 @@ export interface KlineFile {
   interval: Interval | null;
   candles: Candles;
   checksum: 'verified' | 'absent';
+  /** The interval the open times show, whatever the name says (null: one row, cannot tell). */
+  detectedInterval: Interval | null;
+  /** The market the file's path, name or text shows, and why when it is futures. */
+  market: KlineMarket;
+  marketReason?: string;
+}
+
+/** Futures archive paths and names: `futures/um/...`, `futures/cm/...`, `...-um-...`. */
+const FUTURES_PATH = /(^|[\\/_-])futures([\\/_-]|$)|[\\/](um|cm)[\\/]/i;
+
+/** The first few KB of the CSV inside a zip, decompressed no further than that. */
+function zipHead(bytes: Uint8Array): string {
+  let head = '';
+  try {
+    const uz = new Unzip();
+    uz.register(UnzipInflate);
+    uz.onfile = (f) => {
+      f.ondata = (_err, data) => {
+        if (!head && data.length) head = strFromU8(data.subarray(0, 4096));
+        f.terminate();
+      };
+      f.start();
+    };
+    uz.push(bytes, true);
+  } catch {
+    // A damaged zip is reported by the parser below.
+  }
+  return head;
 }
 
 const NAME = /^([A-Za-z0-9]{2,20})-(\w+)-(\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv|json)(?:\.gz)?$/;
@@ -92,10 +125,10 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
       bytes = gunzipCapped(bytes, name, maxUncompressedBytes(inner));
     }
     if (inner.endsWith('.zip')) candles = parseArchiveZip(bytes, name);
-    else if (inner.endsWith('.csv')) candles = parseCappedCsv(strFromU8(bytes), inner);
+    else if (inner.endsWith('.csv')) candles = parseKlineCsvCapped(strFromU8(bytes), inner);
     else if (inner.endsWith('.json')) {
       candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
-      checkTimeBounds(candles, name);
+      checkTimeBounds(candles, name, Date.now());
     } else
       throw new ImportError(
         `${name}: unsupported file type (expected .zip, .csv or .json, optionally gzipped)`,
@@ -104,11 +137,27 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
     if (e instanceof ImportError) throw e;
     throw new ImportError((e as Error).message);
   }
+  let market: KlineMarket = 'spot';
+  let marketReason: string | undefined;
+  if (FUTURES_PATH.test(file)) {
+    market = 'futures';
+    marketReason = 'its path names a futures market';
+  } else if (!inner.endsWith('.json')) {
+    const head = inner.endsWith('.zip') ? zipHead(bytes) : strFromU8(bytes.subarray(0, 4096));
+    if (sniffCsvMarket(head) === 'futures') {
+      market = 'futures';
+      marketReason =
+        'it has the futures archive header row and prices at a contract tick size, not spot 8-decimal prices';
+    }
+  }
   return {
     file,
     symbol: parsedName?.symbol ?? null,
     interval: parsedName?.interval ?? null,
     candles,
     checksum,
+    detectedInterval: detectInterval(candles.openTime, candles.length),
+    market,
+    ...(marketReason ? { marketReason } : {}),
   };
 }

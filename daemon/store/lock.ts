@@ -245,17 +245,24 @@ async function takeOver(root: string, dir: string, seen: LockOwner | null): Prom
   }
 }
 
-/** The sentence a refused writer prints: who holds the bank, since when, and the fix. */
+/**
+ * The sentence a refused writer prints: who holds the bank, since when, and the fix. `canJoin`:
+ * the command can run through the daemon (`--join`); otherwise the hint names the ingest that can.
+ */
 export function lockedError(
   root: string,
   owner: LockOwner | null,
   isDaemon: boolean,
+  canJoin = false,
 ): ThreadxError {
   const who = owner
     ? `"${owner.command}" (pid ${owner.pid}${owner.host === os.hostname() ? '' : ` on ${owner.host}`}, since ${new Date(owner.since).toISOString()})`
     : 'another process that is starting';
+  const kill = `kill ${owner?.pid ?? 'PID'}`;
   const hint = isDaemon
-    ? `Add --join to run the command through that daemon, or stop it (kill ${owner?.pid ?? 'PID'}) and run the command again.`
+    ? canJoin
+      ? `Add --join to run the command through that daemon, or stop it (${kill}) and run the command again.`
+      : `Stop that daemon (${kill}) and run the command again; downloads can run through it with "threadx ingest --join".`
     : `Wait for it to finish, or stop that process${owner ? ` (kill ${owner.pid})` : ''} and run the command again.`;
   return new ThreadxError('LOCKED', `The bank at ${root} is being written by ${who}.`, hint, {
     root,

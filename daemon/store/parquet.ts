@@ -1,3 +1,4 @@
+import { ThreadxError } from '../../schemas/errors.ts';
 import * as arrow from 'apache-arrow';
 import * as pq from 'parquet-wasm';
 import { type Candles, allocCandles, FLOAT_COLUMNS, STORED_NAMES } from '../../schemas/candles.ts';
@@ -102,10 +103,10 @@ function encode(timestamp: Float64Array, columns: Column[], meta: ParquetMeta): 
   return pq.writeParquet(table, props);
 }
 
-export class ParquetFormatError extends Error {
+export class ParquetFormatError extends ThreadxError {
+  override readonly name = 'ParquetFormatError';
   constructor(message: string) {
-    super(message);
-    this.name = 'ParquetFormatError';
+    super('PARQUET', message, 'Run "threadx verify" to find the damaged files.');
   }
 }
 

@@ -1,5 +1,4 @@
 import { promises as fsp } from 'node:fs';
-import { createHash } from 'node:crypto';
 import {
   type DatasetEntry,
   type FileEntry,
@@ -12,14 +11,13 @@ import { type Interval, intervalMs } from '../../schemas/intervals.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 
-export function sha256(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+/** SHA-256, lower-case hex (the one helper, in engine/archive-file.ts). */
+export { sha256Hex as sha256 } from '../engine/archive-file.ts';
 
-export class RegistryError extends Error {
+export class RegistryError extends ThreadxError {
+  override readonly name = 'RegistryError';
   constructor(message: string) {
-    super(message);
-    this.name = 'RegistryError';
+    super('REGISTRY', message);
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The candlestick preview's host: one panel per dataset. It answers the chart's `read` messages
- * with `data/read` (at most `maxPoints` candles for the visible range, so zooming out over years
- * of 1m stays fast) and `indicators/read`, and saves exported images.
+ * with `data/read` and `indicators/read` for exactly the interval and window the chart chose
+ * (`exact`; without a window, the latest `maxPoints` candles, placed from the registry's extent),
+ * and saves exported images.
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,8 @@ import type { ChartData, ChartState, HostMessage, ViewMessage } from '../../webv
 import { isViewMessage } from '../../webviews/messages.ts';
 import type { Ctx } from '../ctx.ts';
 import { describeError } from '../errors.ts';
+import { sentence } from '../format.ts';
+import { slotMs } from '../../webviews/chart/spec.ts';
 import { webviewHtml, webviewOptions } from './html.ts';
 
 export class ChartPanel implements vscode.Disposable {
@@ -95,9 +98,11 @@ export class ChartPanel implements vscode.Disposable {
         });
         return;
       case 'read':
-        this.state = { ...this.state, symbol: m.symbol, interval: m.interval, range: m.range };
-        this.panel.title = `${m.symbol} ${m.interval}`;
         return this.read(m);
+      case 'chartState':
+        this.state = m.state;
+        this.panel.title = `${m.state.symbol} ${m.state.interval}`;
+        return;
       case 'saveImage':
         return this.save(m);
       default:
@@ -108,16 +113,22 @@ export class ChartPanel implements vscode.Disposable {
   private async read(m: Extract<ViewMessage, { type: 'read' }>): Promise<void> {
     try {
       const client = await this.ctx.client();
-      const range = m.range ? { start: Math.floor(m.range[0]), end: Math.ceil(m.range[1]) } : {};
+      const extent = this.extent(m.symbol, m.interval);
+      let window = m.range;
+      if (!window && m.exact && extent) {
+        // The latest candles: the window is placed from the registry, so only it is read.
+        window = [Math.max(extent[0], extent[1] - m.maxPoints * slotMs(m.interval)), extent[1]];
+      }
+      const range = window
+        ? { start: Math.max(0, Math.floor(window[0])), end: Math.max(1, Math.ceil(window[1])) }
+        : {};
       const candles = await client.request('data/read', {
         symbol: m.symbol,
         interval: m.interval,
         maxPoints: m.maxPoints,
+        exact: m.exact ?? false,
         ...range,
       });
-      const own = this.ctx.registry.datasets.find(
-        (d) => d.symbol === m.symbol && d.interval === '1m' && d.kind === 'candles',
-      );
       const data: ChartData = {
         seq: m.seq,
         symbol: candles.symbol,
@@ -133,7 +144,8 @@ export class ChartPanel implements vscode.Disposable {
         volume: candles.columns.volume,
         filled: candles.columns.filled,
         indicators: [],
-        extent: own && own.first != null && own.last != null ? [own.first, own.last] : null,
+        extent,
+        range: window ? [range.start!, range.end!] : undefined,
       };
       if (m.indicators.length > 0 && candles.length > 0) {
         try {
@@ -143,6 +155,7 @@ export class ChartPanel implements vscode.Disposable {
             intervals: [candles.interval],
             indicators: m.indicators,
             maxPoints: m.maxPoints,
+            exact: m.exact ?? false,
             ...range,
           });
           const series = ind.series[0];
@@ -168,8 +181,24 @@ export class ChartPanel implements vscode.Disposable {
       }
       this.post({ type: 'candles', data });
     } catch (e) {
-      this.post({ type: 'chartError', seq: m.seq, message: describeError(e) });
+      this.post({
+        type: 'chartError',
+        seq: m.seq,
+        message: `The candles for this view could not be read. ${sentence(describeError(e))}`,
+      });
     }
+  }
+
+  /** [first open time, end) of the symbol's candles: from its 1m, else the timeframe itself. */
+  private extent(symbol: string, interval: Interval): [number, number] | null {
+    const ds = this.ctx.registry.datasets;
+    const m1 = ds.find((d) => d.symbol === symbol && d.interval === '1m' && d.kind === 'candles');
+    if (m1?.first != null && m1.last != null) return [m1.first, m1.last + 60_000];
+    const own = ds.find(
+      (d) => d.symbol === symbol && d.interval === interval && d.kind === 'candles',
+    );
+    if (own?.first != null && own.last != null) return [own.first, own.last + slotMs(interval)];
+    return null;
   }
 
   private async save(m: Extract<ViewMessage, { type: 'saveImage' }>): Promise<void> {

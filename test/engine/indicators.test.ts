@@ -20,7 +20,7 @@ import {
   sma,
   type IndicatorName,
 } from '../../daemon/engine/indicators.ts';
-import { syntheticOhlc } from '../../bench/indicators.ts';
+import { syntheticOhlc } from '../helpers/synth.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Golden vectors generated with TA-Lib (scripts/gen-golden-indicators.mjs).

@@ -111,3 +111,14 @@ describe('status bar', () => {
     assert.equal(job.tooltip, 'Downloading: BTCUSDC');
   });
 });
+
+describe('daemon files, declared once', () => {
+  it('the names the extension reads are the names the daemon writes', async () => {
+    const { DAEMON_FILES } = await import('../../schemas/contracts.ts');
+    const daemon = await import('../../daemon/rpc/lifecycle.ts');
+    assert.deepEqual(
+      { lock: daemon.LOCK_FILE, discovery: daemon.DISCOVERY_FILE, token: daemon.TOKEN_FILE },
+      { ...DAEMON_FILES },
+    );
+  });
+});

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'smol-toml';
+import { readFile } from 'node:fs/promises';
 import { ConfigSchema } from '../../schemas/config.ts';
 import {
   DEFAULT_SETTINGS,
+  SECTION,
   daemonConfigToml,
   readSettings,
   resolveDataDir,
@@ -74,5 +76,24 @@ describe('settings', () => {
       restartKeysAffected((k) => changed.has(k)),
       ['apiBaseUrl'],
     );
+  });
+});
+
+describe('settings defaults, declared once', () => {
+  it('package.json contributes.configuration defaults equal the config schema defaults', async () => {
+    const pkg = JSON.parse(
+      await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as {
+      contributes: { configuration: { properties: Record<string, { default?: unknown }> } };
+    };
+    const props = pkg.contributes.configuration.properties;
+    const declared = Object.fromEntries(
+      Object.entries(props).map(([k, v]) => [k.replace(`${SECTION}.`, ''), v.default]),
+    );
+    assert.deepEqual(declared, { ...DEFAULT_SETTINGS });
+    const config = ConfigSchema.parse({});
+    assert.equal(DEFAULT_SETTINGS.apiBaseUrl, config.data.api.base_url);
+    assert.equal(DEFAULT_SETTINGS.concurrency, config.data.api.concurrency);
+    assert.deepEqual(DEFAULT_SETTINGS.defaultIntervals, config.data.processing.default_intervals);
   });
 });

@@ -9,8 +9,16 @@ import {
   validateTopN,
 } from '../../extension/ingest-form.ts';
 import { messages } from '../../extension/messages.ts';
-import { overallPercentage, planView } from '../../extension/plan.ts';
-import { buildTree, datasetPath, detailRows, verifyStateFrom } from '../../extension/tree-model.ts';
+import { overallPercentage, planView, symbolView } from '../../extension/plan.ts';
+import {
+  buildTree,
+  changedSymbols,
+  datasetLocation,
+  detailRows,
+  mergeDatasets,
+  timeframeDescription,
+  verifyStateFrom,
+} from '../../extension/tree-model.ts';
 import type { IngestForm } from '../../webviews/messages.ts';
 import { filterDatasets, sortDatasets } from '../../webviews/registry-table.ts';
 
@@ -60,7 +68,7 @@ describe('tree model', () => {
     );
     const rows = detailRows(tree[0].timeframes[1]);
     assert.equal(rows.find((r) => r.label === 'Gaps')?.description, '1 (3 candles missing)');
-    assert.equal(rows.find((r) => r.label === 'Checksum')?.description, 'not verified yet');
+    assert.equal(rows.find((r) => r.label === 'Checksum')?.description, 'not verified');
     assert.equal(rows.find((r) => r.label === 'Indicators')?.description, 'rsi_14');
   });
 
@@ -80,9 +88,47 @@ describe('tree model', () => {
     assert.equal(tree[1].checksum, 'ok');
   });
 
+  it("shows the daemon's persisted integrity record, whatever the extension saw", () => {
+    const at = Date.UTC(2024, 0, 3, 10, 0);
+    const tree = buildTree(
+      [
+        ds('BTCUSDC/1m', { integrity: { state: 'verified', at } }),
+        ds('BTCUSDC/1h', { integrity: { state: 'not-verified' }, pending: 1 }),
+        ds('BTCUSDC/1d', { integrity: { state: 'changed', at, since: at - 86_400_000 } }),
+        ds('BTCUSDC/1w', {
+          integrity: { state: 'corrupt', at, reason: 'the file is truncated (10 of 2048 bytes)' },
+        }),
+      ],
+      // An extension-side verify that saw nothing wrong must not hide the daemon's findings.
+      verifyStateFrom(true, []),
+    );
+    const [m1, h1, d1, w1] = tree[0].timeframes;
+    const text = (t: typeof m1): string | undefined =>
+      detailRows(t).find((r) => r.label === 'Checksum')?.description;
+    assert.equal(text(m1), 'verified 2024-01-03 10:00 UTC');
+    assert.equal(m1.checksum, 'ok');
+    assert.equal(text(h1), 'not verified');
+    assert.equal(h1.checksum, 'unverified');
+    assert.equal(text(d1), 'changed since 2024-01-02 10:00 UTC');
+    assert.equal(text(w1), 'corrupt: the file is truncated (10 of 2048 bytes)');
+    assert.equal(w1.checksum, 'problem');
+    assert.equal(tree[0].checksum, 'problem');
+    assert.match(timeframeDescription(h1), /1 edge bucket pending/);
+    assert.match(
+      detailRows(h1).find((r) => r.label === 'Pending')?.description ?? '',
+      /1 edge bucket/,
+    );
+    assert.match(timeframeDescription(w1), /corrupt: the file is truncated/);
+  });
+
   it('knows where a dataset lives', () => {
-    assert.equal(datasetPath('/d', 'BTCUSDC', '1m'), '/d/processed/BTCUSDC/1m');
-    assert.equal(datasetPath('/d/', 'BTCUSDC', '4h'), '/d/processed/BTCUSDC/4h.parquet');
+    const listed = [
+      { ...ds('BTCUSDC/1m'), path: '/bank/processed/BTCUSDC/1m' },
+      { ...ds('BTCUSDC/4h'), path: '/bank/processed/BTCUSDC/4h.parquet' },
+    ];
+    assert.equal(datasetLocation(listed, 'BTCUSDC', '1m'), '/bank/processed/BTCUSDC/1m');
+    assert.equal(datasetLocation(listed, 'BTCUSDC', '4h'), '/bank/processed/BTCUSDC/4h.parquet');
+    assert.equal(datasetLocation(listed, 'ETHUSDC', '4h'), undefined);
   });
 });
 
@@ -146,6 +192,46 @@ describe('plan and errors', () => {
     assert.ok(v.seconds > 0);
     assert.equal(overallPercentage([100, 50]), 75);
     assert.equal(overallPercentage([]), 0);
+  });
+
+  it('registry/changed: only the named symbols are listed again and replaced', () => {
+    assert.deepEqual(changedSymbols(['ETHUSDC/1m', 'BTCUSDC/1h'], ['BTCUSDC/4h']), [
+      'BTCUSDC',
+      'ETHUSDC',
+    ]);
+    assert.deepEqual(changedSymbols([], []), []);
+    const d = (id: string) =>
+      ({ id, symbol: id.split('/')[0], interval: id.split('/')[1] }) as DatasetSummary;
+    const merged = mergeDatasets(
+      [d('BTCUSDC/1h'), d('BTCUSDC/4h'), d('SOLUSDC/1m')],
+      ['BTCUSDC', 'ETHUSDC'],
+      [d('BTCUSDC/1h'), d('ETHUSDC/1m')],
+    );
+    assert.deepEqual(
+      merged.map((x) => x.id),
+      ['BTCUSDC/1h', 'ETHUSDC/1m', 'SOLUSDC/1m'],
+    );
+  });
+
+  it("a symbol's bar from the daemon's per-symbol progress", () => {
+    const s = { symbol: 'BTCUSDC', rows: 0, requestsDone: 0, requestsTotal: 8 };
+    assert.deepEqual(symbolView({ ...s, phase: 'queued' }), { state: 'queued', percentage: 0 });
+    assert.deepEqual(
+      symbolView({ ...s, phase: 'fetch', requestsDone: 2, message: '2 request(s)' }),
+      {
+        state: 'running',
+        percentage: 25,
+        message: '2 request(s)',
+      },
+    );
+    // All requests done but not yet written: not 100 until the daemon says done.
+    assert.equal(symbolView({ ...s, phase: 'write', requestsDone: 8 }).percentage, 99);
+    assert.deepEqual(symbolView({ ...s, phase: 'done', requestsDone: 8 }), {
+      state: 'done',
+      percentage: 100,
+    });
+    assert.equal(symbolView({ ...s, phase: 'skipped', message: 'not listed' }).state, 'failed');
+    assert.equal(symbolView({ ...s, phase: 'error' }).state, 'failed');
   });
 
   it('turns daemon errors into words', () => {

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes } from '../../schemas/protocol.ts';
 import { MessageReader, frame } from '../../daemon/rpc/framing.ts';
-import { startHarness } from './harness.ts';
+import { startHarness } from '../helpers/harness.ts';
 
 /** xorshift32: the fuzz is reproducible from its seed. */
 function rng(seed: number): () => number {

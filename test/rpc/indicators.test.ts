@@ -9,7 +9,7 @@ import { ErrorCodes, type WorkDoneProgress } from '../../schemas/protocol.ts';
 import { ResponseError } from '../../daemon/rpc/client.ts';
 import { computeIndicator } from '../../daemon/engine/indicators.ts';
 import { indicatorMessages } from '../../daemon/jobs/indicators.ts';
-import { JAN_2024, startHarness } from './harness.ts';
+import { JAN_2024, startHarness } from '../helpers/harness.ts';
 
 const ALL = ['sma', 'ema', 'rsi', 'macd', 'bbands', 'atr'].map((name) => ({
   name: name as 'sma',
@@ -80,7 +80,7 @@ test('indicators/update: bad params answer InvalidParams with the path of the pa
       }),
       (e: unknown) =>
         e instanceof ResponseError &&
-        e.code === ErrorCodes.InvalidParams &&
+        e.rpcCode === ErrorCodes.InvalidParams &&
         JSON.stringify((e.data as { issues: unknown }).issues) ===
           JSON.stringify([
             {
@@ -114,7 +114,7 @@ test('indicators/update cancelled: -32800, the cache verifies, a re-run finishes
     });
     await assert.rejects(
       p,
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.RequestCancelled,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.RequestCancelled,
     );
     const v = await h.client.request('registry/verify', {});
     assert.equal(v.ok, true, JSON.stringify(v.issues));

@@ -2,12 +2,13 @@
  * The exchange-facing methods over the protocol, against the local replay exchange: symbols,
  * ingest with progress and registry/changed, and a cancelled ingest leaving the bank consistent.
  */
+import { stat } from 'node:fs/promises';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ErrorCodes, type WorkDoneProgress } from '../../schemas/protocol.ts';
 import { ResponseError } from '../../daemon/rpc/client.ts';
 import { startReplayServer, type ReplayOptions } from '../../daemon/replay/server.ts';
-import { nextNotification, startHarness } from './harness.ts';
+import { nextNotification, startHarness } from '../helpers/harness.ts';
 
 const NOW = Date.parse('2023-05-01T21:03:30Z');
 const DAY = 86_400_000;
@@ -86,12 +87,26 @@ test('ingest/run: progress begin/report/end, per-symbol rows, registry/changed t
     assert.equal(r.totals.errors, 1);
     assert.equal(events[0].kind, 'begin');
     assert.equal(events.at(-1)!.kind, 'end');
+    // Structured progress: per-symbol states, from queued to done, the last one complete.
+    const states = events.flatMap((e) => (e.kind === 'report' ? (e.symbols ?? []) : []));
+    const mine = states.filter((s) => s.symbol === 'BTCUSDT');
+    assert.equal(mine[0].phase, 'queued');
+    assert.ok(mine.some((s) => s.phase === 'fetch'));
+    const last = mine.at(-1)!;
+    assert.equal(last.phase, 'done');
+    assert.equal(last.rows, 2 * 1440);
+    assert.equal(last.requestsDone, btc.requests);
+    assert.ok(last.requestsTotal >= last.requestsDone && last.requestsTotal > 0);
     assert.ok((await changed).changed.includes('BTCUSDT/1m'));
     const list = await h.client.request('registry/list', {});
     assert.deepEqual(
       list.datasets.map((d) => d.id),
       ['BTCUSDT/1h', 'BTCUSDT/1m'],
     );
+    // The daemon says where each dataset lives; clients never build the path.
+    const [h1, m1] = list.datasets;
+    assert.ok((await stat(h1.path!)).isFile());
+    assert.ok((await stat(m1.path!)).isDirectory());
 
     const dry = await h.client.request('ingest/run', {
       symbols: ['BTCUSDT'],
@@ -101,6 +116,19 @@ test('ingest/run: progress begin/report/end, per-symbol rows, registry/changed t
     });
     assert.equal(dry.dryRun, true);
     assert.equal(dry.symbols[0].rows, 0, 'nothing missing any more');
+  });
+});
+
+test('ingest/run with a start after the exchange now: InvalidParams with its reason', async () => {
+  await withReplay({}, async (h) => {
+    await assert.rejects(
+      h.client.request('ingest/run', { symbols: ['BTCUSDT'], start: NOW + 10 * DAY }),
+      (e: unknown) =>
+        e instanceof ResponseError &&
+        e.rpcCode === ErrorCodes.InvalidParams &&
+        e.data?.reason === 'INVALID_RANGE' &&
+        e.code === 'INVALID_RANGE',
+    );
   });
 });
 
@@ -122,7 +150,7 @@ test('ingest/run cancelled mid-way: -32800, bank verifies clean, a re-run comple
     });
     await assert.rejects(
       p,
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.RequestCancelled,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.RequestCancelled,
     );
     const v = await h.client.request('registry/verify', {});
     assert.equal(v.ok, true, JSON.stringify(v.issues));

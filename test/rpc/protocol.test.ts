@@ -14,15 +14,16 @@ import {
   type WorkDoneProgress,
 } from '../../schemas/protocol.ts';
 import { ResponseError } from '../../daemon/rpc/client.ts';
-import { messages } from '../../daemon/rpc/messages.ts';
-import { DAY, JAN_2024, nextNotification, startHarness } from './harness.ts';
+import { messages } from '../../daemon/app/messages.ts';
+import { messages as rpcMessages } from '../../daemon/rpc/messages.ts';
+import { DAY, JAN_2024, nextNotification, startHarness } from '../helpers/harness.ts';
 
 async function rejects(p: Promise<unknown>, code: number): Promise<ResponseError> {
   try {
     await p;
   } catch (e) {
     assert.ok(e instanceof ResponseError, `expected a ResponseError, got ${String(e)}`);
-    assert.equal(e.code, code, `${e.code}: ${e.message}`);
+    assert.equal(e.rpcCode, code, `${e.rpcCode} ${e.code}: ${e.message}`);
     return e;
   }
   assert.fail(`expected error ${code}`);
@@ -124,6 +125,27 @@ test('registry/list, data/read with maxPoints, registry/delete', async () => {
     assert.equal(r4.interval, '1d');
     assert.equal(r4.resampled, true);
     assert.equal(r4.length, 3);
+    // exact: the interval asked for, always; past maxPoints the latest candles, marked truncated.
+    const rx = await h.client.request(
+      'data/read',
+      { symbol: 'BTCUSDC', interval: '1m', maxPoints: 500, exact: true },
+      { validate: true },
+    );
+    assert.equal(rx.interval, '1m');
+    assert.equal(rx.length, 500);
+    assert.equal(rx.truncated, true);
+    assert.equal(rx.columns.openTime[499], JAN_2024 + 3 * DAY - 60_000);
+    const ry = await h.client.request('data/read', {
+      symbol: 'BTCUSDC',
+      interval: '5m',
+      start: JAN_2024,
+      end: JAN_2024 + DAY,
+      maxPoints: 300,
+      exact: true,
+    });
+    assert.equal(ry.interval, '5m');
+    assert.equal(ry.length, 288);
+    assert.equal(ry.truncated, false);
     const r3 = await h.client.request('data/read', {
       symbol: 'BTCUSDC',
       interval: '1m',
@@ -201,7 +223,7 @@ test('unknown method: -32601 naming it', async () => {
       h.client.request('no/such' as 'config/get', undefined),
       ErrorCodes.MethodNotFound,
     );
-    assert.equal(e.message, messages.methodNotFound('no/such'));
+    assert.equal(e.message, rpcMessages.methodNotFound('no/such'));
   } finally {
     await h.close();
   }

@@ -10,7 +10,7 @@ import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startReplayServer } from '../../daemon/replay/server.ts';
-import { tempDir } from './harness.ts';
+import { tempDir } from '../helpers/harness.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes } from '../../schemas/protocol.ts';
 import { ThreadxClient, ResponseError } from '../../daemon/rpc/client.ts';
 import { DISCOVERY_FILE, TOKEN_FILE, type DiscoveryInfo } from '../../daemon/rpc/lifecycle.ts';
-import { tempDir } from './harness.ts';
+import { tempDir } from '../helpers/harness.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -211,7 +211,7 @@ test('port: 127.0.0.1 only, owner-only token, a wrong token is refused and disco
     const closed = new Promise<void>((resolve) => bad.onClose(resolve));
     await assert.rejects(
       bad.initialize({ token: 'wrong' }),
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.Unauthorized,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.Unauthorized,
     );
     await closed;
 
@@ -219,7 +219,7 @@ test('port: 127.0.0.1 only, owner-only token, a wrong token is refused and disco
     const none = await ThreadxClient.connectPort(ep.port);
     await assert.rejects(
       none.request('registry/list', {}),
-      (e: unknown) => e instanceof ResponseError && e.code === ErrorCodes.Unauthorized,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.Unauthorized,
     );
     none.close();
 

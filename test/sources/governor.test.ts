@@ -4,7 +4,7 @@ import { RateGovernor, usedWeightHeader, type Permit } from '../../daemon/source
 import { CancelledError } from '../../daemon/sources/errors.ts';
 import { BinanceRestClient } from '../../daemon/sources/rest.ts';
 import { startReplayServer } from '../../daemon/replay/server.ts';
-import { FakeTime, flush } from './fake-time.ts';
+import { FakeTime, flush } from '../helpers/fake-time.ts';
 
 function hdr(used: number, unit = '1S'): Record<string, string> {
   return { [`x-mbx-used-weight-${unit.toLowerCase()}`]: String(used) };

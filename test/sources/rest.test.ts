@@ -6,7 +6,7 @@ import type { FaultSpec } from '../../daemon/replay/faults.ts';
 import { BinanceRestClient, fetchRange1m, parseKlinePage } from '../../daemon/sources/rest.ts';
 import { RateGovernor } from '../../daemon/sources/governor.ts';
 import { BinanceApiError, CancelledError, SourceError } from '../../daemon/sources/errors.ts';
-import { loadKlines } from '../helpers/fixtures.ts';
+import { loadKlines, recordedKlines } from '../helpers/fixtures.ts';
 
 const MIN = 60_000;
 /** Mid-minute, so the last kline the exchange has is open. */
@@ -14,7 +14,11 @@ const NOW = Date.UTC(2023, 4, 1, 21, 1, 30);
 let server: ReplayServer;
 
 before(async () => {
-  server = await startReplayServer({ now: NOW, seed: 3 });
+  server = await startReplayServer({
+    now: NOW,
+    seed: 3,
+    recorded: { BTCUSDT: recordedKlines('freqtrade_andresciancio/BTC_USDT-1m.json.gz') },
+  });
 });
 after(async () => {
   await server.close();

@@ -1,14 +1,20 @@
 /**
- * The candlestick preview webview. It asks the extension for the candles of the visible range
- * (`read`, at most `maxPoints`), draws them with vega-embed, and asks again after a zoom or pan
- * settles, so the resolution follows the zoom.
+ * The candlestick chart webview. The timeframe chosen is the timeframe drawn: the view keeps a
+ * visible window [start, end) and asks the extension for exactly that interval over the window
+ * plus one screen each side (`read` with `exact`), so a pan shows buffered candles at once and
+ * loads the next window when it settles. Only when the window holds more candles than the width
+ * can draw (2 px each) does it draw a coarser interval, and the subtitle says so.
+ *
+ * Zoom and pan (wheel, drag, keyboard: + - arrows Home End 0) are bounded to the data. The
+ * crosshair, read-out and legends are Vega-Lite selection params and marks (`spec.ts`); a pan only
+ * changes the `xmin`/`xmax` signals and the `rows` data of the same view.
  *
  * The CSP has no 'unsafe-eval': vega-embed runs with `ast: true` and vega's expression
- * interpreter instead of compiling expressions with `new Function`, and its default styles and
- * action menu (which inject inline CSS) are off; `chart.css` styles the tooltip instead.
+ * interpreter, and its default styles and action menu (which inject inline CSS) are off.
  */
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import embed, { type Result as EmbedResult } from 'vega-embed';
@@ -22,27 +28,54 @@ import {
   sameChoice,
 } from '../messages.ts';
 import { h, onHostMessage, utcMinute, vscodeApi } from '../vscode.ts';
-import { type ChartTheme, DEFAULT_THEME, candlestickSpec } from './spec.ts';
+import {
+  type ChartTheme,
+  DEFAULT_THEME,
+  candlestickSpec,
+  chartRows,
+  gapRows,
+  displayInterval,
+  type Row,
+  slotMs,
+} from './spec.ts';
 
 const vscode = vscodeApi<ChartState>();
 let state: ChartState | undefined;
 let seq = 0;
 let current: EmbedResult | undefined;
-let lastData: ChartData | undefined;
-let zoomTimer: ReturnType<typeof setTimeout> | undefined;
+let currentSpec = '';
+/** The candles loaded (the window plus a screen each side) and what they cover. */
+let loaded: { data: ChartData; rows: Row[]; from: number; to: number } | undefined;
+/** The data's extent [first open, end) from the 1m dataset. */
+let extent: [number, number] | null = null;
+/** When the interaction being answered started, and what it was (for the timing figures). */
+let pending: { t0: number; kind: string } | undefined;
+let loadTimer: ReturnType<typeof setTimeout> | undefined;
+let frames = 0;
+let measured = 0;
 
 const app = document.getElementById('app')!;
+
+/** An interaction to answer: its start (for the timings) and, on the chart, `data-pending`. */
+function begin(kind: string): { t0: number; kind: string } {
+  const el = document.getElementById('chart');
+  if (el) el.dataset.pending = kind;
+  return { t0: performance.now(), kind };
+}
 
 function theme(): ChartTheme {
   const css = getComputedStyle(document.body);
   const v = (name: string, fallback: string): string =>
     css.getPropertyValue(name).trim() || fallback;
   return {
-    foreground: v('--vscode-foreground', DEFAULT_THEME.foreground),
+    background: v('--vscode-editor-background', DEFAULT_THEME.background),
+    foreground: v('--vscode-editor-foreground', v('--vscode-foreground', DEFAULT_THEME.foreground)),
+    muted: v('--vscode-descriptionForeground', DEFAULT_THEME.muted),
     grid: v('--vscode-editorWidget-border', v('--vscode-panel-border', DEFAULT_THEME.grid)),
     up: v('--vscode-charts-green', DEFAULT_THEME.up),
     down: v('--vscode-charts-red', DEFAULT_THEME.down),
     filled: v('--vscode-charts-yellow', DEFAULT_THEME.filled),
+    gap: v('--vscode-charts-red', DEFAULT_THEME.gap),
     lines: [
       v('--vscode-charts-blue', DEFAULT_THEME.lines[0]),
       v('--vscode-charts-purple', DEFAULT_THEME.lines[1]),
@@ -54,32 +87,53 @@ function theme(): ChartTheme {
   };
 }
 
-function chartWidth(): number {
-  return Math.max(300, (document.getElementById('chart')?.clientWidth ?? window.innerWidth) - 90);
+/** Width of the plot area in px (the chart minus the right-hand price axis and padding). */
+function plotWidth(): number {
+  return Math.max(240, (document.getElementById('chart')?.clientWidth ?? window.innerWidth) - 110);
 }
 
-function maxPoints(): number {
-  // About one candle per 4 px: enough to read, few enough to draw at once.
-  return Math.max(120, Math.min(2000, Math.floor(chartWidth() / 4)));
+/** The price panel fills the window's height left by the toolbar, title and lower panels. */
+function priceHeight(): number {
+  const top = document.getElementById('chart')?.getBoundingClientRect().top ?? 150;
+  const lower = 74 + 84 * (state?.panels.length ?? 0);
+  return Math.round(Math.max(160, Math.min(560, window.innerHeight - top - lower - 90)));
 }
 
+/** Candles shown on opening and after a reset: about 8 px each. */
+const defaultCount = (): number => Math.max(20, Math.floor(plotWidth() / 8));
+/** The most candles the width can draw (2 px each); past that a coarser interval is drawn. */
+const drawable = (): number => Math.floor(plotWidth() / 2);
+/** The fewest candles a zoom-in shows. */
+const MIN_CANDLES = 12;
+
+/** Keeps a window within the data: a bounded zoom, and a pan that cannot leave the candles. */
+function clampWindow(w: [number, number]): [number, number] {
+  const chosen = state!.interval;
+  let span = Math.max(w[1] - w[0], MIN_CANDLES * slotMs(chosen));
+  if (!extent) return [w[1] - span, w[1]];
+  const len = extent[1] - extent[0];
+  const maxSpan = Math.max(len * 1.1, MIN_CANDLES * slotMs(chosen));
+  span = Math.min(span, maxSpan);
+  if (span >= len) {
+    const mid = (extent[0] + extent[1]) / 2;
+    return [mid - span / 2, mid + span / 2];
+  }
+  const margin = span * 0.2;
+  let a = w[1] - span;
+  a = Math.max(extent[0] - margin, Math.min(a, extent[1] + margin - span));
+  return [a, a + span];
+}
+
+let announced = '';
 function save(): void {
-  if (state) vscode.setState(state);
-}
-
-function request(range = state?.range): void {
   if (!state) return;
-  const indicators: IndicatorChoice[] = [...state.overlays, ...state.panels];
-  setStatus('Loading…');
-  vscode.postMessage({
-    type: 'read',
-    seq: ++seq,
-    symbol: state.symbol,
-    interval: state.interval,
-    range,
-    maxPoints: maxPoints(),
-    indicators,
-  });
+  vscode.setState(state);
+  // The host keeps the state for the tab title and a restored panel (not on every pan frame).
+  const key = JSON.stringify({ ...state, range: undefined });
+  if (key !== announced) {
+    announced = key;
+    vscode.postMessage({ type: 'chartState', state });
+  }
 }
 
 function setStatus(text: string, error = false): void {
@@ -89,14 +143,77 @@ function setStatus(text: string, error = false): void {
   el.classList.toggle('error', error);
 }
 
+/** Asks for the candles around the window (or the latest ones when there is no window yet). */
+function request(kind: string): void {
+  if (!state) return;
+  const indicators: IndicatorChoice[] = [...state.overlays, ...state.panels];
+  pending ??= begin(kind);
+  const w = state.range;
+  let range: [number, number] | undefined;
+  let iv = state.interval;
+  let maxPoints = defaultCount();
+  if (w) {
+    const span = w[1] - w[0];
+    iv = displayInterval(state.interval, span, drawable());
+    const lo = extent ? extent[0] : -Infinity;
+    const hi = extent ? extent[1] : Infinity;
+    range = [Math.max(0, lo, w[0] - span), Math.min(hi, w[1] + span)];
+    if (range[1] <= range[0]) range = [Math.max(0, w[0]), Math.max(0, w[0]) + slotMs(iv)];
+    maxPoints = Math.ceil((range[1] - range[0]) / slotMs(iv)) + 2;
+  }
+  setStatus('Loading…');
+  vscode.postMessage({
+    type: 'read',
+    seq: ++seq,
+    symbol: state.symbol,
+    interval: iv,
+    range,
+    maxPoints: Math.max(2, Math.min(1_000_000, maxPoints)),
+    exact: true,
+    indicators,
+  });
+}
+
+/** Loads again when the window left the candles loaded or needs another interval. */
+function ensureLoaded(kind: string): void {
+  if (!state?.range) return request(kind);
+  const w = state.range;
+  const iv = displayInterval(state.interval, w[1] - w[0], drawable());
+  const covers =
+    loaded &&
+    loaded.data.interval === iv &&
+    (loaded.from <= w[0] || (extent !== null && loaded.from <= extent[0])) &&
+    (loaded.to >= w[1] || (extent !== null && loaded.to >= extent[1]));
+  if (covers) return;
+  clearTimeout(loadTimer);
+  pending ??= begin(kind);
+  loadTimer = setTimeout(() => request(kind), 60);
+}
+
+/** Moves the view to a window: redraws at once with what is loaded, then loads what is missing. */
+function moveTo(w: [number, number], kind: string): void {
+  if (!state) return;
+  pending = begin(kind);
+  state.range = clampWindow(w);
+  save();
+  void redraw();
+  ensureLoaded(kind);
+}
+
 function toggles(kind: 'overlays' | 'panels'): HTMLElement {
   const presets = INDICATOR_PRESETS.filter((p) => p.panel === (kind === 'panels'));
   return h(
     'div',
-    { className: 'checks', id: kind },
+    {
+      className: 'checks',
+      id: kind,
+      role: 'group',
+      'aria-label': kind === 'overlays' ? 'Overlays' : 'Panels',
+    },
     ...presets.map((p) =>
       h('vscode-checkbox', {
         label: p.label,
+        'aria-label': p.label,
         id: `${kind}-${p.choice.name}-${Object.values(p.choice.params).join('-')}`,
         checked: state![kind].some((c) => sameChoice(c, p.choice)),
         onchange: (e: Event) => {
@@ -104,7 +221,7 @@ function toggles(kind: 'overlays' | 'panels'): HTMLElement {
           state![kind] = state![kind].filter((c) => !sameChoice(c, p.choice));
           if (on) state![kind].push(p.choice);
           save();
-          request();
+          request('indicators');
         },
       }),
     ),
@@ -115,112 +232,280 @@ function render(): void {
   if (!state) return;
   const interval = h(
     'vscode-single-select',
-    { id: 'interval', 'aria-label': 'Interval' },
+    { id: 'interval', 'aria-label': 'Timeframe' },
     ...INTERVALS.map((i) => h('vscode-option', { value: i, selected: i === state!.interval }, i)),
   ) as HTMLElement & { value: string };
-  interval.addEventListener('change', () => {
-    state!.interval = interval.value as Interval;
-    save();
-    request();
+  interval.addEventListener('change', () => switchInterval(interval.value as Interval));
+  const button = (id: string, label: string, onclick: () => void, title?: string) =>
+    h(
+      'vscode-button',
+      { id, secondary: true, onclick, title, 'aria-label': title ?? label },
+      label,
+    );
+  const chart = h('div', {
+    id: 'chart',
+    tabindex: 0,
+    role: 'application',
+    'aria-roledescription': 'candlestick chart',
+    'aria-label': `${state.symbol} candlestick chart. Plus and minus zoom, arrows pan, Home and End jump to the first and latest candles, 0 resets, brackets change the timeframe.`,
   });
+  chart.addEventListener('keydown', onKey);
+  chart.addEventListener('wheel', onWheel, { passive: false });
+  chart.addEventListener('pointerdown', onPointerDown);
   app.replaceChildren(
     h(
       'div',
       { className: 'toolbar' },
       h('h1', { id: 'chart-title' }, state.symbol),
+      h('vscode-label', { for: 'interval' }, 'Timeframe'),
       interval,
       toggles('overlays'),
       toggles('panels'),
       h(
         'div',
         { className: 'buttons' },
-        h(
-          'vscode-button',
-          {
-            id: 'reset-zoom',
-            secondary: true,
-            onclick: () => {
-              state!.range = undefined;
-              save();
-              request(undefined);
-            },
-          },
-          'Reset zoom',
-        ),
-        h(
-          'vscode-button',
-          { id: 'export-png', secondary: true, onclick: () => void exportImage('png') },
-          'PNG',
-        ),
-        h(
-          'vscode-button',
-          { id: 'export-svg', secondary: true, onclick: () => void exportImage('svg') },
-          'SVG',
-        ),
+        button('reset-zoom', 'Reset', () => reset(), 'Reset: the latest candles (key 0)'),
+        button('export-png', 'PNG', () => void exportImage('png'), 'Export as PNG'),
+        button('export-svg', 'SVG', () => void exportImage('svg'), 'Export as SVG'),
       ),
     ),
     h('div', { id: 'chart-status', role: 'status' }),
-    h('div', { id: 'chart' }),
+    chart,
   );
 }
 
-async function draw(data: ChartData): Promise<void> {
+function switchInterval(iv: Interval): void {
+  if (!state || iv === state.interval) return;
+  let end = state.range?.[1] ?? (extent ? extent[1] : Date.now());
+  // Past the latest candle, the new timeframe opens on it (as on opening), not on empty space.
+  if (extent && end > extent[1]) end = extent[1] + 2 * slotMs(iv);
+  state.interval = iv;
+  pending = begin('switch');
+  state.range = clampWindow([end - defaultCount() * slotMs(iv), end]);
+  save();
+  request('switch');
+}
+
+/** The latest candles at the default density. */
+function latestWindow(): [number, number] {
+  const s = slotMs(state!.interval);
+  const end = (extent ? extent[1] : Date.now()) + 2 * s;
+  return [end - defaultCount() * s, end];
+}
+
+function reset(): void {
   if (!state) return;
-  lastData = data;
+  moveTo(latestWindow(), 'reset');
+}
+
+function zoom(factor: number, anchor?: number): void {
+  if (!state?.range) return;
+  const [a, b] = state.range;
+  const at = anchor ?? b;
+  moveTo([at - (at - a) * factor, at + (b - at) * factor], 'zoom');
+}
+
+function pan(fraction: number, kind = 'pan'): void {
+  if (!state?.range) return;
+  const [a, b] = state.range;
+  const d = (b - a) * fraction;
+  moveTo([a + d, b + d], kind);
+}
+
+function onKey(e: KeyboardEvent): void {
+  if (!state?.range) return;
+  const span = state.range[1] - state.range[0];
+  switch (e.key) {
+    case '+':
+    case '=':
+      zoom(1 / 1.5);
+      break;
+    case '-':
+    case '_':
+      zoom(1.5);
+      break;
+    case 'ArrowLeft':
+      pan(e.shiftKey ? -0.5 : -0.1);
+      break;
+    case 'ArrowRight':
+      pan(e.shiftKey ? 0.5 : 0.1);
+      break;
+    case 'Home':
+      if (extent) moveTo([extent[0] - span * 0.05, extent[0] + span * 0.95], 'home');
+      break;
+    case 'End':
+      if (extent) moveTo([extent[1] - span * 0.95, extent[1] + span * 0.05], 'end');
+      break;
+    case '0':
+      reset();
+      break;
+    case '[':
+    case ']': {
+      const i = INTERVALS.indexOf(state.interval) + (e.key === '[' ? -1 : 1);
+      if (i < 0 || i >= INTERVALS.length) return;
+      const select = document.getElementById('interval') as
+        (HTMLElement & { value: string }) | null;
+      if (select) select.value = INTERVALS[i];
+      switchInterval(INTERVALS[i]);
+      break;
+    }
+    default:
+      return;
+  }
+  e.preventDefault();
+}
+
+/** The time under a client x coordinate, from the view's shared x scale. */
+function timeAt(clientX: number): number | undefined {
+  const view = current?.view;
+  const svg = document.querySelector('#chart svg');
+  if (!view || !svg) return undefined;
+  const x = clientX - svg.getBoundingClientRect().left - view.origin()[0];
+  const scale = view.scale('x') as { invert(px: number): Date | number } | undefined;
+  const t = scale ? Number(scale.invert(x)) : NaN;
+  return Number.isFinite(t) ? t : undefined;
+}
+
+function onWheel(e: WheelEvent): void {
+  if (!state?.range) return;
+  e.preventDefault();
+  if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) {
+    pan(e.deltaX / plotWidth());
+    return;
+  }
+  zoom(Math.exp(Math.max(-1, Math.min(1, e.deltaY * 0.002))), timeAt(e.clientX));
+}
+
+function onPointerDown(e: PointerEvent): void {
+  if (!state?.range || e.button !== 0) return;
+  const el = e.currentTarget as HTMLElement;
+  const start = state.range;
+  const x0 = e.clientX;
+  el.setPointerCapture(e.pointerId);
+  const move = (m: PointerEvent): void => {
+    const dx = m.clientX - x0;
+    if (Math.abs(dx) < 2) return;
+    const span = start[1] - start[0];
+    const d = (-dx / plotWidth()) * span;
+    state!.range = clampWindow([start[0] + d, start[1] + d]);
+    void redraw();
+  };
+  const up = (): void => {
+    el.removeEventListener('pointermove', move);
+    el.removeEventListener('pointerup', up);
+    save();
+    pending = begin('pan');
+    void redraw();
+    ensureLoaded('pan');
+  };
+  el.addEventListener('pointermove', move);
+  el.addEventListener('pointerup', up);
+}
+
+/** Title and subtitle: symbol, timeframe and UTC range; a coarser interval said in words. */
+function titles(data: ChartData, w: [number, number], visible: number): [string, string] {
+  const chosen = state!.interval;
+  const title = `${data.symbol} · ${chosen} · ${utcMinute(w[0])} → ${utcMinute(w[1])} UTC`;
+  const notes: string[] = [];
+  if (data.interval !== chosen) notes.push(`showing ${data.interval} - zoom in for ${chosen}`);
+  notes.push(`${visible.toLocaleString('en-US')} candles`);
+  if (data.indicatorError) notes.push(data.indicatorError);
+  return [title, notes.join(' · ')];
+}
+
+let drawing: Promise<void> = Promise.resolve();
+
+/** Draws the loaded candles in the current window; reuses the view when only data changed. */
+function redraw(): Promise<void> {
+  drawing = drawing.then(draw, draw);
+  return drawing;
+}
+
+async function draw(): Promise<void> {
+  if (!state || !loaded || !state.range) return;
+  const { data, rows } = loaded;
+  const w = state.range;
   const spec = candlestickSpec(data, {
-    width: chartWidth(),
+    width: plotWidth(),
     theme: theme(),
     overlays: state.overlays,
     panels: state.panels,
-    domain: state.range,
+    symbol: data.symbol,
+    priceHeight: priceHeight(),
   });
-  current?.finalize();
+  const key = JSON.stringify(spec);
   const el = document.getElementById('chart')!;
-  current = await embed(el, spec as never, {
-    renderer: 'svg',
-    actions: false,
-    defaultStyle: false,
-    ast: true,
-    expr: expressionInterpreter,
-    tooltip: { disableDefaultStyle: true, theme: 'custom' } as never,
-  });
-  current.view.addSignalListener('zoom', (_name, value: Record<string, unknown>) => {
-    const domain = Object.values(value ?? {})[0] as [number | Date, number | Date] | undefined;
-    clearTimeout(zoomTimer);
-    if (!domain) return;
-    // Wait for the zoom or pan to settle before asking for the new range.
-    zoomTimer = setTimeout(() => {
-      state!.range = [Number(domain[0]), Number(domain[1])];
-      save();
-      request();
-    }, 350);
-  });
-  const filled = data.filled.reduce((a, b) => a + b, 0);
-  const served =
-    data.interval === data.requestedInterval
-      ? data.interval
-      : `${data.requestedInterval} → served as ${data.interval}${data.resampled ? ' (resampled)' : ''}`;
-  const first = data.openTime[0];
-  const last = data.openTime[data.openTime.length - 1];
-  setStatus(
-    `${data.symbol} · ${served} · ${data.openTime.length.toLocaleString('en-US')} candles · ${utcMinute(first)} → ${utcMinute(last)} UTC` +
-      `${filled ? ` · ${filled} filled (▲)` : ''}${data.truncated ? ' · truncated to the latest candles' : ''}` +
-      `${data.indicatorError ? ` · ${data.indicatorError}` : ''}`,
-    false,
-  );
-  el.setAttribute('data-candles', String(data.openTime.length));
-  el.setAttribute('data-interval', data.interval);
+  if (key !== currentSpec || !current) {
+    current?.finalize();
+    currentSpec = key;
+    current = await embed(el, spec as never, {
+      renderer: 'svg',
+      actions: false,
+      defaultStyle: false,
+      ast: true,
+      expr: expressionInterpreter,
+      tooltip: false,
+    });
+  }
+  let visible = 0;
+  let volMax = 0;
+  let lastT = 0;
+  for (const r of rows) {
+    const t = r.t as number;
+    if ((r.x1 as number) <= w[0] || t >= w[1]) continue;
+    visible++;
+    volMax = Math.max(volMax, r.v as number);
+    lastT = t;
+  }
+  const [title, subtitle] = titles(data, w, visible);
+  const view = current.view;
+  view
+    .data('rows', rows)
+    .data('gaps', gapRows(data))
+    .signal('xmin', w[0])
+    .signal('xmax', w[1])
+    .signal('volMax', volMax > 0 ? volMax * 1.05 : 1)
+    .signal('volZero', volMax === 0)
+    .signal('lastT', lastT)
+    .signal('titleText', title)
+    .signal('subtitleText', subtitle);
+  await view.runAsync();
+  frames++;
+  el.dataset.candles = String(visible);
+  el.dataset.interval = data.interval;
+  el.dataset.chosen = state.interval;
+  el.dataset.window = `${Math.round(w[0])},${Math.round(w[1])}`;
+  el.dataset.frame = String(frames);
+  el.dataset.plotWidth = String(plotWidth());
+  // An interaction is answered once its whole window is drawn in the interval it needs.
+  const covered =
+    data.interval === displayInterval(state.interval, w[1] - w[0], drawable()) &&
+    (loaded.from <= w[0] || (extent !== null && loaded.from <= extent[0])) &&
+    (loaded.to >= w[1] || (extent !== null && loaded.to >= extent[1]));
+  if (pending && covered) {
+    const p = pending;
+    pending = undefined;
+    delete el.dataset.pending;
+    await new Promise<void>((r) => requestAnimationFrame(() => r()));
+    el.dataset.lastKind = p.kind;
+    el.dataset.lastMs = (performance.now() - p.t0).toFixed(1);
+    el.dataset.measured = String(++measured);
+  }
+  setStatus(data.truncated ? 'Only the latest candles of this range were loaded.' : '', false);
 }
 
 async function exportImage(format: 'png' | 'svg'): Promise<void> {
   if (!current || !state) return;
   const data =
     format === 'png' ? await current.view.toImageURL('png', 2) : await current.view.toSVG();
+  const w = state.range;
+  const stamp = (t: number): string =>
+    new Date(t).toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
   vscode.postMessage({
     type: 'saveImage',
     format,
     data,
-    name: `${state.symbol}-${lastData?.interval ?? state.interval}`,
+    name: `${state.symbol}-${state.interval}${w ? `-${stamp(w[0])}_${stamp(w[1])}` : ''}`,
   });
 }
 
@@ -231,21 +516,42 @@ onHostMessage((m) => {
       state = vscode.getState() ?? m.state;
       save();
       render();
-      request();
+      request('open');
       return;
-    case 'candles':
-      if (m.data.seq !== seq) return; // an older answer overtaken by a newer request
-      if (m.data.openTime.length === 0) {
-        setStatus(
-          `No candles for ${m.data.symbol} ${m.data.requestedInterval} in this range.`,
-          true,
-        );
-        return;
+    case 'candles': {
+      if (m.data.seq !== seq || !state) return; // an older answer overtaken by a newer request
+      const d = m.data;
+      if (d.extent) extent = [d.extent[0], d.extent[1]];
+      if (d.openTime.length === 0) {
+        if (!state.range && !extent) {
+          setStatus(`There are no ${d.requestedInterval} candles for ${d.symbol} yet.`, true);
+          return;
+        }
       }
-      draw(m.data).catch((e: unknown) => setStatus(`Could not draw the chart: ${String(e)}`, true));
+      if (!state.range) {
+        // Opening: the latest candles of the chosen interval at the default density.
+        const s = slotMs(state.interval);
+        const end = (extent ? extent[1] : (d.openTime[d.openTime.length - 1] ?? 0) + s) + 2 * s;
+        state.range = clampWindow([end - defaultCount() * s, end]);
+        save();
+      }
+      const first = d.openTime[0] ?? state.range[0];
+      const last = d.openTime[d.openTime.length - 1] ?? state.range[1];
+      loaded = {
+        data: d,
+        rows: chartRows(d),
+        from: d.range ? d.range[0] : first,
+        to: d.range ? d.range[1] : last + slotMs(d.interval),
+      };
+      redraw().catch((e: unknown) => setStatus(`The chart could not be drawn: ${String(e)}`, true));
       return;
+    }
     case 'chartError':
-      if (m.seq === seq) setStatus(m.message, true);
+      if (m.seq === seq) {
+        pending = undefined;
+        delete document.getElementById('chart')?.dataset.pending;
+        setStatus(m.message, true);
+      }
       return;
     case 'saved':
       setStatus(`Saved ${m.path}`);
@@ -259,8 +565,14 @@ let resizeTimer: ReturnType<typeof setTimeout> | undefined;
 window.addEventListener('resize', () => {
   clearTimeout(resizeTimer);
   resizeTimer = setTimeout(() => {
-    if (lastData) void draw(lastData);
+    void redraw();
+    ensureLoaded('resize');
   }, 200);
+});
+// The theme is on the body's class: follow it.
+new MutationObserver(() => void redraw()).observe(document.body, {
+  attributes: true,
+  attributeFilter: ['class'],
 });
 
 vscodeApi().postMessage({ type: 'ready' });

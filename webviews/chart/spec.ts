@@ -1,46 +1,69 @@
 /**
- * The candlestick chart as a Vega-Lite spec, built from the daemon's columns: candles (wick rules
- * and body rects), a volume panel, overlays (SMA, EMA, Bollinger Bands) and panels (RSI, MACD,
- * ATR), filled candles marked with a triangle, and gaps shown as breaks. No DOM, so it is tested
- * under plain Node.
+ * The candlestick chart as a Vega-Lite spec: a vconcat of panels sharing one UTC time axis (shown
+ * once, under the last panel). Price: wick rules, body rects, a tick for flat candles, overlays
+ * (SMA, EMA, Bollinger Bands) with their legend, filled candles and gaps marked. Then volume and
+ * the indicator panels (RSI, MACD, ATR).
+ *
+ * The crosshair and the read-out line are Vega-Lite too: one `hover` point selection (`nearest`,
+ * `on: pointermove`, projected on x) shared by every panel, a vertical rule on the hovered candle
+ * in each panel, a horizontal rule at its value, and text marks that print the candle (UTC time,
+ * O H L C, change %, volume) and each indicator's value; with no pointer they show the last
+ * candle in view.
+ *
+ * The rows come in through the named data source `rows`; the visible window through the signals
+ * `xmin`/`xmax` (so a pan redraws without recompiling). No DOM here, so it is tested under Node.
  */
-import { intervalMs, type Interval } from '../../schemas/intervals.ts';
+import { INTERVALS, intervalMs, type Interval } from '../../schemas/intervals.ts';
 import type { ChartData, IndicatorChoice } from '../messages.ts';
 
 export interface ChartTheme {
+  background: string;
   foreground: string;
+  muted: string;
   grid: string;
   up: string;
   down: string;
   filled: string;
+  gap: string;
   lines: string[];
   font: string;
 }
 
 export const DEFAULT_THEME: ChartTheme = {
+  background: '#1e1e1e',
   foreground: '#cccccc',
+  muted: '#9d9d9d',
   grid: '#3c3c3c',
   up: '#26a69a',
   down: '#ef5350',
   filled: '#cca700',
+  gap: '#f14c4c',
   lines: ['#3794ff', '#b180d7', '#d18616', '#89d185', '#f14c4c'],
   font: 'sans-serif',
 };
 
 export type Row = Record<string, number | null | string>;
 
-/** Width of one candle slot: the served interval, or the median step for months. */
-function step(data: ChartData): number {
-  if (data.interval !== '1M') return intervalMs(data.interval as Interval);
-  return 30 * 86_400_000;
+/** Width of one candle slot in ms (a month counts as 30 days). */
+export function slotMs(interval: Interval): number {
+  return interval === '1M' ? 30 * 86_400_000 : intervalMs(interval);
+}
+
+/** The interval drawn for a window: the one chosen, or the finest coarser one that fits. */
+export function displayInterval(chosen: Interval, span: number, max: number): Interval {
+  for (const iv of INTERVALS.slice(INTERVALS.indexOf(chosen))) {
+    if (span / slotMs(iv) <= max) return iv;
+  }
+  return '1M';
 }
 
 /** One row per candle, with the drawing coordinates and every indicator output as a column. */
 export function chartRows(data: ChartData): Row[] {
-  const s = step(data);
+  const s = slotMs(data.interval);
   const rows: Row[] = new Array<Row>(data.openTime.length);
   for (let i = 0; i < data.openTime.length; i++) {
     const t = data.openTime[i];
+    const prev = i > 0 ? data.close[i - 1] : data.open[i];
     const row: Row = {
       t,
       x0: t + s * 0.12,
@@ -52,7 +75,9 @@ export function chartRows(data: ChartData): Row[] {
       c: data.close[i],
       v: data.volume[i],
       f: data.filled[i] ?? 0,
+      chg: prev ? ((data.close[i] - prev) / prev) * 100 : 0,
       dir: data.close[i] >= data.open[i] ? 'up' : 'down',
+      flat: data.open[i] === data.close[i] ? 1 : 0,
     };
     for (const ind of data.indicators) {
       for (const [out, col] of Object.entries(ind.outputs))
@@ -63,30 +88,70 @@ export function chartRows(data: ChartData): Row[] {
   return rows;
 }
 
+/** Missing candles between loaded ones, as [from, to) ranges of time (for the gap marks). */
+export function gapRows(data: ChartData): Row[] {
+  if (data.interval === '1M') return [];
+  const s = slotMs(data.interval);
+  const out: Row[] = [];
+  for (let i = 1; i < data.openTime.length; i++) {
+    const a = data.openTime[i - 1] + s;
+    const b = data.openTime[i];
+    if (b > a) out.push({ g0: a, g1: b, n: Math.round((b - a) / s) });
+  }
+  return out;
+}
+
 export interface SpecOptions {
   width: number;
   theme: ChartTheme;
   overlays: IndicatorChoice[];
   panels: IndicatorChoice[];
-  /** The x domain to show (the visible range after a zoom). */
-  domain?: [number, number];
+  symbol: string;
+  /** Height of the price panel in px (the rest of the panels have fixed heights). */
+  priceHeight?: number;
 }
 
 const field = (key: string, out: string): string => `${key}\\.${out}`;
+const safe = (s: string): string => s.replace(/[^A-Za-z0-9_]/g, '_');
 
-function keyOf(data: ChartData, c: IndicatorChoice): string | undefined {
-  const prefix = c.name;
+export function keyOf(data: ChartData, c: IndicatorChoice): string | undefined {
   const vals = Object.values(c.params).join('_');
   return (
     data.indicators.find(
       (i) =>
-        i.name === prefix &&
-        (vals === '' || i.key === `${prefix}_${vals}` || i.key.startsWith(`${prefix}_${vals}`)),
-    )?.key ?? data.indicators.find((i) => i.name === prefix)?.key
+        i.name === c.name &&
+        (vals === '' || i.key === `${c.name}_${vals}` || i.key.startsWith(`${c.name}_${vals}`)),
+    )?.key ?? data.indicators.find((i) => i.name === c.name)?.key
   );
 }
 
-/** The full Vega-Lite spec (a vconcat of the price panel and the lower panels, x shared). */
+/** A label for an indicator choice: `SMA 20`, `MACD(12,26,9)`. */
+export function indicatorLabel(c: IndicatorChoice): string {
+  const p = Object.values(c.params);
+  if (c.name === 'macd' || c.name === 'bbands') return `${c.name.toUpperCase()}(${p.join(',')})`;
+  return `${c.name.toUpperCase()}${p.length ? ` ${p.join(', ')}` : ''}`;
+}
+
+/** A Vega expression formatting `e` as a price: up to 8 significant digits, thousands grouped. */
+const price = (e: string): string => `(isValid(${e}) ? format(${e}, ',.8~g') : '-')`;
+
+/** A Vega expression for volume in plain units: 950, 1.2K, 3.4M, 5.6B (never SI milli). */
+export const volumeExpr = (e: string): string =>
+  `(!isValid(${e}) ? '-' : abs(${e}) >= 1e9 ? format(${e} / 1e9, '.3~f') + 'B' : ` +
+  `abs(${e}) >= 1e6 ? format(${e} / 1e6, '.3~f') + 'M' : abs(${e}) >= 1e3 ? ` +
+  `format(${e} / 1e3, '.3~f') + 'K' : format(${e}, '.4~f'))`;
+
+/** The same in TypeScript (for the legend and tests). */
+export function formatVolume(v: number): string {
+  const f = (x: number, d: number): string => String(Number(x.toFixed(d)));
+  const a = Math.abs(v);
+  if (a >= 1e9) return `${f(v / 1e9, 3)}B`;
+  if (a >= 1e6) return `${f(v / 1e6, 3)}M`;
+  if (a >= 1e3) return `${f(v / 1e3, 3)}K`;
+  return f(v, 4);
+}
+
+/** The whole Vega-Lite spec. The rows go to the `rows` data source. */
 export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<string, unknown> {
   const { theme } = opts;
   const color = {
@@ -95,55 +160,66 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     scale: { domain: ['up', 'down'], range: [theme.up, theme.down] },
     legend: null,
   };
-  const x = (f: string, title: string | null = null, axis = false): Record<string, unknown> => ({
+  const hidden = { labels: false, ticks: false, domain: false, title: null };
+  // The time axis: UTC, labels only under the last panel; every panel shares the scale.
+  const xs = (f: string, axis: boolean): Record<string, unknown> => ({
     field: f,
     type: 'temporal',
-    title,
-    scale: opts.domain ? { domain: opts.domain } : {},
+    title: null,
+    scale: { type: 'utc', domainMin: { expr: 'xmin' }, domainMax: { expr: 'xmax' } },
     axis: axis
-      ? { format: '%Y-%m-%d %H:%M', labelOverlap: true, tickCount: 6 }
-      : { labels: false, ticks: false, title: null },
+      ? {
+          labelOverlap: true,
+          labelFlush: true,
+          tickCount: Math.max(2, Math.floor(opts.width / 120)),
+          // As a trading chart labels time: hours within a day, the date at midnight, the month
+          // on its first day and the year on January 1st.
+          labelExpr:
+            "utchours(datum.value) || utcminutes(datum.value) ? utcFormat(datum.value, '%H:%M') : " +
+            "utcdate(datum.value) != 1 ? utcFormat(datum.value, '%b %d') : " +
+            "utcmonth(datum.value) ? utcFormat(datum.value, '%b') : utcFormat(datum.value, '%Y')",
+          title: 'UTC',
+          titleFontWeight: 'normal',
+        }
+      : hidden,
   });
-  const tooltip = [
+  const hovered = { filter: { param: 'hover', empty: false } };
+  const crossMark = {
+    type: 'rule',
+    color: theme.muted,
+    strokeDash: [4, 3],
+    strokeWidth: 1,
+    aria: false,
+  };
+  /** The crosshair of one panel: a vertical rule on the hovered candle, a horizontal at `y`. */
+  const cross = (name: string, x: Record<string, unknown>, y: Record<string, unknown>) => [
     {
-      field: 't',
-      type: 'temporal',
-      title: 'open (UTC)',
-      format: '%Y-%m-%d %H:%M',
-      scale: undefined,
+      name: `${name}_hover`,
+      mark: { type: 'point', opacity: 0, size: 1, clip: true, aria: false },
+      encoding: { x, y },
     },
-    { field: 'o', type: 'quantitative', title: 'open', format: ',.8~g' },
-    { field: 'h', type: 'quantitative', title: 'high', format: ',.8~g' },
-    { field: 'l', type: 'quantitative', title: 'low', format: ',.8~g' },
-    { field: 'c', type: 'quantitative', title: 'close', format: ',.8~g' },
-    { field: 'v', type: 'quantitative', title: 'volume', format: ',.6~g' },
-    { field: 'f', type: 'quantitative', title: 'filled' },
-  ].map(({ scale: _s, ...t }) => t);
-  const price: Record<string, unknown>[] = [
+    { name: `${name}_vrule`, transform: [hovered], mark: crossMark, encoding: { x } },
     {
-      name: 'wicks',
-      mark: { type: 'rule', strokeWidth: 1 },
-      params: [{ name: 'zoom', select: { type: 'interval', encodings: ['x'] }, bind: 'scales' }],
-      encoding: {
-        x: x('xm'),
-        y: { field: 'l', type: 'quantitative', scale: { zero: false }, title: data.symbol },
-        y2: { field: 'h' },
-        color,
-      },
-    },
-    {
-      name: 'candles',
-      mark: { type: 'rect' },
-      encoding: {
-        x: x('x0'),
-        x2: { field: 'x1' },
-        y: { field: 'o', type: 'quantitative' },
-        y2: { field: 'c' },
-        color,
-        tooltip,
-      },
+      name: `${name}_hrule`,
+      transform: [hovered],
+      mark: crossMark,
+      encoding: { y: { ...y, axis: undefined, title: undefined, scale: undefined } },
     },
   ];
+  const views: string[] = [];
+  const bottom = (i: number): boolean => i === opts.panels.length; // 0 = volume
+
+  // --- price -----------------------------------------------------------------------------------
+  const px = (f: string): Record<string, unknown> => xs(f, false);
+  const priceY = {
+    field: 'l',
+    type: 'quantitative',
+    scale: { zero: false },
+    title: null,
+    axis: { orient: 'right', labelExpr: "format(datum.value, ',.8~g')" },
+  };
+  const price_: Record<string, unknown>[] = [];
+  const legend: { label: string; color: string; value: string }[] = [];
   let li = 0;
   for (const o of opts.overlays) {
     const key = keyOf(data, o);
@@ -154,79 +230,210 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       const upper = outs.find((k) => /upper/i.test(k)) ?? outs[0];
       const lower = outs.find((k) => /lower/i.test(k)) ?? outs[outs.length - 1];
       const middle = outs.find((k) => /middle|mid/i.test(k));
-      price.unshift({
+      price_.push({
         name: 'bbands_band',
-        mark: { type: 'area', opacity: 0.12, color: theme.lines[2] },
+        mark: { type: 'area', opacity: 0.1, color: theme.lines[2], clip: true },
         encoding: {
-          x: x('xm'),
+          x: px('xm'),
           y: { field: field(key, lower), type: 'quantitative' },
           y2: { field: field(key, upper) },
         },
       });
       for (const out of [upper, lower, middle].filter((v): v is string => Boolean(v))) {
-        price.push({
-          name: `overlay_${key}_${out}`.replace(/[^A-Za-z0-9_]/g, '_'),
-          mark: {
-            type: 'line',
-            strokeWidth: 1,
-            color: theme.lines[2],
-            opacity: out === middle ? 0.6 : 0.9,
-          },
-          encoding: { x: x('xm'), y: { field: field(key, out), type: 'quantitative' } },
+        price_.push({
+          name: safe(`overlay_${key}_${out}`),
+          mark: { type: 'line', strokeWidth: 1, color: theme.lines[2], clip: true },
+          encoding: { x: px('xm'), y: { field: field(key, out), type: 'quantitative' } },
         });
       }
+      legend.push({
+        label: indicatorLabel(o),
+        color: theme.lines[2],
+        value: `${price(`datum['${key}.${upper}']`)} + ' / ' + ${price(`datum['${key}.${lower}']`)}`,
+      });
       continue;
     }
     const out = outs[0];
-    price.push({
-      name: `overlay_${key}`.replace(/[^A-Za-z0-9_]/g, '_'),
-      mark: { type: 'line', strokeWidth: 1.5, color: theme.lines[li++ % theme.lines.length] },
+    const c = theme.lines[li++ % theme.lines.length];
+    price_.push({
+      name: safe(`overlay_${key}`),
+      mark: { type: 'line', strokeWidth: 1.5, color: c, clip: true },
+      encoding: { x: px('xm'), y: { field: field(key, out), type: 'quantitative' } },
+    });
+    legend.push({ label: indicatorLabel(o), color: c, value: price(`datum['${key}.${out}']`) });
+  }
+  price_.push(
+    {
+      name: 'gaps',
+      data: { name: 'gaps' },
+      transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax' }],
+      mark: { type: 'rect', color: theme.gap, opacity: 0.18, clip: true, aria: false },
+      encoding: { x: px('g0'), x2: { field: 'g1' } },
+    },
+    {
+      name: 'wicks',
+      mark: { type: 'rule', strokeWidth: 1, clip: true },
+      encoding: { x: px('xm'), y: priceY, y2: { field: 'h' }, color },
+    },
+    {
+      name: 'candles',
+      mark: { type: 'rect', clip: true },
       encoding: {
-        x: x('xm'),
-        y: { field: field(key, out), type: 'quantitative' },
-        tooltip: [{ field: field(key, out), type: 'quantitative', title: key, format: ',.8~g' }],
+        x: px('x0'),
+        x2: { field: 'x1' },
+        y: { field: 'o', type: 'quantitative' },
+        y2: { field: 'c' },
+        color,
       },
+    },
+    {
+      // A flat candle (open = close: a filled minute, a still market) has no body: a tick.
+      name: 'flat',
+      transform: [{ filter: 'datum.flat == 1' }],
+      mark: { type: 'rule', strokeWidth: 1.5, clip: true, aria: false },
+      encoding: {
+        x: px('x0'),
+        x2: { field: 'x1' },
+        y: { field: 'o', type: 'quantitative' },
+        color: { value: theme.foreground },
+      },
+    },
+    {
+      name: 'filled_marks',
+      transform: [{ filter: 'datum.f == 1' }],
+      mark: {
+        type: 'point',
+        shape: 'triangle-up',
+        filled: true,
+        size: 30,
+        color: theme.filled,
+        yOffset: 8,
+        clip: true,
+        aria: false,
+      },
+      encoding: { x: px('xm'), y: { field: 'l', type: 'quantitative' } },
+    },
+    ...cross('price', px('xm'), { field: 'c', type: 'quantitative' }),
+  );
+  views.push('price_hover');
+
+  // The read-out line: the hovered candle, or the last one in view when the pointer is away.
+  const readout =
+    "utcFormat(datum.t, '%Y-%m-%d %H:%M') + ' UTC   O ' + " +
+    `${price('datum.o')} + '  H ' + ${price('datum.h')} + '  L ' + ${price('datum.l')} + ` +
+    `'  C ' + ${price('datum.c')} + '  ' + (datum.chg >= 0 ? '+' : '') + ` +
+    `format(datum.chg, '.2f') + '%   Vol ' + ${volumeExpr('datum.v')} + ` +
+    "(datum.f == 1 ? '   filled' : '')";
+  const atLast = "!length(data('hover_store')) && datum.t == lastT";
+  const textLayers = (
+    name: string,
+    expr: string,
+    x: number,
+    y: number,
+    fill: string,
+    weight = 'normal',
+  ): Record<string, unknown>[] =>
+    [
+      [`${name}`, hovered],
+      [`${name}_last`, { filter: atLast }],
+    ].map(([n, filter]) => ({
+      name: n,
+      transform: [filter, { calculate: expr, as: 'text' }],
+      mark: {
+        type: 'text',
+        align: 'left',
+        baseline: 'top',
+        x,
+        y,
+        color: fill,
+        font: theme.font,
+        fontWeight: weight,
+        fontSize: 12,
+      },
+      encoding: { text: { field: 'text' } },
+    }));
+  price_.push(...textLayers('readout', readout, 4, 4, theme.foreground));
+  // The overlay legend: each overlay's name in its colour and its value at the candle.
+  legend.forEach((l, i) => {
+    price_.push(
+      ...textLayers(safe(`legend_${i}`), `'${l.label} ' + ${l.value}`, 4 + i * 190, 22, l.color),
+    );
+  });
+  // The marks' key: named only when they are in the data.
+  const keys: string[] = [];
+  if (data.filled.some((f) => f === 1)) keys.push('▲ filled candle (synthesised over a short gap)');
+  if (gapRows(data).length) keys.push('▮ gap (no candles)');
+  if (keys.length) {
+    price_.push({
+      name: 'marks_legend',
+      data: { values: [{ text: keys.join('    ') }] },
+      mark: {
+        type: 'text',
+        align: 'right',
+        baseline: 'top',
+        x: { expr: 'width - 4' },
+        y: 22,
+        color: theme.muted,
+        font: theme.font,
+        fontSize: 11,
+      },
+      encoding: { text: { field: 'text' } },
     });
   }
-  // Filled candles (synthesised over short gaps) get a marker under the candle.
-  price.push({
-    name: 'filled_marks',
-    transform: [{ filter: 'datum.f == 1' }],
-    mark: { type: 'point', shape: 'triangle-up', filled: true, size: 40, color: theme.filled },
-    encoding: {
-      x: x('xm'),
-      y: { field: 'l', type: 'quantitative' },
-      tooltip: [{ field: 't', type: 'temporal', title: 'filled candle', format: '%Y-%m-%d %H:%M' }],
-    },
-  });
 
-  const panels: Record<string, unknown>[] = [
-    {
-      name: 'volume',
-      height: 70,
-      mark: { type: 'rect', opacity: 0.7 },
-      encoding: {
-        x: x('x0', null, opts.panels.length === 0),
-        x2: { field: 'x1' },
-        y: {
-          field: 'v',
-          type: 'quantitative',
-          title: 'volume',
-          axis: { format: '~s', tickCount: 3 },
-        },
-        color,
-        tooltip: [{ field: 'v', type: 'quantitative', title: 'volume', format: ',.6~g' }],
-      },
+  // --- volume and the lower panels ---------------------------------------------------------------
+  const panels: Record<string, unknown>[] = [];
+  const volY = {
+    field: 'v',
+    type: 'quantitative',
+    title: null,
+    scale: { domainMin: 0, domainMax: { expr: 'volMax' }, nice: false },
+    // All zero in view: one label, 0 (a scale of zeros has no other honest tick).
+    axis: {
+      orient: 'right',
+      tickCount: 3,
+      labelExpr: `volZero ? (datum.value == 0 ? '0' : '') : ${volumeExpr('datum.value')}`,
     },
-  ];
-  opts.panels.forEach((p, i) => {
+  };
+  panels.push({
+    name: 'volume_panel',
+    height: 70,
+    layer: [
+      {
+        name: 'volume',
+        mark: { type: 'rect', opacity: 0.7, clip: true },
+        encoding: {
+          x: xs('x0', bottom(0)),
+          x2: { field: 'x1' },
+          y: volY,
+          color,
+        },
+      },
+      {
+        name: 'volume_label',
+        data: { values: [{ text: 'Volume' }] },
+        mark: { type: 'text', align: 'left', baseline: 'top', x: 4, y: 2, color: theme.muted },
+        encoding: { text: { field: 'text' } },
+      },
+      ...cross('volume', xs('xm', bottom(0)), { field: 'v', type: 'quantitative' }),
+    ],
+  });
+  views.push('volume_hover');
+
+  opts.panels.forEach((p, idx) => {
+    const i = idx + 1;
     const key = keyOf(data, p);
-    if (!key) return;
-    const ind = data.indicators.find((d) => d.key === key)!;
-    const outs = Object.keys(ind.outputs);
-    const last = i === opts.panels.length - 1;
+    const label = indicatorLabel(p);
+    const x = (f: string): Record<string, unknown> => xs(f, bottom(i));
     const layers: Record<string, unknown>[] = [];
-    if (p.name === 'rsi') {
+    const ind = key ? data.indicators.find((d) => d.key === key) : undefined;
+    const outs = ind ? Object.keys(ind.outputs) : [];
+    const empty = !ind || Object.values(ind.outputs).every((col) => col.every((v) => v == null));
+    const shown = empty ? undefined : ind;
+    const yAxis = { orient: 'right', tickCount: 3, title: null };
+    let main = ind ? field(ind.key, outs[0]) : 'c';
+    let readoutValue = "''";
+    if (shown && p.name === 'rsi') {
       layers.push(
         {
           name: `rsi_bounds_${i}`,
@@ -235,37 +442,31 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
           encoding: { y: { field: 'y', type: 'quantitative' } },
         },
         {
-          name: `panel_${key}`.replace(/[^A-Za-z0-9_]/g, '_'),
-          mark: { type: 'line', strokeWidth: 1.2, color: theme.lines[1] },
+          name: safe(`panel_${shown.key}`),
+          mark: { type: 'line', strokeWidth: 1.2, color: theme.lines[1], clip: true },
           encoding: {
-            x: x('xm', null, last),
-            y: {
-              field: field(key, outs[0]),
-              type: 'quantitative',
-              title: key,
-              scale: { domain: [0, 100] },
-            },
-            tooltip: [
-              { field: field(key, outs[0]), type: 'quantitative', title: key, format: '.2f' },
-            ],
+            x: x('xm'),
+            y: { field: main, type: 'quantitative', scale: { domain: [0, 100] }, axis: yAxis },
           },
         },
       );
-    } else if (p.name === 'macd') {
+      readoutValue = `isValid(datum['${shown.key}.${outs[0]}']) ? format(datum['${shown.key}.${outs[0]}'], '.2f') : '-'`;
+    } else if (shown && p.name === 'macd') {
       const hist = outs.find((o) => /hist/i.test(o));
       const signal = outs.find((o) => /signal/i.test(o));
       const macd = outs.find((o) => o !== hist && o !== signal) ?? outs[0];
+      main = field(shown.key, macd);
       if (hist) {
         layers.push({
-          name: `panel_${key}_hist`.replace(/[^A-Za-z0-9_]/g, '_'),
-          mark: { type: 'rect', opacity: 0.6 },
+          name: safe(`panel_${shown.key}_hist`),
+          mark: { type: 'rect', opacity: 0.6, clip: true },
           encoding: {
-            x: x('x0', null, last),
+            x: x('x0'),
             x2: { field: 'x1' },
-            y: { field: field(key, hist), type: 'quantitative', title: key },
+            y: { field: field(shown.key, hist), type: 'quantitative', axis: yAxis },
             y2: { datum: 0 },
             color: {
-              condition: { test: `datum['${key}.${hist}'] >= 0`, value: theme.up },
+              condition: { test: `datum['${shown.key}.${hist}'] >= 0`, value: theme.up },
               value: theme.down,
             },
           },
@@ -277,57 +478,122 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       ] as const) {
         if (!out) continue;
         layers.push({
-          name: `panel_${key}_${out}`.replace(/[^A-Za-z0-9_]/g, '_'),
-          mark: { type: 'line', strokeWidth: 1.2, color: c },
+          name: safe(`panel_${shown.key}_${out}`),
+          mark: { type: 'line', strokeWidth: 1.2, color: c, clip: true },
           encoding: {
-            x: x('xm', null, last && !hist),
-            y: { field: field(key, out), type: 'quantitative', title: key },
-            tooltip: [
-              {
-                field: field(key, out),
-                type: 'quantitative',
-                title: `${key} ${out}`,
-                format: '.4~g',
-              },
-            ],
+            x: x('xm'),
+            y: { field: field(shown.key, out), type: 'quantitative', axis: yAxis },
           },
         });
       }
-    } else {
+      readoutValue = [macd, signal, hist]
+        .filter((o): o is string => Boolean(o))
+        .map(
+          (o) =>
+            `'${o} ' + (isValid(datum['${shown.key}.${o}']) ? format(datum['${shown.key}.${o}'], '.4~g') : '-')`,
+        )
+        .join(" + '  ' + ");
+    } else if (shown) {
       layers.push({
-        name: `panel_${key}`.replace(/[^A-Za-z0-9_]/g, '_'),
-        mark: { type: 'line', strokeWidth: 1.2, color: theme.lines[4] },
-        encoding: {
-          x: x('xm', null, last),
-          y: { field: field(key, outs[0]), type: 'quantitative', title: key },
+        name: safe(`panel_${shown.key}`),
+        mark: { type: 'line', strokeWidth: 1.2, color: theme.lines[4], clip: true },
+        encoding: { x: x('xm'), y: { field: main, type: 'quantitative', axis: yAxis } },
+      });
+      readoutValue = price(`datum['${shown.key}.${outs[0]}']`);
+    }
+    if (empty) {
+      // Fewer candles than the indicator's lookback: say so instead of a flat zero.
+      layers.push(
+        {
+          name: `panel_${i}_frame`,
+          mark: { type: 'rule', opacity: 0 },
+          encoding: { x: x('xm') },
         },
+        {
+          name: `panel_${i}_empty`,
+          data: { values: [{ text: `Not enough candles for ${label}` }] },
+          mark: { type: 'text', color: theme.muted, x: { expr: 'width / 2' }, y: 40 },
+          encoding: { text: { field: 'text' } },
+        },
+      );
+    } else {
+      layers.push(
+        ...cross(`panel_${i}`, x('xm'), { field: main, type: 'quantitative' }),
+        ...textLayers(`panel_${i}_readout`, `'${label}  ' + (${readoutValue})`, 4, 2, theme.muted),
+      );
+      views.push(`panel_${i}_hover`);
+    }
+    if (empty) {
+      layers.push({
+        name: `panel_${i}_label`,
+        data: { values: [{ text: label }] },
+        mark: { type: 'text', align: 'left', baseline: 'top', x: 4, y: 2, color: theme.muted },
+        encoding: { text: { field: 'text' } },
       });
     }
-    panels.push({ height: 80, layer: layers });
+    panels.push({ name: `panel_${i}`, height: 80, layer: layers });
   });
 
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    data: { values: chartRows(data) },
-    background: null,
-    autosize: { type: 'fit-x', contains: 'padding' },
+    data: { name: 'rows' },
+    datasets: { gaps: [] },
+    background: theme.background,
+    padding: { left: 8, right: 8, top: 6, bottom: 6 },
+    // Re-measured on every update: the axes' labels change with the data in view.
+    autosize: { type: 'pad', resize: true },
+    title: {
+      text: { expr: 'titleText' },
+      subtitle: { expr: 'subtitleText' },
+      anchor: 'start',
+      color: theme.foreground,
+      subtitleColor: theme.muted,
+      font: theme.font,
+      subtitleFont: theme.font,
+      fontSize: 13,
+      subtitleFontSize: 12,
+    },
+    params: [
+      { name: 'xmin', value: 0 },
+      { name: 'xmax', value: 1 },
+      { name: 'volMax', value: 1 },
+      { name: 'volZero', value: false },
+      { name: 'lastT', value: 0 },
+      { name: 'titleText', value: opts.symbol },
+      { name: 'subtitleText', value: ' ' },
+      {
+        name: 'hover',
+        select: {
+          type: 'point',
+          encodings: ['x'],
+          nearest: true,
+          on: 'pointermove',
+          clear: 'pointerout',
+        },
+        views,
+      },
+    ],
+    // Only what is in view takes part (y scales fit the visible candles; the rest is a buffer).
+    transform: [{ filter: 'datum.t + (datum.x1 - datum.t) > xmin && datum.t < xmax' }],
     config: {
       view: { stroke: theme.grid },
       axis: {
         labelColor: theme.foreground,
-        titleColor: theme.foreground,
+        titleColor: theme.muted,
         gridColor: theme.grid,
+        gridOpacity: 0.5,
         domainColor: theme.grid,
         tickColor: theme.grid,
         labelFont: theme.font,
         titleFont: theme.font,
+        labelFontSize: 11,
       },
-      concat: { spacing: 6 },
+      text: { font: theme.font },
     },
-    spacing: 6,
+    spacing: 4,
     resolve: { scale: { x: 'shared' } },
     vconcat: [
-      { name: 'price', width: opts.width, height: 300, layer: price },
+      { name: 'price_panel', width: opts.width, height: opts.priceHeight ?? 320, layer: price_ },
       ...panels.map((p) => ({ width: opts.width, ...p })),
     ],
   };

@@ -25,7 +25,7 @@ import {
   INDICATOR_PRESETS,
   sameChoice,
 } from '../messages.ts';
-import { filterDatasets, sortDatasets, type SortKey } from '../registry-table.ts';
+import { filterDatasets, registryCsv, sortDatasets, type SortKey } from '../registry-table.ts';
 import { bytes, h, onHostMessage, utcMinute, vscodeApi } from '../vscode.ts';
 
 const vscode = vscodeApi<ManagerState>();
@@ -33,6 +33,7 @@ let state: ManagerState | undefined;
 let datasets: DatasetSummary[] = [];
 let groups: GroupInfo[] = [];
 const selected = new Set<string>();
+const expanded = new Set<string>();
 let running = false;
 
 const app = document.getElementById('app')!;
@@ -74,7 +75,7 @@ function render(): void {
   ];
   const modeGroup = h(
     'vscode-radio-group',
-    { id: 'mode' },
+    { id: 'mode', 'aria-label': 'Mode' },
     ...modes.map(([m, label]) =>
       h(
         'vscode-radio',
@@ -83,16 +84,17 @@ function render(): void {
       ),
     ),
   );
-  modeGroup.addEventListener('change', () => {
-    const picked = modeGroup.querySelector<CheckEl & { value: string }>('vscode-radio[checked]');
-    const checked = [
-      ...modeGroup.querySelectorAll<CheckEl & { value: string }>('vscode-radio'),
-    ].find((r) => r.checked);
-    state!.form.mode = (checked?.value ?? picked?.value ?? f.mode) as Mode;
+  // Arrow keys move the check without a change event: follow every way the radios can move.
+  const syncMode = (): void => {
+    const m = checkedMode();
+    if (!m || m === state!.form.mode) return;
+    state!.form.mode = m;
     save();
     showModeFields();
-  });
-
+    formChanged();
+  };
+  for (const ev of ['change', 'keyup', 'click', 'focusin'])
+    modeGroup.addEventListener(ev, syncMode);
   const symbols = textfield('symbols', f.symbols, 'BTCUSDC, ETHUSDC');
   symbols.addEventListener('input', () => {
     const last = symbols.value.split(/[\s,;]+/).pop() ?? '';
@@ -216,9 +218,20 @@ function render(): void {
           },
           'Refresh',
         ),
+        h(
+          'vscode-button',
+          {
+            id: 'export-table',
+            secondary: true,
+            title: 'Save the rows shown (all, or those the filter keeps) as CSV',
+            onclick: exportTable,
+          },
+          'Export table (CSV)',
+        ),
       ),
       h('table', { id: 'registry-table', className: 'grid' }, h('thead'), h('tbody')),
-      h('div', { id: 'registry-empty', className: 'help' }),
+      h('div', { id: 'registry-empty', className: 'help', role: 'status' }),
+      h('div', { id: 'table-status', role: 'status' }),
     ),
     h('vscode-divider'),
     h(
@@ -264,8 +277,22 @@ function render(): void {
   renderTable();
 }
 
+/** The mode whose radio is checked now, whatever checked it. */
+function checkedMode(): Mode | undefined {
+  const radios = [...document.querySelectorAll<CheckEl & { value: string }>('#mode vscode-radio')];
+  return radios.find((r) => r.checked)?.value as Mode | undefined;
+}
+
+/** A plan belongs to the form that made it: any change to the form clears it. */
+function formChanged(): void {
+  const out = document.getElementById('plan-output');
+  if (out?.firstChild) out.replaceChildren();
+}
+
 function readForm(): void {
   if (!state) return;
+  const before = JSON.stringify(state.form);
+  state.form.mode = checkedMode() ?? state.form.mode;
   const v = (id: string): string => (document.getElementById(id) as ValueEl | null)?.value ?? '';
   const f = state.form;
   f.symbols = v('symbols');
@@ -279,6 +306,7 @@ function readForm(): void {
     (i) => (document.getElementById(`interval-${i}`) as CheckEl | null)?.checked,
   );
   save();
+  if (JSON.stringify(f) !== before) formChanged();
 }
 
 function showModeFields(): void {
@@ -318,10 +346,10 @@ function showGroupMembers(): void {
 function send(kind: 'plan' | 'download'): void {
   readForm();
   document.getElementById('form-error')!.textContent = '';
-  if (kind === 'plan')
-    document
-      .getElementById('plan-output')!
-      .replaceChildren(h('div', { className: 'help' }, 'Planning…'));
+  // A download starts from the form as it is: the plan shown so far is cleared either way.
+  document
+    .getElementById('plan-output')!
+    .replaceChildren(...(kind === 'plan' ? [h('div', { className: 'help' }, 'Planning…')] : []));
   vscode.postMessage({ type: 'remember', form: state!.form });
   vscode.postMessage({ type: kind, form: state!.form });
 }
@@ -446,6 +474,19 @@ const COLUMNS: [SortKey, string][] = [
   ['bytes', 'Size'],
 ];
 
+function sortBy(k: SortKey): void {
+  const { key, descending } = state!.sort;
+  state!.sort = { key: k, descending: k === key ? !descending : false };
+  save();
+  renderTable();
+  // Keep the focus on the header that was activated, so the keyboard can go on.
+  document.querySelector<HTMLElement>(`#registry-table th[data-key="${k}"]`)?.focus();
+  const order = state!.sort.descending ? 'descending' : 'ascending';
+  const label = COLUMNS.find(([c]) => c === k)?.[1] ?? k;
+  const live = document.getElementById('registry-empty');
+  if (live) live.textContent = `Sorted by ${label}, ${order}. ${live.textContent ?? ''}`;
+}
+
 function renderTable(): void {
   if (!state) return;
   const table = document.getElementById('registry-table');
@@ -454,7 +495,7 @@ function renderTable(): void {
   const head = h(
     'tr',
     {},
-    h('th', {}, ''),
+    h('th', {}, h('span', { className: 'visually-hidden' }, 'Select')),
     ...COLUMNS.map(([k, label]) =>
       h(
         'th',
@@ -463,10 +504,12 @@ function renderTable(): void {
           'data-key': k,
           tabindex: 0,
           'aria-sort': k === key ? (descending ? 'descending' : 'ascending') : 'none',
-          onclick: () => {
-            state!.sort = { key: k, descending: k === key ? !descending : false };
-            save();
-            renderTable();
+          onclick: () => sortBy(k),
+          onkeydown: (e: Event) => {
+            const ke = e as KeyboardEvent;
+            if (ke.key !== 'Enter' && ke.key !== ' ') return;
+            ke.preventDefault();
+            sortBy(k);
           },
         },
         label,
@@ -475,35 +518,69 @@ function renderTable(): void {
     h('th', {}, 'Actions'),
   );
   table.querySelector('thead')!.replaceChildren(head);
-  const rows = sortDatasets(filterDatasets(datasets, state.filter), key, descending);
+  const rows = tableRows();
+  // Indicator caches are not rows of their own: they open under their candles.
+  const caches = new Map<string, DatasetSummary[]>();
+  for (const d of datasets) {
+    if (d.kind !== 'indicator') continue;
+    const k = `${d.symbol}/${d.interval}`;
+    caches.set(k, [...(caches.get(k) ?? []), d]);
+  }
   table.querySelector('tbody')!.replaceChildren(
-    ...rows.map((d) => {
+    ...rows.flatMap((d) => {
       const action = (a: 'preview' | 'update' | 'export' | 'delete', label: string): HTMLElement =>
         h(
           'vscode-button',
           {
             secondary: true,
             className: `action-${a}`,
+            'aria-label': `${label} ${d.id}`,
+            title: `${label} ${d.id}`,
             onclick: () => vscode.postMessage({ type: 'datasetAction', action: a, id: d.id }),
           },
           label,
         );
-      const check = h('vscode-checkbox', {
+      const check = h('input', {
+        type: 'checkbox',
+        className: 'select',
         checked: selected.has(d.id),
         'aria-label': `Select ${d.id}`,
         onchange: (e: Event) => {
-          if ((e.target as CheckEl).checked) selected.add(d.id);
+          if ((e.target as HTMLInputElement).checked) selected.add(d.id);
           else selected.delete(d.id);
         },
       });
-      return h(
+      const inds = caches.get(d.id) ?? [];
+      const open = expanded.has(d.id);
+      const detailId = `detail-${d.id.replace(/[^A-Za-z0-9]/g, '-')}`;
+      const toggle = inds.length
+        ? h(
+            'button',
+            {
+              className: 'disclosure',
+              'aria-expanded': open ? 'true' : 'false',
+              'aria-controls': detailId,
+              'aria-label': `${inds.length} indicator cache${inds.length === 1 ? '' : 's'} of ${d.id}`,
+              onclick: () => {
+                if (open) expanded.delete(d.id);
+                else expanded.add(d.id);
+                renderTable();
+                document
+                  .querySelector<HTMLElement>(`tr[data-id="${d.id}"] button.disclosure`)
+                  ?.focus();
+              },
+            },
+            `${open ? '▾' : '▸'} ${inds.length}`,
+          )
+        : null;
+      const row = h(
         'tr',
         { 'data-id': d.id, className: d.kind },
-        h('td', {}, d.kind === 'candles' ? check : ''),
-        h('td', {}, d.id),
+        h('td', {}, check),
+        h('td', { className: 'id' }, d.id, toggle ? ' ' : '', toggle),
         h('td', { className: 'num' }, d.rows.toLocaleString('en-US')),
-        h('td', {}, utcMinute(d.first)),
-        h('td', {}, utcMinute(d.last)),
+        h('td', { className: 'date' }, utcMinute(d.first)),
+        h('td', { className: 'date' }, utcMinute(d.last)),
         h(
           'td',
           { className: `num${d.gaps ? ' warn' : ''}` },
@@ -514,24 +591,66 @@ function renderTable(): void {
         h(
           'td',
           { className: 'actions' },
-          ...(d.kind === 'candles'
-            ? [
-                action('preview', 'Preview'),
-                action('update', 'Update'),
-                action('export', 'CSV'),
-                action('delete', 'Delete'),
-              ]
-            : []),
+          action('preview', 'Preview'),
+          action('update', 'Update'),
+          action('export', 'CSV'),
+          action('delete', 'Delete'),
         ),
       );
+      if (!inds.length || !open) return [row];
+      const detail = h(
+        'tr',
+        { className: 'detail', id: detailId },
+        h(
+          'td',
+          { colspan: COLUMNS.length + 2 },
+          h(
+            'ul',
+            { className: 'indicator-caches', 'aria-label': `Indicator caches of ${d.id}` },
+            ...inds.map((i) =>
+              h(
+                'li',
+                { 'data-id': i.id },
+                `${i.id.split('/').slice(2).join('/')}: ${i.rows.toLocaleString('en-US')} rows, ${utcMinute(i.first)} → ${utcMinute(i.last)} UTC, ${bytes(i.bytes)}`,
+              ),
+            ),
+          ),
+        ),
+      );
+      return [row, detail];
     }),
   );
+  const candles = datasets.filter((d) => d.kind === 'candles').length;
   document.getElementById('registry-empty')!.textContent =
     datasets.length === 0
       ? 'The bank is empty: download something above.'
       : rows.length === 0
         ? 'No dataset matches the filter.'
-        : `${rows.length} of ${datasets.length} dataset(s)`;
+        : `${rows.length} of ${candles} dataset(s).`;
+}
+
+/** The candle datasets the table shows: filtered and sorted as on screen. */
+function tableRows(): DatasetSummary[] {
+  const { key, descending } = state!.sort;
+  return sortDatasets(
+    filterDatasets(
+      datasets.filter((d) => d.kind === 'candles'),
+      state!.filter,
+    ),
+    key,
+    descending,
+  );
+}
+
+/** The rows shown (filtered or all) as CSV, saved by the extension. */
+function exportTable(): void {
+  if (!state) return;
+  const rows = tableRows();
+  vscode.postMessage({
+    type: 'saveTable',
+    name: state.filter.trim() ? 'threadx-registry-filtered' : 'threadx-registry',
+    csv: registryCsv(rows, datasets),
+  });
 }
 
 function updateIndicators(): void {
@@ -546,6 +665,7 @@ function updateIndicators(): void {
     symbols,
     intervals,
     indicators: state.indicators,
+    datasets: chosen.map((d) => d.id),
   });
 }
 
@@ -620,6 +740,9 @@ onHostMessage((m) => {
       el.className = m.ok ? 'ok' : 'warn';
       return;
     }
+    case 'saved':
+      document.getElementById('table-status')!.textContent = `Saved the table to ${m.path}.`;
+      return;
     case 'error':
       document.getElementById('form-error')!.textContent = m.message;
       if (document.getElementById('plan-output')?.textContent === 'Planning…')

@@ -15,7 +15,27 @@ export type UiStep =
       state?: 'visible' | 'hidden' | 'attached' | 'detached';
       timeoutMs?: number;
     }
+  | {
+      do: 'hover';
+      selector: string;
+      webview?: boolean | number;
+      x?: number;
+      y?: number;
+      timeoutMs?: number;
+    }
+  | {
+      do: 'wheel' | 'drag';
+      selector: string;
+      webview?: boolean | number;
+      x?: number;
+      y?: number;
+      dx?: number;
+      dy?: number;
+      timeoutMs?: number;
+    }
   | { do: 'count'; selector: string; webview?: boolean | number }
+  /** Runs axe-core in the page or webview; the result is the list of violations. */
+  | { do: 'axe'; webview?: boolean | number; runOnly?: string[]; timeoutMs?: number }
   | { do: 'screenshot'; name: string };
 
 /** Runs the steps in order; resolves with one result per step (null, string or number). */

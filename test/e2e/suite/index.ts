@@ -4,13 +4,16 @@
  * esbuild into `dist/test/e2e/suite/index.cjs`; mocha is loaded from node_modules at run time.
  */
 import Mocha from 'mocha';
+import { registerChartBenchmarks } from './bench.test.ts';
+import { registerChartTests } from './chart.test.ts';
 import { registerExtensionTests } from './extension.test.ts';
+import { registerManagerTests } from './manager.test.ts';
 
 export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 120_000 });
   // The bundled test files register their suites when called, once mocha's BDD globals exist.
   mocha.suite.emit('pre-require', globalThis, 'extension.test.ts', mocha);
-  registerExtensionTests();
+  registerExtensionTests(registerChartTests, registerManagerTests, registerChartBenchmarks);
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   if (failures > 0) throw new Error(`${failures} test(s) failed`);
 }

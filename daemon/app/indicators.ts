@@ -24,10 +24,9 @@ import type { Interval } from '../../schemas/intervals.ts';
 import type { Bank } from '../store/bank.ts';
 import type { ColumnsFile } from '../store/parquet.ts';
 import { checkIndicators, indicatorMessages, updateIndicators } from '../jobs/indicators.ts';
-import { type RpcError, invalidParams, toRpcError } from './errors.ts';
-import type { DaemonServices } from './methods.ts';
+import { errorFromReport, invalidParams } from '../../schemas/errors.ts';
 import { loadPlan, planRead } from './read.ts';
-import type { RequestContext } from './server.ts';
+import type { JobContext, Services } from './services.ts';
 
 /** Extra bars loaded beyond the lookback, so EMA-based values have converged at the range start. */
 const WARMUP_FACTOR = 4;
@@ -38,7 +37,6 @@ export async function readIndicators(
   bank: Bank,
   symbols: string[],
   p: ParsedParams<'indicators/read'>,
-  invalid: (method: string, issues: ParamIssue[]) => RpcError,
 ): Promise<Series[]> {
   // Validate every indicator's params first, so a bad one fails the request with its path.
   const issues: ParamIssue[] = [];
@@ -65,14 +63,14 @@ export async function readIndicators(
       return null;
     }
   });
-  if (issues.length) throw invalid('indicators/read', issues);
+  if (issues.length) throw invalidParams('indicators/read', issues);
   const valid = specs.filter((s) => s !== null);
   const warm = Math.max(0, ...valid.map((s) => s.lookback)) * WARMUP_FACTOR + 1;
 
   const out: Series[] = [];
   for (const symbol of symbols) {
     for (const requested of p.intervals) {
-      const plan = planRead(bank, symbol, requested, p.start, p.end, p.maxPoints);
+      const plan = planRead(bank, symbol, requested, p.start, p.end, p.maxPoints, p.exact);
       const from = bucketStart(plan.start, plan.interval);
       const before = Math.max(-8.64e15, from - warm * intervalMs(plan.interval));
       const c = await loadPlan(bank, { ...plan, start: before, truncate: false }, p.maxPoints);
@@ -186,10 +184,10 @@ type UpdateItem = Result<'indicators/update'>['items'][number];
 
 /** `indicators/update` for the selected symbols, under their write locks. */
 export async function updateIndicatorsRequest(
-  svc: DaemonServices,
+  svc: Services,
   symbols: string[],
   p: ParsedParams<'indicators/update'>,
-  ctx: RequestContext,
+  ctx: JobContext,
 ): Promise<Result<'indicators/update'>> {
   const { specs, issues } = checkIndicators(p.indicators);
   if (issues.length) {
@@ -208,7 +206,12 @@ export async function updateIndicatorsRequest(
   return svc.writing(symbols, 'indicators', ctx, async () => {
     const summary = await updateIndicators(
       svc.state.bank,
-      { symbols, intervals: p.intervals, indicators: p.indicators },
+      {
+        symbols,
+        intervals: p.intervals,
+        indicators: p.indicators,
+        ...(p.datasets ? { datasets: p.datasets } : {}),
+      },
       {
         signal: ctx.signal,
         onProgress: (e) => {
@@ -226,8 +229,8 @@ export async function updateIndicatorsRequest(
     const items: UpdateItem[] = summary.items.map((i) => {
       let error: UpdateItem['error'] = null;
       if (i.error) {
-        const e = toRpcError(Object.assign(new Error(i.error.message), { code: i.error.code }));
-        error = { code: e.code, reason: i.error.code, message: i.error.message };
+        const e = errorFromReport(i.error.code, i.error.message);
+        error = { code: e.kind.rpc, reason: i.error.code, message: i.error.message };
       }
       return {
         symbol: i.symbol,
@@ -242,3 +245,13 @@ export async function updateIndicatorsRequest(
     return { items };
   });
 }
+
+export {
+  type IndicatorBatchSummary,
+  indicatorMessages,
+  parseIndicatorArgs,
+  refreshAfterIngest,
+  resolveIndicators,
+  updateIndicators,
+} from '../jobs/indicators.ts';
+export { INDICATOR_NAMES } from '../engine/indicators.ts';

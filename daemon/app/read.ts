@@ -16,11 +16,8 @@ import {
   MINUTE_MS,
 } from '../../schemas/intervals.ts';
 import type { CandleColumns } from '../../schemas/protocol.ts';
-import { resample } from '../engine/resample.ts';
 import type { Bank } from '../store/bank.ts';
-import { sha256 } from '../store/registry.ts';
-import { RpcError } from './errors.ts';
-import { ErrorCodes } from '../../schemas/protocol.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 import { messages } from './messages.ts';
 
 /** Buckets of `interval` that overlap [start, end). */
@@ -46,11 +43,9 @@ export interface ReadPlan {
   truncate: boolean;
 }
 
-/** The checksum a derived dataset must carry to be current (as `Bank.derive` computes it). */
+/** The checksum a derived dataset must carry to be current (the bank's one formula). */
 function current1mChecksum(bank: Bank, symbol: string): string | null {
-  const src = bank.get(symbol, '1m');
-  if (!src || src.files.length === 0) return null;
-  return sha256(src.files.map((f) => f.sha256).join(''));
+  return bank.datasetChecksum(symbol, '1m');
 }
 
 /**
@@ -65,16 +60,18 @@ export function planRead(
   start: number | undefined,
   end: number | undefined,
   maxPoints: number,
+  exact = false,
 ): ReadPlan {
   const m1 = bank.get(symbol, '1m');
   const has1m = Boolean(m1 && m1.rows > 0 && m1.first !== null && m1.last !== null);
   const own = bank.get(symbol, requested);
   if (!has1m && !(own && own.rows > 0)) {
     const any = bank.list().some((d) => d.symbol === symbol);
-    throw new RpcError(
-      ErrorCodes.NotFound,
+    throw new ThreadxError(
+      'NOT_FOUND',
       any ? messages.noDataset(symbol, requested) : messages.noData(symbol),
-      { reason: 'NOT_FOUND', symbol, dataset: `${symbol}/${requested}` },
+      undefined,
+      { symbol, dataset: `${symbol}/${requested}` },
     );
   }
   const checksum = current1mChecksum(bank, symbol);
@@ -99,9 +96,10 @@ export function planRead(
   const fits = (iv: Interval): boolean => bucketCount(s, e, iv) <= maxPoints;
   const stored = coarser.filter((iv) => usable(iv) === 'stored');
   const derivable = coarser.filter((iv) => usable(iv) !== null);
-  let chosen: Interval | undefined = fits(requested) && usable(requested) ? requested : undefined;
+  let chosen: Interval | undefined =
+    (exact || fits(requested)) && usable(requested) ? requested : undefined;
+  let truncate = exact && chosen !== undefined && !fits(requested);
   chosen ??= stored.find(fits) ?? derivable.find(fits);
-  let truncate = false;
   if (!chosen) {
     chosen = derivable[derivable.length - 1];
     truncate = true;
@@ -153,7 +151,7 @@ export async function loadPlan(bank: Bank, plan: ReadPlan, maxPoints: number): P
       resampled.set(key, hit);
       c = hit;
     } else {
-      c = resample(await bank.read1m(symbol, from, end), interval);
+      c = (await bank.resampleComplete(symbol, interval, from, end)).candles;
       remember(key, c);
     }
   }

@@ -7,10 +7,24 @@
  * the last completed write.
  */
 import type { DatasetSummary } from '../../schemas/protocol.ts';
-import type { DatasetEntry } from '../../schemas/registry.ts';
+import { type DatasetEntry, datasetIntegrity } from '../../schemas/registry.ts';
+import path from 'node:path';
 import type { Bank } from '../store/bank.ts';
+import type { Layout } from '../store/layout.ts';
 
-export function summarize(e: DatasetEntry): DatasetSummary {
+/** The absolute location of a dataset: its 1m folder, its derived file or its indicator file. */
+export function datasetLocation(layout: Layout, e: DatasetEntry): string | undefined {
+  try {
+    if (e.kind === 'indicator') return layout.indicator(e.symbol, e.interval, e.id.split('/')[2]);
+    if (e.interval === '1m') return path.join(layout.symbolDir(e.symbol), '1m');
+    return layout.derived(e.symbol, e.interval);
+  } catch {
+    return undefined;
+  }
+}
+
+export function summarize(e: DatasetEntry, layout?: Layout): DatasetSummary {
+  const where = layout ? datasetLocation(layout, e) : undefined;
   let gaps = 0;
   let missing = 0;
   for (const g of e.gaps) {
@@ -36,12 +50,16 @@ export function summarize(e: DatasetEntry): DatasetSummary {
     updated: e.updated,
     derived: e.kind === 'candles' && e.interval !== '1m',
     ...(e.indicator ? { indicator: e.indicator } : {}),
+    pending: e.pending?.length ?? 0,
+    integrity: datasetIntegrity(e.files),
+    ...(where ? { path: where } : {}),
   };
 }
 
 function fingerprint(e: DatasetEntry): string {
   const last = e.files.length ? e.files[e.files.length - 1].sha256 : '';
-  return `${e.updated}|${e.rows}|${e.files.length}|${e.first}|${e.last}|${last}`;
+  const checked = e.files.map((f) => `${f.verify?.at ?? ''}${f.verify?.status ?? ''}`).join(',');
+  return `${e.updated}|${e.rows}|${e.files.length}|${e.first}|${e.last}|${last}|${checked}|${e.pending?.length ?? 0}`;
 }
 
 export interface RegistryDiff {
@@ -108,7 +126,7 @@ export class RegistryView {
 
   private summaries(): { all: DatasetSummary[]; bySymbol: Map<string, DatasetSummary[]> } {
     if (this.cache && this.cache.version === this.version && this.writers === 0) return this.cache;
-    const all = this.bank.list().map(summarize);
+    const all = this.bank.list().map((e) => summarize(e, this.bank.layout));
     const bySymbol = new Map<string, DatasetSummary[]>();
     for (const d of all) {
       let list = bySymbol.get(d.symbol);

@@ -8,7 +8,10 @@
  * keeps a stream of readers from starving a writer. Keys are taken in sorted order, so two holders
  * of overlapping key sets cannot deadlock.
  */
-import { cancelledError } from './errors.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
+
+const cancelledError = (): ThreadxError =>
+  new ThreadxError('CANCELLED', 'The request was cancelled while it waited for a lock.');
 
 export const ALL = '*';
 

@@ -11,7 +11,7 @@ import type { NotificationParams, DaemonNotificationMethod } from '../../schemas
 import { createDaemon, type Daemon } from '../../daemon/rpc/daemon.ts';
 import { ThreadxClient } from '../../daemon/rpc/client.ts';
 import { Logger } from '../../daemon/rpc/logger.ts';
-import { synth1m } from '../helpers/synth.ts';
+import { synth1m } from './synth.ts';
 
 export const JAN_2024 = Date.UTC(2024, 0, 1);
 export const DAY = 86_400_000;

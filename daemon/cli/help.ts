@@ -1,0 +1,150 @@
+/**
+ * `threadx <command> --help`: each command's synopsis and its options, one line each. The table
+ * is the CLI's reference; README.md's command table summarises it.
+ */
+
+interface CommandHelp {
+  synopsis: string;
+  summary: string;
+  /** [flag, what it does] */
+  options: Array<[string, string]>;
+}
+
+/** The options every command (except replay) takes. */
+const COMMON: Array<[string, string]> = [
+  ['--data-dir DIR', 'the bank folder (default ./data, or [data] root of threadx.toml)'],
+  ['--config FILE', 'the configuration file (default ./threadx.toml, else ./paths.toml)'],
+  ['--json', 'machine-readable output: one JSON object (JSON lines while a job runs)'],
+  ['-h, --help', 'this text'],
+];
+
+const INTERVALS = '3m,5m,15m,30m,1h,2h,3h,4h,6h,8h,12h,1d,3d,1w,1M';
+
+export const HELP: Record<string, CommandHelp> = {
+  ingest: {
+    synopsis: 'threadx ingest (--symbols A,B | --top N | --group NAME) --start ISO [options]',
+    summary:
+      'Downloads the missing 1m klines from Binance (REST and the checksummed archive), writes them, derives the intervals.',
+    options: [
+      ['--symbols A,B', 'symbols to download, comma-separated (e.g. BTCUSDC,ETHUSDC)'],
+      ['--top N', 'the N most traded (or largest, with a market-cap source) USDC pairs, 1-1000'],
+      ['--group NAME', 'a built-in group (L1, DeFi, L2, Stable) or one from [groups]'],
+      ['--start ISO', 'first candle, UTC (2024-01-31 or 2024-01-31T12:00Z); required'],
+      ['--end ISO', 'end of the window, UTC, exclusive (default: the last closed minute)'],
+      [
+        '--intervals LIST',
+        `timeframes to derive (default [data.processing] default_intervals; ${INTERVALS})`,
+      ],
+      ['--source MODE', 'auto (archive for whole months/days, REST for the rest), rest or archive'],
+      ['--base-url URL', 'Binance REST base URL (default [data.api] base_url)'],
+      ['--archive-url URL', 'Binance archive base URL (default [data.api] archive_url)'],
+      ['--concurrency N', 'symbols downloaded at once, 1-32 (default [data.api] concurrency)'],
+      ['--dry-run', 'print the plan (requests, weight, archive files, time) and download nothing'],
+    ],
+  },
+  import: {
+    synopsis: 'threadx import <files...> [options]',
+    summary:
+      'Imports Binance kline files: archive zips, CSV or JSON (.gz too); a .CHECKSUM beside a file is verified.',
+    options: [
+      ['--symbol S', 'the symbol, when the file name does not say it'],
+      ['--intervals LIST', `timeframes to derive after the import (${INTERVALS})`],
+    ],
+  },
+  resample: {
+    synopsis: 'threadx resample --symbol S [--intervals LIST]',
+    summary: 'Derives timeframes from the 1m truth already in the bank.',
+    options: [
+      ['--symbol S', 'the symbol; required'],
+      ['--intervals LIST', `timeframes to derive (default: all of ${INTERVALS})`],
+    ],
+  },
+  list: {
+    synopsis: 'threadx list',
+    summary:
+      'Lists the datasets in the bank: rows, first and last candle, gaps, filled candles, files.',
+    options: [],
+  },
+  verify: {
+    synopsis: 'threadx verify',
+    summary:
+      'Recomputes every checksum and re-validates every file: changed, corrupt, missing, unregistered. Exit 1 when it finds a problem.',
+    options: [],
+  },
+  check: {
+    synopsis: 'threadx check --symbol S [--intervals LIST]',
+    summary:
+      'Re-derives stored timeframes from 1m and lists every difference. Exit 1 when one differs.',
+    options: [
+      ['--symbol S', 'the symbol; required'],
+      ['--intervals LIST', 'timeframes to check (default: every derived one stored)'],
+    ],
+  },
+  export: {
+    synopsis: 'threadx export --symbol S --interval I --out F.csv [--start ISO] [--end ISO]',
+    summary: 'Writes a dataset as CSV with ISO-8601 UTC times.',
+    options: [
+      ['--symbol S', 'the symbol; required'],
+      ['--interval I', 'the timeframe (1m or a derived one); required'],
+      ['--out F.csv', 'the CSV file to write; required'],
+      ['--start ISO', 'first candle, UTC (default: the first stored)'],
+      ['--end ISO', 'end, UTC, exclusive (default: after the last stored)'],
+    ],
+  },
+  validate: {
+    synopsis: 'threadx validate <files...>',
+    summary:
+      'Checks kline files against the data contract, listing every violation with row and value. Exit 1 when one is invalid. Reads no bank.',
+    options: [],
+  },
+  indicators: {
+    synopsis:
+      'threadx indicators (--symbols A,B | --group NAME) [--intervals LIST] [--indicators LIST] [options]',
+    summary: 'Computes indicators identical to TA-Lib and caches them per dataset and parameters.',
+    options: [
+      ['--symbols A,B', 'symbols, comma-separated'],
+      ['--group NAME', 'a built-in group or one from [groups]'],
+      ['--intervals LIST', 'timeframes (default [data.processing] default_intervals)'],
+      ['--indicators LIST', 'any of sma,ema,rsi,macd,bbands,atr (default: all)'],
+      ['--params LIST', 'parameters, e.g. rsi.period=21,bbands.k=2.5'],
+      ['--no-derive', 'use stored timeframes only; do not derive missing ones from 1m first'],
+    ],
+  },
+  serve: {
+    synopsis: 'threadx serve (--stdio | --socket PATH | --port N) [options]',
+    summary: 'Runs the JSON-RPC daemon (LSP framing), see docs/daemon.md.',
+    options: [
+      ['--stdio', 'talk over stdin/stdout'],
+      ['--socket PATH', 'listen on a Unix socket at PATH'],
+      ['--port N', 'listen on 127.0.0.1:N (0: a free port, printed)'],
+      ['--join', 'with --stdio: join the daemon already serving this bank instead of starting one'],
+      ['--idle-timeout S', 'exit after S seconds without a client'],
+    ],
+  },
+  demo: {
+    synopsis: 'threadx demo [--data-dir DIR]',
+    summary:
+      'Runs the whole pipeline against the built-in replay exchange (no network): BTCUSDT and ETHUSDT for August 2022, the L1 group for April 2023, then verify.',
+    options: [],
+  },
+};
+
+function lines(options: Array<[string, string]>): string {
+  const width = Math.max(...options.map(([f]) => f.length));
+  return options.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join('\n');
+}
+
+/** The help text of `command`, or undefined when it has none (replay prints its own). */
+export function commandHelp(command: string): string | undefined {
+  const h = HELP[command];
+  if (!h) return undefined;
+  const own = h.options.length ? `Options:\n${lines(h.options)}\n\n` : '';
+  return `Usage: ${h.synopsis}
+
+${h.summary}
+
+${own}Common options:
+${lines(COMMON)}
+
+Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error, 130 interrupted.`;
+}

@@ -1,0 +1,88 @@
+/**
+ * The extension as a user installs it: loaded from the .vsix's files in the extensions folder
+ * (not from this checkout), it activates, starts the daemon from its own `dist/cli.js`, answers
+ * a command, and opens the data manager.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as vscode from 'vscode';
+import { screenshot, ui } from '../harness-suite/ui-client.cjs';
+import type { ThreadxApi } from '../../../extension/main.ts';
+import { type Replay, startReplay, tempDir } from '../suite/env.ts';
+
+const EXTENSION_ID = 'threadx.threadx-data';
+/** The checkout this test was built in (dist/test/e2e/smoke/index.cjs is four levels down). */
+const checkout = path.resolve(__dirname, '../../../..');
+
+export function registerSmokeTests(): void {
+  let ext: vscode.Extension<ThreadxApi>;
+  let api: ThreadxApi;
+  let replay: Replay | undefined;
+  let daemonPid = 0;
+
+  describe('ThreadX Data installed from the .vsix', () => {
+    after(async () => {
+      await replay?.stop();
+    });
+
+    it('is the installed package, not this checkout', () => {
+      const found = vscode.extensions.getExtension<ThreadxApi>(EXTENSION_ID);
+      assert.ok(found, `${EXTENSION_ID} is installed`);
+      ext = found;
+      const dir = ext.extensionPath;
+      assert.ok(!dir.startsWith(checkout + path.sep), `${dir} is outside ${checkout}`);
+      assert.match(path.basename(dir), /^threadx\.threadx-data-\d+\.\d+\.\d+/);
+      for (const f of ['dist/extension.cjs', 'dist/cli.js', 'dist/parquet_wasm_bg.wasm'])
+        assert.ok(existsSync(path.join(dir, f)), `${f} is in the package`);
+      for (const f of ['node_modules', 'test', 'daemon', 'package-lock.json'])
+        assert.ok(!existsSync(path.join(dir, f)), `${f} is not in the package`);
+    });
+
+    it('activates and starts the daemon from the packaged files', async () => {
+      const dir = ext.extensionPath;
+      replay = await startReplay(dir, ['--now', '2023-05-01T21:03:00Z', '--latency', '5-10']);
+      const cfg = vscode.workspace.getConfiguration('threadx');
+      const target = vscode.ConfigurationTarget.Global;
+      await cfg.update('apiBaseUrl', replay.url, target);
+      await cfg.update('archiveUrl', replay.url, target);
+      await cfg.update('dataDirectory', tempDir('threadx-smoke-data-'), target);
+
+      api = await ext.activate();
+      assert.equal(ext.isActive, true);
+      const conn = await api.ctx.daemon.start();
+      assert.equal(api.ctx.daemon.state.kind, 'ready');
+      assert.ok(conn.child, 'this window started the daemon');
+      daemonPid = conn.info.pid;
+      // The daemon's command line names the package's own CLI bundle.
+      const argv = readFileSync(`/proc/${conn.info.pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(
+        argv.includes(path.join(dir, 'dist', 'cli.js')),
+        `daemon runs ${path.join(dir, 'dist', 'cli.js')}: ${argv.join(' ')}`,
+      );
+    });
+
+    it('answers a command through the daemon', async () => {
+      const info = (await vscode.commands.executeCommand('threadx.copyConnectionInfo')) as {
+        pid: number;
+        serverVersion: string;
+      };
+      assert.equal(info.pid, daemonPid);
+      assert.equal(info.serverVersion, ext.packageJSON.version, "the daemon is the package's");
+      assert.equal(JSON.parse(await vscode.env.clipboard.readText()).pid, daemonPid);
+      const client = await api.ctx.daemon.client();
+      const { datasets } = await client.request('registry/list', {});
+      assert.deepEqual(datasets, [], 'a fresh bank has no datasets');
+    });
+
+    it('opens the data manager from the command palette', async () => {
+      const [, , title] = await ui([
+        { do: 'command', title: 'ThreadX: Open Data Manager' },
+        { do: 'wait', selector: '#download', webview: true, timeoutMs: 30_000 },
+        { do: 'text', selector: '#download', webview: true },
+      ]);
+      assert.match(String(title), /Download/);
+      await screenshot('installed-data-manager');
+    });
+  });
+}

@@ -1,0 +1,343 @@
+/**
+ * The candlestick chart in a real VS Code, read from the drawn scene (vega's SVG): the timeframe
+ * chosen is the one drawn (title, candle count), the time axis has labels once at the bottom,
+ * the crosshair and read-out follow the pointer, zoom and pan from the keyboard stay within the
+ * data, the timeframe switches from the keyboard, and an indicator without enough candles says
+ * so. Runs after the extension suite, which downloaded BTCUSDT 2023-04-17 .. 2023-05-01.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { inflateSync } from 'node:zlib';
+import * as vscode from 'vscode';
+import { screenshot, ui, type UiStep } from '../harness-suite/ui-client.cjs';
+
+const CHART = '#chart';
+const frameAfter = (n: number): UiStep => ({
+  do: 'wait',
+  selector: `${CHART}[data-last-ms]:not([data-frame="${n}"])`,
+  webview: true,
+  state: 'attached',
+});
+
+/** The chart's data attributes (window, candles, interval, frame, last timing). */
+async function chartState(): Promise<Record<string, string>> {
+  const [html] = await ui([{ do: 'html', selector: CHART, webview: true }]);
+  const open = /^<div[^>]*>/.exec(String(html))?.[0] ?? '';
+  return Object.fromEntries(
+    [...open.matchAll(/data-([a-z-]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+  );
+}
+
+async function texts(selector: string): Promise<string> {
+  const [t] = await ui([{ do: 'text', selector, webview: true }]);
+  return String(t);
+}
+
+/** Presses keys in the focused chart and waits until the chart has answered the last one. */
+async function keys(...k: string[]): Promise<Record<string, string>> {
+  await ui([
+    ...k.map((key) => ({ do: 'press' as const, key })),
+    { do: 'wait', selector: `${CHART}:not([data-pending])`, webview: true, state: 'attached' },
+  ]);
+  return chartState();
+}
+
+/** The RGBA of a PNG's top-left pixel (8-bit RGBA, as a canvas writes it). */
+function firstPixel(png: Buffer): { colorType: number; rgba: number[] } {
+  let at = 8;
+  let colorType = -1;
+  const idat: Buffer[] = [];
+  while (at < png.length) {
+    const len = png.readUInt32BE(at);
+    const type = png.toString('latin1', at + 4, at + 8);
+    const body = png.subarray(at + 8, at + 8 + len);
+    if (type === 'IHDR') colorType = body[9];
+    if (type === 'IDAT') idat.push(body);
+    at += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  // Row 0: a filter byte, then pixels; the first pixel of the first row is stored as is.
+  return { colorType, rgba: [raw[1], raw[2], raw[3], raw[4]] };
+}
+
+const dataDir = (): string =>
+  vscode.workspace.getConfiguration('threadx').get<string>('dataDirectory') ?? '';
+
+export function registerChartTests(): void {
+  describe('Candlestick chart', () => {
+    it('draws the timeframe chosen, on the latest candles, with a readable time axis', async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('threadx.previewDataset', {
+        symbol: 'BTCUSDT',
+        interval: '1h',
+      });
+      await ui([
+        {
+          do: 'wait',
+          selector: `${CHART}[data-last-ms][data-interval="1h"]`,
+          webview: true,
+          state: 'attached',
+          timeoutMs: 30_000,
+        },
+      ]);
+      const s = await chartState();
+      assert.equal(s.chosen, '1h');
+      assert.equal(s.interval, '1h', 'drawn as 1h, not a coarser interval');
+      const [a, b] = s.window.split(',').map(Number);
+      // Opens on the latest candles: the window ends at the data's end (2023-05-01 00:00).
+      assert.ok(Math.abs(b - Date.parse('2023-05-01T02:00:00Z')) <= 3_600_000, s.window);
+      const candles = Number(s.candles);
+      const px = Number(s['plot-width']) / candles;
+      assert.ok(px >= 4 && px <= 12, `${candles} candles at ${px.toFixed(1)} px each`);
+      assert.ok(b - a <= candles * 3_600_000 + 3 * 3_600_000);
+      const [bodies, wicks] = await ui([
+        { do: 'count', selector: `${CHART} svg g.candles_marks path`, webview: true },
+        { do: 'count', selector: `${CHART} svg g.wicks_marks line`, webview: true },
+      ]);
+      assert.equal(bodies, candles, 'one body per candle in view');
+      assert.equal(wicks, candles, 'one wick per candle in view');
+      const title = await texts(`${CHART} svg .role-title-text`);
+      assert.match(title, /^BTCUSDT · 1h · 2023-04-\d\d \d\d:\d\d → 2023-05-01 \d\d:\d\d UTC$/);
+      const axis = await texts(`${CHART} svg .role-axis-title`);
+      assert.match(axis, /UTC/, 'the time axis says UTC');
+      const [labels] = await ui([
+        { do: 'count', selector: `${CHART} svg .role-axis-label text`, webview: true },
+      ]);
+      assert.ok(Number(labels) >= 6, `axis labels: ${labels}`);
+      await screenshot('chart');
+    });
+
+    it('shows a crosshair on every panel and the candle under the pointer', async () => {
+      await ui([
+        { do: 'hover', selector: `${CHART} svg`, webview: true, x: 300, y: 160 },
+        { do: 'wait', selector: `${CHART} svg g.readout_marks text`, webview: true },
+      ]);
+      const line = await texts(`${CHART} svg g.readout_marks text`);
+      assert.match(
+        line,
+        /^2023-0\d-\d\d \d\d:00 UTC {3}O [\d,.]+ {2}H [\d,.]+ {2}L [\d,.]+ {2}C [\d,.]+ {2}[+−-][\d.]+% {3}Vol [\d.]+[KMB]?/,
+      );
+      const [pv, ph, vv, legend] = await ui([
+        { do: 'count', selector: `${CHART} svg g.price_vrule_marks line`, webview: true },
+        { do: 'count', selector: `${CHART} svg g.price_hrule_marks line`, webview: true },
+        { do: 'count', selector: `${CHART} svg g.volume_vrule_marks line`, webview: true },
+        { do: 'text', selector: `${CHART} svg g.legend_0_marks text`, webview: true },
+      ]);
+      assert.equal(pv, 1, 'vertical rule on the price panel');
+      assert.equal(ph, 1, 'horizontal rule on the price panel');
+      assert.equal(vv, 1, 'vertical rule on the volume panel');
+      assert.match(String(legend), /^SMA 20 [\d,.]+$/, 'the overlay legend with its value');
+      await screenshot('chart-crosshair');
+    });
+
+    it('zooms and pans from the keyboard within the data, never coarser than it can draw', async () => {
+      await ui([{ do: 'click', selector: CHART, webview: true }]);
+      const start = await chartState();
+      const zoomedIn = await keys('+', '+');
+      const span = (s: Record<string, string>): number => {
+        const [a, b] = s.window.split(',').map(Number);
+        return b - a;
+      };
+      assert.ok(span(zoomedIn) < span(start), 'zoomed in');
+      assert.equal(zoomedIn.interval, '1h');
+      // Zooming out stops at the data (14 days), still drawn in 1h: the width can draw it.
+      const out = await keys('-', '-', '-', '-', '-', '-', '-', '-');
+      assert.ok(span(out) <= 15 * 86_400_000 * 1.1, `bounded zoom: ${span(out)}`);
+      assert.equal(out.interval, '1h');
+      const [a] = out.window.split(',').map(Number);
+      assert.ok(a >= Date.parse('2023-04-15T00:00:00Z'), `no axis running to the past: ${a}`);
+      const home = await keys('0', '+', '+', 'Home');
+      assert.ok(Number(home.window.split(',')[0]) < Date.parse('2023-04-17T01:00:00Z'));
+      const end = await keys('End');
+      assert.ok(Number(end.window.split(',')[1]) >= Date.parse('2023-04-30T23:00:00Z'));
+      const left = await keys('ArrowLeft');
+      assert.ok(Number(left.window.split(',')[1]) < Number(end.window.split(',')[1]));
+      assert.doesNotMatch(await texts('#chart-status'), /expected|Too small|>=/);
+      const title = await texts(`${CHART} svg .role-title-text`);
+      assert.match(title, /· 1h ·/);
+    });
+
+    it('switches the timeframe from the keyboard and says when an indicator lacks candles', async () => {
+      // ] steps to the next coarser timeframe: 1h → 2h → 3h → 4h → 6h → 8h → 12h → 1d.
+      const s = await keys(']', ']', ']', ']', ']', ']', ']');
+      assert.equal(s.chosen, '1d');
+      assert.equal(s.interval, '1d');
+      const title = await texts(`${CHART} svg .role-title-text`);
+      assert.match(title, /^BTCUSDT · 1d · /);
+      assert.equal(
+        vscode.window.tabGroups.activeTabGroup.activeTab?.label ?? '',
+        'BTCUSDT 1d',
+        'the tab says the timeframe drawn',
+      );
+      const before = await chartState();
+      await ui([
+        { do: 'click', selector: '#panels-macd-12-26-9', webview: true },
+        frameAfter(Number(before.frame)),
+        { do: 'wait', selector: `${CHART} svg g.panel_1_empty_marks text`, webview: true },
+      ]);
+      const note = await texts(`${CHART} svg g.panel_1_empty_marks text`);
+      assert.equal(note, 'Not enough candles for MACD(12,26,9)');
+      const withMacd = await chartState();
+      assert.equal(withMacd.chosen, '1d', JSON.stringify(withMacd));
+      assert.match(
+        await texts(`${CHART} svg .role-title-text`),
+        /^BTCUSDT · 1d · /,
+        JSON.stringify(withMacd),
+      );
+      // One time axis, at the bottom: only the last panel has axis labels for time.
+      const [axes] = await ui([
+        { do: 'count', selector: `${CHART} svg .role-axis-title`, webview: true },
+      ]);
+      assert.equal(axes, 1, 'one time-axis title');
+      await screenshot('chart-1d-macd');
+      await ui([
+        { do: 'click', selector: '#panels-macd-12-26-9', webview: true },
+        { do: 'click', selector: CHART, webview: true },
+      ]);
+    });
+
+    it('follows the theme', async () => {
+      const label = `${CHART} svg .role-axis-label text`;
+      const fill = async (): Promise<string> => {
+        const [html] = await ui([{ do: 'html', selector: label, webview: true }]);
+        return /fill="([^"]+)"/.exec(String(html))?.[1] ?? '';
+      };
+      const light = await fill();
+      const cfg = vscode.workspace.getConfiguration('workbench');
+      await cfg.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+      try {
+        await ui([
+          {
+            do: 'wait',
+            selector: `${label}:not([fill="${light}"])`,
+            webview: true,
+            state: 'attached',
+          },
+          { do: 'hover', selector: `${CHART} svg`, webview: true, x: 420, y: 200 },
+          { do: 'wait', selector: `${CHART} svg g.readout_marks text`, webview: true },
+        ]);
+        assert.notEqual(await fill(), light, 'axis labels in the dark theme colour');
+        await screenshot('chart-dark');
+      } finally {
+        await cfg.update('colorTheme', undefined, vscode.ConfigurationTarget.Global);
+      }
+    });
+
+    it('exports PNG and SVG on the theme background, titled, named after the timeframe', async () => {
+      const saved: string[] = [];
+      for (const format of ['png', 'svg']) {
+        await ui([
+          { do: 'click', selector: `#export-${format}`, webview: true },
+          { do: 'wait', selector: '.quick-input-widget input' },
+          { do: 'press', key: 'Enter' },
+          {
+            do: 'wait',
+            selector: `#chart-status:has-text(".${format}")`,
+            webview: true,
+          },
+        ]);
+        const file = readdirSync(dataDir()).find((f) => f.endsWith(`.${format}`));
+        assert.ok(file, `a .${format} in ${dataDir()}`);
+        saved.push(path.join(dataDir(), file));
+      }
+      const [png, svg] = saved;
+      assert.match(path.basename(png), /^BTCUSDT-1d-\d{8}-\d{4}_\d{8}-\d{4}\.png$/);
+      const { colorType, rgba } = firstPixel(readFileSync(png));
+      assert.equal(colorType, 6, 'RGBA');
+      assert.equal(rgba[3], 255, `an opaque background, not transparent: ${rgba}`);
+      const text = readFileSync(svg, 'utf8');
+      assert.match(text, /BTCUSDT · 1d · \d{4}-\d\d-\d\d \d\d:\d\d → /, 'the title');
+      assert.match(text, /<rect[^>]+fill="(?!none|transparent)[^"]+"/, 'a filled background');
+    });
+
+    it('draws RSI and MACD under one UTC time axis with their values at the pointer', async () => {
+      await ui([{ do: 'click', selector: CHART, webview: true }]);
+      const s1h = await keys('[', '[', '[', '[', '[', '[', '[');
+      assert.equal(s1h.chosen, '1h');
+      for (const id of ['#panels-rsi-14', '#panels-macd-12-26-9']) {
+        const before = await chartState();
+        await ui([{ do: 'click', selector: id, webview: true }, frameAfter(Number(before.frame))]);
+      }
+      await ui([
+        { do: 'wait', selector: `${CHART} svg g.panel_2_readout_last_marks text`, webview: true },
+        { do: 'hover', selector: `${CHART} svg`, webview: true, x: 500, y: 120 },
+        { do: 'wait', selector: `${CHART} svg g.panel_1_readout_marks text`, webview: true },
+      ]);
+      const rsi = await texts(`${CHART} svg g.panel_1_readout_marks text`);
+      const macd = await texts(`${CHART} svg g.panel_2_readout_marks text`);
+      assert.match(rsi, /^RSI 14 {2}\d+\.\d\d$/);
+      assert.match(
+        macd,
+        /^MACD\(12,26,9\) {2}macd [−\d.e-]+ {2}signal [−\d.e-]+ {2}hist [−\d.e-]+$/,
+      );
+      const [titles, vrules] = await ui([
+        { do: 'count', selector: `${CHART} svg .role-axis-title`, webview: true },
+        { do: 'count', selector: `${CHART} svg g[class*="_vrule_marks"] line`, webview: true },
+      ]);
+      assert.equal(titles, 1, 'one time axis');
+      assert.equal(vrules, 4, 'the crosshair on price, volume, RSI and MACD');
+      await screenshot('chart-panels');
+    });
+
+    it('draws a coarser timeframe only past what the width can draw, and says so', async () => {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('threadx.previewDataset', {
+        symbol: 'BTCUSDT',
+        interval: '15m',
+      });
+      await ui([
+        {
+          do: 'wait',
+          selector: `${CHART}[data-last-ms][data-interval="15m"]`,
+          webview: true,
+          state: 'attached',
+        },
+        { do: 'click', selector: CHART, webview: true },
+      ]);
+      // 14 days of 15m are 1 344 candles: more than 2 px each can show in this panel.
+      const out = await keys('-', '-', '-', '-', '-', '-', '-', '-');
+      assert.equal(out.chosen, '15m');
+      assert.notEqual(out.interval, '15m', 'a coarser interval drawn');
+      const sub = await texts(`${CHART} svg .role-title-subtitle`);
+      assert.match(sub, new RegExp(`^showing ${out.interval} - zoom in for 15m · `));
+      assert.match(await texts(`${CHART} svg .role-title-text`), /^BTCUSDT · 15m · /);
+      const back = await keys('0');
+      assert.equal(back.interval, '15m', 'reset draws 15m again');
+      assert.doesNotMatch(await texts(`${CHART} svg .role-title-subtitle`), /showing/);
+    });
+
+    it('zooms with the wheel around the pointer and pans by dragging', async () => {
+      const span = (w: string): [number, number] => {
+        const [a, b] = w.split(',').map(Number);
+        return [a, b];
+      };
+      const before = await chartState();
+      await ui([
+        { do: 'wheel', selector: `${CHART} svg`, webview: true, x: 400, y: 200, dy: -300 },
+        { do: 'wait', selector: `${CHART}:not([data-pending])`, webview: true, state: 'attached' },
+      ]);
+      const zoomed = await chartState();
+      const [a0, b0] = span(before.window);
+      const [a1, b1] = span(zoomed.window);
+      assert.ok(b1 - a1 < b0 - a0, `the wheel zoomed in: ${before.window} → ${zoomed.window}`);
+      assert.ok(a1 > a0 && b1 < b0, 'around the pointer, inside the old window');
+      assert.equal(zoomed.interval, '15m');
+      await ui([
+        { do: 'drag', selector: `${CHART} svg`, webview: true, x: 400, y: 200, dx: 200 },
+        { do: 'wait', selector: `${CHART}:not([data-pending])`, webview: true, state: 'attached' },
+      ]);
+      const dragged = await chartState();
+      const [a2, b2] = span(dragged.window);
+      assert.ok(
+        a2 < a1,
+        `dragging right shows earlier candles: ${zoomed.window} → ${dragged.window}`,
+      );
+      assert.ok(Math.abs(b2 - a2 - (b1 - a1)) < 1000, 'a pan keeps the span');
+      const [bodies] = await ui([
+        { do: 'count', selector: `${CHART} svg g.candles_marks path`, webview: true },
+      ]);
+      assert.equal(bodies, Number(dragged.candles));
+    });
+  });
+}

@@ -1,0 +1,89 @@
+/**
+ * Integrity over the protocol: verify findings in registry/list (and after a daemon restart),
+ * data/read refusing a damaged file with the fix, registry/repair rebuilding it without network,
+ * and pending edge buckets in registry/list and data/read.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { ResponseError } from '../../daemon/rpc/client.ts';
+import { startHarness } from '../helpers/harness.ts';
+
+test('registry/verify findings persist and show in registry/list; data/read refuses; registry/repair fixes without network', async () => {
+  // 3 days of 1m from 2024-01-01 00:00 and the 1w: the first week (Mon 2024-01-01) is not whole.
+  const h = await startHarness({ seed: { BTCUSDC: 3 }, derive: ['1h', '1w'] });
+  try {
+    let list = await h.client.request('registry/list', {});
+    const w = list.datasets.find((d) => d.id === 'BTCUSDC/1w')!;
+    assert.equal(w.rows, 0);
+    assert.equal(w.pending, 1);
+    assert.equal(
+      list.datasets.find((d) => d.id === 'BTCUSDC/1h')!.integrity?.state,
+      'not-verified',
+    );
+    const read1w = await h.client.request('data/read', { symbol: 'BTCUSDC', interval: '1w' });
+    assert.equal(read1w.length, 0, 'a week of three days is not a 1w candle');
+    assert.equal(read1w.pending, 1);
+
+    assert.equal((await h.client.request('registry/verify', {})).ok, true);
+    list = await h.client.request('registry/list', {});
+    assert.equal(list.datasets.find((d) => d.id === 'BTCUSDC/1h')!.integrity?.state, 'verified');
+
+    const file = path.join(h.dir, 'processed', 'BTCUSDC', '1h.parquet');
+    await writeFile(file, 'not parquet at all');
+    const v = await h.client.request('registry/verify', {});
+    assert.equal(v.ok, false);
+    list = await h.client.request('registry/list', {});
+    const integ = list.datasets.find((d) => d.id === 'BTCUSDC/1h')!.integrity!;
+    assert.equal(integ.state, 'corrupt');
+    assert.match(integ.reason ?? '', /truncated|damaged/);
+
+    await assert.rejects(
+      h.client.request('data/read', { symbol: 'BTCUSDC', interval: '1h' }),
+      (e: unknown) => {
+        assert.ok(e instanceof ResponseError);
+        assert.match(e.message, /processed\/BTCUSDC\/1h\.parquet is damaged/);
+        assert.match(JSON.stringify(e.data ?? {}) + e.message, /threadx repair --symbol BTCUSDC/);
+        return true;
+      },
+    );
+
+    // The harness daemon has no exchange: a damaged derived file needs none.
+    const r = await h.client.request('registry/repair', { symbols: ['BTCUSDC'] });
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.deepEqual(r.results[0].rebuilt, ['BTCUSDC/1h']);
+    assert.deepEqual(r.results[0].refetched, []);
+    const back = await h.client.request('data/read', { symbol: 'BTCUSDC', interval: '1h' });
+    assert.equal(back.length, 72);
+    list = await h.client.request('registry/list', {});
+    assert.equal(list.datasets.find((d) => d.id === 'BTCUSDC/1h')!.integrity?.state, 'verified');
+  } finally {
+    await h.close();
+  }
+});
+
+test('indicators/update computes exactly the datasets asked for, not every symbol x interval', async () => {
+  const h = await startHarness({ seed: { BTCUSDC: 3, ETHUSDC: 3 }, derive: ['1h', '4h'] });
+  try {
+    const r = await h.client.request('indicators/update', {
+      symbols: ['BTCUSDC', 'ETHUSDC'],
+      intervals: ['1h', '4h'],
+      indicators: [{ name: 'rsi' }, { name: 'sma' }],
+      datasets: [
+        { symbol: 'BTCUSDC', interval: '1h' },
+        { symbol: 'ETHUSDC', interval: '4h' },
+      ],
+    });
+    assert.deepEqual(r.items.map((i) => `${i.symbol}/${i.interval}/${i.key}`).sort(), [
+      'BTCUSDC/1h/rsi-14',
+      'BTCUSDC/1h/sma-20',
+      'ETHUSDC/4h/rsi-14',
+      'ETHUSDC/4h/sma-20',
+    ]);
+    const list = await h.client.request('registry/list', { filter: { kind: 'indicator' } });
+    assert.equal(list.datasets.length, 4);
+  } finally {
+    await h.close();
+  }
+});
