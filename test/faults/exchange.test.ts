@@ -8,14 +8,18 @@ import assert from 'node:assert/strict';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { startReplayServer, type ReplayServer } from '../../daemon/replay/server.ts';
+import { recordedKlines } from '../helpers/fixtures.ts';
 import { NOW, ensureBuilt, fingerprint, rows1m, runCli, tempDir } from './harness.ts';
+
+/** Binance's real BTCUSDT 1m klines (with the exchange's own outages), served beside the synthetic series. */
+const RECORDED = { BTCUSDT: recordedKlines('freqtrade_andresciancio/BTC_USDT-1m.json.gz') };
 
 let honest: ReplayServer;
 let work: string;
 
 before(async () => {
   ensureBuilt();
-  honest = await startReplayServer({ now: NOW });
+  honest = await startReplayServer({ now: NOW, recorded: RECORDED });
   work = await tempDir();
 });
 
@@ -54,6 +58,7 @@ test('short pages never become confirmed-empty ranges; the real outage still doe
   assert.equal((await ingest(ref, honest.url, ...range)).code, 0);
   const proxy = await startReplayServer({
     now: NOW,
+    recorded: RECORDED,
     faults: [{ kind: 'shortPage', rows: 97 }],
   });
   try {
@@ -79,7 +84,7 @@ test('a /time two minutes ahead of the klines never stores the open candle', asy
   const start = '2023-05-01T18:00Z';
   const ref = path.join(work, 'skew-ref');
   assert.equal((await ingest(ref, honest.url, start)).code, 0);
-  const skewed = await startReplayServer({ now: NOW, timeSkewMs: 120_000 });
+  const skewed = await startReplayServer({ now: NOW, recorded: RECORDED, timeSkewMs: 120_000 });
   try {
     const dir = path.join(work, 'skew');
     const r = await ingest(dir, skewed.url, start);

@@ -48,12 +48,13 @@ export async function finish(child: ChildProcess): Promise<CliRun> {
   return { code, stdout, stderr };
 }
 
-/** The error message of a `--json` run (its last line), or stderr. */
+/** The error message and hint of a `--json` run (its last line), or stderr. */
 export function errorText(r: CliRun): string {
   const last = r.stdout.trim().split('\n').pop() ?? '';
   try {
-    const j = JSON.parse(last) as { error?: { code: string; message: string } };
-    if (j.error) return `${j.error.code}: ${j.error.message}`;
+    const j = JSON.parse(last) as { error?: { code: string; message: string; hint?: string } };
+    if (j.error)
+      return `${j.error.code}: ${j.error.message}${j.error.hint ? ` ${j.error.hint}` : ''}`;
   } catch {
     /* not JSON */
   }
