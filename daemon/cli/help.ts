@@ -2,6 +2,7 @@
  * `threadx <command> --help`: each command's synopsis and its options, one line each. The table
  * is the CLI's reference; README.md's command table summarises it.
  */
+import { SELECTION } from '../../schemas/contracts.ts';
 
 interface CommandHelp {
   synopsis: string;
@@ -27,7 +28,10 @@ export const HELP: Record<string, CommandHelp> = {
       'Downloads the missing 1m klines from Binance (REST and the checksummed archive), writes them, derives the intervals.',
     options: [
       ['--symbols A,B', 'symbols to download, comma-separated (e.g. BTCUSDC,ETHUSDC)'],
-      ['--top N', 'the N most traded (or largest, with a market-cap source) USDC pairs, 1-1000'],
+      [
+        '--top N',
+        `the N most traded (or largest, with a market-cap source) USDC pairs, 1-${SELECTION.maxTop}`,
+      ],
       ['--group NAME', 'a built-in group (L1, DeFi, L2, Stable) or one from [groups]'],
       ['--start ISO', 'first candle, UTC (2024-01-31 or 2024-01-31T12:00Z); required'],
       ['--end ISO', 'end of the window, UTC, exclusive (default: the last closed minute)'],
@@ -79,6 +83,16 @@ export const HELP: Record<string, CommandHelp> = {
     options: [
       ['--symbol S', 'the symbol; required'],
       ['--intervals LIST', 'timeframes to check (default: every derived one stored)'],
+    ],
+  },
+  repair: {
+    synopsis: 'threadx repair [--symbol S ...]',
+    summary:
+      'Re-fetches corrupt or missing 1m months for exactly their ranges, rebuilds damaged derived files and indicator caches from 1m (no network), never rewrites a sound file, then verifies. Exit 1 when something could not be repaired.',
+    options: [
+      ['--symbol S', 'a symbol to repair (repeat, or comma-separate; default: every damaged one)'],
+      ['--base-url URL', 'Binance REST base URL (default [data.api] base_url)'],
+      ['--archive-url URL', 'Binance archive base URL (default [data.api] archive_url)'],
     ],
   },
   export: {

@@ -229,8 +229,10 @@ export async function planIngest(
   const end = Math.min(req.end ?? lastClosed, lastClosed);
   if (start >= lastClosed)
     throw new IngestError(
-      'INVALID_PARAMS',
-      `start ${new Date(start).toISOString()} is not before the exchange's current time ${new Date(serverTime).toISOString()} (nothing has closed since): give an earlier start`,
+      'INVALID_RANGE',
+      `The start ${new Date(start).toISOString()} is not before the exchange's current time ${new Date(serverTime).toISOString()}: nothing has closed since.`,
+      'Give an earlier --start.',
+      { start, serverTime },
     );
   if (end <= start)
     throw new IngestError(

@@ -330,7 +330,12 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     return damage(e.symbol, rows, now);
   }
 
-  /** Other Binance intervals by simple aggregation of the 1m series (first/max/min/last/sum). */
+  /**
+   * Other Binance intervals aggregated from the 1m series as the exchange does: close the last
+   * price and volumes, quote volume and trades summed over every minute, but open, high and low
+   * over the minutes that traded (volume or trades > 0) when the bucket has any; a bucket in which
+   * nothing traded is the plain aggregate of its flat minutes.
+   */
   function aggregated(
     symbol: string,
     iv: Interval,
@@ -349,23 +354,35 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     const out: Kline[] = [];
     let cur: Kline | undefined;
     let curEnd = 0;
+    let traded = false;
+    const sum = (a: string, b: string): string => (Number(a) + Number(b)).toFixed(8);
     for (const r of minutes) {
       if (faults.isMissing(symbol, r[0])) continue;
+      const t = Number(r[5]) > 0 || r[8] > 0;
       if (!cur || r[0] >= curEnd) {
         if (cur) out.push(cur);
         const b = bucketStart(r[0], iv);
         curEnd = nextBucketStart(b, iv);
         cur = [b, r[1], r[2], r[3], r[4], r[5], curEnd - 1, r[7], r[8], r[9], r[10], '0'];
+        traded = t;
         continue;
       }
-      cur[2] = String(Math.max(Number(cur[2]), Number(r[2])).toFixed(8));
-      cur[3] = String(Math.min(Number(cur[3]), Number(r[3])).toFixed(8));
+      if (t && !traded) {
+        // The first minute that traded: open, high and low restart from it.
+        cur[1] = r[1];
+        cur[2] = r[2];
+        cur[3] = r[3];
+        traded = true;
+      } else if (t || !traded) {
+        cur[2] = String(Math.max(Number(cur[2]), Number(r[2])).toFixed(8));
+        cur[3] = String(Math.min(Number(cur[3]), Number(r[3])).toFixed(8));
+      }
       cur[4] = r[4];
-      cur[5] = (Number(cur[5]) + Number(r[5])).toFixed(8);
-      cur[7] = (Number(cur[7]) + Number(r[7])).toFixed(8);
+      cur[5] = sum(cur[5], r[5]);
+      cur[7] = sum(cur[7], r[7]);
       cur[8] += r[8];
-      cur[9] = (Number(cur[9]) + Number(r[9])).toFixed(8);
-      cur[10] = (Number(cur[10]) + Number(r[10])).toFixed(8);
+      cur[9] = sum(cur[9], r[9]);
+      cur[10] = sum(cur[10], r[10]);
     }
     if (cur) out.push(cur);
     return start !== undefined ? out.slice(0, limit) : out.slice(-limit);
