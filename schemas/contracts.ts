@@ -45,7 +45,7 @@ export type IndicatorName = (typeof INDICATOR_NAMES)[number];
  * running daemon through these names only.
  */
 export const DAEMON_FILES = {
-  lock: '.threadx-daemon.lock',
+  lock: '.threadx-bank.lock',
   discovery: '.threadx-daemon.json',
   token: '.threadx-token',
 } as const;

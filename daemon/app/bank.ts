@@ -11,6 +11,7 @@ import { ThreadxError } from '../../schemas/errors.ts';
 import { validateCandles } from '../engine/validate.ts';
 import { detectGaps } from '../engine/gaps.ts';
 import { Bank } from '../store/bank.ts';
+import { type BankLock, acquireBankLock, lockedError } from '../store/lock.ts';
 import { loadConfig as loadConfigFile } from '../store/config.ts';
 import { exportCsv } from '../store/export.ts';
 import { readKlineFile } from '../store/importer.ts';
@@ -28,11 +29,51 @@ export function loadConfig(
   return loadConfigFile(dir, explicit);
 }
 
-/** Opens the bank at `dataDir` with the config's gap-filling limit. */
-export function openBank(dataDir: string, config: Config): Promise<Bank> {
-  return Bank.open(dataDir, {
-    maxGapFillMinutes: Math.round(config.data.processing.max_gap_fill_hours * 60),
-  });
+export interface OpenBankOptions {
+  /** `read` (the default) takes no lock; `write` takes the bank's lock or throws LOCKED. */
+  mode?: 'read' | 'write';
+  /** What takes the lock, as `owner.json` and a refused writer's message name it. */
+  command?: string;
+  /** Whether the command can run through the daemon instead (`--join`), for LOCKED's hint. */
+  canJoin?: boolean;
+  /** A lock the caller already holds (the daemon's); `mode` is then ignored. */
+  lock?: BankLock;
+}
+
+/** Locks taken by `openBank` in this process, released by `releaseBankLocks`. */
+const held: BankLock[] = [];
+
+/**
+ * Opens the bank at `dataDir` with the config's gap-filling limit. One writer per bank: in
+ * `write` mode the bank's lock is taken (and held until `releaseBankLocks`), or LOCKED is thrown
+ * naming the process that holds it.
+ */
+export async function openBank(
+  dataDir: string,
+  config: Config,
+  opts: OpenBankOptions = {},
+): Promise<Bank> {
+  const maxGapFillMinutes = Math.round(config.data.processing.max_gap_fill_hours * 60);
+  if (opts.lock) return Bank.open(dataDir, { maxGapFillMinutes, lock: opts.lock });
+  if (opts.mode !== 'write') return Bank.open(dataDir, { maxGapFillMinutes });
+  const got = await acquireBankLock(dataDir, opts.command ?? 'threadx');
+  if (!got.acquired) {
+    const isDaemon = got.owner?.command.startsWith('threadx serve') ?? false;
+    throw lockedError(dataDir, got.owner, isDaemon, opts.canJoin ?? false);
+  }
+  held.push(got.lock);
+  try {
+    return await Bank.open(dataDir, { maxGapFillMinutes, lock: got.lock });
+  } catch (e) {
+    held.splice(held.indexOf(got.lock), 1);
+    await got.lock.release();
+    throw e;
+  }
+}
+
+/** Releases the locks `openBank` took (a command that wrote, at its end). */
+export async function releaseBankLocks(): Promise<void> {
+  for (const l of held.splice(0)) await l.release();
 }
 
 /** What an ingest needs, for a process of its own (the CLI): the REST client from the config. */

@@ -6,12 +6,28 @@
 import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../../schemas/config.ts';
 import type { Bank } from '../store/bank.ts';
+import type { Params, Result } from '../../schemas/protocol.ts';
+
+/** The bank opened to read (no lock) or to write (the bank's lock held until the command ends). */
+export type BankMode = 'read' | 'write';
+
+/** Runs an ingest in the daemon that serves the bank (`ingest --join`); null when none does. */
+export type JoinIngest = (
+  dataDir: string,
+  params: Params<'ingest/run'>,
+) => Promise<{ pid: number; result: Result<'ingest/run'> } | null>;
 
 export interface CommandContext {
   config: Config;
   dataDir: string;
   json: boolean;
-  openBank(): Promise<Bank>;
+  /**
+   * `write` (the default) holds the bank's lock until the command ends, or throws LOCKED naming
+   * the holder; `read` takes no lock.
+   */
+  openBank(mode?: BankMode): Promise<Bank>;
+  /** Present when the program can talk to a daemon (the entry point wires it in). */
+  joinIngest?: JoinIngest;
   out(text: string): void;
   err(text: string): void;
 }

@@ -7,6 +7,7 @@ import type { Config } from '../../schemas/config.ts';
 import { codecPool } from '../store/codec-pool.ts';
 import { type BinanceRestClient, restClientFromConfig } from '../sources/rest.ts';
 import { openBank } from './bank.ts';
+import type { BankLock } from '../store/lock.ts';
 import { type AppLogger, type AppState, type ChangeReason } from './services.ts';
 
 export interface OpenOptions {
@@ -17,11 +18,13 @@ export interface OpenOptions {
   /** For tests: the exchange's fetch. */
   fetch?: typeof fetch;
   broadcastChanged: (changed: string[], removed: string[], reason: ChangeReason) => void;
+  /** The bank's lock, held by the daemon (it is then the bank's one writer). */
+  lock?: BankLock;
 }
 
 export async function openAppState(opts: OpenOptions): Promise<AppState> {
   const { config } = opts;
-  const bank = await openBank(opts.dataDir, config);
+  const bank = await openBank(opts.dataDir, config, opts.lock ? { lock: opts.lock } : {});
   let rest: BinanceRestClient | null = null;
   return {
     bank,

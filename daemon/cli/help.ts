@@ -44,6 +44,7 @@ export const HELP: Record<string, CommandHelp> = {
       ['--archive-url URL', 'Binance archive base URL (default [data.api] archive_url)'],
       ['--concurrency N', 'symbols downloaded at once, 1-32 (default [data.api] concurrency)'],
       ['--dry-run', 'print the plan (requests, weight, archive files, time) and download nothing'],
+      ['--join', 'run the ingest in the daemon that serves this bank (it holds the bank)'],
     ],
   },
   import: {

@@ -125,7 +125,7 @@ export const indicatorsCommand: CliCommand = {
 export function withIndicatorRefresh(ingest: CliCommand): CliCommand {
   const runIngest = ingest.run.bind(ingest);
   const run: CliCommand['run'] = async (ctx, values, positionals) => {
-    if (ctx.config.indicators.after_ingest.length === 0 || values['dry-run'])
+    if (ctx.config.indicators.after_ingest.length === 0 || values['dry-run'] || values.join)
       return runIngest(ctx, values, positionals);
     const bank = await ctx.openBank();
     const before = new Map(bank.list().map((d) => [d.id, bank.datasetChecksum(d.symbol, '1m')]));

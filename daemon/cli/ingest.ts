@@ -184,7 +184,7 @@ export const ingestCommand: CliCommand = {
   name: 'ingest',
   usage: 'ingest',
   summary:
-    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N]',
+    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N] [--join]',
   options: {
     symbols: { type: 'string' },
     top: { type: 'string' },
@@ -194,10 +194,12 @@ export const ingestCommand: CliCommand = {
     'archive-url': { type: 'string' },
     'dry-run': { type: 'boolean', default: false },
     concurrency: { type: 'string' },
+    join: { type: 'boolean', default: false },
   },
   async run(ctx, values) {
     const req = requestFrom(values, ctx.config);
-    const bank = await ctx.openBank();
+    if (values.join) return ingestThroughDaemon(ctx, req, values);
+    const bank = await ctx.openBank(values['dry-run'] ? 'read' : 'write');
     return ingest(
       ctx,
       bank,
@@ -208,6 +210,49 @@ export const ingestCommand: CliCommand = {
     );
   },
 };
+
+/**
+ * `ingest --join`: the bank's one writer is the daemon serving it, so the ingest runs there
+ * (`ingest/run` over its socket or port), as the VS Code extension does.
+ */
+async function ingestThroughDaemon(
+  ctx: CommandContext,
+  req: IngestRequest,
+  values: Record<string, unknown>,
+): Promise<number> {
+  if (values['base-url'] !== undefined || values['archive-url'] !== undefined)
+    throw new UsageError(
+      '--base-url and --archive-url do not go with --join: the daemon uses its own configuration',
+    );
+  if (!ctx.joinIngest)
+    throw new UsageError('--join needs the threadx program (it talks to the daemon)');
+  const joined = await ctx.joinIngest(ctx.dataDir, {
+    ...(req.symbols ? { symbols: req.symbols } : {}),
+    ...(req.top !== undefined ? { top: req.top } : {}),
+    ...(req.group ? { group: req.group } : {}),
+    intervals: [...req.intervals],
+    start: req.start,
+    ...(req.end !== undefined ? { end: req.end } : {}),
+    source: req.source ?? 'auto',
+    ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
+    dryRun: Boolean(values['dry-run']),
+  } as never);
+  if (!joined)
+    throw new UsageError(
+      `no running daemon with an endpoint serves ${ctx.dataDir}; run the command without --join`,
+    );
+  const { pid, result: r } = joined;
+  const failed = r.symbols.filter((x) => x.error !== null);
+  if (ctx.json) ctx.out(JSON.stringify({ ok: failed.length === 0, joined: pid, ...r }));
+  else
+    ctx.out(
+      table(
+        ['symbol', 'new candles', 'requests', 'status'],
+        r.symbols.map((x) => [x.symbol, x.rows, x.requests, x.error ? x.error.message : 'ok']),
+      ),
+    );
+  return failed.length ? EXIT.problems : EXIT.ok;
+}
 
 export const replayCommand: CliCommand = {
   name: 'replay',

@@ -17,8 +17,11 @@ import {
   importFiles,
   loadConfig,
   openBank,
+  releaseBankLocks,
+  type Bank,
   validateFile,
 } from '../app/bank.ts';
+import type { BankMode, JoinIngest } from '../app/command.ts';
 import { table, iso, Progress } from './format.ts';
 import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
 import { COMMANDS } from './commands.ts';
@@ -52,10 +55,17 @@ Options: --data-dir DIR (default ./data or threadx.toml [data] root), --config F
 "threadx <command> --help" lists a command's options.
 Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error, 130 interrupted.`;
 
+/** What the entry point wires in from the daemon's side (`cli/bin.ts`). */
+export interface MainHooks {
+  /** Runs an ingest in the daemon serving the bank (`ingest --join`). */
+  joinIngest?: JoinIngest;
+}
+
 /** Runs `threadx` with `argv`; `commands` are the commands beyond the bank's own. */
 export async function main(
   argv: string[],
   commands: readonly CliCommand[] = COMMANDS,
+  hooks: MainHooks = {},
 ): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
@@ -72,10 +82,18 @@ export async function main(
     return EXIT.ok;
   }
   const json = rest.includes('--json');
+  // A reader that goes away (`threadx verify | head`) ends our output, not the command: the rest
+  // of the output is dropped and the exit code still says how the command went.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   try {
-    return await run(cmd, rest, commands);
+    return await run(cmd, rest, commands, hooks);
   } catch (e) {
     return reportError(cmd, e, json);
+  } finally {
+    // A command that wrote releases the bank's lock (an exit hook does it on any other exit).
+    await releaseBankLocks();
   }
 }
 
@@ -141,24 +159,54 @@ async function checkBankExists(dataDir: string): Promise<void> {
     );
 }
 
-async function context(cmd: string, values: Record<string, unknown>): Promise<CommandContext> {
+async function context(
+  cmd: string,
+  values: Record<string, unknown>,
+  hooks: MainHooks,
+): Promise<CommandContext> {
   const { config } = await loadConfig(process.cwd(), values.config as string | undefined);
   const dataDir = path.resolve((values['data-dir'] as string | undefined) ?? config.data.root);
   await checkDataDir(dataDir);
+  let writer: Promise<Bank> | null = null;
   return {
     config,
     dataDir,
     json: Boolean(values.json),
-    openBank: async () => {
-      if (READ_ONLY.has(cmd)) await checkBankExists(dataDir);
-      return openBank(dataDir, config);
+    // One writer per bank: a command that writes holds the bank's lock for its whole run, or
+    // refuses, naming the holder. Reading takes no lock.
+    openBank: (mode: BankMode = 'write') => {
+      const noted = (bank: Bank): Bank => {
+        for (const n of bank.recoveryNotes) process.stderr.write(`threadx ${cmd}: ${n}\n`);
+        return bank;
+      };
+      const open = async (): Promise<Bank> => {
+        if (READ_ONLY.has(cmd)) await checkBankExists(dataDir);
+        return noted(
+          await openBank(dataDir, config, {
+            mode,
+            command: `threadx ${cmd}`,
+            canJoin: cmd === 'ingest',
+          }),
+        );
+      };
+      if (mode === 'read') return open();
+      return (writer ??= open());
     },
-    out: (text: string) => process.stdout.write(`${text}\n`),
+    ...(hooks.joinIngest ? { joinIngest: hooks.joinIngest } : {}),
+    out: (text: string) => {
+      // A reader that went away (EPIPE) ends the output, not the command.
+      if (!process.stdout.destroyed && process.stdout.writable) process.stdout.write(`${text}\n`);
+    },
     err: (text: string) => process.stderr.write(`${text}\n`),
   };
 }
 
-async function run(cmd: string, args: string[], commands: readonly CliCommand[]): Promise<number> {
+async function run(
+  cmd: string,
+  args: string[],
+  commands: readonly CliCommand[],
+  hooks: MainHooks,
+): Promise<number> {
   const extra = commands.find((c) => c.name === cmd);
   if (extra?.raw) return extra.raw(args);
   const options: ParseArgsConfig['options'] = {
@@ -182,7 +230,7 @@ async function run(cmd: string, args: string[], commands: readonly CliCommand[])
     process.stdout.write(`${usage(commands)}\n`);
     return EXIT.ok;
   }
-  const ctx = await context(cmd, values);
+  const ctx = await context(cmd, values, hooks);
   if (extra) return extra.run(ctx, values, positionals);
   switch (cmd) {
     case 'import':
@@ -274,7 +322,7 @@ async function cmdResample(ctx: CommandContext, values: Record<string, unknown>)
 }
 
 async function cmdList(ctx: CommandContext): Promise<number> {
-  const bank = await ctx.openBank();
+  const bank = await ctx.openBank('read');
   const list = bank.list();
   if (ctx.json) {
     ctx.out(
@@ -316,7 +364,8 @@ async function cmdList(ctx: CommandContext): Promise<number> {
 }
 
 async function cmdVerify(ctx: CommandContext): Promise<number> {
-  const bank = await ctx.openBank();
+  // Verify records each file's finding in the registry: it writes, so it holds the bank's lock.
+  const bank = await ctx.openBank('write');
   const progress = new Progress(!ctx.json);
   const issues = await bank.verify({
     onProgress: (d, n) => progress.update(`verifying ${d}/${n}`),
@@ -352,7 +401,7 @@ async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): 
   const out = path.resolve(need(values, 'out'));
   const start = values.start ? parseUtcDate(values.start as string) : -Infinity;
   const end = values.end ? parseUtcDate(values.end as string) : Infinity;
-  const bank = await ctx.openBank();
+  const bank = await ctx.openBank('read');
   const n = await exportRange(bank, { symbol, interval, start, end, out });
   if (ctx.json) ctx.out(JSON.stringify({ ok: true, rows: n, out }));
   else ctx.out(`wrote ${n} ${interval} candle(s) of ${symbol} to ${out}`);
@@ -407,7 +456,7 @@ async function cmdValidate(
 
 async function cmdCheck(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
   const symbol = parseSymbol(need(values, 'symbol'));
-  const bank = await ctx.openBank();
+  const bank = await ctx.openBank('read');
   const checked = await checkDerived(
     bank,
     symbol,

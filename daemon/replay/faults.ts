@@ -26,7 +26,11 @@ export type FaultKind =
   /** The still-open kline is appended to the page even when the request's range excludes it. */
   | 'openLast'
   /** An archive zip whose bytes do not match its .CHECKSUM. */
-  | 'corruptArchive';
+  | 'corruptArchive'
+  /** Fewer kline rows than asked (at most `rows`, default 100), as a proxy or mirror may send. */
+  | 'shortPage'
+  /** A 429 (or `status` 418) with `Retry-After: retryAfter` (default 1 s), as in a 429 storm. */
+  | 'rateLimit';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'http5xx',
@@ -39,6 +43,8 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'missing',
   'openLast',
   'corruptArchive',
+  'shortPage',
+  'rateLimit',
 ];
 
 export interface FaultSpec {
@@ -55,6 +61,10 @@ export interface FaultSpec {
   after?: number;
   /** For `http5xx`: the status (default 503). */
   status?: number;
+  /** For `rateLimit`: the Retry-After in seconds (default 1). */
+  retryAfter?: number;
+  /** For `shortPage`: the most rows a page carries (default 100). */
+  rows?: number;
   /** For `missing`: half-open [start, end) open-time ranges (ms). */
   ranges?: Array<[number, number]>;
 }
@@ -141,6 +151,8 @@ export function parseFaultFlag(text: string): FaultSpec {
       case 'count':
       case 'after':
       case 'status':
+      case 'rows':
+      case 'retryAfter':
         spec[k] = Number(v);
         break;
       case 'range': {

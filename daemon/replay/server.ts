@@ -47,6 +47,11 @@ export interface ReplayOptions {
   /** Delay after a period ends before its archive appears (default 0). */
   archiveDelayMs?: number;
   /**
+   * How far `/api/v3/time` (and exchangeInfo's serverTime) runs ahead of the clock the klines and
+   * the `Date` header follow (ms; default 0): a disagreement between the exchange's clocks.
+   */
+  timeSkewMs?: number;
+  /**
    * Recorded 1m klines to serve for a symbol, oldest first, beside the shipped archives: minutes
    * inside a recording without a row are the exchange's own gaps (outages).
    */
@@ -79,6 +84,8 @@ export interface ReplayServer {
   resetLimits(): void;
   setFaults(faults: FaultSpec[]): void;
   setNow(now: number | (() => number)): void;
+  /** See `ReplayOptions.timeSkewMs`. */
+  setTimeSkew(ms: number): void;
   /** The server's market-data clock. */
   now(): number;
   close(): Promise<void>;
@@ -133,6 +140,7 @@ const invalidSymbol = () => new ApiError(400, -1121, 'Invalid symbol.');
 export async function startReplayServer(opts: ReplayOptions = {}): Promise<ReplayServer> {
   const seed = opts.seed ?? 1;
   let nowFn: () => number = clockOf(opts.now);
+  let skew = opts.timeSkewMs ?? 0;
   const rateClock = opts.rateClock ?? Date.now;
   const windowMs = opts.windowMs ?? 60_000;
   const unit = windowUnit(windowMs);
@@ -194,6 +202,8 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     const headers: Record<string, string> = {
       [weightHeader]: String(verdict.used),
       'Content-Type': 'application/json;charset=UTF-8',
+      // The exchange's clock, as its answers carry it.
+      Date: new Date(nowFn()).toUTCString(),
     };
     if (verdict.kind === 'banned') {
       headers['Retry-After'] = String(verdict.retryAfterS);
@@ -206,9 +216,23 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       return later(half, () => send(res, 429, { code: -1003, msg }, headers));
     }
     const symbolParam = url.searchParams.get('symbol') ?? undefined;
-    const fired = faults.draw(path, symbolParam, ['http5xx', 'reset', 'hang', 'truncated']);
+    const fired = faults.draw(path, symbolParam, [
+      'http5xx',
+      'reset',
+      'hang',
+      'truncated',
+      'rateLimit',
+    ]);
     for (const f of fired) stats.faults[f.kind] = (stats.faults[f.kind] ?? 0) + 1;
     const transport = fired[0];
+    if (transport?.kind === 'rateLimit') {
+      // Counted in stats.faults.rateLimit (count429/count418 are the limiter's own).
+      const status = transport.status ?? 429;
+      headers['Retry-After'] = String(transport.retryAfter ?? 1);
+      headers[weightHeader] = String(limiter.limit + 1);
+      const msg = 'Too much request weight used (injected).';
+      return later(half, () => send(res, status, { code: -1003, msg }, headers));
+    }
     if (transport?.kind === 'reset') {
       req.socket.destroy();
       return;
@@ -246,7 +270,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       case '/api/v3/ping':
         return {};
       case '/api/v3/time':
-        return { serverTime: nowFn() };
+        return { serverTime: nowFn() + skew };
       case '/api/v3/exchangeInfo':
         return exchangeInfo(q);
       case '/api/v3/ticker/24hr':
@@ -371,6 +395,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       'duplicate',
       'outOfOrder',
       'openLast',
+      'shortPage',
     ]);
     if (fired.length === 0) return rows;
     const out: Kline[] = rows.slice();
@@ -394,6 +419,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
         case 'outOfOrder':
           for (let k = 0; k + 1 < out.length; k += 2) [out[k], out[k + 1]] = [out[k + 1], out[k]];
           break;
+        case 'shortPage':
+          out.splice(f.rows ?? 100);
+          break;
         case 'openLast': {
           const t = Math.floor(now / MINUTE_MS) * MINUTE_MS;
           const open = series.range(symbol, t, t, 1)[0];
@@ -412,7 +440,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     const symbols = q.get('symbols');
     const head = {
       timezone: 'UTC',
-      serverTime: nowFn(),
+      serverTime: nowFn() + skew,
       rateLimits: [
         {
           rateLimitType: 'REQUEST_WEIGHT',
@@ -546,6 +574,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       nowFn = clockOf(n);
     },
     now: () => nowFn(),
+    setTimeSkew(ms: number) {
+      skew = ms;
+    },
     close() {
       return new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -6,6 +6,7 @@
 import { PassThrough } from 'node:stream';
 import type { Config } from '../../schemas/config.ts';
 import type { Bank } from '../app/bank.ts';
+import type { BankLock } from '../app/bank-lock.ts';
 import { openAppState, warmCodecs } from '../app/open.ts';
 import { type MessageTransport, type ReaderOptions, streamTransport } from './framing.ts';
 import { Logger } from './logger.ts';
@@ -23,6 +24,8 @@ export interface DaemonOptions {
   logger?: Logger;
   /** For tests: the exchange's fetch. */
   fetch?: typeof fetch;
+  /** The bank's lock, held by `serve` (the daemon is then the bank's one writer). */
+  lock?: BankLock;
 }
 
 export interface Daemon {
@@ -57,6 +60,7 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
     configFile: opts.configFile ?? null,
     logger,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.lock ? { lock: opts.lock } : {}),
     broadcastChanged: (changed, removed, reason) => {
       logger.info(
         `registry changed (${reason}): ${changed.length} written, ${removed.length} removed`,

@@ -1,8 +1,9 @@
 /**
- * One daemon per data directory. A daemon holds `<data>/.threadx-daemon.lock` (created
- * exclusively, holding its pid) and describes itself in `<data>/.threadx-daemon.json` (endpoint,
- * pid, protocol version, start time), so a second `serve` finds it instead of fighting over the
- * bank. A lock whose pid is dead is stale and is taken over.
+ * One daemon per data directory, and one writer per bank. A daemon holds the bank's lock
+ * (`<data>/.threadx-bank.lock`, `store/lock.ts`, the same lock a writing CLI command takes) and
+ * describes itself in `<data>/.threadx-daemon.json` (endpoint, pid, protocol version, start
+ * time), so a second `serve` or a CLI command finds it instead of fighting over the bank. A lock
+ * whose holder is dead is stale and is taken over.
  *
  * Also here: watching the parent process (a stdio daemon dies with its editor) and the default
  * socket path.
@@ -12,6 +13,13 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { PROTOCOL_VERSION } from '../../schemas/protocol.ts';
+import {
+  BANK_LOCK,
+  type BankLock,
+  type LockOwner,
+  acquireBankLock,
+  lockOwner,
+} from '../app/bank-lock.ts';
 
 export type Endpoint =
   | { kind: 'socket'; path: string }
@@ -29,7 +37,8 @@ export interface DiscoveryInfo {
   mode: 'stdio' | 'socket' | 'port';
 }
 
-export const LOCK_FILE = '.threadx-daemon.lock';
+/** The bank's one-writer lock, which the daemon holds for its whole life. */
+export const LOCK_FILE = BANK_LOCK;
 export const DISCOVERY_FILE = '.threadx-daemon.json';
 export const TOKEN_FILE = '.threadx-token';
 
@@ -60,31 +69,26 @@ export async function readDiscovery(dataDir: string): Promise<DiscoveryInfo | nu
   }
 }
 
-/** The running daemon of `dataDir`, if any (its lock's pid is alive). */
+/** The running daemon of `dataDir`, if any (it holds the bank's lock and published itself). */
 export async function findDaemon(dataDir: string): Promise<DiscoveryInfo | null> {
-  const pid = await lockPid(path.join(dataDir, LOCK_FILE));
-  if (pid === null || !isAlive(pid)) return null;
+  const owner = await lockOwner(dataDir);
+  if (owner === null || !isAlive(owner.pid)) return null;
   const info = await readDiscovery(dataDir);
-  return info && info.pid === pid ? info : null;
-}
-
-async function lockPid(file: string): Promise<number | null> {
-  try {
-    const n = Number.parseInt((await fsp.readFile(file, 'utf8')).trim(), 10);
-    return Number.isFinite(n) ? n : null;
-  } catch {
-    return null;
-  }
+  return info && info.pid === owner.pid ? info : null;
 }
 
 export type LockOutcome =
   | { acquired: true; lock: DaemonLock }
-  | { acquired: false; pid: number; info: DiscoveryInfo | null };
+  | { acquired: false; pid: number; owner: LockOwner | null; info: DiscoveryInfo | null };
 
 export class DaemonLock {
   private released = false;
 
-  constructor(readonly dataDir: string) {}
+  constructor(
+    readonly dataDir: string,
+    /** The bank's lock: the daemon is the bank's one writer while it runs. */
+    readonly bankLock: BankLock,
+  ) {}
 
   get discoveryFile(): string {
     return path.join(this.dataDir, DISCOVERY_FILE);
@@ -108,42 +112,25 @@ export class DaemonLock {
     // Only remove files that are still ours: a successor may have taken over a stale lock.
     const info = await readDiscovery(this.dataDir);
     if (info?.pid === process.pid) await fsp.rm(this.discoveryFile, { force: true });
-    const lock = path.join(this.dataDir, LOCK_FILE);
-    if ((await lockPid(lock)) === process.pid) await fsp.rm(lock, { force: true });
+    await this.bankLock.release();
   }
 }
 
 /**
- * Takes the data directory's daemon lock, or says who holds it. A lock left by a dead process is
- * removed and taken.
+ * Takes the bank's lock for a daemon, or says who holds it (a daemon, with its discovery, or a
+ * CLI command that is writing). A lock left by a dead process is taken over, by exactly one of
+ * the processes that find it at once (`store/lock.ts`).
  */
-export async function acquireDaemonLock(dataDir: string): Promise<LockOutcome> {
-  const file = path.join(dataDir, LOCK_FILE);
-  await fsp.mkdir(dataDir, { recursive: true });
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      const fh = await fsp.open(file, 'wx', 0o600);
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return { acquired: true, lock: new DaemonLock(dataDir) };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const pid = await lockPid(file);
-    if (pid !== null && pid !== process.pid && isAlive(pid)) {
-      const info = await readDiscovery(dataDir);
-      return { acquired: false, pid, info: info?.pid === pid ? info : null };
-    }
-    if (pid === null) {
-      // Being written by a daemon that is starting right now, or garbage: look again shortly,
-      // and take it over only if it stays unreadable.
-      await new Promise((r) => setTimeout(r, 50));
-      if ((await lockPid(file)) !== null) continue;
-    }
-    await fsp.rm(file, { force: true });
-    await fsp.rm(path.join(dataDir, DISCOVERY_FILE), { force: true });
-  }
-  throw new Error(`cannot take the daemon lock ${file}`);
+export async function acquireDaemonLock(dataDir: string, command: string): Promise<LockOutcome> {
+  const got = await acquireBankLock(dataDir, command);
+  if (got.acquired) return { acquired: true, lock: new DaemonLock(dataDir, got.lock) };
+  const info = got.owner ? await readDiscovery(dataDir) : null;
+  return {
+    acquired: false,
+    pid: got.owner?.pid ?? 0,
+    owner: got.owner,
+    info: info && got.owner && info.pid === got.owner.pid ? info : null,
+  };
 }
 
 /**

@@ -15,7 +15,9 @@
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { ThreadxError } from '../../schemas/errors.ts';
+import { ErrorCodes } from '../../schemas/protocol.ts';
 import type { Config } from '../../schemas/config.ts';
 import { createDaemon, PRODUCT_VERSION, type Daemon } from './daemon.ts';
 import { MessageReader, frame, streamTransport } from './framing.ts';
@@ -30,6 +32,7 @@ import {
   watchParent,
 } from './lifecycle.ts';
 import { messages } from './messages.ts';
+import { lockedError } from '../app/bank-lock.ts';
 import type { Connection } from './server.ts';
 
 export interface ServeOptions {
@@ -51,7 +54,7 @@ export interface ServeOptions {
 /** Runs the daemon until it is told to stop; resolves with the process exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
   const dataDir = path.resolve(opts.dataDir);
-  const outcome = await acquireDaemonLock(dataDir);
+  const outcome = await acquireDaemonLock(dataDir, `threadx serve --${opts.mode}`);
   if (!outcome.acquired) {
     if (opts.join && opts.mode === 'stdio' && outcome.info?.endpoint) {
       return joinProxy(outcome.info, opts);
@@ -59,14 +62,19 @@ export async function serve(opts: ServeOptions): Promise<number> {
     opts.report(
       outcome.info
         ? messages.daemonRunning(dataDir, describeEndpoint(outcome.info.endpoint), outcome.pid)
-        : messages.daemonLockBusy(dataDir),
+        : lockedError(dataDir, outcome.owner, false).text,
     );
     return 1;
   }
   const lock = outcome.lock;
   let daemon: Daemon;
   try {
-    daemon = await createDaemon({ dataDir, config: opts.config, configFile: opts.configFile });
+    daemon = await createDaemon({
+      dataDir,
+      config: opts.config,
+      configFile: opts.configFile,
+      lock: lock.bankLock,
+    });
   } catch (e) {
     await lock.release();
     throw e;
@@ -247,17 +255,36 @@ class Lifecycle {
     await fsp.rm(tokenFile, { force: true });
     await fsp.writeFile(tokenFile, token, { mode: 0o600, flag: 'wx' });
     this.cleanupFiles.push(tokenFile);
+    let unauthenticated = 0;
     const srv = net.createServer((socket) => {
       socket.setNoDelay(true);
-      const conn = this.daemon.server.connect(streamTransport(socket, socket), {
-        token,
-        label: `tcp ${socket.remoteAddress}:${socket.remotePort}`,
+      // Before authentication a connection costs little: few at once, a few KiB, a few seconds,
+      // and its first message must be an `initialize` with the token, else it is closed.
+      if (unauthenticated >= PRE_AUTH.maxConnections) {
+        socket.destroy();
+        return;
+      }
+      unauthenticated++;
+      let counted = true;
+      const settle = (): void => {
+        if (counted) unauthenticated--;
+        counted = false;
+      };
+      socket.once('close', settle);
+      authenticate(socket, token, (ok) => {
+        settle();
+        if (!ok) {
+          this.daemon.logger.warn(
+            `refused tcp ${socket.remoteAddress}:${socket.remotePort}: no valid initialize first`,
+          );
+          return;
+        }
+        this.daemon.server.connect(streamTransport(socket, socket), {
+          token,
+          label: `tcp ${socket.remoteAddress}:${socket.remotePort}`,
+        });
+        socket.resume();
       });
-      // An unauthenticated socket gets a few seconds to initialize, then it is dropped.
-      const timer = setTimeout(() => {
-        if (!conn.initialized) conn.close();
-      }, 10_000);
-      timer.unref();
     });
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
@@ -272,12 +299,112 @@ class Lifecycle {
   }
 }
 
-/** Removes a socket file that nobody listens on any more (a daemon that crashed). */
-async function removeStaleSocket(socketPath: string): Promise<void> {
+/** What an unauthenticated TCP connection may cost. */
+export const PRE_AUTH = { maxConnections: 16, maxBytes: 16 * 1024, timeoutMs: 5_000 };
+
+/**
+ * Reads the first message of a TCP connection (at most `PRE_AUTH.maxBytes`, within
+ * `PRE_AUTH.timeoutMs`). It must be an `initialize` request carrying the token: then every byte
+ * read so far is put back and `done(true)` hands the socket to the server, which answers it.
+ * Anything else (a wrong token, another method, garbage, too much, too slow) gets one error
+ * answer when it had an id, and the connection is closed: no second attempt on it.
+ */
+function authenticate(socket: net.Socket, token: string, done: (ok: boolean) => void): void {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  let finished = false;
+  const finish = (ok: boolean, reply?: string): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    if (ok) {
+      socket.pause();
+      socket.unshift(Buffer.concat(chunks));
+    } else {
+      if (reply) socket.end(frame(reply));
+      else socket.end();
+      socket.destroySoon();
+      setTimeout(() => socket.destroy(), 1_000).unref();
+    }
+    chunks.length = 0;
+    done(ok);
+  };
+  const reader = new MessageReader(
+    (text) => {
+      const m = parseFirst(text);
+      const good =
+        m !== null &&
+        m.method === 'initialize' &&
+        typeof m.params?.token === 'string' &&
+        tokensEqual(m.params.token, token);
+      if (good) return finish(true);
+      const id = m && (typeof m.id === 'number' || typeof m.id === 'string') ? m.id : null;
+      finish(
+        false,
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id,
+          error: {
+            code: ErrorCodes.Unauthorized,
+            message: messages.unauthorized(),
+            data: { reason: 'UNAUTHORIZED' },
+          },
+        }),
+      );
+    },
+    () => finish(false),
+    { maxMessageBytes: PRE_AUTH.maxBytes, maxHeaderBytes: 1024 },
+  );
+  const onData = (chunk: Buffer): void => {
+    bytes += chunk.length;
+    if (bytes > PRE_AUTH.maxBytes) return finish(false);
+    chunks.push(chunk);
+    reader.push(chunk);
+  };
+  const timer = setTimeout(() => finish(false), PRE_AUTH.timeoutMs);
+  timer.unref();
+  socket.on('data', onData);
+  socket.once('error', () => finish(false));
+  socket.once('close', () => finish(false));
+}
+
+function parseFirst(
+  text: string,
+): { id?: unknown; method?: unknown; params?: { token?: unknown } } | null {
   try {
-    await fsp.lstat(socketPath);
+    const m = JSON.parse(text) as unknown;
+    return m !== null && typeof m === 'object' && !Array.isArray(m) ? (m as never) : null;
+  } catch {
+    return null;
+  }
+}
+
+function tokensEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Removes a socket file that nobody listens on any more (a daemon that crashed). Anything else at
+ * that path (a regular file, a folder, a link, someone else's socket) is refused, never removed.
+ */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let st: import('node:fs').Stats;
+  try {
+    st = await fsp.lstat(socketPath);
   } catch {
     return;
+  }
+  const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+  if (!st.isSocket() || st.uid !== uid) {
+    throw new ThreadxError(
+      'BAD_INPUT',
+      `${socketPath} exists and is not a socket of this user's; the daemon removes only a stale socket of its own.`,
+      'Pass another --socket path (a new file name), or move that file away if you do not need it.',
+      { path: socketPath },
+    );
   }
   const alive = await new Promise<boolean>((resolve) => {
     const s = net.createConnection({ path: socketPath });

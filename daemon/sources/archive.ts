@@ -1,7 +1,18 @@
 import { parseKlineCsv as parseCsv, KlineParseError } from '../engine/parse.ts';
 import { sortUnique } from '../engine/merge.ts';
+import {
+  type ArchiveFail,
+  FIRST_KLINE_MS,
+  MAX_UNNAMED_BYTES,
+  checkRowCaps,
+  checkTimeBounds as checkTimeBoundsOf,
+  expectedRows,
+  gunzipCapped as gunzipCappedOf,
+  maxUncompressedBytes,
+  unzipOneCsvCapped,
+} from '../engine/archive-file.ts';
 import { createHash } from 'node:crypto';
-import { strFromU8, unzipSync } from 'fflate';
+import { strFromU8 } from 'fflate';
 import { type Candles, clipCandles, trimCandles } from '../../schemas/candles.ts';
 import { DAY_MS } from '../../schemas/intervals.ts';
 import { dayKey, monthKey } from '../../schemas/common.ts';
@@ -81,38 +92,64 @@ export function planArchive(start: number, end: number, now: number): ArchivePla
 }
 
 /**
+ * The archive-file rules of `engine/archive-file.ts` (caps from the name, streamed decompression,
+ * time bounds), failing as the source's INVALID_RESPONSE: a malformed file may be retried (a
+ * download cut short), a file over its caps may not.
+ */
+const asSource: ArchiveFail = (message, retryable, cause) =>
+  new SourceError('INVALID_RESPONSE', message, retryable, cause ? { cause } : undefined);
+
+export { FIRST_KLINE_MS, MAX_UNNAMED_BYTES, expectedRows, maxUncompressedBytes };
+
+/**
  * Parses a Binance kline CSV with the engine's parser (12 columns, a header row skipped, ms or µs
  * per row), then sorts rows by open time and merges duplicates, which a republished or
- * concatenated file may hold. A malformed line is a retryable INVALID_RESPONSE.
+ * concatenated file may hold. A malformed line is a retryable INVALID_RESPONSE. Refused (not
+ * retryable): more rows than the file's period can hold, mostly duplicated rows, and open times
+ * before Binance's first kline or more than a day after now.
  */
-export function parseKlineCsv(text: string, source = 'CSV'): Candles {
+export function parseKlineCsv(text: string, source = 'CSV', now = Date.now()): Candles {
+  let raw: Candles;
   try {
-    return sortUnique(parseCsv(text, source, { requireAllFields: true }));
+    raw = parseCsv(text, source, { requireAllFields: true });
   } catch (err) {
     if (err instanceof KlineParseError)
       throw new SourceError('INVALID_RESPONSE', err.message, true, { cause: err });
     throw err;
   }
+  const c = sortUnique(raw);
+  checkRowCaps(raw.length, c.length, source, asSource);
+  checkTimeBounds(c, source, now, asSource);
+  return c;
 }
 
-/** Unzips an archive (one CSV inside) and parses it. */
-export function parseArchiveZip(bytes: Uint8Array, source = 'archive'): Candles {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(bytes);
-  } catch (err) {
-    throw new SourceError('INVALID_RESPONSE', `${source}: not a valid zip (${String(err)})`, true, {
-      cause: err,
-    });
-  }
-  const names = Object.keys(entries).filter((n) => n.toLowerCase().endsWith('.csv'));
-  if (names.length !== 1)
-    throw new SourceError(
-      'INVALID_RESPONSE',
-      `${source}: expected one CSV, found ${names.length}`,
-      true,
-    );
-  return parseKlineCsv(strFromU8(entries[names[0]]), `${source}/${names[0]}`);
+/** Refuses open times before Binance's first kline or more than a day after `now`. */
+export function checkTimeBounds(
+  c: Candles,
+  source: string,
+  now = Date.now(),
+  fail: ArchiveFail = asSource,
+): void {
+  checkTimeBoundsOf(c, source, now, fail);
+}
+
+/**
+ * Unzips an archive (one CSV inside) and parses it. The CSV is inflated as a stream and given up
+ * as soon as it grows past what its rows can take (`maxUncompressedBytes`), so an archive that
+ * expands to gigabytes is refused after a few megabytes.
+ */
+export function parseArchiveZip(
+  bytes: Uint8Array,
+  source = 'archive',
+  maxBytes = maxUncompressedBytes(source),
+): Candles {
+  const { name, text } = unzipOneCsvCapped(bytes, source, maxBytes, asSource);
+  return parseKlineCsv(text, `${source}/${name}`);
+}
+
+/** Gunzips as a stream, giving up past `maxBytes` (a gzip bomb is refused after a few MB). */
+export function gunzipCapped(bytes: Uint8Array, source: string, maxBytes: number): Uint8Array {
+  return gunzipCappedOf(bytes, source, maxBytes, asSource);
 }
 
 export function sha256Hex(bytes: Uint8Array): string {

@@ -58,6 +58,8 @@ export interface GovernorOptions {
   serverOffsetMs?: number;
   /** Time after a window boundary before the new window is trusted (default 1 % of it, max 100 ms). */
   boundaryGuardMs?: number;
+  /** Uniform [0, 1) for the jitter after a Retry-After (default Math.random). */
+  random?: () => number;
 }
 
 export interface GovernorStats {
@@ -171,6 +173,20 @@ export class RateGovernor {
   private carried = 0;
   private inFlight = 0;
   private pausedUntil = 0;
+  /**
+   * After a busy window rolled on our clock, the exchange's window may not have rolled yet
+   * (windows need not be aligned to the clock minute): until a header confirms the drop, the old
+   * level (`previous`) still counts, and one probe at a time goes out, `probeMs` apart.
+   */
+  private unconfirmed = false;
+  private previous = 0;
+  private probing = false;
+  private nextProbe = 0;
+  /** After a 429: a smaller budget up to and including this window. */
+  private slowUntil: number | null = null;
+  /** The next roll is the one a 429's Retry-After announced: no probe needed. */
+  private trustRoll = false;
+  private readonly random: () => number;
   private readonly queue: Waiter[] = [];
   private wakeAt: number | undefined;
   readonly stats: GovernorStats = {
@@ -193,6 +209,7 @@ export class RateGovernor {
     this.sleep = opts.sleep ?? defaultSleep;
     this.offset = opts.serverOffsetMs ?? 0;
     this.guardMs = opts.boundaryGuardMs;
+    this.random = opts.random ?? Math.random;
     if (opts.limit !== undefined) this.configured = true;
   }
 
@@ -216,7 +233,8 @@ export class RateGovernor {
   /** The weight this governor lets through per window. */
   get budget(): number {
     const margin = this.window <= this.cautiousUntil ? this.margin : this.minMargin;
-    return Math.floor(this.limit * (1 - margin));
+    const slow = this.slowUntil !== null && this.window <= this.slowUntil ? 0.75 : 1;
+    return Math.floor(this.limit * (1 - margin) * slow);
   }
 
   get limits(): { limit: number; windowMs: number } {
@@ -263,6 +281,14 @@ export class RateGovernor {
   private roll(now: number): void {
     const w = this.windowOf(now);
     if (w > this.window) {
+      // A busy window is assumed to persist until a header shows it rolled at the exchange.
+      const level = Math.max(this.reported, this.unconfirmed ? this.previous : 0);
+      // Unconfirmed whenever a full burst on top of what the old window held would pass the limit.
+      this.unconfirmed =
+        !this.trustRoll && w === this.window + 1 && level + this.budget > this.limit;
+      this.trustRoll = false;
+      this.previous = this.unconfirmed ? level : 0;
+      this.nextProbe = now;
       this.window = w;
       this.reported = 0;
       this.dispatched = 0;
@@ -270,8 +296,23 @@ export class RateGovernor {
     }
   }
 
+  private get probeMs(): number {
+    return Math.max(250, this.windowMs / 30);
+  }
+
+  /** Moves our window boundaries so that one falls at local time `at`. */
+  private anchor(at: number): void {
+    const g = this.guard();
+    this.offset = (((g - at) % this.windowMs) + this.windowMs) % this.windowMs;
+    this.window = this.windowOf(this.clock());
+  }
+
   private known(): number {
-    return Math.max(this.reported + this.inFlight, this.dispatched + this.carried);
+    return Math.max(
+      this.reported + this.inFlight,
+      this.dispatched + this.carried,
+      this.unconfirmed ? this.previous + this.inFlight : 0,
+    );
   }
 
   /** Waits until `weight` fits in the current window, then reserves it. */
@@ -305,17 +346,25 @@ export class RateGovernor {
       this.roll(now);
       const head = this.queue[0];
       const known = this.known();
+      let probe = false;
       if (known + head.weight > this.budget && !(known === 0 && head.weight > this.budget)) {
-        this.stats.windowWaits++;
-        return this.wake(this.windowStart(this.window + 1));
+        if (!this.unconfirmed) {
+          this.stats.windowWaits++;
+          return this.wake(this.windowStart(this.window + 1));
+        }
+        // Has the exchange's window rolled? One small request at a time asks.
+        if (this.probing) return;
+        if (now < this.nextProbe) return this.wake(this.nextProbe);
+        probe = true;
       }
       this.queue.shift();
       if (head.onAbort) head.signal?.removeEventListener('abort', head.onAbort);
-      head.resolve(this.grant(head.weight));
+      head.resolve(this.grant(head.weight, probe));
     }
   }
 
-  private grant(weight: number): Permit {
+  private grant(weight: number, probe = false): Permit {
+    if (probe) this.probing = true;
     this.inFlight += weight;
     this.dispatched += weight;
     this.stats.granted++;
@@ -330,7 +379,12 @@ export class RateGovernor {
         settled = true;
         this.roll(this.clock());
         this.inFlight -= weight;
+        if (probe) {
+          this.probing = false;
+          this.nextProbe = this.clock() + this.probeMs;
+        }
         if (response) this.observe(response, sentWindow, weight);
+        else if (probe) this.unconfirmed = false; // nothing to pace on: trust our clock
         // Once answered, a request carried over from an earlier window is either in the
         // reported weight (it landed here) or was counted there.
         if (sentWindow < this.window) this.carried = Math.max(0, this.carried - weight);
@@ -349,11 +403,26 @@ export class RateGovernor {
       this.window = Number.NEGATIVE_INFINITY;
       this.roll(now);
     }
+    if (h && this.unconfirmed && sentWindow === this.window) {
+      if (h.used <= this.dispatched + this.carried + weight) {
+        // The exchange's window rolled: from now on our boundaries fall where it did.
+        this.unconfirmed = false;
+        this.previous = 0;
+        if (now - this.windowStart(this.window) > this.probeMs) this.anchor(now);
+      } else {
+        // Still the old window: its level counts until a later probe sees the drop.
+        this.previous = Math.max(this.previous, h.used - this.dispatched - this.carried);
+      }
+    } else if (!h && this.unconfirmed) {
+      this.unconfirmed = false;
+    }
     if (h) {
       this.stats.maxReported = Math.max(this.stats.maxReported, h.used);
       // An answer to a request sent in an earlier window may carry that window's total; it
       // belongs to the current window only if it is no more than what could have landed here.
-      if (sentWindow === this.window || h.used <= this.dispatched + this.carried + weight) {
+      if (this.unconfirmed) {
+        // Counted in `previous` until the roll is confirmed.
+      } else if (sentWindow === this.window || h.used <= this.dispatched + this.carried + weight) {
         this.reported = Math.max(this.reported, h.used);
         // More weight than this process could have caused: someone else uses the IP.
         const foreign = h.used > this.dispatched + this.carried;
@@ -365,9 +434,19 @@ export class RateGovernor {
     if (response.status === 429 || response.status === 418) {
       if (response.status === 429) this.stats.count429++;
       else this.stats.count418++;
-      const ra = retryAfterMs(response.headers);
-      this.pauseUntil(now + (ra ?? Math.max(1000, this.windowStart(this.window + 1) - now)));
-      // Whatever the window held, treat it as full.
+      // Wait what the exchange says, plus a small jitter so waiting clients do not all return
+      // at the same instant; then go on at a slower pace rather than stopping the world.
+      const ra = retryAfterMs(response.headers) ?? 1000;
+      const jitter = this.random() * Math.min(250, ra * 0.1 + 50);
+      // Retry-After is when the exchange counts afresh (a 429's window rolls; a 418's ban
+      // ends): our windows now roll there too, and the next one starts slower.
+      this.anchor(now + ra);
+      this.unconfirmed = false;
+      this.trustRoll = true;
+      this.slowUntil = this.windowOf(now + ra) + 1;
+      this.cautiousUntil = Math.max(this.cautiousUntil, this.windowOf(now + ra) + 1);
+      this.pauseUntil(now + ra + jitter);
+      // Whatever the window held, treat it as full until it rolls.
       this.reported = Math.max(this.reported, this.limit);
     }
   }

@@ -109,7 +109,12 @@ export async function withRetries<T>(
           cause: err,
         });
       }
-      await (opts.sleep ?? defaultSleep)(backoffMs(failures, opts), signal);
+      // A time-out already waited its full length: retry it at once, with a short jitter only.
+      const timedOut = err instanceof SourceError && err.code === 'TIMEOUT';
+      const delay = timedOut
+        ? Math.min(backoffMs(0, opts), 250 * (opts.random ?? Math.random)())
+        : backoffMs(failures, opts);
+      await (opts.sleep ?? defaultSleep)(delay, signal);
       failures++;
     }
   }

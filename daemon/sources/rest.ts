@@ -62,8 +62,10 @@ export interface Ticker24h {
 
 export interface KlinePage {
   candles: Candles;
-  /** Rows in the answer before validation and dedup (a short page means no more data). */
+  /** Rows in the answer before validation and dedup. */
   rawCount: number;
+  /** The response's `Date` header (ms), the exchange's clock when it answered; null if absent. */
+  date?: number | null;
 }
 
 interface CallOptions {
@@ -110,7 +112,7 @@ export class BinanceRestClient {
     params: Record<string, string | number | undefined>,
     weight: number,
     signal: AbortSignal | undefined,
-    parse: (body: unknown) => T,
+    parse: (body: unknown, headers: Headers) => T,
   ): Promise<T> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.set(k, String(v));
@@ -121,15 +123,18 @@ export class BinanceRestClient {
       `GET ${path}`,
       signal,
       this.opts,
-      async () => {
+      async (attempt) => {
         const permit = await this.governor.acquire(weight, signal);
         let res;
         try {
+          const t0 = Date.now();
           res = await get(url, {
             signal,
-            timeoutSeconds: this.opts.timeoutSeconds ?? 10,
+            timeoutSeconds: this.timeoutSeconds(attempt),
             fetch: this.opts.fetch,
           });
+          this.latencies.push((Date.now() - t0) / 1000);
+          if (this.latencies.length > 32) this.latencies.shift();
         } catch (err) {
           permit.settle();
           throw err;
@@ -159,10 +164,26 @@ export class BinanceRestClient {
             cause: err,
           });
         }
-        return parse(body);
+        return parse(body, res.headers);
       },
       (err) => err instanceof RateLimitError,
     );
+  }
+
+  /** Recent answer times (s), to give up on a hanging request sooner than the configured time-out. */
+  private readonly latencies: number[] = [];
+
+  /**
+   * The configured time-out, shortened once the exchange has answered a few requests: ten times
+   * its median recent answer time, at least 2 s, doubled for each retry of the same request. A
+   * hanging request then costs seconds, not minutes, and a merely slow exchange still answers.
+   */
+  private timeoutSeconds(attempt: number): number {
+    const configured = this.opts.timeoutSeconds ?? 10;
+    if (this.latencies.length < 4) return configured;
+    const sorted = [...this.latencies].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    return Math.min(configured, Math.max(2, 10 * median) * 2 ** attempt);
   }
 
   /** GET /api/v3/time. */
@@ -217,9 +238,13 @@ export class BinanceRestClient {
     opts: CallOptions & { limit?: number } = {},
   ) {
     const params = { symbol, interval: '1m', startTime, endTime, limit: opts.limit ?? 1000 };
-    return this.call('/api/v3/klines', params, WEIGHT.klines, opts.signal, (b) =>
-      parseKlinePage(b, startTime, endTime),
-    );
+    return this.call('/api/v3/klines', params, WEIGHT.klines, opts.signal, (b, headers) => {
+      const date = Date.parse(headers.get('date') ?? '');
+      return {
+        ...parseKlinePage(b, startTime, endTime),
+        date: Number.isFinite(date) ? date : null,
+      };
+    });
   }
 
   /** 1m klines with open time in [startTime, endTime] (inclusive), at most 1000. */
@@ -399,12 +424,24 @@ export interface FetchRangeResult {
 }
 
 /**
- * Fetches every closed 1m kline with open time in [start, end) (ms, half-open), page by page
- * (cursor = last open + 1 minute, limit 1000). The still-open candle is never returned: the
- * range is clipped to the minutes closed at the server time read first, and any kline whose
- * close time is not before it is dropped. Minutes the exchange has no klines for (outages,
- * delisted periods, before listing) are reported as `emptyRanges` so the caller can record
- * them as confirmed empty and never fetch them again.
+ * A kline is final once every clock the client has says its minute is over, with this margin:
+ * the server time, the answer's `Date` header (1 s resolution) and the local clock may disagree.
+ */
+export const CLOSE_MARGIN_MS = 2_000;
+
+/**
+ * Fetches every closed 1m kline with open time in [start, end) (ms, half-open), page by page.
+ *
+ * - A page is always followed by the next one (cursor = the minute after its last row), whatever
+ *   its length: a proxy or mirror may answer fewer rows than asked.
+ * - A range is reported in `emptyRanges` (the caller records it as confirmed empty and never
+ *   fetches it again) only on an explicit answer: a request whose start lies in the range and
+ *   that returns no row in it. A hole between two rows of a page is asked about again from its
+ *   first minute, and the rows after it are taken from that answer.
+ * - The still-open candle is never returned: the range is clipped to the minutes closed at the
+ *   server time, and the newest row of an answer is kept only when it is closed by every clock
+ *   (the server time, the answer's Date header, the local clock) with `CLOSE_MARGIN_MS`, or when
+ *   a later minute exists. Fetching stops there; the rest is fetched by a later run.
  */
 export async function fetchRange1m(
   client: BinanceRestClient,
@@ -419,11 +456,14 @@ export async function fetchRange1m(
      * by default it is read here. Candles closing at or after it are not returned.
      */
     serverTime?: number;
+    /** The local clock (tests). */
+    now?: () => number;
   } = {},
 ): Promise<FetchRangeResult> {
   const serverTime = opts.serverTime ?? (await client.serverTime({ signal: opts.signal }));
+  const localNow = opts.now ?? Date.now;
   // The minute containing serverTime is open; everything before it is closed.
-  const coveredEnd = Math.min(end, Math.floor(serverTime / MINUTE_MS) * MINUTE_MS);
+  let coveredEnd = Math.min(end, Math.floor(serverTime / MINUTE_MS) * MINUTE_MS);
   const first = Math.ceil(start / MINUTE_MS) * MINUTE_MS;
   const parts: Candles[] = [];
   const empty: EmptyRange[] = [];
@@ -433,21 +473,35 @@ export async function fetchRange1m(
     if (opts.signal?.aborted) throw new CancelledError(opts.signal.reason);
     const page = await client.klinesPage(symbol, cursor, coveredEnd - 1, { signal: opts.signal });
     pages++;
-    const c = dropOpen(page.candles, serverTime);
+    const clock = Math.min(serverTime, page.date ?? Infinity, localNow()) - CLOSE_MARGIN_MS;
+    let c = dropOpen(page.candles, serverTime);
+    // The newest row: final only if every clock has passed its close.
+    let reachedOpen = c.length < page.candles.length;
+    if (c.length > 0 && c.openTime[c.length - 1] + MINUTE_MS > clock) {
+      c = trimCandles(sliceCandles(c, 0, c.length - 1));
+      reachedOpen = true;
+    }
     const pageEmpty: EmptyRange[] = [];
-    let expect = cursor;
-    for (let i = 0; i < c.length; i++) {
-      if (c.openTime[i] > expect) pageEmpty.push({ start: expect, end: c.openTime[i] });
-      expect = c.openTime[i] + MINUTE_MS;
+    let next: number;
+    if (c.length === 0) {
+      // No closed row from `cursor` on: an explicit empty answer, unless the open candle was
+      // the only row (then the data simply ends here for now).
+      if (!reachedOpen) pageEmpty.push({ start: cursor, end: coveredEnd });
+      next = reachedOpen ? cursor : coveredEnd;
+    } else {
+      if (c.openTime[0] > cursor) pageEmpty.push({ start: cursor, end: c.openTime[0] });
+      // Keep the rows up to the first hole; the hole is asked about from its first minute.
+      let k = 1;
+      while (k < c.length && c.openTime[k] === c.openTime[k - 1] + MINUTE_MS) k++;
+      if (k < c.length) {
+        c = trimCandles(sliceCandles(c, 0, k));
+        reachedOpen = false;
+      }
+      next = c.openTime[c.length - 1] + MINUTE_MS;
     }
-    // A short page means the exchange has nothing more up to coveredEnd.
-    const done = page.rawCount < 1000 || c.length === 0;
-    if (done && expect < coveredEnd) pageEmpty.push({ start: expect, end: coveredEnd });
-    const next = done ? coveredEnd : expect;
+    if (reachedOpen) coveredEnd = Math.min(coveredEnd, next);
     for (const r of pageEmpty) pushRange(empty, r);
-    if (c.length > 0) {
-      parts.push(c);
-    }
+    if (c.length > 0) parts.push(c);
     await opts.onPage?.({ candles: c, emptyRanges: pageEmpty, cursor: next });
     cursor = next;
   }

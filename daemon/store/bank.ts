@@ -15,6 +15,7 @@ import {
   bucketStart,
   nextBucketStart,
   intervalMs,
+  isInterval,
 } from '../../schemas/intervals.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import type {
@@ -45,6 +46,7 @@ import {
 } from './parquet.ts';
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
 import { codecPool } from './codec-pool.ts';
+import { type BankLock, RECOVERY, acquireBankLock } from './lock.ts';
 import {
   datasetId,
   loadRegistry,
@@ -123,6 +125,13 @@ export interface BankOptions {
   maxGapFillMinutes?: number;
   /** Injected clock for the registry's `updated` stamps. */
   now?: () => number;
+  /**
+   * The bank's lock, held by the caller (the daemon, a CLI command that writes): recovery runs
+   * under it and every group write checks it is still held. Without it, `open` takes the lock
+   * only for the time of recovery, and skips recovery when another process holds it (that
+   * process is the writer and recovers for itself).
+   */
+  lock?: BankLock;
 }
 
 /**
@@ -136,20 +145,43 @@ export class Bank {
   private reg: Registry;
   private readonly maxFill: number;
   private readonly now: () => number;
+  private readonly lock: BankLock | undefined;
+  /** The registry as last read from or written to disk, per dataset and per symbol (JSON). */
+  private base = { datasets: new Map<string, string>(), empty: new Map<string, string>() };
 
   private constructor(layout: Layout, reg: Registry, opts: BankOptions) {
     this.layout = layout;
     this.reg = reg;
     this.maxFill = opts.maxGapFillMinutes ?? 240;
     this.now = opts.now ?? Date.now;
+    this.lock = opts.lock;
+    this.rebase(reg);
   }
 
   static async open(root: string, opts: BankOptions = {}): Promise<Bank> {
     const layout = new Layout(root);
     await fsp.mkdir(layout.root, { recursive: true });
     const bank = new Bank(layout, await loadRegistry(layout.registry), opts);
-    await bank.recover();
+    if (opts.lock) {
+      await bank.recover();
+    } else {
+      const got = await acquireBankLock(layout.root, RECOVERY);
+      if (got.acquired) {
+        try {
+          await bank.recover();
+        } finally {
+          await got.lock.release();
+        }
+      }
+    }
     return bank;
+  }
+
+  private rebase(reg: Registry): void {
+    this.base = {
+      datasets: new Map(Object.entries(reg.datasets).map(([k, v]) => [k, JSON.stringify(v)])),
+      empty: new Map(Object.entries(reg.confirmedEmpty).map(([k, v]) => [k, JSON.stringify(v)])),
+    };
   }
 
   /** One journal per symbol, so group writes of different symbols can run concurrently. */
@@ -164,27 +196,95 @@ export class Bank {
    * comes, so an older snapshot can never be renamed over a newer one.
    */
   save(): Promise<void> {
-    const next = this.saving.then(() => saveRegistry(this.layout.registry, this.reg));
+    const next = this.saving.then(() => this.saveMerged());
     this.saving = next.catch(() => undefined);
     return next;
   }
 
-  /** Completes or rolls back a group write interrupted by a crash, then clears temp files. */
-  async recover(): Promise<{ applied: number; rolledBack: number }> {
+  /**
+   * Writes the registry without losing another writer's entries: the file on disk is read again,
+   * the datasets and confirmed-empty ranges this bank changed since it last read or wrote it are
+   * applied to it (changed, added, removed), and the result is written and adopted. Entries this
+   * bank did not touch are taken from disk, never overwritten with an older copy.
+   */
+  private async saveMerged(): Promise<void> {
+    this.lock?.assertHeld();
+    const disk = await loadRegistry(this.layout.registry);
+    const mine = this.reg;
+    // From here to the write nothing awaits: `seen` is this bank's registry as written.
+    const seen = { datasets: new Map<string, string>(), empty: new Map<string, string>() };
+    const apply = <T>(
+      cur: Record<string, T>,
+      out: Record<string, T>,
+      base: Map<string, string>,
+      snap: Map<string, string>,
+    ): void => {
+      for (const k of new Set([...Object.keys(cur), ...base.keys()])) {
+        const j = cur[k] === undefined ? undefined : JSON.stringify(cur[k]);
+        if (j !== undefined) snap.set(k, j);
+        if (j === base.get(k)) continue;
+        if (j === undefined) delete out[k];
+        else out[k] = cur[k];
+      }
+    };
+    apply(mine.datasets, disk.datasets, this.base.datasets, seen.datasets);
+    apply(mine.confirmedEmpty, disk.confirmedEmpty, this.base.empty, seen.empty);
+    await saveRegistry(this.layout.registry, disk);
+    // Adopt what is on disk now, in place (callers may hold `registry()`), except the entries
+    // this bank changed while the file was being written: those stay, to be saved next time.
+    const adopt = <T>(
+      cur: Record<string, T>,
+      out: Record<string, T>,
+      snap: Map<string, string>,
+    ) => {
+      for (const k of new Set([...Object.keys(cur), ...Object.keys(out)])) {
+        const j = cur[k] === undefined ? undefined : JSON.stringify(cur[k]);
+        if (j !== snap.get(k)) continue;
+        if (out[k] === undefined) delete cur[k];
+        else cur[k] = out[k];
+      }
+    };
+    adopt(mine.datasets, disk.datasets, seen.datasets);
+    adopt(mine.confirmedEmpty, disk.confirmedEmpty, seen.empty);
+    this.rebase(disk);
+  }
+
+  /** What recovery did that a person should know (journals quarantined), one sentence each. */
+  readonly recoveryNotes: string[] = [];
+
+  /**
+   * Completes or rolls back a group write interrupted by a crash, then clears temp files. A
+   * journal that cannot be replayed (unreadable, not the journal format, naming a file outside
+   * its dataset) is moved to `<data>/quarantine/` and named in `recoveryNotes`; the files it
+   * names are left as they are (`threadx verify` reports any that disagree with the registry).
+   */
+  async recover(): Promise<{ applied: number; rolledBack: number; quarantined: string[] }> {
     let applied = 0;
     let rolledBack = 0;
+    const quarantined: string[] = [];
     const journals = (await fsp.readdir(this.layout.root)).filter((f) =>
       /^\.journal-[A-Z0-9]+\.json$/.test(f),
     );
     for (const name of journals) {
       const jp = path.join(this.layout.root, name);
-      let items: JournalItem[];
+      let items: JournalItem[] | null = null;
+      let why = '';
       try {
-        items = JSON.parse(await fsp.readFile(jp, 'utf8')) as JournalItem[];
-      } catch {
-        // A journal is written atomically: an unreadable one was never completed, so no file
-        // it names was touched.
-        await fsp.rm(jp, { force: true });
+        items = journalItems(JSON.parse(await fsp.readFile(jp, 'utf8')), this.layout);
+        if (!items) why = 'it is not a list of files of known datasets';
+      } catch (e) {
+        why = `it is not valid JSON (${(e as Error).message})`;
+      }
+      if (!items) {
+        // Journals are written atomically: one that cannot be read was never completed, and no
+        // file it names was touched by that write. Keep it for a person to look at.
+        const dest = path.join(this.layout.root, 'quarantine', `${name.slice(1)}.${this.now()}`);
+        await fsp.mkdir(path.dirname(dest), { recursive: true });
+        await fsp.rename(jp, dest);
+        quarantined.push(dest);
+        this.recoveryNotes.push(
+          `The journal ${jp} could not be replayed (${why}); it was moved to ${dest}. Run "threadx verify" to check the bank.`,
+        );
         continue;
       }
       for (const it of items) {
@@ -210,7 +310,8 @@ export class Bank {
     }
     await removeStaleTemps(this.layout.processed);
     await removeStaleTemps(this.layout.indicators);
-    return { applied, rolledBack };
+    await removeRootTemps(this.layout.root);
+    return { applied, rolledBack, quarantined };
   }
 
   registry(): Registry {
@@ -299,7 +400,8 @@ export class Bank {
     }
     let bytes: Buffer;
     try {
-      bytes = await fsp.readFile(this.layout.abs(f.path));
+      // An entry that does not point at its dataset's own file is refused, never followed.
+      bytes = await fsp.readFile(followable(this.layout, entry, f));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT')
         throw this.corrupt(entry, f, 'the file is missing', e);
@@ -458,6 +560,7 @@ export class Bank {
     writes: { abs: string; bytes: Uint8Array }[],
     touch: (reg: Registry) => void,
   ): Promise<void> {
+    this.lock?.assertHeld();
     const journal = this.journalPath(items[0].dataset);
     await writeFileAtomic(journal, JSON.stringify(items));
     for (const w of writes) await writeFileAtomic(w.abs, w.bytes);
@@ -755,12 +858,24 @@ export class Bank {
     const issues: VerifyIssue[] = [];
     const known = new Set<string>();
     const only = opts.symbols ? new Set(opts.symbols.map((x) => parseSymbol(x))) : null;
-    const all = Object.values(this.reg.datasets)
-      .filter((d) => !only || only.has(d.symbol))
-      .flatMap((d) => d.files.map((f) => ({ d, f })));
+    const all = Object.entries(this.reg.datasets)
+      .filter(([, d]) => !only || only.has(d.symbol))
+      .flatMap(([key, d]) => d.files.map((f) => ({ key, d, f })));
     let done = 0;
-    for (const { d, f } of all) {
+    for (const { key, d, f } of all) {
       opts.signal?.throwIfAborted();
+      // An entry that does not point at its dataset's own file is a finding, never followed.
+      const want = key === d.id ? canonicalPath(this.layout, d, f) : null;
+      if (want !== f.path) {
+        issues.push({
+          path: f.path,
+          status: 'corrupt',
+          dataset: key,
+          detail: `registry entry points at ${JSON.stringify(f.path)}, not at ${want ?? `a file of ${key}`}; not followed`,
+        });
+        opts.onProgress?.(++done, all.length);
+        continue;
+      }
       known.add(f.path);
       const { status, detail, reason } = await this.verifyFile(d, f);
       // The finding is the file's own, kept in the registry: it survives a reload and a restart,
@@ -867,6 +982,7 @@ export class Bank {
     const emptied: string[] = [];
     const items: JournalItem[] = [];
     const writes: { abs: string; bytes: Uint8Array }[] = [];
+    for (const f of entry.files) followable(this.layout, entry, f);
     for (const f of entry.files) {
       if (f.first === null || f.last === null || f.last < start || f.first >= end) continue;
       const { candles } = decodeCandles(await fsp.readFile(this.layout.abs(f.path)), f.path);
@@ -936,6 +1052,20 @@ export class Bank {
         ? Object.keys(this.reg.datasets).filter((id) => id.startsWith(`${symbol}/`))
         : [datasetId(symbol, interval)];
     const removed: string[] = [];
+    // Every file of every dataset is checked before anything is removed.
+    for (const id of ids) {
+      const e = this.reg.datasets[id];
+      if (!e) continue;
+      if (e.id !== id) {
+        throw new ThreadxError(
+          'CORRUPT',
+          `The registry entry ${id} describes ${JSON.stringify(e.id)}; nothing was deleted.`,
+          'Run "threadx verify" to list every such entry, then restore registry.json from a backup or remove the entry from it.',
+          { dataset: id },
+        );
+      }
+      for (const f of e.files) followable(this.layout, e, f);
+    }
     for (const id of ids) {
       const e = this.reg.datasets[id];
       if (!e) continue;
@@ -951,6 +1081,43 @@ export class Bank {
     if (interval === '1m') delete this.reg.confirmedEmpty[symbol];
     await this.save();
     return removed;
+  }
+}
+
+/**
+ * A parsed journal's items when every one names a file at its dataset's canonical path with a
+ * checksum; null otherwise (the journal is then quarantined, not followed).
+ */
+function journalItems(json: unknown, layout: Layout): JournalItem[] | null {
+  if (!Array.isArray(json) || json.length === 0) return null;
+  for (const it of json as JournalItem[]) {
+    if (!it || typeof it !== 'object' || typeof it.dataset !== 'string') return null;
+    const f = it.file as FileEntry | undefined;
+    if (!f || typeof f.path !== 'string' || typeof f.sha256 !== 'string') return null;
+    if (!Array.isArray(f.gaps) || typeof f.rows !== 'number') return null;
+    const [symbol, interval, key] = it.dataset.split('/');
+    const d = {
+      id: it.dataset,
+      symbol,
+      interval: interval as Interval,
+      kind: key === undefined ? 'candles' : 'indicator',
+    } as DatasetEntry;
+    if (!isInterval(interval) || canonicalPath(layout, d, f) !== f.path) return null;
+  }
+  return json as JournalItem[];
+}
+
+/** Temp files of the registry and journals at the data root, left by a writer that was killed. */
+async function removeRootTemps(root: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fsp.readdir(root);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (/^\.(registry\.json|journal-[A-Z0-9]+\.json)\..+\.tmp$/.test(n))
+      await fsp.rm(path.join(root, n), { force: true });
   }
 }
 
@@ -998,6 +1165,47 @@ function splice(old: Candles, fresh: Candles, from: number, to: number): Candles
   const before = clip(old, -Infinity, from);
   const after = clip(old, to, Infinity);
   return concat([before, fresh, after]);
+}
+
+/**
+ * Where a registered file of `d` must be: the layout's canonical path for that dataset (1m: a
+ * monthly partition of its symbol; derived: its timeframe's file; indicator: its cache file).
+ * Null when the entry itself does not name a dataset the layout knows. A registry entry that
+ * points anywhere else (another dataset's file, outside the bank) is never followed: `verify`
+ * reports it, and deletes and rewrites refuse it.
+ */
+export function canonicalPath(layout: Layout, d: DatasetEntry, f: FileEntry): string | null {
+  try {
+    const symbol = parseSymbol(d.symbol);
+    if (d.kind === 'indicator') {
+      const key = d.id.split('/')[2] ?? '';
+      if (d.id !== indicatorId(symbol, d.interval, key)) return null;
+      return layout.rel(layout.indicator(symbol, d.interval, key));
+    }
+    if (d.id !== datasetId(symbol, d.interval)) return null;
+    if (d.interval === '1m') {
+      const m = /^processed\/[A-Z0-9]+\/1m\/(\d{4}-\d{2})\.parquet$/.exec(f.path);
+      const key = m?.[1] ?? (f.first !== null ? monthKey(f.first) : '0000-00');
+      return layout.rel(layout.partition(symbol, key));
+    }
+    return layout.rel(layout.derived(symbol, d.interval));
+  } catch {
+    return null;
+  }
+}
+
+/** The absolute path of a registered file, or CORRUPT when the entry points anywhere else. */
+function followable(layout: Layout, d: DatasetEntry, f: FileEntry): string {
+  const want = canonicalPath(layout, d, f);
+  if (want !== f.path) {
+    throw new ThreadxError(
+      'CORRUPT',
+      `The registry entry ${d.id} lists ${JSON.stringify(f.path)}, which is not that dataset's file${want ? ` (${want})` : ''}; nothing was changed.`,
+      'Run "threadx verify" to list every such entry, then restore registry.json from a backup or remove the entry from it.',
+      { dataset: d.id, path: f.path, expected: want },
+    );
+  }
+  return layout.abs(f.path);
 }
 
 /** `SYMBOL/interval/key`, the registry id of a cached indicator. */

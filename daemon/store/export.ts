@@ -1,4 +1,5 @@
 import { createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -16,17 +17,34 @@ export function candlesToCsvChunk(c: Candles, from: number, to: number): string 
   return s;
 }
 
-/** Writes candles to a CSV file (temp then rename, so a half-written export never appears). */
+/**
+ * Writes candles to a CSV file: into a temporary file of its own (a unique name, created
+ * exclusively), flushed, then renamed over `out`. A half-written export never appears, and
+ * exports running at once to the same path each produce a whole file: the last rename wins.
+ */
 export async function exportCsv(c: Candles, out: string): Promise<number> {
-  const tmp = path.join(path.dirname(out), `.${path.basename(out)}.${process.pid}.tmp`);
-  const ws = createWriteStream(tmp);
-  ws.write(HEADER);
-  const CHUNK = 10_000;
-  for (let i = 0; i < c.length; i += CHUNK) {
-    if (!ws.write(candlesToCsvChunk(c, i, Math.min(c.length, i + CHUNK)))) await once(ws, 'drain');
+  const tmp = path.join(
+    path.dirname(out),
+    `.${path.basename(out)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+  const ws = createWriteStream(tmp, { flags: 'wx', flush: true });
+  try {
+    const failed = once(ws, 'error').then(([e]) => Promise.reject(e as Error));
+    failed.catch(() => undefined);
+    await Promise.race([once(ws, 'open'), failed]);
+    ws.write(HEADER);
+    const CHUNK = 10_000;
+    for (let i = 0; i < c.length; i += CHUNK) {
+      if (!ws.write(candlesToCsvChunk(c, i, Math.min(c.length, i + CHUNK))))
+        await Promise.race([once(ws, 'drain'), failed]);
+    }
+    ws.end();
+    await Promise.race([once(ws, 'finish'), failed]);
+    await fsp.rename(tmp, out);
+  } catch (e) {
+    ws.destroy();
+    await fsp.rm(tmp, { force: true });
+    throw e;
   }
-  ws.end();
-  await once(ws, 'finish');
-  await fsp.rename(tmp, out);
   return c.length;
 }

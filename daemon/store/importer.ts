@@ -1,10 +1,14 @@
 import { type ErrorDetails, ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Unzip, UnzipInflate, gunzipSync, strFromU8 } from 'fflate';
+import { Unzip, UnzipInflate, strFromU8 } from 'fflate';
 import {
   checkArchiveChecksum as verifyArchiveChecksum,
+  checkTimeBounds,
+  gunzipCapped,
+  maxUncompressedBytes,
   parseArchiveZipBytes as parseZip,
+  parseKlineCsvCapped,
 } from '../engine/archive-file.ts';
 import type { Candles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
@@ -12,7 +16,6 @@ import { type Interval, isInterval } from '../../schemas/intervals.ts';
 import {
   type KlineMarket,
   detectInterval,
-  parseKlineCsv,
   parseKlineRows,
   sniffCsvMarket,
 } from '../engine/parse.ts';
@@ -115,14 +118,18 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
   let candles: Candles;
   let inner = name;
   try {
+    // Decompressed as a stream with a cap from the rows the file's name allows: a bomb is
+    // refused after a few MB instead of being unpacked whole.
     if (name.endsWith('.gz')) {
-      bytes = gunzipSync(bytes);
       inner = name.slice(0, -3);
+      bytes = gunzipCapped(bytes, name, maxUncompressedBytes(inner));
     }
     if (inner.endsWith('.zip')) candles = parseArchiveZip(bytes, name);
-    else if (inner.endsWith('.csv')) candles = parseKlineCsv(strFromU8(bytes), name);
-    else if (inner.endsWith('.json')) candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
-    else
+    else if (inner.endsWith('.csv')) candles = parseKlineCsvCapped(strFromU8(bytes), inner);
+    else if (inner.endsWith('.json')) {
+      candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
+      checkTimeBounds(candles, name, Date.now());
+    } else
       throw new ImportError(
         `${name}: unsupported file type (expected .zip, .csv or .json, optionally gzipped)`,
       );

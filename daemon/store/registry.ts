@@ -1,4 +1,3 @@
-import { ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
 import {
   type DatasetEntry,
@@ -10,6 +9,7 @@ import {
 } from '../../schemas/registry.ts';
 import { type Interval, intervalMs } from '../../schemas/intervals.ts';
 import { writeFileAtomic } from './atomic.ts';
+import { ThreadxError } from '../../schemas/errors.ts';
 
 /** SHA-256, lower-case hex (the one helper, in engine/archive-file.ts). */
 export { sha256Hex as sha256 } from '../engine/archive-file.ts';
@@ -20,6 +20,9 @@ export class RegistryError extends ThreadxError {
     super('REGISTRY', message);
   }
 }
+
+const REGISTRY_FIX =
+  'Restore it from a backup; or move it away and run "threadx import" or "threadx ingest" again, which rewrite the data and a new registry ("threadx verify" then lists any file left unregistered).';
 
 export async function loadRegistry(file: string): Promise<Registry> {
   let text: string;
@@ -33,14 +36,21 @@ export async function loadRegistry(file: string): Promise<Registry> {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new RegistryError(
-      `${file} is not valid JSON (${(e as Error).message}); restore it from a backup, or move it aside and run "threadx import" or "threadx ingest" again (the data files are kept).`,
+    throw new ThreadxError(
+      'REGISTRY',
+      `${file} is not valid JSON (${(e as Error).message}).`,
+      REGISTRY_FIX,
+      { path: file },
     );
   }
   const parsed = RegistrySchema.safeParse(json);
   if (!parsed.success) {
-    throw new RegistryError(
-      `${file} does not match the registry format: ${parsed.error.issues[0]?.message ?? 'unknown'}`,
+    const issue = parsed.error.issues[0];
+    throw new ThreadxError(
+      'REGISTRY',
+      `${file} does not match the registry format (${issue ? `${issue.path.join('.') || 'top level'}: ${issue.message}` : 'unknown'}).`,
+      REGISTRY_FIX,
+      { path: file },
     );
   }
   return parsed.data;

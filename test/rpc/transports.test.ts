@@ -9,6 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, promises as fsp, watch } from 'node:fs';
 import path from 'node:path';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes } from '../../schemas/protocol.ts';
 import { ThreadxClient, ResponseError } from '../../daemon/rpc/client.ts';
@@ -139,7 +140,18 @@ test('socket: created 0600 in a 0700 folder; stale lock of a dead daemon is take
   if (process.platform === 'win32') return;
   const dir = await tempDir();
   // A lock left by a process that no longer exists.
-  await fsp.writeFile(path.join(dir, '.threadx-daemon.lock'), '999999\n');
+  const lockDir = path.join(dir, '.threadx-bank.lock');
+  await fsp.mkdir(lockDir, { recursive: true });
+  await fsp.writeFile(
+    path.join(lockDir, 'owner.json'),
+    JSON.stringify({
+      pid: 999999,
+      host: hostname(),
+      command: 'threadx serve',
+      since: 0,
+      token: 'x',
+    }),
+  );
   const sock = path.join(dir, 'run', 'd.sock');
   const child = spawn(process.execPath, serveArgs(dir, '--socket', sock), { stdio: 'pipe' });
   try {
@@ -203,10 +215,11 @@ test('port: 127.0.0.1 only, owner-only token, a wrong token is refused and disco
     );
     await closed;
 
+    // On a port, the first message must authenticate: anything else is refused.
     const none = await ThreadxClient.connectPort(ep.port);
     await assert.rejects(
       none.request('registry/list', {}),
-      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.ServerNotInitialized,
+      (e: unknown) => e instanceof ResponseError && e.rpcCode === ErrorCodes.Unauthorized,
     );
     none.close();
 

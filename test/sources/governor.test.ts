@@ -34,7 +34,7 @@ test('configures from exchangeInfo.rateLimits', () => {
   assert.equal(g.budget, 5400);
 });
 
-test('grants up to the budget, then waits for the window to roll', async () => {
+test('grants up to the budget, then waits for the window to roll (confirmed by a probe)', async () => {
   const time = new FakeTime(10_000);
   const g = new RateGovernor({
     limit: 20,
@@ -54,11 +54,47 @@ test('grants up to the budget, then waits for the window to roll', async () => {
   await time.advance(999);
   assert.equal(granted.length, 9);
   await time.advance(1);
-  assert.equal(granted.length, 18, 'the next window admits nine more');
-  for (const p of granted.slice(9)) p.settle({ status: 200, headers: hdr(18) });
+  assert.equal(granted.length, 10, 'at the expected reset, one probe asks whether it happened');
+  granted[9].settle({ status: 200, headers: hdr(2) });
+  await flush();
+  assert.equal(granted.length, 18, 'the header shows the drop: the next window admits nine');
+  for (const p of granted.slice(10)) p.settle({ status: 200, headers: hdr(18) });
   await time.advance(1000);
+  granted[18]?.settle({ status: 200, headers: hdr(2) });
+  await flush();
   assert.equal(granted.length, 20);
   await Promise.all(all);
+});
+
+test('unaligned windows: a header still showing the old weight after the expected reset holds the pace', async () => {
+  const time = new FakeTime(0);
+  const g = new RateGovernor({
+    limit: 100,
+    windowMs: 3000,
+    clock: time.clock,
+    sleep: time.sleep,
+    boundaryGuardMs: 0,
+  });
+  const first = await Promise.all(Array.from({ length: 45 }, () => g.acquire(2)));
+  for (const p of first) p.settle({ status: 200, headers: hdr(90) });
+  const granted: Permit[] = [];
+  const rest = Array.from({ length: 12 }, () => g.acquire(2).then((p) => (granted.push(p), p)));
+  await flush();
+  assert.equal(granted.length, 4, 'the window fills up to the budget (98)');
+  for (const p of granted) p.settle({ status: 200, headers: hdr(98) });
+  await time.advance(3000);
+  assert.equal(granted.length, 5, 'at the expected reset, one probe');
+  // The exchange's window rolls 1 s later than our clock says: the probe still sees 100.
+  granted[4].settle({ status: 200, headers: hdr(100) });
+  await time.advance(100);
+  assert.equal(granted.length, 5, 'no burst into a window that has not rolled');
+  await time.advance(900);
+  assert.equal(granted.length, 6, 'the next probe');
+  granted[5].settle({ status: 200, headers: hdr(2) });
+  await flush();
+  assert.equal(granted.length, 12, 'rolled: the rest go');
+  for (const p of granted.slice(6)) p.settle({ status: 200, headers: hdr(14) });
+  await Promise.all(rest);
 });
 
 test('in-flight weight is carried into the next window', async () => {
@@ -101,13 +137,14 @@ test('a stale header from the previous window does not block the new one', async
   assert.equal(g.stats.windowWaits, 0);
 });
 
-test('429 pauses every request for Retry-After', async () => {
+test('429 pauses every request for Retry-After plus a small jitter, not for the rest of the window', async () => {
   const time = new FakeTime(0);
   const g = new RateGovernor({
     limit: 1000,
     windowMs: 60_000,
     clock: time.clock,
     sleep: time.sleep,
+    random: () => 0.5,
   });
   const a = await g.acquire(2);
   a.settle({ status: 429, headers: { 'retry-after': '7', ...hdr(1001, '1M') } });
@@ -115,10 +152,11 @@ test('429 pauses every request for Retry-After', async () => {
   const waiting = [g.acquire(2), g.acquire(2)].map((p) => p.then((x) => (n++, x)));
   await time.advance(6_999);
   assert.equal(n, 0);
-  await time.advance(60_000);
-  assert.equal(n, 2);
-  for (const p of await Promise.all(waiting)) p.settle();
+  await time.advance(1_000);
+  assert.equal(n, 2, 'going again within a second of Retry-After');
+  for (const p of await Promise.all(waiting)) p.settle({ status: 200, headers: hdr(4, '1M') });
   assert.equal(g.stats.count429, 1);
+  assert.ok(g.budget < 900, 'a slower pace after a 429');
 });
 
 test('a waiting acquire is cancelled by its AbortSignal', async () => {
