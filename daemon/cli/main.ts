@@ -365,9 +365,23 @@ async function cmdList(ctx: CommandContext): Promise<number> {
 
 async function cmdVerify(ctx: CommandContext): Promise<number> {
   // Verify records each file's finding in the registry: it writes, so it holds the bank's lock.
-  const bank = await ctx.openBank('write');
+  // While another writer (the extension's daemon) holds it, verify still checks every file and
+  // reports, but records nothing: the daemon's registry stays its own.
+  let bank: Bank;
+  let record = true;
+  try {
+    bank = await ctx.openBank('write');
+  } catch (e) {
+    if (!(e instanceof ThreadxError) || e.code !== 'LOCKED') throw e;
+    bank = await ctx.openBank('read');
+    record = false;
+    ctx.err(
+      `threadx verify: ${e.message} Checking without recording the findings; the extension's Verify (or "threadx verify" once that process has stopped) records them.`,
+    );
+  }
   const progress = new Progress(!ctx.json);
   const issues = await bank.verify({
+    record,
     onProgress: (d, n) => progress.update(`verifying ${d}/${n}`),
   });
   progress.done();

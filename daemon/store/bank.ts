@@ -853,8 +853,14 @@ export class Bank {
       signal?: AbortSignal;
       /** Only these symbols' files (and no unregistered-file scan). */
       symbols?: readonly string[];
+      /**
+       * Keep each file's finding in the registry (the default). False for a reader that does
+       * not hold the bank's lock: it checks and reports, and writes nothing.
+       */
+      record?: boolean;
     } = {},
   ): Promise<VerifyIssue[]> {
+    const record = opts.record ?? true;
     const issues: VerifyIssue[] = [];
     const known = new Set<string>();
     const only = opts.symbols ? new Set(opts.symbols.map((x) => parseSymbol(x))) : null;
@@ -881,16 +887,17 @@ export class Bank {
       // The finding is the file's own, kept in the registry: it survives a reload and a restart,
       // and a rewrite of the file (a new entry) clears it.
       const since = f.verify?.status === 'ok' ? f.verify.at : f.writtenAt;
-      f.verify = {
-        at: this.now(),
-        status,
-        ...(reason ? { reason } : {}),
-        ...(status !== 'ok' && since !== undefined ? { since } : {}),
-      };
+      if (record)
+        f.verify = {
+          at: this.now(),
+          status,
+          ...(reason ? { reason } : {}),
+          ...(status !== 'ok' && since !== undefined ? { since } : {}),
+        };
       issues.push({ path: f.path, status, dataset: d.id, ...(detail ? { detail } : {}) });
       opts.onProgress?.(++done, all.length);
     }
-    if (all.length > 0) await this.save();
+    if (record && all.length > 0) await this.save();
     if (only) return issues;
     for (const dir of [this.layout.processed, this.layout.indicators]) {
       for (const rel of await listParquet(dir, this.layout)) {

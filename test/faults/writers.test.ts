@@ -149,6 +149,14 @@ test('a CLI ingest beside a running daemon refuses with --join as the fix; --joi
     const joined = await runCli(args, work);
     assert.equal(joined.code, 0, joined.stdout + joined.stderr);
     assert.equal(JSON.parse(joined.stdout.trim().split('\n').pop()!).joined, daemon.pid);
+    // verify beside the daemon checks every file and reports, but records nothing: the
+    // registry stays the daemon's, byte for byte.
+    const registryBefore = await fsp.readFile(path.join(dir, 'registry.json'), 'utf8');
+    const checked = await runCli(['verify', '--data-dir', dir, '--json'], work);
+    assert.equal(checked.code, 0, checked.stdout + checked.stderr);
+    assert.equal(JSON.parse(checked.stdout.trim()).ok, true);
+    assert.match(checked.stderr, /without recording the findings/);
+    assert.equal(await fsp.readFile(path.join(dir, 'registry.json'), 'utf8'), registryBefore);
     daemon.kill('SIGTERM');
     assert.equal((await daemonDone).code, 0);
     assert.deepEqual(await fingerprint(dir), reference);
