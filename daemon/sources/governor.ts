@@ -26,6 +26,17 @@ import { CancelledError } from './errors.ts';
  * exchange's clock, plus a small guard for clock skew) and then go out at once: fixed windows
  * allow a burst at the start of each window, which is how a well-behaved client reaches the
  * limit's floor. A 429 or 418 pauses every request for its Retry-After.
+ *
+ * Invariant, on top of that (the grant log): any two of our requests that could land in one
+ * window of the exchange, however it is aligned, never weigh more than the budget together. A
+ * grant stays in the log from the moment it is sent until one window length after its answer
+ * (it reached the exchange somewhere in between), and a request is granted only if the log's
+ * weight plus its own stays within the budget. So our own traffic alone can never overflow any
+ * exchange window, aligned to the clock minute or not, whatever the concurrency. It is enforced
+ * from the start, lifted when a header shows the exchange rolled at our boundary (an answer to a
+ * request carried over our roll reports less than we carried), and enforced again whenever the
+ * exchange's windows prove not to roll where ours do (a header still showing the old window after
+ * our roll, a roll confirmed away from our boundary, or a 429/418).
  */
 
 export interface RateLimitEntry {
@@ -84,6 +95,12 @@ export interface ResponseInfo {
 export interface Permit {
   readonly weight: number;
   settle(response?: ResponseInfo): void;
+}
+
+/** A grant in the log: it counts until one window after `answered` (Infinity while unanswered). */
+interface Grant {
+  weight: number;
+  answered: number;
 }
 
 interface Waiter {
@@ -188,6 +205,10 @@ export class RateGovernor {
   private trustRoll = false;
   private readonly random: () => number;
   private readonly queue: Waiter[] = [];
+  /** Recent grants (see the invariant above); oldest answers first out. */
+  private log: Grant[] = [];
+  /** The grant log is enforced: the exchange's windows are not known to roll where ours do. */
+  private unaligned = true;
   private wakeAt: number | undefined;
   readonly stats: GovernorStats = {
     granted: 0,
@@ -315,6 +336,12 @@ export class RateGovernor {
     );
   }
 
+  /** Drops answered grants older than a window; returns the weight still logged. */
+  private logged(now: number): number {
+    this.log = this.log.filter((g) => g.answered + this.windowMs > now);
+    return this.log.reduce((a, g) => a + g.weight, 0);
+  }
+
   /** Waits until `weight` fits in the current window, then reserves it. */
   acquire(weight: number, signal?: AbortSignal): Promise<Permit> {
     if (signal?.aborted) return Promise.reject(new CancelledError(signal.reason));
@@ -357,6 +384,15 @@ export class RateGovernor {
         if (now < this.nextProbe) return this.wake(this.nextProbe);
         probe = true;
       }
+      // The grant log: nothing that could share an exchange window with this request may
+      // bring it past the budget (a lone request heavier than the budget still goes alone).
+      const logged = this.logged(now);
+      if (this.unaligned && logged + head.weight > this.budget && logged > 0) {
+        const answered = Math.min(...this.log.map((g) => g.answered));
+        // Nothing answered yet: the next answer pumps again.
+        if (answered === Number.POSITIVE_INFINITY) return;
+        return this.wake(answered + this.windowMs);
+      }
       this.queue.shift();
       if (head.onAbort) head.signal?.removeEventListener('abort', head.onAbort);
       head.resolve(this.grant(head.weight, probe));
@@ -371,6 +407,8 @@ export class RateGovernor {
     this.stats.grantedWeight += weight;
     this.stats.maxKnown = Math.max(this.stats.maxKnown, this.known());
     const sentWindow = this.window;
+    const entry: Grant = { weight, answered: Number.POSITIVE_INFINITY };
+    this.log.push(entry);
     let settled = false;
     return {
       weight,
@@ -378,6 +416,7 @@ export class RateGovernor {
         if (settled) return;
         settled = true;
         this.roll(this.clock());
+        entry.answered = this.clock();
         this.inFlight -= weight;
         if (probe) {
           this.probing = false;
@@ -408,9 +447,13 @@ export class RateGovernor {
         // The exchange's window rolled: from now on our boundaries fall where it did.
         this.unconfirmed = false;
         this.previous = 0;
-        if (now - this.windowStart(this.window) > this.probeMs) this.anchor(now);
+        if (now - this.windowStart(this.window) > this.probeMs) {
+          this.unaligned = true;
+          this.anchor(now);
+        }
       } else {
         // Still the old window: its level counts until a later probe sees the drop.
+        this.unaligned = true;
         this.previous = Math.max(this.previous, h.used - this.dispatched - this.carried);
       }
     } else if (!h && this.unconfirmed) {
@@ -425,6 +468,9 @@ export class RateGovernor {
       } else if (sentWindow === this.window || h.used <= this.dispatched + this.carried + weight) {
         this.reported = Math.max(this.reported, h.used);
         // More weight than this process could have caused: someone else uses the IP.
+        // Less than what we carried over the roll: the exchange rolled between their sending
+        // and now, i.e. at our boundary give or take a round trip; bursts may go again.
+        if (sentWindow < this.window && h.used < this.carried) this.unaligned = false;
         const foreign = h.used > this.dispatched + this.carried;
         if (foreign) this.cautiousUntil = this.window + 1;
         else if (this.cautiousUntil === Number.POSITIVE_INFINITY)
@@ -432,6 +478,7 @@ export class RateGovernor {
       }
     }
     if (response.status === 429 || response.status === 418) {
+      this.unaligned = true;
       if (response.status === 429) this.stats.count429++;
       else this.stats.count418++;
       // Wait what the exchange says, plus a small jitter so waiting clients do not all return
