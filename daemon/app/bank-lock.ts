@@ -8,6 +8,7 @@ export {
   type BankLock,
   type LockOwner,
   acquireBankLock,
+  isAlive,
   lockOwner,
   lockedError,
 } from '../store/lock.ts';

@@ -18,6 +18,7 @@ import {
   type BankLock,
   type LockOwner,
   acquireBankLock,
+  isAlive,
   lockOwner,
 } from '../app/bank-lock.ts';
 
@@ -45,17 +46,6 @@ export const TOKEN_FILE = '.threadx-token';
 export function describeEndpoint(e: Endpoint | null): string {
   if (!e) return 'stdio only';
   return e.kind === 'socket' ? `socket ${e.path}` : `port ${e.host}:${e.port}`;
-}
-
-/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
-export function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export async function readDiscovery(dataDir: string): Promise<DiscoveryInfo | null> {

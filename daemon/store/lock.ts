@@ -104,7 +104,8 @@ export async function lockOwner(root: string): Promise<LockOwner | null> {
   return (await isStale(dir, owner)) === false ? owner : null;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function isAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -124,7 +125,7 @@ async function isStale(dir: string, owner: LockOwner | null): Promise<boolean | 
   }
   const age = Date.now() - mtime;
   if (!owner) return age > UNOWNED_STALE_MS;
-  if (owner.host === os.hostname()) return !pidAlive(owner.pid);
+  if (owner.host === os.hostname()) return !isAlive(owner.pid);
   return age > STALE_MS;
 }
 
