@@ -21,6 +21,7 @@ function printRepair(ctx: CommandContext, s: RepairSummary): void {
       ]),
     ),
   );
+  for (const note of s.notes ?? []) ctx.out(note);
 }
 
 export const repairCommand: CliCommand = {
