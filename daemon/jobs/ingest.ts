@@ -312,7 +312,7 @@ export async function runIngest(
   for (const s of plan.skipped)
     report({ symbol: s.symbol, phase: 'skipped', message: s.reason ?? s.status, rows: 0 });
   const limit = pLimit(req.concurrency ?? deps.config.data.api.concurrency);
-  const archive = new ArchiveRoute();
+  const archive = new SourceRoute();
   const results = await Promise.all(
     plan.symbols.map((sp) =>
       limit(async () => {
@@ -342,12 +342,11 @@ export async function runIngest(
       }),
     ),
   );
-  const note = archive.note();
   return {
     plan,
     results,
     skipped: plan.skipped,
-    notes: note ? [note] : [],
+    notes: archive.notes(),
     cancelled: Boolean(opts.signal?.aborted),
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
@@ -357,7 +356,7 @@ async function ingestSymbol(
   deps: IngestDeps,
   req: IngestRequest,
   sp: SymbolPlan,
-  opts: { signal?: AbortSignal; archive: ArchiveRoute },
+  opts: { signal?: AbortSignal; archive: SourceRoute },
   countRequests: (n: number) => void,
   report: (
     p: Omit<IngestProgress, 'requestsDone' | 'requestsTotal' | 'symbolsDone' | 'symbolsTotal'>,
@@ -459,20 +458,36 @@ async function ingestSymbol(
 }
 
 /**
- * A job's view of the archive host. Its first network failure (after the retries) marks it
- * unreachable: that file and every later archive file of the job are fetched over REST instead,
- * and the job's summary says so once. A file the archive does not publish (404) falls back alone.
+ * A job's view of its two sources. The archive's first network failure (after the retries) marks
+ * it unreachable: that file and every later archive file of the job are fetched over REST
+ * instead. A file the archive does not publish (404) falls back alone. A REST range that fails
+ * for the network and lies in complete past days is read from the archive. The job's summary
+ * says each once.
  */
-export class ArchiveRoute {
+export class SourceRoute {
   /** Why the archive could not be reached, from its first network failure; null while it can. */
   unreachable: string | null = null;
   /** Archive files fetched over REST instead because the archive could not be reached. */
   rerouted = 0;
+  /** Why REST failed for ranges the archive then covered, from the first such failure. */
+  restFailed: string | null = null;
+  /** REST ranges read from the archive instead. */
+  fromArchive = 0;
 
-  /** One sentence for the job's summary, or null when nothing was rerouted. */
-  note(): string | null {
-    if (!this.unreachable) return null;
-    return `The archive could not be reached (${this.unreachable}); ${this.rerouted} archive file(s) were fetched from the REST API instead.`;
+  /** What a person should know, one sentence each: empty when nothing was rerouted. */
+  notes(): string[] {
+    return [
+      ...(this.unreachable
+        ? [
+            `The archive could not be reached (${this.unreachable}); ${this.rerouted} archive file(s) were fetched from the REST API instead.`,
+          ]
+        : []),
+      ...(this.restFailed
+        ? [
+            `The REST API failed (${this.restFailed}); ${this.fromArchive} range(s) were read from the archive instead.`,
+          ]
+        : []),
+    ];
   }
 }
 
@@ -499,7 +514,7 @@ export async function fetchSteps(
     mode: SourceMode;
     signal?: AbortSignal;
     /** Shared by the job's symbols, so an unreachable archive is tried once, not per file. */
-    archive?: ArchiveRoute;
+    archive?: SourceRoute;
     counts: FetchCounts;
     countRequests: (n: number) => void;
     onData: (c: Candles, empty: Range[]) => Promise<void>;
@@ -507,7 +522,21 @@ export async function fetchSteps(
   },
 ): Promise<void> {
   const { signal, counts } = opts;
-  const archive = opts.archive ?? new ArchiveRoute();
+  const archive = opts.archive ?? new SourceRoute();
+  const fromArchive = async (piece: ArchivePiece): Promise<void> => {
+    opts.report(`archive ${piece.key}`);
+    opts.countRequests(2);
+    const file = await downloadArchive(symbol, piece, {
+      baseUrl: deps.archiveBaseUrl,
+      fetch: deps.fetch,
+      signal,
+      maxRetries: deps.config.data.api.max_retries,
+      retryDelay: deps.config.data.api.retry_delay,
+    });
+    counts.archiveFiles++;
+    counts.rangesFetched++;
+    await opts.onData(file.candles, emptyInside(file.candles, piece.start, piece.end));
+  };
   const restSteps: FetchStep[] = [];
   for (const step of steps) {
     if (step.kind === 'rest') {
@@ -520,27 +549,14 @@ export async function fetchSteps(
       restSteps.push(restStep(step.start, step.end));
       continue;
     }
-    opts.report(`archive ${step.key}`);
-    const piece: ArchivePiece = {
-      kind: step.kind === 'archive-monthly' ? 'monthly' : 'daily',
-      key: step.key!,
-      start: step.start,
-      end: step.end,
-    };
     try {
-      const file = await downloadArchive(symbol, piece, {
-        baseUrl: deps.archiveBaseUrl,
-        fetch: deps.fetch,
-        signal,
-        maxRetries: deps.config.data.api.max_retries,
-        retryDelay: deps.config.data.api.retry_delay,
+      await fromArchive({
+        kind: step.kind === 'archive-monthly' ? 'monthly' : 'daily',
+        key: step.key!,
+        start: step.start,
+        end: step.end,
       });
-      counts.archiveFiles++;
-      counts.rangesFetched++;
-      opts.countRequests(2);
-      await opts.onData(file.candles, emptyInside(file.candles, step.start, step.end));
     } catch (e) {
-      opts.countRequests(2);
       if (!(e instanceof SourceError) || opts.mode !== 'auto' || signal?.aborted) throw e;
       if (e.code === 'NOT_FOUND') {
         deps.log?.('info', `${symbol}: archive ${step.key} not published; using REST`);
@@ -585,8 +601,31 @@ export async function fetchSteps(
       ),
     ),
   );
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  const failed = chunks.filter((_, i) => settled[i].status === 'rejected');
+  if (failed.length === 0) return;
+  const reason = (settled.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+  // REST failed where the archive publishes complete days: read those days from the archive.
+  const pieces = failed.map(([start, end]) => planArchive(start, end, serverTime));
+  if (
+    opts.mode !== 'auto' ||
+    signal?.aborted ||
+    archive.unreachable ||
+    !(reason instanceof SourceError && UNREACHABLE.has(reason.code)) ||
+    pieces.some((p) => p.rest !== null)
+  )
+    throw reason;
+  deps.log?.('warn', `${symbol}: the REST API failed (${reason.message}); using the archive`);
+  for (const p of pieces) {
+    for (const piece of [...p.months, ...p.days]) {
+      try {
+        await fromArchive(piece);
+      } catch {
+        throw reason;
+      }
+    }
+  }
+  archive.restFailed ??= reason.message;
+  archive.fromArchive += failed.length;
 }
 
 async function derive(

@@ -13,7 +13,7 @@ import type { FileEntry, Range, VerifyIssue } from '../../schemas/registry.ts';
 import { type ErrorCodeName, ThreadxError, isErrorCode } from '../../schemas/errors.ts';
 import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { sortUnique } from '../engine/merge.ts';
-import { ArchiveRoute, fetchSteps, planRanges, type IngestDeps } from './ingest.ts';
+import { SourceRoute, fetchSteps, planRanges, type IngestDeps } from './ingest.ts';
 import { refreshStaleIndicators, updateIndicators } from './indicators.ts';
 
 export interface RepairResult {
@@ -56,20 +56,20 @@ export async function repairSymbols(
     : [...new Set(bank.list().map((d) => d.symbol))].sort();
   const results: RepairResult[] = [];
   // One view of the archive for the whole repair: unreachable once, rerouted to REST after.
-  const archive = new ArchiveRoute();
+  const archive = new SourceRoute();
   for (const symbol of list) {
     opts.signal?.throwIfAborted();
     results.push(await repairSymbol(deps, symbol, opts, archive));
   }
-  const note = archive.note();
-  return { ok: results.every((r) => r.ok), results, ...(note ? { notes: [note] } : {}) };
+  const notes = archive.notes();
+  return { ok: results.every((r) => r.ok), results, ...(notes.length ? { notes } : {}) };
 }
 
 async function repairSymbol(
   deps: IngestDeps,
   symbol: string,
   opts: RepairOptions,
-  archive: ArchiveRoute,
+  archive: SourceRoute,
 ): Promise<RepairResult> {
   const { bank } = deps;
   const say = (m: string): void => opts.onProgress?.(symbol, m);
@@ -168,7 +168,7 @@ async function refetch1m(
   bad: readonly FileEntry[],
   res: RepairResult,
   opts: RepairOptions,
-  archive: ArchiveRoute,
+  archive: SourceRoute,
 ): Promise<void> {
   const { bank } = deps;
   const ranges = mergeRanges(

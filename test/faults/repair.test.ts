@@ -2,7 +2,9 @@
  * Repair under attack: killed at random moments, with the network gone, with the archive host
  * unreachable and with the disk full. Nothing is removed before its replacement is committed, so
  * every interrupted repair leaves the damage where it was and recorded (verify exits 1), and one
- * more repair ends in a bank byte-identical to an uninterrupted repair's.
+ * more repair ends in a bank byte-identical to an uninterrupted repair's. And the two sources
+ * stand in for each other: a dead archive sends ingest and repair to REST, a failing REST sends
+ * complete past days to the archive.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -258,5 +260,39 @@ test('a disk that fills during repair: nothing lost, still reported, completed o
     assert.deepEqual(await snapshot(dir), await snapshot(reference));
   } finally {
     execFileSync('umount', ['-l', mnt]);
+  }
+});
+
+test('REST failing for a range the archive covers: ingest reads it from the archive, and says so once', async () => {
+  const broken = await startReplayServer({
+    now: NOW,
+    faults: [{ kind: 'http5xx', path: '/api/v3/klines' }],
+  });
+  try {
+    const day = ['--start', '2023-04-10T00:00:00Z', '--end', '2023-04-10T06:00:00Z'];
+    const args = (dir: string, url: string, archive: string): string[] => [
+      'ingest',
+      '--symbols',
+      SYMBOL,
+      ...day,
+      '--intervals',
+      '1h',
+      '--data-dir',
+      dir,
+      '--base-url',
+      url,
+      '--archive-url',
+      archive,
+    ];
+    const ref = path.join(work, 'rest-ref');
+    assert.equal((await runCli(args(ref, replay.url, replay.archiveUrl), work)).code, 0);
+    const dir = path.join(work, 'rest-broken');
+    const r = await runCli(args(dir, broken.url, broken.archiveUrl), work);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.ok((broken.stats.faults.http5xx ?? 0) > 0, 'REST was attacked');
+    assert.equal(r.stdout.match(/REST API failed/g)?.length, 1, r.stdout);
+    assert.deepEqual(await fingerprint(dir), await fingerprint(ref));
+  } finally {
+    await broken.close();
   }
 });
