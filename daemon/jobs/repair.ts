@@ -11,7 +11,7 @@ import { type Candles, concatCandles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import type { FileEntry, Range, VerifyIssue } from '../../schemas/registry.ts';
 import { type ErrorCodeName, ThreadxError, isErrorCode } from '../../schemas/errors.ts';
-import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
+import { subtractRanges } from '../engine/gaps.ts';
 import { sortUnique } from '../engine/merge.ts';
 import { SourceRoute, fetchSteps, planRanges, type IngestDeps } from './ingest.ts';
 import { refreshStaleIndicators, updateIndicators } from './indicators.ts';
@@ -158,9 +158,9 @@ async function repairSymbol(
 
 /**
  * Fetches the damaged 1m months again (archive or REST, as ingest plans them, each standing in
- * for the other), wholly in memory, then swaps them in with one journaled write: nothing is
- * removed before its replacement is committed, so an interruption leaves the bank exactly as
- * damaged as before, still recorded so.
+ * for the other), one month at a time in memory, and swaps each in with one journaled write:
+ * nothing is removed before its replacement is committed, so an interruption leaves every month
+ * not yet swapped exactly as damaged as before, still recorded so.
  */
 async function refetch1m(
   deps: IngestDeps,
@@ -168,65 +168,65 @@ async function refetch1m(
   bad: readonly FileEntry[],
   res: RepairResult,
   opts: RepairOptions,
-  archive: SourceRoute,
+  route: SourceRoute,
 ): Promise<void> {
   const { bank } = deps;
-  const ranges = mergeRanges(
-    bad
-      .filter((f) => f.first !== null && f.last !== null)
-      .map((f): Range => [f.first!, f.last! + MINUTE_MS]),
-  );
-  const failed = (why: string, code: string): ThreadxError =>
-    new ThreadxError(
-      codeOf(code, 'NETWORK'),
-      `${symbol} could not be fetched again (${why}). Nothing was removed: the damaged month is still recorded as damaged, and the rest of the bank is sound. Run "threadx repair --symbol ${symbol}" again when the exchange is reachable.`,
-      undefined,
-      { symbol, ranges },
-    );
-  const parts: Candles[] = [];
-  const empty: Range[] = [];
-  try {
-    const now = await deps.rest.serverTime({ signal: opts.signal });
-    const plan = planRanges(
+  /** Damaged months not swapped in yet: never read as a neighbour of the month being written. */
+  const replace = new Set(bad.map((f) => f.path));
+  let now: number | undefined;
+  for (const f of bad) {
+    if (f.first === null || f.last === null) continue;
+    const range: Range = [f.first, f.last + MINUTE_MS];
+    const parts: Candles[] = [];
+    const empty: Range[] = [];
+    opts.onProgress?.(
       symbol,
-      subtractRanges(ranges, bank.confirmedEmpty(symbol)),
-      'auto',
-      now,
+      `fetching ${new Date(range[0]).toISOString()} .. ${new Date(range[1]).toISOString()}`,
     );
-    for (const [start, end] of ranges)
-      opts.onProgress?.(
+    try {
+      now ??= await deps.rest.serverTime({ signal: opts.signal });
+      const plan = planRanges(
         symbol,
-        `fetching ${new Date(start).toISOString()} .. ${new Date(end).toISOString()}`,
+        subtractRanges([range], bank.confirmedEmpty(symbol)),
+        'auto',
+        now,
       );
-    await fetchSteps(deps, symbol, plan.steps, {
-      mode: 'auto',
-      signal: opts.signal,
-      archive,
-      counts: { requests: 0, archiveFiles: 0, rangesFetched: 0 },
-      countRequests: () => undefined,
-      onData: async (c, e) => {
-        if (c.length) parts.push(c);
-        empty.push(...e);
-      },
-      report: (m) => opts.onProgress?.(symbol, m),
-    });
-  } catch (e) {
-    if (opts.signal?.aborted) throw e;
-    const err = e as Error & { code?: unknown };
-    throw failed(err.message, typeof err.code === 'string' ? err.code : 'NETWORK');
+      await fetchSteps(deps, symbol, plan.steps, {
+        mode: 'auto',
+        signal: opts.signal,
+        archive: route,
+        counts: { requests: 0, archiveFiles: 0, rangesFetched: 0 },
+        countRequests: () => undefined,
+        onData: async (c, e) => {
+          if (c.length) parts.push(c);
+          empty.push(...e);
+        },
+        report: (m) => opts.onProgress?.(symbol, m),
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      const err = e as Error & { code?: unknown };
+      throw new ThreadxError(
+        codeOf(typeof err.code === 'string' ? err.code : 'NETWORK', 'NETWORK'),
+        `${symbol} could not be fetched again (${err.message}). Nothing was removed: ${f.path} is still recorded as damaged, and the rest of the bank is sound. Run "threadx repair --symbol ${symbol}" again when the exchange is reachable.`,
+        undefined,
+        { symbol, file: f.path, start: range[0], end: range[1] },
+      );
+    }
+    const fresh = sortUnique(concatCandles(parts));
+    if (fresh.length === 0)
+      throw new ThreadxError(
+        'NOT_FOUND',
+        `The exchange serves no candles of ${symbol} for ${f.path}. Nothing was removed: the month is still recorded as damaged.`,
+        undefined,
+        { symbol, file: f.path, start: range[0], end: range[1] },
+      );
+    opts.onProgress?.(symbol, `writing ${fresh.length} candle(s)`);
+    await bank.write1m(symbol, fresh, 'repair', { replace: [...replace] });
+    replace.delete(f.path);
+    await bank.addConfirmedEmpty(symbol, empty);
+    res.refetched.push(range);
   }
-  const fresh = sortUnique(concatCandles(parts));
-  if (fresh.length === 0)
-    throw new ThreadxError(
-      'NOT_FOUND',
-      `The exchange serves no candles of ${symbol} for the damaged month. Nothing was removed: the month is still recorded as damaged.`,
-      undefined,
-      { symbol, ranges },
-    );
-  opts.onProgress?.(symbol, `writing ${fresh.length} candle(s)`);
-  await bank.write1m(symbol, fresh, 'repair', { replace: bad.map((f) => f.path) });
-  await bank.addConfirmedEmpty(symbol, empty);
-  res.refetched.push(...ranges);
 }
 
 /** `code` when the error table knows it, else `fallback`. */
