@@ -7,6 +7,12 @@
  * network, 130 interrupted.
  */
 
+/**
+ * The hint of a command line that cannot be run as given, unless the error has its own. The CLI
+ * names the command's own help in its place: `Run "threadx ingest --help" for its options.`
+ */
+export const USAGE_HINT = 'Run "threadx --help" for the commands and options.';
+
 /** CLI exit codes, as README.md promises them. */
 export const EXIT = {
   ok: 0,

@@ -7,6 +7,8 @@ import { SELECTION } from '../../schemas/contracts.ts';
 interface CommandHelp {
   synopsis: string;
   summary: string;
+  /** Reads no bank: --data-dir is not one of its options. */
+  noBank?: boolean;
   /** [flag, what it does] */
   options: Array<[string, string]>;
 }
@@ -111,6 +113,7 @@ export const HELP: Record<string, CommandHelp> = {
     summary:
       'Checks kline files against the data contract, listing every violation with row and value. Exit 1 when one is invalid. Reads no bank.',
     options: [],
+    noBank: true,
   },
   indicators: {
     synopsis:
@@ -139,7 +142,7 @@ export const HELP: Record<string, CommandHelp> = {
   demo: {
     synopsis: 'threadx demo [--data-dir DIR]',
     summary:
-      'Runs the whole pipeline against the built-in replay exchange (no network): BTCUSDT and ETHUSDT for August 2022, the L1 group for April 2023, then verify.',
+      "Runs the whole pipeline against the built-in replay exchange (no network): BTCUSDT and ETHUSDT for August 2022, then the L1 group from 2023-04-01 up to the replay exchange's clock (2023-05-01 21:03 UTC), then verify.",
     options: [],
   },
 };
@@ -147,6 +150,14 @@ export const HELP: Record<string, CommandHelp> = {
 function lines(options: Array<[string, string]>): string {
   const width = Math.max(...options.map(([f]) => f.length));
   return options.map(([f, d]) => `  ${f.padEnd(width)}  ${d}`).join('\n');
+}
+
+/** The first sentence of a command's summary, for the list of commands. */
+export function shortSummary(command: string): string | undefined {
+  const s = HELP[command]?.summary;
+  return s === undefined
+    ? undefined
+    : (/^.*?[.:;](?=\s|$)/.exec(s)?.[0] ?? s).replace(/[:;]$/, '.');
 }
 
 /** The help text of `command`, or undefined when it has none (replay prints its own). */
@@ -159,7 +170,7 @@ export function commandHelp(command: string): string | undefined {
 ${h.summary}
 
 ${own}Common options:
-${lines(COMMON)}
+${lines(COMMON.filter(([f]) => !(h.noBank && f.startsWith('--data-dir'))))}
 
 Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error, 130 interrupted.`;
 }

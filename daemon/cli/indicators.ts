@@ -82,7 +82,7 @@ export const indicatorsCommand: CliCommand = {
     const symbols = listOf(values.symbols);
     const group = values.group as string | undefined;
     if ((symbols === undefined) === (group === undefined))
-      throw new UsageError('choose exactly one of --symbols A,B or --group NAME');
+      throw new UsageError('Choose exactly one of --symbols A,B or --group NAME.');
     const intervals: Interval[] =
       typeof values.intervals === 'string'
         ? parseIntervals(values.intervals)
@@ -91,7 +91,7 @@ export const indicatorsCommand: CliCommand = {
       typeof values.indicators === 'string' ? values.indicators : INDICATOR_NAMES.join(','),
       typeof values.params === 'string' ? values.params : '',
     );
-    if (choices.length === 0) throw new UsageError('--indicators lists no indicator');
+    if (choices.length === 0) throw new UsageError('The option --indicators lists no indicator.');
     // Fail on bad parameters before opening the bank.
     resolveIndicators(choices);
     const list = symbols ?? groupSymbols(ctx.config, group!);

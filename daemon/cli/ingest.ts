@@ -1,5 +1,5 @@
 import { SELECTION } from '../../schemas/contracts.ts';
-import { parseUtcDate } from '../../schemas/common.ts';
+import { SymbolSchema, parseUtcDate } from '../../schemas/common.ts';
 import { parseIntervals } from '../../schemas/intervals.ts';
 import type { Config } from '../../schemas/config.ts';
 import { type Bank, ingestDepsFor } from '../app/bank.ts';
@@ -11,6 +11,7 @@ import {
   type IngestSummary,
   type SourceMode,
 } from '../app/ingest.ts';
+import { groupSymbols } from '../app/symbols.ts';
 import { replayMain } from '../replay/cli.ts';
 import { startReplayServer } from '../replay/server.ts';
 import { type CliCommand, EXIT, UsageError, type CommandContext } from './context.ts';
@@ -28,37 +29,50 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
   const top = values.top !== undefined ? Number(values.top) : undefined;
   if (top !== undefined && !(Number.isInteger(top) && top >= 1 && top <= SELECTION.maxTop))
     throw new UsageError(
-      `--top must be a whole number from 1 to ${SELECTION.maxTop}, got ${JSON.stringify(values.top)}`,
+      `The option --top must be a whole number from 1 to ${SELECTION.maxTop}, not ${JSON.stringify(values.top)}.`,
     );
   const group = values.group as string | undefined;
   if ([symbols, top, group].filter((x) => x !== undefined).length !== 1)
-    throw new UsageError('choose exactly one of --symbols A,B, --top N or --group NAME');
+    throw new UsageError('Choose exactly one of --symbols A,B, --top N or --group NAME.');
   if (symbols?.length === 0)
     throw new ThreadxError(
       'BAD_INPUT',
       'The symbol list is empty.',
       'Name at least one symbol, e.g. --symbols BTCUSDC,ETHUSDC.',
     );
+  // Everything that can be checked offline is checked before the exchange is asked anything.
+  for (const s of symbols ?? []) {
+    if (!SymbolSchema.safeParse(s).success)
+      throw new ThreadxError(
+        'INVALID_SYMBOL',
+        `${JSON.stringify(s)} is not a symbol: a symbol is 2 to 20 letters or digits, such as BTCUSDC.`,
+        'Check the spelling in --symbols; "threadx ingest --top 10 --dry-run" lists real ones.',
+        { symbol: s },
+      );
+  }
+  if (group !== undefined) groupSymbols(config, group);
   if (typeof values.start !== 'string')
-    throw new UsageError('--start is required (UTC ISO-8601, e.g. 2024-01-01)');
+    throw new UsageError('The option --start is required (a UTC time such as 2024-01-01).');
   const start = parseUtcDate(values.start);
   const end = typeof values.end === 'string' ? parseUtcDate(values.end) : undefined;
   if (end !== undefined && end <= start)
     throw new ThreadxError(
       'INVALID_RANGE',
-      `--end ${new Date(end).toISOString()} is not after --start ${new Date(start).toISOString()}.`,
+      `The end ${new Date(end).toISOString()} (--end) is not after the start ${new Date(start).toISOString()} (--start).`,
       'Give an end after the start, or leave --end out to download up to now.',
       { start, end },
     );
   const source = (values.source as string | undefined) ?? 'auto';
   if (!['auto', 'rest', 'archive'].includes(source))
-    throw new UsageError(`--source must be auto, rest or archive, got ${JSON.stringify(source)}`);
+    throw new UsageError(
+      `The option --source must be auto, rest or archive, not ${JSON.stringify(source)}.`,
+    );
   const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : undefined;
   if (
     concurrency !== undefined &&
     !(Number.isInteger(concurrency) && concurrency >= 1 && concurrency <= 32)
   )
-    throw new UsageError('--concurrency must be 1 to 32');
+    throw new UsageError('The option --concurrency must be a whole number from 1 to 32.');
   return {
     symbols,
     top,
@@ -127,8 +141,23 @@ export function printSummary(ctx: CommandContext, s: IngestSummary): void {
   if (s.plan.ranking) ctx.out(`ranking: ${s.plan.ranking.note}`);
   for (const note of s.notes) ctx.out(note);
   ctx.out(
-    `${s.results.filter((r) => r.ok).length}/${s.results.length} symbol(s) ok in ${s.seconds} s${s.cancelled ? ' (cancelled: re-run to finish)' : ''}`,
+    `${symbolCounts(s)} in ${s.seconds} s${s.cancelled ? ' (cancelled: re-run to finish)' : ''}`,
   );
+}
+
+/** "1 of 2 symbols ok; 1 not listed": counted over the symbols the user asked for. */
+export function symbolCounts(s: Pick<IngestSummary, 'results' | 'skipped'>): string {
+  const asked = s.results.length + s.skipped.length;
+  const ok = s.results.filter((r) => r.ok).length;
+  const failed = s.results.length - ok;
+  const unlisted = s.skipped.filter((k) => k.status === 'UNKNOWN').length;
+  const idle = s.skipped.length - unlisted;
+  return [
+    `${ok} of ${asked} symbol${asked === 1 ? '' : 's'} ok`,
+    ...(failed ? [`${failed} failed`] : []),
+    ...(unlisted ? [`${unlisted} not listed`] : []),
+    ...(idle ? [`${idle} not trading`] : []),
+  ].join('; ');
 }
 
 async function ingest(
@@ -223,10 +252,10 @@ async function ingestThroughDaemon(
 ): Promise<number> {
   if (values['base-url'] !== undefined || values['archive-url'] !== undefined)
     throw new UsageError(
-      '--base-url and --archive-url do not go with --join: the daemon uses its own configuration',
+      'The options --base-url and --archive-url do not go with --join: the daemon uses its own configuration.',
     );
   if (!ctx.joinIngest)
-    throw new UsageError('--join needs the threadx program (it talks to the daemon)');
+    throw new UsageError('The option --join needs the threadx program (it talks to the daemon).');
   const joined = await ctx.joinIngest(ctx.dataDir, {
     ...(req.symbols ? { symbols: req.symbols } : {}),
     ...(req.top !== undefined ? { top: req.top } : {}),
@@ -240,7 +269,8 @@ async function ingestThroughDaemon(
   } as never);
   if (!joined)
     throw new UsageError(
-      `no running daemon with an endpoint serves ${ctx.dataDir}; run the command without --join`,
+      `No running daemon with an endpoint serves ${ctx.dataDir}.`,
+      'Run the command without --join.',
     );
   const { pid, result: r } = joined;
   const failed = r.symbols.filter((x) => x.error !== null);
@@ -258,8 +288,7 @@ async function ingestThroughDaemon(
 export const replayCommand: CliCommand = {
   name: 'replay',
   usage: 'replay',
-  summary:
-    'start the local replay exchange (Binance REST + archive) on 127.0.0.1; --help for options',
+  summary: 'Starts the replay exchange (Binance REST and archive, local data) on 127.0.0.1.',
   options: {},
   run: () => Promise.resolve(EXIT.usage),
   raw: async (argv) => {

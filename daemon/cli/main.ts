@@ -1,4 +1,4 @@
-import { type ExitCode, toThreadxError } from '../../schemas/errors.ts';
+import { type ExitCode, USAGE_HINT, toThreadxError } from '../../schemas/errors.ts';
 import { PRODUCT_VERSION } from '../version.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { promises as fsp } from 'node:fs';
@@ -25,7 +25,7 @@ import type { BankMode, JoinIngest } from '../app/command.ts';
 import { table, iso, Progress } from './format.ts';
 import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
 import { COMMANDS } from './commands.ts';
-import { commandHelp } from './help.ts';
+import { commandHelp, shortSummary } from './help.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 
 const COMMON: ParseArgsConfig['options'] = {
@@ -35,25 +35,28 @@ const COMMON: ParseArgsConfig['options'] = {
   help: { type: 'boolean', short: 'h', default: false },
 };
 
-export const usage = (
-  commands: readonly CliCommand[] = COMMANDS,
-): string => `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
+/** The bank's own commands, run by `run` below; the others come in `commands`. */
+const BUILTIN = ['import', 'resample', 'list', 'verify', 'export', 'validate', 'check'];
+
+export const usage = (commands: readonly CliCommand[] = COMMANDS): string => {
+  const order = ['ingest', 'import', 'list', 'verify', 'repair', 'check', 'resample', 'export'];
+  const names = [...BUILTIN, ...commands.map((c) => c.name)].sort(
+    (a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99),
+  );
+  const width = Math.max(...names.map((n) => n.length)) + 2;
+  const summary = (n: string): string =>
+    shortSummary(n) ?? commands.find((c) => c.name === n)?.summary ?? '';
+  return `threadx: a local bank of Binance OHLCV data (1m truth, exact resampling)
 
 Usage: threadx <command> [options]
 
 Commands:
-  import <files...>        import Binance 1m kline archives (.zip/.csv/.json), checksums verified
-  resample --symbol S      derive timeframes from 1m (--intervals 1h,4h,1d; default: all)
-  list                     the datasets in the bank
-  verify                   recompute every checksum and re-validate every file
-  export                   --symbol S --interval I [--start ISO] [--end ISO] --out F.csv
-  validate <file>          check a kline file against the data contract
-  check --symbol S         re-derive stored timeframes from 1m and list differences
-${commands.map((c) => `  ${c.usage.padEnd(24)} ${c.summary}`).join('\n')}
+${names.map((n) => `  ${n.padEnd(width)}${summary(n)}`).join('\n')}
 
 Options: --data-dir DIR (default ./data or threadx.toml [data] root), --config FILE, --json
 "threadx <command> --help" lists a command's options.
 Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error, 130 interrupted.`;
+};
 
 /** What the entry point wires in from the daemon's side (`cli/bin.ts`). */
 export interface MainHooks {
@@ -90,7 +93,8 @@ export async function main(
   try {
     return await run(cmd, rest, commands, hooks);
   } catch (e) {
-    return reportError(cmd, e, json);
+    const known = BUILTIN.includes(cmd) || commands.some((c) => c.name === cmd);
+    return reportError(cmd, e, json, known);
   } finally {
     // A command that wrote releases the bank's lock (an exit hook does it on any other exit).
     await releaseBankLocks();
@@ -101,10 +105,27 @@ export async function main(
  * The CLI adapter of the one error model: prints the error (a line of JSON with `--json`) and
  * returns its exit code from the table in `schemas/errors.ts`.
  */
-function reportError(cmd: string, e: unknown, json: boolean): ExitCode {
-  const out = cliError(cmd, e, json);
+function reportError(cmd: string, e: unknown, json: boolean, known: boolean): ExitCode {
+  const out = cliError(cmd, e, json, known);
   (out.stream === 'stdout' ? process.stdout : process.stderr).write(`${out.text}\n`);
   return out.exit;
+}
+
+/** node:util's parseArgs errors, as one sentence that names the option. */
+function parseArgsMessage(e: Error & { code?: string }): string {
+  const name = /'(-[^' ]+)/.exec(e.message)?.[1];
+  switch (e.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `There is no option ${name ?? 'like that'}.`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return name ? `The option ${name} needs a value.` : `${e.message.split('.')[0]}.`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const arg = /'([^']*)'/.exec(e.message)?.[1];
+      return `Unexpected argument ${JSON.stringify(arg ?? '')}: this command takes options only.`;
+    }
+    default:
+      return e.message.split('\n')[0];
+  }
 }
 
 /** What the CLI prints for an error, where, and the exit code (pure; tested code by code). */
@@ -112,24 +133,41 @@ export function cliError(
   cmd: string,
   e: unknown,
   json: boolean,
+  /** False when `cmd` is not a command: the generic hint then stays the global help. */
+  known = true,
 ): { exit: ExitCode; stream: 'stdout' | 'stderr'; text: string } {
   const err = toThreadxError(e);
-  const message = err.message.split('\n')[0];
+  const message = sentence(err.message.split('\n')[0]);
+  // The generic usage hint names the command's own help; a hint the message already gives is
+  // not given twice.
+  const given =
+    err.hint === USAGE_HINT && known ? `Run "threadx ${cmd} --help" for its options.` : err.hint;
+  const hint = given && !message.includes(given.replace(/\.$/, '')) ? sentence(given) : undefined;
   if (json) {
     const error = {
       code: err.code,
       message,
-      ...(err.hint ? { hint: err.hint } : {}),
+      ...(hint ? { hint } : {}),
       ...(Object.keys(err.details).length ? { details: err.details } : {}),
     };
     return { exit: err.kind.exit, stream: 'stdout', text: JSON.stringify({ ok: false, error }) };
   }
-  const text = `threadx ${cmd}: ${message}${err.hint ? ` ${err.hint}` : ''}`;
+  const text = `threadx ${cmd}: ${message}${hint ? ` ${hint}` : ''}`;
   return { exit: err.kind.exit, stream: 'stderr', text };
+}
+
+/** `text` as a sentence for a person: a capital first letter and a closing full stop. */
+export function sentence(text: string): string {
+  const t = text.trim();
+  if (t === '') return t;
+  const capital = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]["')\]]?$/.test(capital) ? capital : `${capital}.`;
 }
 
 /** Commands that only read the bank: they never create one. */
 const READ_ONLY = new Set(['list', 'verify', 'check', 'export']);
+/** Commands that need a bank to exist, whether they read or write it. */
+const NEED_BANK = new Set([...READ_ONLY, 'repair', 'resample']);
 
 /** Refuses a data directory that is a file (before anything tries to create folders in it). */
 async function checkDataDir(dataDir: string): Promise<void> {
@@ -180,7 +218,7 @@ async function context(
         return bank;
       };
       const open = async (): Promise<Bank> => {
-        if (READ_ONLY.has(cmd)) await checkBankExists(dataDir);
+        if (NEED_BANK.has(cmd)) await checkBankExists(dataDir);
         return noted(
           await openBank(dataDir, config, {
             mode,
@@ -223,7 +261,7 @@ async function run(
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError(parseArgsMessage(e as Error & { code?: string }));
   }
   const { values, positionals } = parsed;
   if (values.help) {
@@ -248,13 +286,14 @@ async function run(
     case 'check':
       return cmdCheck(ctx, values);
     default:
-      throw new UsageError(`unknown command ${JSON.stringify(cmd)}; run "threadx --help"`);
+      throw new UsageError(`There is no command ${JSON.stringify(cmd)}.`);
   }
 }
 
 function need(values: Record<string, unknown>, key: string): string {
   const v = values[key];
-  if (typeof v !== 'string' || v.length === 0) throw new UsageError(`--${key} is required`);
+  if (typeof v !== 'string' || v.length === 0)
+    throw new UsageError(`The option --${key} is required.`);
   return v;
 }
 
@@ -263,10 +302,21 @@ async function cmdImport(
   files: string[],
   values: Record<string, unknown>,
 ): Promise<number> {
-  if (files.length === 0) throw new UsageError('import needs at least one file');
+  if (files.length === 0) throw new UsageError('Name at least one file to import.');
   if (values.interval !== undefined && values.interval !== '1m')
     throw new UsageError(
-      `import stores 1m klines only (the interval is detected from each file's timestamps); --interval ${String(values.interval)} cannot be imported: import the 1m files and derive ${String(values.interval)} with --intervals`,
+      `Import stores 1m klines only (the interval is detected from each file's timestamps), so --interval ${String(values.interval)} cannot be imported.`,
+      `Import the 1m files and derive ${String(values.interval)} with --intervals ${String(values.interval)}.`,
+    );
+  // A path that is not a file is a typo: refused before the bank is touched, like validate's.
+  const absent: string[] = [];
+  for (const f of files) if (!(await fsp.stat(f).catch(() => undefined))?.isFile()) absent.push(f);
+  if (absent.length)
+    throw new ThreadxError(
+      'BAD_FILE',
+      `There is no file ${absent.map((f) => JSON.stringify(f)).join(', ')}; nothing was imported.`,
+      'Check the paths, then run the command again.',
+      { files: absent },
     );
   const bank = await ctx.openBank();
   const intervals = values.intervals ? parseIntervals(values.intervals as string) : [];
@@ -427,7 +477,7 @@ async function cmdValidate(
   files: string[],
   values: Record<string, unknown> = {},
 ): Promise<number> {
-  if (files.length === 0) throw new UsageError('validate needs a file');
+  if (files.length === 0) throw new UsageError('Name the file to validate.');
   const asked = values.interval ? IntervalSchema.parse(values.interval) : undefined;
   let bad = 0;
   const results = [];
@@ -471,6 +521,13 @@ async function cmdValidate(
 async function cmdCheck(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
   const symbol = parseSymbol(need(values, 'symbol'));
   const bank = await ctx.openBank('read');
+  if (!bank.get(symbol, '1m'))
+    throw new ThreadxError(
+      'NOT_FOUND',
+      `The bank holds no 1m data for ${symbol}, so there is nothing to check.`,
+      'Run "threadx list" to see what the bank holds.',
+      { symbol },
+    );
   const checked = await checkDerived(
     bank,
     symbol,

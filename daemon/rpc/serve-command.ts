@@ -2,14 +2,14 @@
  * The `serve` command of the `threadx` program: parses its flags and hands over to
  * `transports.ts`. The entry point (`daemon/cli/bin.ts`) adds it to the CLI's commands.
  */
-import { EXIT, ThreadxError } from '../../schemas/errors.ts';
+import { EXIT, ThreadxError, USAGE_HINT } from '../../schemas/errors.ts';
 import type { CliCommand } from '../app/command.ts';
 import { loadConfig } from '../app/bank.ts';
 import { serve } from './transports.ts';
 
 class UsageError extends ThreadxError {
   constructor(message: string) {
-    super('BAD_INPUT', message, 'Run "threadx --help" for the commands and options.');
+    super('BAD_INPUT', message, USAGE_HINT);
   }
 }
 
@@ -31,19 +31,22 @@ export const serveCommand: CliCommand = {
       values.port !== undefined ? 'port' : null,
     ].filter((m): m is 'stdio' | 'socket' | 'port' => m !== null);
     if (modes.length !== 1)
-      throw new UsageError('serve needs exactly one of --stdio, --socket PATH, --port N');
+      throw new UsageError('Choose exactly one of --stdio, --socket PATH or --port N.');
     const mode = modes[0];
     const port = values.port === undefined ? undefined : Number(values.port);
     if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
-      throw new UsageError(`--port must be an integer from 0 to 65535, got ${String(values.port)}`);
+      throw new UsageError(
+        `The option --port must be a whole number from 0 to 65535, not ${JSON.stringify(values.port)}.`,
+      );
     }
     const idle = values['idle-timeout'] === undefined ? undefined : Number(values['idle-timeout']);
     if (idle !== undefined && !(Number.isFinite(idle) && idle >= 0)) {
       throw new UsageError(
-        `--idle-timeout must be a number of seconds, got ${String(values['idle-timeout'])}`,
+        `The option --idle-timeout must be a number of seconds, not ${JSON.stringify(values['idle-timeout'])}.`,
       );
     }
-    if (values.join && mode !== 'stdio') throw new UsageError('--join goes with --stdio');
+    if (values.join && mode !== 'stdio')
+      throw new UsageError('The option --join goes with --stdio only.');
     // The config file's path is reported by config/get; ctx has the parsed config only.
     let { file } = await loadConfig(process.cwd(), values.config as string | undefined);
     let config = ctx.config;

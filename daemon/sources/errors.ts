@@ -58,9 +58,27 @@ export class SourceError extends ThreadxError {
     readonly retryable: boolean,
     options?: { cause?: unknown; details?: ErrorDetails },
   ) {
-    super(code, message, undefined, options?.details ?? {}, options);
+    super(code, message, HINTS[code], options?.details ?? {}, options);
   }
 }
+
+const RETRY_LATER =
+  'Check the network and the exchange address (--base-url, or [data.api] base_url in threadx.toml), then run the command again; what was already fetched is kept.';
+
+/** What a person can do about a source failure, by its code. */
+const HINTS: Partial<Record<SourceErrorCode, string>> = {
+  NETWORK: RETRY_LATER,
+  TIMEOUT: RETRY_LATER,
+  SERVER_ERROR: RETRY_LATER,
+  INVALID_RESPONSE: RETRY_LATER,
+  FORBIDDEN: 'Wait a few minutes, then run the command again; what was already fetched is kept.',
+  RATE_LIMITED:
+    'Wait for the time given, then run the command again; what was already fetched is kept.',
+  IP_BANNED:
+    'Wait for the time given, then run the command again; what was already fetched is kept.',
+  CHECKSUM_MISMATCH:
+    'Run the command again later (the file may be being republished), or use --source rest.',
+};
 
 /** A Binance error body (`{"code": -1121, "msg": "Invalid symbol."}`) with its HTTP status. */
 export class BinanceApiError extends SourceError {

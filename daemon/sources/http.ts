@@ -41,10 +41,12 @@ export async function get(
     if (timeout.signal.aborted) {
       throw new SourceError('TIMEOUT', messages.timeout(redact(url), opts.timeoutSeconds), true, {
         cause: err,
+        details: { url: redact(url), timeoutSeconds: opts.timeoutSeconds },
       });
     }
     throw new SourceError('NETWORK', messages.network(redact(url), describe(err)), true, {
       cause: err,
+      details: { url: redact(url) },
     });
   } finally {
     clearTimeout(timer);
@@ -107,6 +109,7 @@ export async function withRetries<T>(
         const e = err as SourceError;
         throw new SourceError(e.code, messages.retriesExhausted(what, n + 1, last), false, {
           cause: err,
+          details: { ...e.details, attempts: n + 1 },
         });
       }
       // A time-out already waited its full length: retry it at once, with a short jitter only.

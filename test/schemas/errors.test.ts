@@ -74,7 +74,12 @@ test('errors: every code through the JSON-RPC adapter and the CLI adapter', () =
     assert.equal(json.exit, ERRORS[code].exit);
     assert.deepEqual(JSON.parse(json.text), {
       ok: false,
-      error: { code, message: e.message, hint: 'Run "threadx list".', details: { file: 'f' } },
+      error: {
+        code,
+        message: `It failed (${code}).`,
+        hint: 'Run "threadx list".',
+        details: { file: 'f' },
+      },
     });
 
     // The client turns the wire form back into the same code.
