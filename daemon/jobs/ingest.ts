@@ -312,7 +312,7 @@ export async function runIngest(
   for (const s of plan.skipped)
     report({ symbol: s.symbol, phase: 'skipped', message: s.reason ?? s.status, rows: 0 });
   const limit = pLimit(req.concurrency ?? deps.config.data.api.concurrency);
-  const archive = new SourceRoute();
+  const route = new SourceRoute();
   const results = await Promise.all(
     plan.symbols.map((sp) =>
       limit(async () => {
@@ -327,7 +327,7 @@ export async function runIngest(
           deps,
           req,
           sp,
-          { signal: opts.signal, archive },
+          { signal: opts.signal, route },
           count,
           mineReport,
         );
@@ -346,7 +346,7 @@ export async function runIngest(
     plan,
     results,
     skipped: plan.skipped,
-    notes: archive.notes(),
+    notes: route.notes(),
     cancelled: Boolean(opts.signal?.aborted),
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
@@ -356,7 +356,7 @@ async function ingestSymbol(
   deps: IngestDeps,
   req: IngestRequest,
   sp: SymbolPlan,
-  opts: { signal?: AbortSignal; archive: SourceRoute },
+  opts: { signal?: AbortSignal; route: SourceRoute },
   countRequests: (n: number) => void,
   report: (
     p: Omit<IngestProgress, 'requestsDone' | 'requestsTotal' | 'symbolsDone' | 'symbolsTotal'>,
@@ -426,7 +426,7 @@ async function ingestSymbol(
     await fetchSteps(deps, sp.symbol, sp.steps, {
       mode: req.source ?? 'auto',
       signal,
-      archive: opts.archive,
+      route: opts.route,
       counts: res,
       countRequests,
       onData: add,
@@ -514,7 +514,7 @@ export async function fetchSteps(
     mode: SourceMode;
     signal?: AbortSignal;
     /** Shared by the job's symbols, so an unreachable archive is tried once, not per file. */
-    archive?: SourceRoute;
+    route?: SourceRoute;
     counts: FetchCounts;
     countRequests: (n: number) => void;
     onData: (c: Candles, empty: Range[]) => Promise<void>;
@@ -522,7 +522,7 @@ export async function fetchSteps(
   },
 ): Promise<void> {
   const { signal, counts } = opts;
-  const archive = opts.archive ?? new SourceRoute();
+  const route = opts.route ?? new SourceRoute();
   const fromArchive = async (piece: ArchivePiece): Promise<void> => {
     opts.report(`archive ${piece.key}`);
     opts.countRequests(2);
@@ -544,8 +544,8 @@ export async function fetchSteps(
       continue;
     }
     signal?.throwIfAborted();
-    if (archive.unreachable && opts.mode === 'auto') {
-      archive.rerouted++;
+    if (route.unreachable && opts.mode === 'auto') {
+      route.rerouted++;
       restSteps.push(restStep(step.start, step.end));
       continue;
     }
@@ -561,11 +561,11 @@ export async function fetchSteps(
       if (e.code === 'NOT_FOUND') {
         deps.log?.('info', `${symbol}: archive ${step.key} not published; using REST`);
       } else if (UNREACHABLE.has(e.code)) {
-        if (!archive.unreachable) {
-          archive.unreachable = e.message;
+        if (!route.unreachable) {
+          route.unreachable = e.message;
           deps.log?.('warn', `the archive cannot be reached (${e.message}); using REST instead`);
         }
-        archive.rerouted++;
+        route.rerouted++;
       } else throw e;
       restSteps.push(restStep(step.start, step.end));
     }
@@ -609,7 +609,7 @@ export async function fetchSteps(
   if (
     opts.mode !== 'auto' ||
     signal?.aborted ||
-    archive.unreachable ||
+    route.unreachable ||
     !(reason instanceof SourceError && UNREACHABLE.has(reason.code)) ||
     pieces.some((p) => p.rest !== null)
   )
@@ -624,8 +624,8 @@ export async function fetchSteps(
       }
     }
   }
-  archive.restFailed ??= reason.message;
-  archive.fromArchive += failed.length;
+  route.restFailed ??= reason.message;
+  route.fromArchive += failed.length;
 }
 
 async function derive(

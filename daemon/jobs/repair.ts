@@ -55,13 +55,13 @@ export async function repairSymbols(
     ? [...new Set(symbols.map((s) => parseSymbol(s)))]
     : [...new Set(bank.list().map((d) => d.symbol))].sort();
   const results: RepairResult[] = [];
-  // One view of the archive for the whole repair: unreachable once, rerouted to REST after.
-  const archive = new SourceRoute();
+  // One view of the two sources for the whole repair: an unreachable one is tried once.
+  const route = new SourceRoute();
   for (const symbol of list) {
     opts.signal?.throwIfAborted();
-    results.push(await repairSymbol(deps, symbol, opts, archive));
+    results.push(await repairSymbol(deps, symbol, opts, route));
   }
-  const notes = archive.notes();
+  const notes = route.notes();
   return { ok: results.every((r) => r.ok), results, ...(notes.length ? { notes } : {}) };
 }
 
@@ -69,7 +69,7 @@ async function repairSymbol(
   deps: IngestDeps,
   symbol: string,
   opts: RepairOptions,
-  archive: SourceRoute,
+  route: SourceRoute,
 ): Promise<RepairResult> {
   const { bank } = deps;
   const say = (m: string): void => opts.onProgress?.(symbol, m);
@@ -98,7 +98,7 @@ async function repairSymbol(
   try {
     const m1 = bank.get(symbol, '1m');
     const bad = m1?.files.filter((f) => damagedPaths.has(f.path)) ?? [];
-    if (bad.length) await refetch1m(deps, symbol, bad, res, opts, archive);
+    if (bad.length) await refetch1m(deps, symbol, bad, res, opts, route);
     // Damaged derived files are rebuilt whole from 1m; a sound one is rewritten only when the
     // 1m it came from changed (so a repair interrupted after its 1m commit finishes here).
     const intervals = bank
@@ -194,7 +194,7 @@ async function refetch1m(
       await fetchSteps(deps, symbol, plan.steps, {
         mode: 'auto',
         signal: opts.signal,
-        archive: route,
+        route,
         counts: { requests: 0, archiveFiles: 0, rangesFetched: 0 },
         countRequests: () => undefined,
         onData: async (c, e) => {
