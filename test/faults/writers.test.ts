@@ -131,7 +131,13 @@ test('a CLI ingest beside a running daemon refuses with --join as the fix; --joi
     assert.equal(refused.code, 3);
     assert.match(errorText(refused), new RegExp(`"threadx serve --socket" \\(pid ${daemon.pid}`));
     assert.match(errorText(refused), /Add --join/);
-    // Commands without --join name the daemon and the fixes that exist, never --join.
+    const args = ingestArgs(dir, SYMBOLS, replay.url);
+    const i = args.indexOf('--base-url');
+    args.splice(i, 2, '--join');
+    const joined = await runCli(args, work);
+    assert.equal(joined.code, 0, joined.stdout + joined.stderr);
+    assert.equal(JSON.parse(joined.stdout.trim().split('\n').pop()!).joined, daemon.pid);
+    // Commands without --join (the bank now exists) name the daemon and the fixes that exist, never --join.
     for (const cmd of [
       ['resample', '--symbol', 'BTCUSDT'],
       ['repair', '--symbol', 'BTCUSDT'],
@@ -143,12 +149,6 @@ test('a CLI ingest beside a running daemon refuses with --join as the fix; --joi
       assert.match(text, new RegExp(`Stop that daemon \\(kill ${daemon.pid}\\)`));
       assert.doesNotMatch(text, /Add --join/);
     }
-    const args = ingestArgs(dir, SYMBOLS, replay.url);
-    const i = args.indexOf('--base-url');
-    args.splice(i, 2, '--join');
-    const joined = await runCli(args, work);
-    assert.equal(joined.code, 0, joined.stdout + joined.stderr);
-    assert.equal(JSON.parse(joined.stdout.trim().split('\n').pop()!).joined, daemon.pid);
     // verify beside the daemon checks every file and reports, but records nothing: the
     // registry stays the daemon's, byte for byte.
     const registryBefore = await fsp.readFile(path.join(dir, 'registry.json'), 'utf8');

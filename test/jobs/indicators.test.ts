@@ -197,7 +197,7 @@ test('bad parameters fail the batch up front with clear messages', async () => {
       run([{ name: 'rsi', params: { length: 3 } }]),
       /unknown rsi parameter 'length'/,
     );
-    await assert.rejects(run([{ name: 'vwap' }]), /unknown indicator 'vwap'/);
+    await assert.rejects(run([{ name: 'vwap' }]), /Unknown indicator 'vwap'/);
     assert.equal(bank.list().filter((d) => d.kind === 'indicator').length, 0, 'nothing written');
 
     assert.throws(() => parseIndicatorArgs('rsi,foo'), {
@@ -335,10 +335,10 @@ test('cli: threadx indicators prints a per-item table and ends with "Updated N i
 
     r = cli(['indicators', '--symbols', 'BTCUSDT', '--params', 'rsi.period=0', '--data-dir', dir]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /invalid rsi parameters: period must be at least 1/);
+    assert.match(r.stderr, /Invalid rsi parameters: period must be at least 1\./);
     r = cli(['indicators', '--symbols', 'BTCUSDT', '--indicators', 'vwap', '--data-dir', dir]);
     assert.equal(r.status, 2);
-    assert.match(r.stderr, /unknown indicator 'vwap'/);
+    assert.match(r.stderr, /Unknown indicator 'vwap'/);
 
     r = cli(['verify', '--data-dir', dir]);
     assert.equal(r.status, 0, r.stdout);
