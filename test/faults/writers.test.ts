@@ -131,11 +131,9 @@ test('a CLI ingest beside a running daemon refuses with --join as the fix; --joi
     assert.equal(refused.code, 3);
     assert.match(errorText(refused), new RegExp(`"threadx serve --socket" \\(pid ${daemon.pid}`));
     assert.match(errorText(refused), /Add --join/);
-    // Commands without --join name the daemon and the fixes that exist, never --join.
-    for (const cmd of [
-      ['resample', '--symbol', 'BTCUSDT'],
-      ['repair', '--symbol', 'BTCUSDT'],
-    ]) {
+    // Commands without --join name the daemon and the fixes that exist, never --join. (repair
+    // has --join: test/cli/repair-join.test.ts.)
+    for (const cmd of [['resample', '--symbol', 'BTCUSDT']]) {
       const other = await runCli([...cmd, '--data-dir', dir, '--json'], work);
       assert.equal(other.code, 3, other.stdout + other.stderr);
       const text = errorText(other);
