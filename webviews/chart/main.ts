@@ -533,6 +533,7 @@ function showFailure(message: string, repair?: string): void {
   delete el.dataset.interval;
   el.classList.remove('stale');
   el.dataset.failed = asked?.interval ?? state.interval;
+  el.dataset.chosen = state.interval;
   el.dataset.candles = '0';
   const back = lastDrawn && lastDrawn !== state.interval ? lastDrawn : undefined;
   el.replaceChildren(
