@@ -388,6 +388,8 @@ function onWheel(e: WheelEvent): void {
 function onPointerDown(e: PointerEvent): void {
   if (!state?.range || e.button !== 0) return;
   const el = e.currentTarget as HTMLElement;
+  // No candles to drag after a failed read; capturing the pointer would swallow its buttons' clicks.
+  if (el.dataset.failed) return;
   const start = state.range;
   const x0 = e.clientX;
   el.setPointerCapture(e.pointerId);
