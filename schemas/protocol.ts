@@ -485,6 +485,8 @@ export const IngestRun = request({
       errors: z.number(),
       timeMs: z.number(),
     }),
+    /** What a person should know about the whole job, one sentence each (a source rerouted). */
+    notes: z.array(z.string()).optional(),
     ranking: z
       .object({ kind: z.enum(['volume', 'market-cap+volume']), note: z.string() })
       .optional(),
@@ -611,6 +613,8 @@ export const RegistryRepair = request({
         error: z.object({ code: z.string(), message: z.string() }).optional(),
       }),
     ),
+    /** What a person should know about the whole repair, one sentence each (a source rerouted). */
+    notes: z.array(z.string()).optional(),
   }),
   progress: true,
   errors: [E.StorageError, E.Network],

@@ -264,6 +264,7 @@ function runResult(summary: IngestSummary): Result<'ingest/run'> {
       errors: symbols.filter((r) => r.error).length,
       timeMs: Math.round(summary.seconds * 1000),
     },
+    ...(summary.notes.length ? { notes: summary.notes } : {}),
     ...(summary.plan.ranking ? { ranking: summary.plan.ranking } : {}),
   };
 }

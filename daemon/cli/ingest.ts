@@ -125,6 +125,7 @@ export function printSummary(ctx: CommandContext, s: IngestSummary): void {
   );
   for (const k of s.skipped) ctx.out(`not downloaded ${k.symbol}: ${k.reason ?? k.status}`);
   if (s.plan.ranking) ctx.out(`ranking: ${s.plan.ranking.note}`);
+  for (const note of s.notes) ctx.out(note);
   ctx.out(
     `${s.results.filter((r) => r.ok).length}/${s.results.length} symbol(s) ok in ${s.seconds} s${s.cancelled ? ' (cancelled: re-run to finish)' : ''}`,
   );

@@ -27,6 +27,7 @@ function printRepair(ctx: CommandContext, s: RepairSummary): void {
       ]),
     ),
   );
+  for (const note of s.notes ?? []) ctx.out(note);
 }
 
 /** The command line that repairs these symbols in the daemon, as a refusal names it. */

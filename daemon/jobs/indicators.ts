@@ -15,7 +15,7 @@ import {
   paramsKey,
   parseIndicatorParams,
 } from '../engine/indicators.ts';
-import type { Bank } from '../store/bank.ts';
+import { type Bank, damaged } from '../store/bank.ts';
 
 /**
  * The indicator batch: symbols x intervals x indicators, each computed over the full stored
@@ -359,6 +359,7 @@ export async function updateIndicators(
           if (
             cached?.sourceChecksum === source &&
             cached.files.length === 1 &&
+            !damaged(cached.files[0]) &&
             (await fileLooksIntact(bank.layout.abs(cached.files[0].path), cached.files[0].bytes))
           ) {
             push({ ...b, status: 'current', rows: cached.rows });

@@ -98,6 +98,8 @@ export interface IngestSummary {
   plan: IngestPlan;
   results: SymbolResult[];
   skipped: SymbolStatus[];
+  /** What a person should know about the whole job, one sentence each (a source rerouted). */
+  notes: string[];
   cancelled: boolean;
   seconds: number;
 }
@@ -181,15 +183,23 @@ function planSymbol(
 ): SymbolPlan {
   const entry = deps.bank.get(symbol, '1m');
   const skip = mergeRanges([...presentRanges(entry), ...deps.bank.confirmedEmpty(symbol)]);
-  const missing = subtractRanges([window], skip);
+  return planRanges(symbol, subtractRanges([window], skip), mode, now);
+}
+
+/**
+ * How `missing` 1m ranges of `symbol` are fetched: archive files for complete past periods (in
+ * `auto` and `archive` modes), REST for the rest and for ranges shorter than a day.
+ */
+export function planRanges(
+  symbol: string,
+  missing: Range[],
+  mode: SourceMode,
+  now: number,
+): SymbolPlan {
   const steps: FetchStep[] = [];
-  const rest = (start: number, end: number): void => {
-    const requests = Math.ceil((end - start) / MINUTE_MS / PAGE);
-    steps.push({ kind: 'rest', start, end, requests, weight: requests * KLINES_WEIGHT });
-  };
   for (const [start, end] of missing) {
     if (mode === 'rest' || (mode === 'auto' && end - start < ARCHIVE_MIN_MS)) {
-      rest(start, end);
+      steps.push(restStep(start, end));
       continue;
     }
     const p = planArchive(start, end, now);
@@ -203,7 +213,7 @@ function planSymbol(
         weight: 0,
       });
     }
-    if (p.rest && mode === 'auto') rest(p.rest.start, p.rest.end);
+    if (p.rest && mode === 'auto') steps.push(restStep(p.rest.start, p.rest.end));
   }
   const minutes = missing.reduce((a, [s, e]) => a + (e - s) / MINUTE_MS, 0);
   return {
@@ -214,6 +224,12 @@ function planSymbol(
     requests: steps.reduce((a, s) => a + s.requests, 0),
     weight: steps.reduce((a, s) => a + s.weight, 0),
   };
+}
+
+/** A REST step over [start, end): one request per page of klines. */
+function restStep(start: number, end: number): FetchStep {
+  const requests = Math.ceil((end - start) / MINUTE_MS / PAGE);
+  return { kind: 'rest', start, end, requests, weight: requests * KLINES_WEIGHT };
 }
 
 /** What a job would download, computed from the registry alone: downloads nothing. */
@@ -296,6 +312,7 @@ export async function runIngest(
   for (const s of plan.skipped)
     report({ symbol: s.symbol, phase: 'skipped', message: s.reason ?? s.status, rows: 0 });
   const limit = pLimit(req.concurrency ?? deps.config.data.api.concurrency);
+  const archive = new SourceRoute();
   const results = await Promise.all(
     plan.symbols.map((sp) =>
       limit(async () => {
@@ -306,7 +323,14 @@ export async function runIngest(
           total.done += n;
           mine += n;
         };
-        const r = await ingestSymbol(deps, req, sp, opts.signal, count, mineReport);
+        const r = await ingestSymbol(
+          deps,
+          req,
+          sp,
+          { signal: opts.signal, archive },
+          count,
+          mineReport,
+        );
         total.symbolsDone++;
         mineReport({
           symbol: sp.symbol,
@@ -322,6 +346,7 @@ export async function runIngest(
     plan,
     results,
     skipped: plan.skipped,
+    notes: archive.notes(),
     cancelled: Boolean(opts.signal?.aborted),
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
@@ -331,7 +356,7 @@ async function ingestSymbol(
   deps: IngestDeps,
   req: IngestRequest,
   sp: SymbolPlan,
-  signal: AbortSignal | undefined,
+  opts: { signal?: AbortSignal; archive: SourceRoute },
   countRequests: (n: number) => void,
   report: (
     p: Omit<IngestProgress, 'requestsDone' | 'requestsTotal' | 'symbolsDone' | 'symbolsTotal'>,
@@ -339,6 +364,7 @@ async function ingestSymbol(
 ): Promise<SymbolResult> {
   const t0 = performance.now();
   const { bank } = deps;
+  const { signal } = opts;
   const res: SymbolResult = {
     symbol: sp.symbol,
     ok: false,
@@ -397,97 +423,16 @@ async function ingestSymbol(
     if (buffered >= FLUSH_ROWS) await flush();
   };
   try {
-    const restSteps: FetchStep[] = [];
-    for (const step of sp.steps) {
-      if (step.kind === 'rest') {
-        restSteps.push(step);
-        continue;
-      }
-      signal?.throwIfAborted();
-      report({
-        symbol: sp.symbol,
-        phase: 'fetch',
-        message: `archive ${step.key}`,
-        rows: res.rowsAdded,
-      });
-      const piece: ArchivePiece = {
-        kind: step.kind === 'archive-monthly' ? 'monthly' : 'daily',
-        key: step.key!,
-        start: step.start,
-        end: step.end,
-      };
-      try {
-        const file = await downloadArchive(sp.symbol, piece, {
-          baseUrl: deps.archiveBaseUrl,
-          fetch: deps.fetch,
-          signal,
-          maxRetries: deps.config.data.api.max_retries,
-          retryDelay: deps.config.data.api.retry_delay,
-        });
-        res.archiveFiles++;
-        res.rangesFetched++;
-        countRequests(2);
-        await add(file.candles, emptyInside(file.candles, step.start, step.end));
-      } catch (e) {
-        countRequests(2);
-        if (
-          e instanceof SourceError &&
-          e.code === 'NOT_FOUND' &&
-          (req.source ?? 'auto') === 'auto'
-        ) {
-          deps.log?.('info', `${sp.symbol}: archive ${step.key} not published; using REST`);
-          const requests = Math.ceil((step.end - step.start) / MINUTE_MS / PAGE);
-          restSteps.push({
-            kind: 'rest',
-            start: step.start,
-            end: step.end,
-            requests,
-            weight: requests * KLINES_WEIGHT,
-          });
-          continue;
-        }
-        throw e;
-      }
-    }
-    // REST ranges in chunks fetched a few at a time: one symbol's pages are otherwise strictly
-    // sequential, and the last symbols of a batch would leave the rate budget unused.
-    const chunks: Range[] = [];
-    for (const step of restSteps) {
-      res.rangesFetched++;
-      for (let t = step.start; t < step.end; t += REST_CHUNK_MS)
-        chunks.push([t, Math.min(step.end, t + REST_CHUNK_MS)]);
-    }
-    if (chunks.length > 0) {
-      const serverTime = await deps.rest.serverTime({ signal });
-      const inSymbol = pLimit(CHUNKS_IN_PARALLEL);
-      // allSettled: every chunk has stopped before the symbol's data is written or reported.
-      const settled = await Promise.allSettled(
-        chunks.map(([start, end]) =>
-          inSymbol(() =>
-            fetchRange1m(deps.rest, sp.symbol, start, end, {
-              signal,
-              serverTime,
-              onPage: async (e) => {
-                res.requests++;
-                countRequests(1);
-                await add(
-                  e.candles,
-                  e.emptyRanges.map((x): Range => [x.start, x.end]),
-                );
-                report({
-                  symbol: sp.symbol,
-                  phase: 'fetch',
-                  message: `${res.requests} request(s)`,
-                  rows: res.rowsAdded + buffered,
-                });
-              },
-            }),
-          ),
-        ),
-      );
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    }
+    await fetchSteps(deps, sp.symbol, sp.steps, {
+      mode: req.source ?? 'auto',
+      signal,
+      archive: opts.archive,
+      counts: res,
+      countRequests,
+      onData: add,
+      report: (message) =>
+        report({ symbol: sp.symbol, phase: 'fetch', message, rows: res.rowsAdded + buffered }),
+    });
     await flush();
     await derive(deps, req, sp.symbol, lo, hi, res, report);
     res.ok = true;
@@ -510,6 +455,177 @@ async function ingestSymbol(
   res.filled = entry?.filledCount ?? 0;
   res.seconds = Math.round((performance.now() - t0) / 100) / 10;
   return res;
+}
+
+/**
+ * A job's view of its two sources. The archive's first network failure (after the retries) marks
+ * it unreachable: that file and every later archive file of the job are fetched over REST
+ * instead. A file the archive does not publish (404) falls back alone. A REST range that fails
+ * for the network and lies in complete past days is read from the archive. The job's summary
+ * says each once.
+ */
+export class SourceRoute {
+  /** Why the archive could not be reached, from its first network failure; null while it can. */
+  unreachable: string | null = null;
+  /** Archive files fetched over REST instead because the archive could not be reached. */
+  rerouted = 0;
+  /** Why REST failed for ranges the archive then covered, from the first such failure. */
+  restFailed: string | null = null;
+  /** REST ranges read from the archive instead. */
+  fromArchive = 0;
+
+  /** What a person should know, one sentence each: empty when nothing was rerouted. */
+  notes(): string[] {
+    return [
+      ...(this.unreachable
+        ? [
+            `The archive could not be reached (${this.unreachable}); ${this.rerouted} archive file(s) were fetched from the REST API instead.`,
+          ]
+        : []),
+      ...(this.restFailed
+        ? [
+            `The REST API failed (${this.restFailed}); ${this.fromArchive} range(s) were read from the archive instead.`,
+          ]
+        : []),
+    ];
+  }
+}
+
+/** Archive failures that say the host cannot be reached, not that a file is wrong. */
+const UNREACHABLE = new Set(['NETWORK', 'TIMEOUT', 'SERVER_ERROR', 'FORBIDDEN']);
+
+export interface FetchCounts {
+  requests: number;
+  archiveFiles: number;
+  rangesFetched: number;
+}
+
+/**
+ * Fetches a symbol's planned steps (archive files first, then REST in chunks a few at a time)
+ * and hands every batch of candles, with the minutes the exchange confirmed empty, to `onData`.
+ * In `auto` mode an archive file that is not published or cannot be reached is fetched from
+ * REST instead. Every chunk has stopped before this returns or throws.
+ */
+export async function fetchSteps(
+  deps: IngestDeps,
+  symbol: string,
+  steps: readonly FetchStep[],
+  opts: {
+    mode: SourceMode;
+    signal?: AbortSignal;
+    /** Shared by the job's symbols, so an unreachable archive is tried once, not per file. */
+    archive?: SourceRoute;
+    counts: FetchCounts;
+    countRequests: (n: number) => void;
+    onData: (c: Candles, empty: Range[]) => Promise<void>;
+    report: (message: string) => void;
+  },
+): Promise<void> {
+  const { signal, counts } = opts;
+  const archive = opts.archive ?? new SourceRoute();
+  const fromArchive = async (piece: ArchivePiece): Promise<void> => {
+    opts.report(`archive ${piece.key}`);
+    opts.countRequests(2);
+    const file = await downloadArchive(symbol, piece, {
+      baseUrl: deps.archiveBaseUrl,
+      fetch: deps.fetch,
+      signal,
+      maxRetries: deps.config.data.api.max_retries,
+      retryDelay: deps.config.data.api.retry_delay,
+    });
+    counts.archiveFiles++;
+    counts.rangesFetched++;
+    await opts.onData(file.candles, emptyInside(file.candles, piece.start, piece.end));
+  };
+  const restSteps: FetchStep[] = [];
+  for (const step of steps) {
+    if (step.kind === 'rest') {
+      restSteps.push(step);
+      continue;
+    }
+    signal?.throwIfAborted();
+    if (archive.unreachable && opts.mode === 'auto') {
+      archive.rerouted++;
+      restSteps.push(restStep(step.start, step.end));
+      continue;
+    }
+    try {
+      await fromArchive({
+        kind: step.kind === 'archive-monthly' ? 'monthly' : 'daily',
+        key: step.key!,
+        start: step.start,
+        end: step.end,
+      });
+    } catch (e) {
+      if (!(e instanceof SourceError) || opts.mode !== 'auto' || signal?.aborted) throw e;
+      if (e.code === 'NOT_FOUND') {
+        deps.log?.('info', `${symbol}: archive ${step.key} not published; using REST`);
+      } else if (UNREACHABLE.has(e.code)) {
+        if (!archive.unreachable) {
+          archive.unreachable = e.message;
+          deps.log?.('warn', `the archive cannot be reached (${e.message}); using REST instead`);
+        }
+        archive.rerouted++;
+      } else throw e;
+      restSteps.push(restStep(step.start, step.end));
+    }
+  }
+  // REST ranges in chunks fetched a few at a time: one symbol's pages are otherwise strictly
+  // sequential, and the last symbols of a batch would leave the rate budget unused.
+  const chunks: Range[] = [];
+  for (const step of restSteps) {
+    counts.rangesFetched++;
+    for (let t = step.start; t < step.end; t += REST_CHUNK_MS)
+      chunks.push([t, Math.min(step.end, t + REST_CHUNK_MS)]);
+  }
+  if (chunks.length === 0) return;
+  const serverTime = await deps.rest.serverTime({ signal });
+  const inSymbol = pLimit(CHUNKS_IN_PARALLEL);
+  // allSettled: every chunk has stopped before the symbol's data is written or reported.
+  const settled = await Promise.allSettled(
+    chunks.map(([start, end]) =>
+      inSymbol(() =>
+        fetchRange1m(deps.rest, symbol, start, end, {
+          signal,
+          serverTime,
+          onPage: async (e) => {
+            counts.requests++;
+            opts.countRequests(1);
+            await opts.onData(
+              e.candles,
+              e.emptyRanges.map((x): Range => [x.start, x.end]),
+            );
+            opts.report(`${counts.requests} request(s)`);
+          },
+        }),
+      ),
+    ),
+  );
+  const failed = chunks.filter((_, i) => settled[i].status === 'rejected');
+  if (failed.length === 0) return;
+  const reason = (settled.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+  // REST failed where the archive publishes complete days: read those days from the archive.
+  const pieces = failed.map(([start, end]) => planArchive(start, end, serverTime));
+  if (
+    opts.mode !== 'auto' ||
+    signal?.aborted ||
+    archive.unreachable ||
+    !(reason instanceof SourceError && UNREACHABLE.has(reason.code)) ||
+    pieces.some((p) => p.rest !== null)
+  )
+    throw reason;
+  deps.log?.('warn', `${symbol}: the REST API failed (${reason.message}); using the archive`);
+  for (const p of pieces) {
+    for (const piece of [...p.months, ...p.days]) {
+      try {
+        await fromArchive(piece);
+      } catch {
+        throw reason;
+      }
+    }
+  }
+  archive.restFailed ??= reason.message;
+  archive.fromArchive += failed.length;
 }
 
 async function derive(

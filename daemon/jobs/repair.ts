@@ -1,14 +1,19 @@
 /**
  * Repair: bring a symbol's files back to what the registry promises, touching only what is
  * broken. Corrupt or missing 1m partitions are re-fetched for exactly their ranges (archive or
- * REST, as ingest does); corrupt derived files and indicator caches are rebuilt from 1m (no
- * network); the symbol is verified again. A sound file is never rewritten.
+ * REST, as ingest does) and swapped in atomically; corrupt derived files and indicator caches are
+ * rebuilt from 1m (no network); the symbol is verified again. A sound file is never rewritten,
+ * and nothing is removed before its replacement is committed: an interrupted repair leaves the
+ * damage where it was, recorded, for the next repair to finish.
  */
-import { MINUTE_MS, type Interval } from '../../schemas/intervals.ts';
+import { MINUTE_MS } from '../../schemas/intervals.ts';
+import { type Candles, concatCandles } from '../../schemas/candles.ts';
 import { parseSymbol } from '../../schemas/common.ts';
-import type { VerifyIssue } from '../../schemas/registry.ts';
+import type { FileEntry, Range, VerifyIssue } from '../../schemas/registry.ts';
 import { type ErrorCodeName, ThreadxError, isErrorCode } from '../../schemas/errors.ts';
-import { runIngest, type IngestDeps } from './ingest.ts';
+import { subtractRanges } from '../engine/gaps.ts';
+import { sortUnique } from '../engine/merge.ts';
+import { SourceRoute, fetchSteps, planRanges, type IngestDeps } from './ingest.ts';
 import { refreshStaleIndicators, updateIndicators } from './indicators.ts';
 
 export interface RepairResult {
@@ -30,6 +35,8 @@ export interface RepairResult {
 export interface RepairSummary {
   ok: boolean;
   results: RepairResult[];
+  /** What a person should know about the whole repair, one sentence each (a source rerouted). */
+  notes?: string[];
 }
 
 export interface RepairOptions {
@@ -48,17 +55,21 @@ export async function repairSymbols(
     ? [...new Set(symbols.map((s) => parseSymbol(s)))]
     : [...new Set(bank.list().map((d) => d.symbol))].sort();
   const results: RepairResult[] = [];
+  // One view of the archive for the whole repair: unreachable once, rerouted to REST after.
+  const archive = new SourceRoute();
   for (const symbol of list) {
     opts.signal?.throwIfAborted();
-    results.push(await repairSymbol(deps, symbol, opts));
+    results.push(await repairSymbol(deps, symbol, opts, archive));
   }
-  return { ok: results.every((r) => r.ok), results };
+  const notes = archive.notes();
+  return { ok: results.every((r) => r.ok), results, ...(notes.length ? { notes } : {}) };
 }
 
 async function repairSymbol(
   deps: IngestDeps,
   symbol: string,
   opts: RepairOptions,
+  archive: SourceRoute,
 ): Promise<RepairResult> {
   const { bank } = deps;
   const say = (m: string): void => opts.onProgress?.(symbol, m);
@@ -78,79 +89,41 @@ async function repairSymbol(
     return res;
   }
   say('verifying');
+  // The findings are recorded in the registry: until a replacement is committed, every read,
+  // listing and later verify sees the file as damaged, whatever happens to this repair.
   res.found = (await bank.verify({ symbols: [symbol], signal: opts.signal })).filter(
     (i) => i.status !== 'ok',
   );
-  const byDataset = new Map<string, VerifyIssue[]>();
-  for (const i of res.found) {
-    if (!i.dataset) continue;
-    byDataset.set(i.dataset, [...(byDataset.get(i.dataset) ?? []), i]);
-  }
-  // Derived files and caches first: forgetting them lets the 1m re-fetch re-derive into them.
-  const derived: Interval[] = [];
-  const caches: { interval: Interval; name: string; params: Record<string, number> }[] = [];
-  for (const [id, issues] of byDataset) {
-    const e = bank.registry().datasets[id];
-    if (!e || e.interval === '1m') continue;
-    await bank.dropFiles(
-      id,
-      issues.map((i) => i.path),
-    );
-    if (e.kind === 'indicator' && e.indicator)
-      caches.push({ interval: e.interval, name: e.indicator.name, params: e.indicator.params });
-    else derived.push(e.interval);
-  }
+  const damagedPaths = new Set(res.found.map((i) => i.path));
   try {
-    const m1Issues = byDataset.get(`${symbol}/1m`) ?? [];
-    if (m1Issues.length) {
-      const entry = bank.get(symbol, '1m')!;
-      const bad = entry.files.filter((f) => m1Issues.some((i) => i.path === f.path));
-      const ranges = bad
-        .filter((f) => f.first !== null && f.last !== null)
-        .map((f): [number, number] => [f.first!, f.last! + MINUTE_MS]);
-      await bank.dropFiles(
-        `${symbol}/1m`,
-        bad.map((f) => f.path),
+    const m1 = bank.get(symbol, '1m');
+    const bad = m1?.files.filter((f) => damagedPaths.has(f.path)) ?? [];
+    if (bad.length) await refetch1m(deps, symbol, bad, res, opts, archive);
+    // Damaged derived files are rebuilt whole from 1m; a sound one is rewritten only when the
+    // 1m it came from changed (so a repair interrupted after its 1m commit finishes here).
+    const intervals = bank
+      .list()
+      .filter((d) => d.symbol === symbol && d.kind === 'candles' && d.interval !== '1m')
+      .filter(
+        (d) =>
+          d.files.some((f) => damagedPaths.has(f.path)) ||
+          d.sourceChecksum !== bank.datasetChecksum(symbol, '1m'),
+      )
+      .map((d) => d.interval);
+    if (intervals.length && bank.get(symbol, '1m')?.rows) {
+      say(`deriving ${intervals.join(', ')}`);
+      const out = await bank.derive(symbol, intervals);
+      res.rebuilt.push(...out.filter((r) => r.written).map((r) => `${symbol}/${r.interval}`));
+    }
+    const caches = bank
+      .list()
+      .filter(
+        (d) =>
+          d.symbol === symbol &&
+          d.kind === 'indicator' &&
+          d.indicator &&
+          d.files.some((f) => damagedPaths.has(f.path)),
       );
-      for (const [start, end] of ranges) {
-        say(`fetching ${new Date(start).toISOString()} .. ${new Date(end).toISOString()}`);
-        const unreachable = (why: string, code: string): ThreadxError =>
-          new ThreadxError(
-            codeOf(code, 'NETWORK'),
-            `${symbol} could not be fetched again (${why}); its damaged month was removed and the rest of the bank is sound. Run "threadx repair --symbol ${symbol}" again when the exchange is reachable.`,
-            undefined,
-            { symbol, start, end },
-          );
-        let s: Awaited<ReturnType<typeof runIngest>>;
-        try {
-          s = await runIngest(
-            deps,
-            { symbols: [symbol], start, end, intervals: derived },
-            { signal: opts.signal },
-          );
-        } catch (e) {
-          const err = e as Error & { code?: unknown };
-          throw unreachable(err.message, typeof err.code === 'string' ? err.code : 'NETWORK');
-        }
-        const r = s.results[0];
-        if (s.skipped.length)
-          throw new ThreadxError(
-            'NOT_FOUND',
-            `${symbol} cannot be fetched again: ${s.skipped[0].reason ?? s.skipped[0].status}. Its damaged month was removed; the rest of the bank is sound.`,
-            undefined,
-            { symbol },
-          );
-        if (!r?.ok) throw unreachable(r?.error?.message ?? 'failed', r?.error?.code ?? 'NETWORK');
-        res.refetched.push([start, end]);
-      }
-    }
-    // Rebuild the derived files that were damaged (from 1m: no network).
-    const still = derived.filter((iv) => (bank.get(symbol, iv)?.files.length ?? 0) === 0);
-    if (still.length) {
-      say(`deriving ${still.join(', ')}`);
-      await bank.derive(symbol, still);
-    }
-    res.rebuilt.push(...derived.map((iv) => `${symbol}/${iv}`));
     if (caches.length) {
       const s = await updateIndicators(bank, {
         symbols: [symbol],
@@ -159,7 +132,7 @@ async function repairSymbol(
         items: caches.map((c) => ({
           symbol,
           interval: c.interval,
-          indicator: { name: c.name, params: c.params },
+          indicator: { name: c.indicator!.name, params: c.indicator!.params },
         })),
       });
       res.rebuilt.push(...s.items.filter((i) => i.status !== 'failed').map((i) => i.id));
@@ -174,12 +147,6 @@ async function repairSymbol(
       code: typeof err.code === 'string' ? err.code : 'INTERNAL',
       message: err.message,
     };
-    // Derived files follow the 1m that is left, hole included: never ahead of their source.
-    const stored = bank
-      .list()
-      .filter((d) => d.symbol === symbol && d.kind === 'candles' && d.interval !== '1m')
-      .map((d) => d.interval);
-    if (bank.get(symbol, '1m')?.rows) await bank.derive(symbol, stored).catch(() => undefined);
   }
   say('verifying the result');
   res.remaining = (await bank.verify({ symbols: [symbol], signal: opts.signal })).filter(
@@ -187,6 +154,79 @@ async function repairSymbol(
   );
   res.ok = !res.error && res.remaining.length === 0;
   return res;
+}
+
+/**
+ * Fetches the damaged 1m months again (archive or REST, as ingest plans them, each standing in
+ * for the other), one month at a time in memory, and swaps each in with one journaled write:
+ * nothing is removed before its replacement is committed, so an interruption leaves every month
+ * not yet swapped exactly as damaged as before, still recorded so.
+ */
+async function refetch1m(
+  deps: IngestDeps,
+  symbol: string,
+  bad: readonly FileEntry[],
+  res: RepairResult,
+  opts: RepairOptions,
+  route: SourceRoute,
+): Promise<void> {
+  const { bank } = deps;
+  /** Damaged months not swapped in yet: never read as a neighbour of the month being written. */
+  const replace = new Set(bad.map((f) => f.path));
+  let now: number | undefined;
+  for (const f of bad) {
+    if (f.first === null || f.last === null) continue;
+    const range: Range = [f.first, f.last + MINUTE_MS];
+    const parts: Candles[] = [];
+    const empty: Range[] = [];
+    opts.onProgress?.(
+      symbol,
+      `fetching ${new Date(range[0]).toISOString()} .. ${new Date(range[1]).toISOString()}`,
+    );
+    try {
+      now ??= await deps.rest.serverTime({ signal: opts.signal });
+      const plan = planRanges(
+        symbol,
+        subtractRanges([range], bank.confirmedEmpty(symbol)),
+        'auto',
+        now,
+      );
+      await fetchSteps(deps, symbol, plan.steps, {
+        mode: 'auto',
+        signal: opts.signal,
+        archive: route,
+        counts: { requests: 0, archiveFiles: 0, rangesFetched: 0 },
+        countRequests: () => undefined,
+        onData: async (c, e) => {
+          if (c.length) parts.push(c);
+          empty.push(...e);
+        },
+        report: (m) => opts.onProgress?.(symbol, m),
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw e;
+      const err = e as Error & { code?: unknown };
+      throw new ThreadxError(
+        codeOf(typeof err.code === 'string' ? err.code : 'NETWORK', 'NETWORK'),
+        `${symbol} could not be fetched again (${err.message}). Nothing was removed: ${f.path} is still recorded as damaged, and the rest of the bank is sound. Run "threadx repair --symbol ${symbol}" again when the exchange is reachable.`,
+        undefined,
+        { symbol, file: f.path, start: range[0], end: range[1] },
+      );
+    }
+    const fresh = sortUnique(concatCandles(parts));
+    if (fresh.length === 0)
+      throw new ThreadxError(
+        'NOT_FOUND',
+        `The exchange serves no candles of ${symbol} for ${f.path}. Nothing was removed: the month is still recorded as damaged.`,
+        undefined,
+        { symbol, file: f.path, start: range[0], end: range[1] },
+      );
+    opts.onProgress?.(symbol, `writing ${fresh.length} candle(s)`);
+    await bank.write1m(symbol, fresh, 'repair', { replace: [...replace] });
+    replace.delete(f.path);
+    await bank.addConfirmedEmpty(symbol, empty);
+    res.refetched.push(range);
+  }
 }
 
 /** `code` when the error table knows it, else `fallback`. */

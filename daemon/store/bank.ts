@@ -439,7 +439,20 @@ export class Bank {
    * by open time; short gaps are refilled around them; only partitions whose content changes
    * are rewritten, so re-importing data already in the bank writes nothing.
    */
-  async write1m(symbolIn: string, incoming: Candles, source: string): Promise<WriteResult> {
+  async write1m(
+    symbolIn: string,
+    incoming: Candles,
+    source: string,
+    opts: {
+      /**
+       * Damaged partitions (relative paths) that `incoming` replaces whole: they are never read,
+       * and a month of `incoming` at one of them is written even when its bytes equal the
+       * registry's (the file on disk does not). A damaged partition `incoming` has no row in is
+       * left as it is, still recorded as damaged.
+       */
+      replace?: readonly string[];
+    } = {},
+  ): Promise<WriteResult> {
     const symbol = parseSymbol(symbolIn);
     const report = validateCandles(incoming, '1m');
     if (!report.ok) throw new DataContractError(`${symbol}: ${describeViolations(report)}`);
@@ -469,9 +482,10 @@ export class Bank {
     const loadKeys = [...load].sort();
     const existingParts: Candles[] = [];
     let existingRealRows = 0;
+    const replace = new Set(opts.replace ?? []);
     const storedFiles = loadKeys
       .map((k) => stored.get(k))
-      .filter((f): f is FileEntry => Boolean(f));
+      .filter((f): f is FileEntry => Boolean(f) && !replace.has(f!.path));
     const decoded = await Promise.all(
       storedFiles.map(async (f) => {
         // A damaged neighbour is never merged into new data: the write stops and names the fix.
@@ -513,7 +527,7 @@ export class Bank {
       const bytes = encoded[mi];
       const sum = sha256(bytes);
       const old = stored.get(k);
-      if (old && old.sha256 === sum) {
+      if (old && old.sha256 === sum && !replace.has(old.path)) {
         result.unchanged.push(rel);
         continue;
       }
@@ -523,7 +537,7 @@ export class Bank {
       }));
       let filledCount = 0;
       for (let i = 0; i < part.length; i++) filledCount += part.filled[i];
-      result.filled += filledCount - (old?.filledCount ?? 0);
+      result.filled += filledCount - (old && !replace.has(old.path) ? old.filledCount : 0);
       items.push({
         dataset: id,
         file: {
@@ -590,11 +604,11 @@ export class Bank {
     const sourceChecksum = sha256(src.files.map((f) => f.sha256).join(''));
     const out: DeriveResult[] = [];
     // Intervals derived from the whole history are computed together, each from a finer one.
-    const whole = intervals.filter(
-      (iv) =>
-        iv !== '1m' &&
-        !(affected && (this.reg.datasets[datasetId(symbol, iv)]?.files.length ?? 0) > 0),
-    );
+    // A stored file the last verify found damaged is never spliced into: it is derived whole.
+    const whole = intervals.filter((iv) => {
+      const f = this.reg.datasets[datasetId(symbol, iv)]?.files[0];
+      return iv !== '1m' && !(affected && f && !damaged(f));
+    });
     const absent = this.confirmedEmpty(symbol);
     const m1All = whole.length ? await this.read1m(symbol) : null;
     const full = m1All ? resampleAll(m1All, whole) : new Map<Interval, Candles>();
@@ -646,7 +660,7 @@ export class Bank {
       }
       const bytes = encodeCandles(series, { symbol, interval, source_checksum: sourceChecksum });
       const sum = sha256(bytes);
-      if (existing?.files[0]?.sha256 === sum) {
+      if (existing?.files[0]?.sha256 === sum && !damaged(existing.files[0])) {
         if (!samePending(existing.pending, pending)) {
           existing.pending = pending;
           await this.save();
@@ -1089,6 +1103,11 @@ export class Bank {
     await this.save();
     return removed;
   }
+}
+
+/** The last verify found this file damaged (changed, corrupt or missing): it must be rewritten. */
+export function damaged(f: FileEntry): boolean {
+  return f.verify !== undefined && f.verify.status !== 'ok';
 }
 
 /**
