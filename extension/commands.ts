@@ -10,12 +10,20 @@ import type { Params } from '../schemas/protocol.ts';
 import type { IndicatorChoice, IngestForm } from '../webviews/messages.ts';
 import type { Ctx } from './ctx.ts';
 import { describeError } from './errors.ts';
-import { pickDataset, pickDateRange, pickIndicators, pickIntervals, pickSymbols } from './flows.ts';
+import {
+  pickDataset,
+  pickDateRange,
+  pickIndicators,
+  pickIntervals,
+  pickRepairSymbol,
+  pickSymbols,
+} from './flows.ts';
 import { validateQuote, validateTopN } from './ingest-form.ts';
 import { runIndicators, runIngest, runRepair, runVerify } from './jobs.ts';
 import { messages } from './messages.ts';
 import { ChartPanel } from './panels/chart.ts';
 import { ManagerPanel } from './panels/manager.ts';
+import { symbolsNeedingRepair } from './repair-model.ts';
 import { datasetLocation } from './tree-model.ts';
 
 type Handler = (...args: never[]) => unknown;
@@ -283,24 +291,24 @@ export const COMMANDS: Record<string, Factory> = {
   },
 
   'threadx.repair': (ctx) => async (node?: { symbol?: unknown }) => {
-    // From the tree (a symbol or a timeframe), or the palette: every symbol with a problem.
+    // From the tree, the data manager's table or a notification (a symbol or a timeframe);
+    // without one, every symbol with a problem.
     const symbols =
       typeof node?.symbol === 'string'
         ? [node.symbol]
-        : [
-            ...new Set(
-              ctx.registry.datasets
-                .filter(
-                  (d) => d.integrity && !['verified', 'not-verified'].includes(d.integrity.state),
-                )
-                .map((d) => d.symbol),
-            ),
-          ];
+        : symbolsNeedingRepair(ctx.registry.datasets);
     if (symbols.length === 0) {
       void vscode.window.showInformationMessage(messages.repairSound(['The bank']));
       return undefined;
     }
     return runRepair(ctx, symbols).catch(() => undefined);
+  },
+
+  'threadx.repairSymbol': (ctx) => async (symbol?: unknown) => {
+    // The palette's "Repair Symbol...": any symbol of the bank, damaged ones offered first.
+    const picked = typeof symbol === 'string' ? symbol : await pickRepairSymbol(ctx);
+    if (!picked) return undefined;
+    return runRepair(ctx, [picked]).catch(() => undefined);
   },
 
   'threadx.deleteDataset': (ctx) => async (node?: DatasetRef, confirmed?: boolean) => {

@@ -11,7 +11,7 @@ import type { ThreadxClient } from '../daemon/rpc/client.ts';
 import type { DatasetSummary, WorkDoneProgress } from '../schemas/protocol.ts';
 import type { VerifyIssue } from '../schemas/registry.ts';
 import { DaemonHost } from './daemon.ts';
-import { describeError, isCancelled } from './errors.ts';
+import { type Damage, damageOf, describeError, isCancelled } from './errors.ts';
 import { messages } from './messages.ts';
 import {
   type SettingKey,
@@ -303,13 +303,34 @@ export class Ctx implements vscode.Disposable {
     });
   }
 
+  /**
+   * Says a read was refused because a file is damaged, with the way out as a button: Repair runs
+   * `registry/repair` in this window's daemon (the shell's `threadx repair` would be refused while
+   * it holds the bank). Resolves with whether the repair ran.
+   */
+  async offerRepair(text: string, damage: Damage): Promise<boolean> {
+    this.log.error(text);
+    const pick = await vscode.window.showErrorMessage(
+      text,
+      messages.repairAction(),
+      messages.showLogs(),
+    );
+    if (pick === messages.showLogs()) this.log.show();
+    if (pick !== messages.repairAction()) return false;
+    await vscode.commands.executeCommand('threadx.repair', { symbol: damage.symbol });
+    return true;
+  }
+
   /** Reports a failed request, unless it was cancelled (then says so quietly). */
   reportFailure(what: string, e: unknown): void {
     if (isCancelled(e) || (e as Error)?.name === 'AbortError') {
       void vscode.window.showInformationMessage(messages.cancelled(what));
       return;
     }
-    this.showError(messages.requestFailed(what, describeError(e)));
+    const text = messages.requestFailed(what, describeError(e));
+    const damage = damageOf(e);
+    if (damage) void this.offerRepair(text, damage);
+    else this.showError(text);
   }
 
   push(...d: vscode.Disposable[]): void {

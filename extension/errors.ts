@@ -3,6 +3,7 @@
  * for people; this adds what to do next for the codes where there is something to do.
  */
 import { ErrorCodes } from '../schemas/protocol.ts';
+import { messages } from './messages.ts';
 
 interface RpcLikeError {
   /** The JSON-RPC code (a `ResponseError` of the client). */
@@ -11,7 +12,47 @@ interface RpcLikeError {
   code?: unknown;
   message?: unknown;
   hint?: unknown;
-  data?: { retryAfterMs?: number; issues?: { path: (string | number)[]; message: string }[] };
+  /** The structured facts of a client `ResponseError` (dataset, file, reason ...). */
+  details?: Record<string, unknown>;
+  data?: {
+    reason?: unknown;
+    retryAfterMs?: number;
+    issues?: { path: (string | number)[]; message: string }[];
+    dataset?: unknown;
+    symbol?: unknown;
+    details?: Record<string, unknown>;
+  };
+}
+
+/** A read the daemon refused because a file of the bank is damaged (a `CORRUPT` answer). */
+export interface Damage {
+  symbol: string;
+  /** The dataset read, `SYMBOL/interval`. */
+  dataset: string;
+  /** The damaged file, relative to the data directory. */
+  file?: string;
+  reason?: string;
+}
+
+/**
+ * The damage behind a `CORRUPT` answer, from its structured data (never its text), or undefined
+ * for any other error. The fix in VS Code is the Repair action, not the shell command the
+ * daemon's message names.
+ */
+export function damageOf(e: unknown): Damage | undefined {
+  const err = (e ?? {}) as RpcLikeError;
+  const code = typeof err.code === 'string' ? err.code : err.data?.reason;
+  if (code !== 'CORRUPT') return undefined;
+  const facts: Record<string, unknown> = { ...(err.data?.details ?? {}), ...(err.details ?? {}) };
+  const dataset = err.data?.dataset ?? facts.dataset;
+  if (typeof dataset !== 'string' || !dataset.includes('/')) return undefined;
+  const symbol = err.data?.symbol ?? facts.symbol;
+  return {
+    dataset,
+    symbol: typeof symbol === 'string' ? symbol : dataset.split('/')[0],
+    ...(typeof facts.file === 'string' ? { file: facts.file } : {}),
+    ...(typeof facts.reason === 'string' ? { reason: facts.reason } : {}),
+  };
 }
 
 /** The JSON-RPC code of a daemon error (a client `ResponseError` or a raw error object). */
@@ -26,6 +67,8 @@ export function isCancelled(e: unknown): boolean {
 }
 
 export function describeError(e: unknown): string {
+  const damage = damageOf(e);
+  if (damage) return messages.damaged(damage);
   const err = (e ?? {}) as RpcLikeError;
   const text = typeof err.message === 'string' ? err.message : String(e);
   const msg = typeof err.hint === 'string' && err.hint ? `${text} ${err.hint}` : text;

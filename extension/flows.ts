@@ -5,9 +5,10 @@ import type { DatasetSummary } from '../schemas/protocol.ts';
 import { INDICATOR_PRESETS, type IndicatorChoice } from '../webviews/messages.ts';
 import type { Ctx } from './ctx.ts';
 import { describeError } from './errors.ts';
-import { sentence } from './format.ts';
+import { sentence, utcMinute } from './format.ts';
 import { parseSymbolList, validateDate, validateSymbolList } from './ingest-form.ts';
 import { messages } from './messages.ts';
+import { repairChoices } from './repair-model.ts';
 
 export async function pickIntervals(
   defaults: readonly Interval[],
@@ -168,4 +169,23 @@ export async function pickIndicators(
     { canPickMany: true, title: messages.pickIndicators(), ignoreFocusOut: true },
   );
   return picked?.map((p) => p.choice);
+}
+
+/** The symbol to repair: those with a damaged or changed file first, then every other one. */
+export async function pickRepairSymbol(ctx: Ctx): Promise<string | undefined> {
+  await ctx.registry.refresh();
+  const choices = repairChoices(ctx.registry.datasets, (t) => `${utcMinute(t)} UTC`);
+  if (choices.length === 0) {
+    void vscode.window.showInformationMessage(messages.noDatasets());
+    return undefined;
+  }
+  const picked = await vscode.window.showQuickPick(
+    choices.map((c) => ({
+      label: c.symbol,
+      description: c.problem ?? messages.repairNoProblem(),
+      symbol: c.symbol,
+    })),
+    { title: messages.pickRepair(), placeHolder: messages.pickRepair(), matchOnDescription: true },
+  );
+  return picked?.symbol;
 }

@@ -70,6 +70,10 @@ export const messages = {
   repairSound: (symbols: string[]) =>
     `${symbols.join(', ')}: nothing to repair, every file is sound.`,
   repairFailed: (symbol: string, why: string) => `${symbol} could not be repaired: ${why}`,
+  pickRepair: () => 'Symbol to repair (those with a damaged or changed file first)',
+  repairNoProblem: () => 'no problem recorded; Repair verifies it and fixes what it finds',
+  damaged: (d: { symbol: string; dataset: string; file?: string; reason?: string }) =>
+    `${d.dataset} cannot be read: ${d.file ?? 'a file'} is damaged${d.reason ? ` (${d.reason})` : ''}. Repair ${d.symbol} to fetch it again or rebuild it from 1m.`,
   exportDone: (rows: number, size: number, out: string) =>
     `Exported ${plural(rows, 'candle')} (${bytes(size)}) to ${out}.`,
   deleteConfirm: (id: string, all: boolean) =>

@@ -52,7 +52,10 @@ export const ErrorDataSchema = z.object({
   issues: z.array(ParamIssueSchema).optional(),
   /** For `RateLimited`: how long to wait before trying again. */
   retryAfterMs: z.number().optional(),
-  /** For `InvalidSymbol` / `NotFound`: what was asked for. */
+  /**
+   * For `InvalidSymbol` / `NotFound`: what was asked for. For `CORRUPT`: the symbol whose
+   * `registry/repair` fixes the damaged file of `dataset`.
+   */
   symbol: z.string().optional(),
   dataset: z.string().optional(),
   /** How to fix it, for a person (a command or setting that exists). */
@@ -583,7 +586,9 @@ export const RegistryVerify = request({
  * 1m months are fetched again for exactly their ranges; damaged derived files and indicator caches
  * are rebuilt from 1m (no network); sound files are never rewritten; the result is verified.
  * Per symbol, `ok` is false with an `error` saying why when it cannot be repaired (no network,
- * the symbol is no longer served). Sends `registry/changed` to every client.
+ * the symbol is no longer served). Sends `registry/changed` to every client. This is how a client
+ * of a running daemon repairs (VS Code's Repair, `threadx repair --join`): the daemon holds the
+ * bank, so a separate `threadx repair` is refused while it runs.
  */
 export const RegistryRepair = request({
   method: 'registry/repair',

@@ -118,10 +118,18 @@ export type HostMessage =
   | { type: 'jobDone'; job: 'download' | 'indicators'; ok: boolean; summary: string }
   | { type: 'error'; message: string }
   | { type: 'candles'; data: ChartData }
-  | { type: 'chartError'; seq: number; message: string }
+  | {
+      type: 'chartError';
+      seq: number;
+      message: string;
+      /** A symbol whose Repair fixes the read (a damaged file), to offer it in the chart. */
+      repair?: string;
+    }
+  /** Read the current window again (after a repair, or when the bank changed under a failed read). */
+  | { type: 'reload' }
   | { type: 'saved'; path: string };
 
-export type DatasetAction = 'preview' | 'update' | 'verify' | 'export' | 'delete';
+export type DatasetAction = 'preview' | 'update' | 'verify' | 'export' | 'delete' | 'repair';
 
 /** Webview → extension. */
 export type ViewMessage =
@@ -155,6 +163,8 @@ export type ViewMessage =
       indicators: IndicatorChoice[];
     }
   | { type: 'saveImage'; format: 'png' | 'svg'; data: string; name: string }
+  /** The chart's Repair button after a read refused for a damaged file. */
+  | { type: 'repair'; symbol: string }
   /** The chart's state after a change (timeframe, window, indicators), for the tab title. */
   | { type: 'chartState'; state: ChartState };
 

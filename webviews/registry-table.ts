@@ -2,10 +2,15 @@
  * The registry table's model: filter and sort of dataset rows. No DOM, so it is tested under
  * plain Node with the extension's other view logic.
  */
-import { integrityText } from '../schemas/integrity.ts';
+import { type IntegrityState, integrityText } from '../schemas/integrity.ts';
 import type { DatasetSummary } from '../schemas/protocol.ts';
 
 export type SortKey = keyof DatasetSummary;
+
+/** Whether a dataset's files are damaged, changed or missing: Repair is its way out. */
+export function needsRepair(i: IntegrityState | undefined): boolean {
+  return i !== undefined && i.state !== 'verified' && i.state !== 'not-verified';
+}
 
 export function filterDatasets(rows: DatasetSummary[], filter: string): DatasetSummary[] {
   const terms = filter.trim().toLowerCase().split(/\s+/).filter(Boolean);

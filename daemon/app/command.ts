@@ -17,6 +17,16 @@ export type JoinIngest = (
   params: Params<'ingest/run'>,
 ) => Promise<{ pid: number; result: Result<'ingest/run'> } | null>;
 
+/**
+ * Runs a repair in the daemon that serves the bank (`repair --join`); null when none does.
+ * `onProgress` receives the daemon's progress messages.
+ */
+export type JoinRepair = (
+  dataDir: string,
+  params: Params<'registry/repair'>,
+  onProgress?: (message: string) => void,
+) => Promise<{ pid: number; result: Result<'registry/repair'> } | null>;
+
 export interface CommandContext {
   config: Config;
   dataDir: string;
@@ -28,6 +38,8 @@ export interface CommandContext {
   openBank(mode?: BankMode): Promise<Bank>;
   /** Present when the program can talk to a daemon (the entry point wires it in). */
   joinIngest?: JoinIngest;
+  /** Present when the program can talk to a daemon (the entry point wires it in). */
+  joinRepair?: JoinRepair;
   out(text: string): void;
   err(text: string): void;
 }

@@ -5,8 +5,9 @@
 import { main } from './main.ts';
 import { COMMANDS } from './commands.ts';
 import { serveCommand } from '../rpc/serve-command.ts';
-import { joinIngest } from '../rpc/join.ts';
+import { joinIngest, joinRepair } from '../rpc/join.ts';
 
 process.exitCode = await main(process.argv.slice(2), [...COMMANDS, serveCommand], {
   joinIngest,
+  joinRepair,
 });

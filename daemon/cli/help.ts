@@ -88,13 +88,14 @@ export const HELP: Record<string, CommandHelp> = {
     ],
   },
   repair: {
-    synopsis: 'threadx repair [--symbol S ...]',
+    synopsis: 'threadx repair [--symbol S ...] [--join]',
     summary:
       'Re-fetches corrupt or missing 1m months for exactly their ranges, rebuilds damaged derived files and indicator caches from 1m (no network), never rewrites a sound file, then verifies. Exit 1 when something could not be repaired.',
     options: [
       ['--symbol S', 'a symbol to repair (repeat, or comma-separate; default: every damaged one)'],
       ['--base-url URL', 'Binance REST base URL (default [data.api] base_url)'],
       ['--archive-url URL', 'Binance archive base URL (default [data.api] archive_url)'],
+      ['--join', 'run the repair in the daemon that serves this bank (it holds the bank)'],
     ],
   },
   export: {

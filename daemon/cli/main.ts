@@ -21,7 +21,7 @@ import {
   type Bank,
   validateFile,
 } from '../app/bank.ts';
-import type { BankMode, JoinIngest } from '../app/command.ts';
+import type { BankMode, JoinIngest, JoinRepair } from '../app/command.ts';
 import { table, iso, Progress } from './format.ts';
 import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
 import { COMMANDS } from './commands.ts';
@@ -62,6 +62,8 @@ Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error, 130
 export interface MainHooks {
   /** Runs an ingest in the daemon serving the bank (`ingest --join`). */
   joinIngest?: JoinIngest;
+  /** Runs a repair in the daemon serving the bank (`repair --join`). */
+  joinRepair?: JoinRepair;
 }
 
 /** Runs `threadx` with `argv`; `commands` are the commands beyond the bank's own. */
@@ -223,7 +225,7 @@ async function context(
           await openBank(dataDir, config, {
             mode,
             command: `threadx ${cmd}`,
-            canJoin: cmd === 'ingest',
+            canJoin: cmd === 'ingest' || cmd === 'repair',
           }),
         );
       };
@@ -231,6 +233,7 @@ async function context(
       return (writer ??= open());
     },
     ...(hooks.joinIngest ? { joinIngest: hooks.joinIngest } : {}),
+    ...(hooks.joinRepair ? { joinRepair: hooks.joinRepair } : {}),
     out: (text: string) => {
       // A reader that went away (EPIPE) ends the output, not the command.
       if (!process.stdout.destroyed && process.stdout.writable) process.stdout.write(`${text}\n`);

@@ -1,7 +1,13 @@
-/** `threadx repair [--symbol S ...]`: re-fetch or rebuild what verify finds broken. */
+/**
+ * `threadx repair [--symbol S ...] [--join]`: re-fetch or rebuild what verify finds broken. The
+ * bank has one writer: beside a running daemon (VS Code's, or `threadx serve`) the repair runs in
+ * that daemon with `--join` (`registry/repair`, as `ingest --join` runs `ingest/run`), and
+ * without it the refusal names that exact command.
+ */
+import { ThreadxError } from '../../schemas/errors.ts';
 import { ingestDepsFor } from '../app/bank.ts';
 import { repairSymbols, type RepairSummary } from '../app/repair.ts';
-import { type CliCommand, EXIT, type CommandContext } from './context.ts';
+import { type CliCommand, EXIT, type CommandContext, UsageError } from './context.ts';
 import { iso, Progress, table } from './format.ts';
 
 function printRepair(ctx: CommandContext, s: RepairSummary): void {
@@ -24,19 +30,73 @@ function printRepair(ctx: CommandContext, s: RepairSummary): void {
   for (const note of s.notes ?? []) ctx.out(note);
 }
 
+/** The command line that repairs these symbols in the daemon, as a refusal names it. */
+export function joinCommandLine(symbols: string[]): string {
+  return `threadx repair${symbols.map((s) => ` --symbol ${s}`).join('')} --join`;
+}
+
+/**
+ * A LOCKED refusal whose holder is a daemon, with the one fix that works beside it: the same
+ * repair with `--join`. Any other error is returned as it is.
+ */
+function lockedByDaemon(e: unknown, symbols: string[]): unknown {
+  if (!(e instanceof ThreadxError) || e.code !== 'LOCKED') return e;
+  const command = typeof e.details.command === 'string' ? e.details.command : '';
+  if (!command.startsWith('threadx serve')) return e;
+  const pid = typeof e.details.pid === 'number' ? ` (kill ${e.details.pid})` : '';
+  return new ThreadxError(
+    'LOCKED',
+    e.message,
+    `Run "${joinCommandLine(symbols)}" to repair in that daemon (in VS Code: "ThreadX: Repair Symbol..."), or stop it${pid} and run the command again.`,
+    { ...e.details, join: joinCommandLine(symbols) },
+    { cause: e },
+  );
+}
+
+/** `repair --join`: the daemon serving the bank repairs; this process only shows the result. */
+async function repairThroughDaemon(
+  ctx: CommandContext,
+  symbols: string[],
+  values: Record<string, unknown>,
+): Promise<number> {
+  if (values['base-url'] !== undefined || values['archive-url'] !== undefined)
+    throw new UsageError(
+      '--base-url and --archive-url do not go with --join: the daemon uses its own configuration',
+    );
+  if (!ctx.joinRepair)
+    throw new UsageError('--join needs the threadx program (it talks to the daemon)');
+  const progress = new Progress(!ctx.json);
+  const joined = await ctx.joinRepair(ctx.dataDir, symbols.length ? { symbols } : {}, (message) =>
+    progress.update(message),
+  );
+  progress.done();
+  if (!joined)
+    throw new UsageError(
+      `no running daemon with an endpoint serves ${ctx.dataDir}; run the command without --join`,
+    );
+  const { pid, result } = joined;
+  if (ctx.json) ctx.out(JSON.stringify({ joined: pid, ...result }));
+  else printRepair(ctx, result);
+  return result.ok ? EXIT.ok : EXIT.problems;
+}
+
 export const repairCommand: CliCommand = {
   name: 'repair',
   usage: 'repair',
   summary:
-    '[--symbol S ...] re-fetch corrupt or missing 1m months, rebuild damaged derived files and indicator caches, verify',
+    '[--symbol S ...] [--join] re-fetch corrupt or missing 1m months, rebuild damaged derived files and indicator caches, verify',
   options: {
     symbol: { type: 'string', multiple: true },
     'base-url': { type: 'string' },
     'archive-url': { type: 'string' },
+    join: { type: 'boolean', default: false },
   },
   async run(ctx, values) {
-    const bank = await ctx.openBank();
     const symbols = ((values.symbol as string[] | undefined) ?? []).flatMap((s) => s.split(','));
+    if (values.join) return repairThroughDaemon(ctx, symbols, values);
+    const bank = await ctx.openBank().catch((e: unknown) => {
+      throw lockedByDaemon(e, symbols);
+    });
     const progress = new Progress(!ctx.json);
     const ac = new AbortController();
     const onSigint = (): void => ac.abort();

@@ -46,6 +46,12 @@ export function toRpcError(e: unknown, method = 'request'): RpcErrorObject {
   if (typeof d.symbol === 'string') data.symbol = d.symbol;
   if (typeof d.dataset === 'string') data.dataset = d.dataset;
   if (err.hint) data.hint = err.hint;
+  if (err.code === 'CORRUPT' && !err.hint && typeof d.dataset === 'string') {
+    // A read refused for a damaged file names "threadx repair", which this daemon's lock
+    // refuses: the answer names the repairs that run here, and the symbol to repair.
+    data.symbol ??= d.dataset.split('/')[0];
+    data.hint = messages.repairThroughDaemon(data.symbol);
+  }
   if (Object.keys(rest).length) data.details = jsonSafe(rest);
   const message =
     err.code === 'INTERNAL'

@@ -1,14 +1,19 @@
 /**
- * `ingest --join`: the bank's one writer is the daemon serving it, so the ingest runs there
- * (`ingest/run` over its socket or port), as the VS Code extension does. Wired into the CLI by the
- * entry point (`cli/bin.ts`).
+ * `ingest --join` and `repair --join`: the bank's one writer is the daemon serving it, so the
+ * command runs there (`ingest/run`, `registry/repair` over its socket or port), as the VS Code
+ * extension does. Wired into the CLI by the entry point (`cli/bin.ts`).
  */
 import { promises as fsp } from 'node:fs';
-import type { JoinIngest } from '../app/command.ts';
+import type { JoinIngest, JoinRepair } from '../app/command.ts';
 import { ThreadxClient } from './client.ts';
 import { findDaemon } from './lifecycle.ts';
 
-export const joinIngest: JoinIngest = async (dataDir, params) => {
+/** Connects to the daemon serving `dataDir` and runs `use` on the client; null when none does. */
+async function withDaemon<T>(
+  dataDir: string,
+  name: string,
+  use: (client: ThreadxClient) => Promise<T>,
+): Promise<{ pid: number; result: T } | null> {
   const info = await findDaemon(dataDir);
   if (!info?.endpoint) return null;
   const ep = info.endpoint;
@@ -19,13 +24,25 @@ export const joinIngest: JoinIngest = async (dataDir, params) => {
   try {
     const token =
       ep.kind === 'port' ? (await fsp.readFile(ep.tokenFile, 'utf8')).trim() : undefined;
-    await client.initialize({
-      clientInfo: { name: 'threadx ingest --join' },
-      ...(token ? { token } : {}),
-    });
-    const result = await client.request('ingest/run', params);
-    return { pid: info.pid, result };
+    await client.initialize({ clientInfo: { name }, ...(token ? { token } : {}) });
+    return { pid: info.pid, result: await use(client) };
   } finally {
     client.close();
   }
-};
+}
+
+export const joinIngest: JoinIngest = (dataDir, params) =>
+  withDaemon(dataDir, 'threadx ingest --join', (client) => client.request('ingest/run', params));
+
+export const joinRepair: JoinRepair = (dataDir, params, onProgress) =>
+  withDaemon(dataDir, 'threadx repair --join', (client) =>
+    client.request('registry/repair', params, {
+      ...(onProgress
+        ? {
+            onProgress: (p) => {
+              if (p.message) onProgress(p.message);
+            },
+          }
+        : {}),
+    }),
+  );

@@ -28,6 +28,12 @@ export const messages = {
     `A ThreadX daemon already serves ${dataDir} (pid ${pid}) at ${endpoint}; connect to it, or run "threadx serve --stdio --join" to proxy to it.`,
   daemonLockBusy: (dataDir: string) =>
     `Another ThreadX daemon is starting for ${dataDir}; try again in a moment.`,
+  /**
+   * The fix for a damaged file, as this daemon's clients can apply it: the bank is the daemon's,
+   * so a plain "threadx repair" from a shell is refused while it runs.
+   */
+  repairThroughDaemon: (symbol: string) =>
+    `While this daemon serves the bank, repair through it: "threadx repair --symbol ${symbol} --join" from a shell, the registry/repair request, or Repair in VS Code.`,
   noDaemonToJoin: (dataDir: string) =>
     `No running ThreadX daemon for ${dataDir} has an endpoint to join.`,
 } as const;

@@ -11,7 +11,7 @@ import type { Interval } from '../../schemas/intervals.ts';
 import type { ChartData, ChartState, HostMessage, ViewMessage } from '../../webviews/messages.ts';
 import { isViewMessage } from '../../webviews/messages.ts';
 import type { Ctx } from '../ctx.ts';
-import { describeError } from '../errors.ts';
+import { damageOf, describeError } from '../errors.ts';
 import { sentence, utcMinute } from '../format.ts';
 import { integrityText } from '../../schemas/integrity.ts';
 import { slotMs } from '../../webviews/chart/spec.ts';
@@ -23,6 +23,10 @@ export class ChartPanel implements vscode.Disposable {
 
   private readonly disposables: vscode.Disposable[] = [];
   private state: ChartState;
+  /** The dataset of the last read when it failed, until a read succeeds again. */
+  private failed: string | undefined;
+  /** Damaged datasets already announced with a Repair notification (once until a read works). */
+  private readonly announced = new Set<string>();
 
   static show(ctx: Ctx, open: { symbol: string; interval: Interval }): ChartPanel {
     for (const p of ChartPanel.panels) {
@@ -77,7 +81,24 @@ export class ChartPanel implements vscode.Disposable {
       panel.webview.onDidReceiveMessage((m: unknown) => {
         if (isViewMessage(m)) void this.receive(m);
       }),
+      // A repair from anywhere (the tree, the data manager, "threadx repair --join") changes the
+      // registry: a chart whose read failed reads again.
+      ctx.registry.onDidChange((symbols) => {
+        if (this.failed && (!symbols || symbols.includes(this.state.symbol))) this.reload();
+      }),
     );
+  }
+
+  /** Asks the chart to read its window again. */
+  private reload(): void {
+    this.failed = undefined;
+    this.post({ type: 'reload' });
+  }
+
+  /** The chart's Repair button: the repair runs in this window's daemon, then the chart reads. */
+  private async repair(symbol: string): Promise<void> {
+    await vscode.commands.executeCommand('threadx.repair', { symbol });
+    if (this.failed) this.reload();
   }
 
   get symbol(): string {
@@ -106,6 +127,8 @@ export class ChartPanel implements vscode.Disposable {
         return;
       case 'saveImage':
         return this.save(m);
+      case 'repair':
+        return this.repair(m.symbol);
       default:
         return;
     }
@@ -182,13 +205,27 @@ export class ChartPanel implements vscode.Disposable {
           data.indicatorError = `Indicators unavailable: ${describeError(e)}`;
         }
       }
+      this.failed = undefined;
+      this.announced.clear();
       this.post({ type: 'candles', data });
     } catch (e) {
+      const damage = damageOf(e);
+      this.failed = `${m.symbol}/${m.interval}`;
       this.post({
         type: 'chartError',
         seq: m.seq,
-        message: `The candles for this view could not be read. ${sentence(describeError(e))}`,
+        message: damage
+          ? describeError(e)
+          : `The candles for this view could not be read. ${sentence(describeError(e))}`,
+        ...(damage ? { repair: damage.symbol } : {}),
       });
+      // A damaged file has a way out: say so once, with Repair (the chart offers it too).
+      if (damage && !this.announced.has(damage.dataset)) {
+        this.announced.add(damage.dataset);
+        void this.ctx.offerRepair(describeError(e), damage).then((ran) => {
+          if (ran && this.failed) this.reload();
+        });
+      }
     }
   }
 

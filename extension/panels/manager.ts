@@ -164,6 +164,7 @@ export class ManagerPanel implements vscode.Disposable {
             verify: 'threadx.verifyRegistry',
             export: 'threadx.exportCsv',
             delete: 'threadx.deleteDataset',
+            repair: 'threadx.repair',
           }[m.action];
           await vscode.commands.executeCommand(command, ref);
           return;
@@ -173,6 +174,7 @@ export class ManagerPanel implements vscode.Disposable {
         case 'read':
         case 'saveImage':
         case 'chartState':
+        case 'repair':
           return;
       }
     } catch (e) {

@@ -6,6 +6,7 @@ import {
   candlestickSpec,
   chartRows,
   displayInterval,
+  failedReadText,
   formatVolume,
   gapRows,
 } from '../../webviews/chart/spec.ts';
@@ -160,5 +161,43 @@ describe('candlestick spec', () => {
     assert.equal(displayInterval('1h', 300 * H, 400), '1h');
     assert.equal(displayInterval('1h', 1000 * H, 400), '3h');
     assert.equal(displayInterval('1m', 365 * 24 * H, 600), '1d');
+  });
+});
+
+describe('a failed read', () => {
+  const minute = (t: number): string => new Date(t).toISOString().slice(0, 16).replace('T', ' ');
+  const W: [number, number] = [Date.parse('2023-04-30T18:00Z'), Date.parse('2023-04-30T20:00Z')];
+
+  it('names what is shown, nothing, under the timeframe the dropdown names', () => {
+    // Stepping 1h → 1m over a damaged month: the 1h candles are not left under "1m".
+    const f = failedReadText(
+      {
+        symbol: 'BTCUSDT',
+        chosen: '1m',
+        interval: '1m',
+        window: W,
+        message: 'BTCUSDT/1m cannot be read: processed/BTCUSDT/1m/2023-04.parquet is damaged.',
+      },
+      minute,
+    );
+    assert.equal(f.title, 'BTCUSDT · 1m · no candles shown');
+    assert.equal(
+      f.shown,
+      'Nothing is drawn: the 1m candles for 2023-04-30 18:00 → 2023-04-30 20:00 UTC could not be read.',
+    );
+    assert.match(f.detail, /2023-04\.parquet is damaged/);
+    assert.doesNotMatch(`${f.title} ${f.shown}`, /1h/, 'no word of the timeframe drawn before');
+  });
+
+  it('says when the read was of a coarser interval than the one chosen', () => {
+    const f = failedReadText(
+      { symbol: 'ETHUSDT', chosen: '15m', interval: '2h', message: 'The daemon is not running.' },
+      minute,
+    );
+    assert.equal(f.title, 'ETHUSDT · 15m · no candles shown');
+    assert.equal(
+      f.shown,
+      'Nothing is drawn: the 15m candles (drawn as 2h at this zoom) could not be read.',
+    );
   });
 });

@@ -137,11 +137,9 @@ test('a CLI ingest beside a running daemon refuses with --join as the fix; --joi
     const joined = await runCli(args, work);
     assert.equal(joined.code, 0, joined.stdout + joined.stderr);
     assert.equal(JSON.parse(joined.stdout.trim().split('\n').pop()!).joined, daemon.pid);
-    // Commands without --join (the bank now exists) name the daemon and the fixes that exist, never --join.
-    for (const cmd of [
-      ['resample', '--symbol', 'BTCUSDT'],
-      ['repair', '--symbol', 'BTCUSDT'],
-    ]) {
+    // Commands without --join (the bank now exists) name the daemon and the fixes that exist,
+    // never --join. (repair has --join: test/cli/repair-join.test.ts.)
+    for (const cmd of [['resample', '--symbol', 'BTCUSDT']]) {
       const other = await runCli([...cmd, '--data-dir', dir, '--json'], work);
       assert.equal(other.code, 3, other.stdout + other.stderr);
       const text = errorText(other);

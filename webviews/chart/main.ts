@@ -35,6 +35,7 @@ import {
   chartRows,
   gapRows,
   displayInterval,
+  failedReadText,
   type Row,
   slotMs,
 } from './spec.ts';
@@ -46,6 +47,10 @@ let current: EmbedResult | undefined;
 let currentSpec = '';
 /** The candles loaded (the window plus a screen each side) and what they cover. */
 let loaded: { data: ChartData; rows: Row[]; from: number; to: number } | undefined;
+/** The last read asked for: what a failure names. */
+let asked: { seq: number; interval: Interval; range?: [number, number] } | undefined;
+/** The interval last drawn, offered after a failed read to step back to it. */
+let lastDrawn: Interval | undefined;
 /** The data's extent [first open, end) from the 1m dataset. */
 let extent: [number, number] | null = null;
 /** When the interaction being answered started, and what it was (for the timing figures). */
@@ -162,7 +167,13 @@ function request(kind: string): void {
     if (range[1] <= range[0]) range = [Math.max(0, w[0]), Math.max(0, w[0]) + slotMs(iv)];
     maxPoints = Math.ceil((range[1] - range[0]) / slotMs(iv)) + 2;
   }
-  setStatus('Loading…');
+  setStatus(`Loading ${iv} candles…`);
+  // Candles of another interval stay in view until the answer: greyed, so they are not taken
+  // for the timeframe the dropdown names.
+  document
+    .getElementById('chart')
+    ?.classList.toggle('stale', loaded !== undefined && loaded.data.interval !== iv);
+  asked = { seq: seq + 1, interval: iv, range };
   vscode.postMessage({
     type: 'read',
     seq: ++seq,
@@ -344,10 +355,7 @@ function onKey(e: KeyboardEvent): void {
     case ']': {
       const i = INTERVALS.indexOf(state.interval) + (e.key === '[' ? -1 : 1);
       if (i < 0 || i >= INTERVALS.length) return;
-      const select = document.getElementById('interval') as
-        (HTMLElement & { value: string }) | null;
-      if (select) select.value = INTERVALS[i];
-      switchInterval(INTERVALS[i]);
+      selectInterval(INTERVALS[i]);
       break;
     }
     default:
@@ -380,6 +388,8 @@ function onWheel(e: WheelEvent): void {
 function onPointerDown(e: PointerEvent): void {
   if (!state?.range || e.button !== 0) return;
   const el = e.currentTarget as HTMLElement;
+  // No candles to drag after a failed read; capturing the pointer would swallow its buttons' clicks.
+  if (el.dataset.failed) return;
   const start = state.range;
   const x0 = e.clientX;
   el.setPointerCapture(e.pointerId);
@@ -473,6 +483,8 @@ async function draw(): Promise<void> {
     .signal('subtitleText', subtitle);
   await view.runAsync();
   frames++;
+  el.classList.remove('stale');
+  lastDrawn = data.interval;
   el.dataset.candles = String(visible);
   el.dataset.interval = data.interval;
   el.dataset.chosen = state.interval;
@@ -494,6 +506,91 @@ async function draw(): Promise<void> {
     el.dataset.measured = String(++measured);
   }
   setStatus(data.truncated ? 'Only the latest candles of this range were loaded.' : '', false);
+}
+
+/**
+ * A failed read clears the scene: no candles of another timeframe or window stay drawn under a
+ * dropdown that names this one. The plot says what is shown (nothing) and why, and offers the
+ * ways out: Repair when a file is damaged, and the timeframe last drawn.
+ */
+function showFailure(message: string, repair?: string): void {
+  pending = undefined;
+  const el = document.getElementById('chart');
+  if (!state || !el) return;
+  loaded = undefined;
+  current?.finalize();
+  current = undefined;
+  currentSpec = '';
+  const f = failedReadText(
+    {
+      symbol: state.symbol,
+      chosen: state.interval,
+      interval: asked?.interval ?? state.interval,
+      window: state.range,
+      message,
+    },
+    utcMinute,
+  );
+  delete el.dataset.pending;
+  delete el.dataset.interval;
+  el.classList.remove('stale');
+  el.dataset.failed = asked?.interval ?? state.interval;
+  el.dataset.chosen = state.interval;
+  el.dataset.candles = '0';
+  const back = lastDrawn && lastDrawn !== state.interval ? lastDrawn : undefined;
+  el.replaceChildren(
+    h(
+      'div',
+      { className: 'read-failed', role: 'alert' },
+      h('h2', { className: 'failed-title' }, f.title),
+      h('p', { className: 'failed-shown' }, f.shown),
+      h('p', { className: 'failed-detail' }, f.detail),
+      h(
+        'div',
+        { className: 'buttons' },
+        repair
+          ? h(
+              'vscode-button',
+              {
+                id: 'repair',
+                title: `Repair ${repair}: fetch its damaged files again or rebuild them from 1m`,
+                onclick: (e: Event) => {
+                  const b = e.currentTarget as HTMLElement & { disabled: boolean };
+                  b.disabled = true;
+                  b.textContent = `Repairing ${repair}…`;
+                  vscode.postMessage({ type: 'repair', symbol: repair });
+                },
+              },
+              `Repair ${repair}`,
+            )
+          : null,
+        back
+          ? h(
+              'vscode-button',
+              { id: 'show-drawn', secondary: true, onclick: () => selectInterval(back) },
+              `Show ${back}`,
+            )
+          : null,
+      ),
+    ),
+  );
+  setStatus('');
+}
+
+/** Removes a failed read's notice before candles are drawn again. */
+function clearFailure(): void {
+  const el = document.getElementById('chart');
+  if (!el?.dataset.failed) return;
+  delete el.dataset.failed;
+  el.replaceChildren();
+}
+
+/** Switches the timeframe as the dropdown does, and shows it in the dropdown. */
+function selectInterval(iv: Interval): void {
+  const select = document.getElementById('interval') as (HTMLElement & { value: string }) | null;
+  if (select) select.value = iv;
+  switchInterval(iv);
+  document.getElementById('chart')?.focus();
 }
 
 async function exportImage(format: 'png' | 'svg'): Promise<void> {
@@ -539,6 +636,7 @@ onHostMessage((m) => {
       }
       const first = d.openTime[0] ?? state.range[0];
       const last = d.openTime[d.openTime.length - 1] ?? state.range[1];
+      clearFailure();
       loaded = {
         data: d,
         rows: chartRows(d),
@@ -549,11 +647,10 @@ onHostMessage((m) => {
       return;
     }
     case 'chartError':
-      if (m.seq === seq) {
-        pending = undefined;
-        delete document.getElementById('chart')?.dataset.pending;
-        setStatus(m.message, true);
-      }
+      if (m.seq === seq) showFailure(m.message, m.repair);
+      return;
+    case 'reload':
+      if (state) request('reload');
       return;
     case 'saved':
       setStatus(`Saved ${m.path}`);

@@ -109,6 +109,37 @@ export function gapRows(data: ChartData): Row[] {
   return out;
 }
 
+/** A read the chart asked for and did not get. */
+export interface ReadFailure {
+  symbol: string;
+  /** The timeframe chosen: the dropdown's and the tab's. */
+  chosen: Interval;
+  /** The interval read: the chosen one, or a coarser one for a window wider than the plot. */
+  interval: Interval;
+  /** The window asked for, [start, end) in ms. */
+  window?: [number, number];
+  /** Why, in words (the daemon's answer as the extension put it). */
+  message: string;
+}
+
+/**
+ * What the chart says after a failed read. The scene is cleared rather than left as it was: the
+ * candles drawn before (another timeframe, another window) would be taken for the ones the
+ * dropdown names. So the title names what is shown, which is nothing, and why.
+ */
+export function failedReadText(
+  f: ReadFailure,
+  minute: (t: number) => string,
+): { title: string; shown: string; detail: string } {
+  const span = f.window ? ` for ${minute(f.window[0])} → ${minute(f.window[1])} UTC` : '';
+  const coarser = f.interval !== f.chosen ? ` (drawn as ${f.interval} at this zoom)` : '';
+  return {
+    title: `${f.symbol} · ${f.chosen} · no candles shown`,
+    shown: `Nothing is drawn: the ${f.chosen} candles${coarser}${span} could not be read.`,
+    detail: f.message,
+  };
+}
+
 export interface SpecOptions {
   width: number;
   theme: ChartTheme;

@@ -16,6 +16,7 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import { DERIVED_INTERVALS } from '../../schemas/intervals.ts';
 import type { DatasetSummary } from '../../schemas/protocol.ts';
 import {
+  type DatasetAction,
   type GroupInfo,
   type HostMessage,
   type IngestForm,
@@ -26,7 +27,13 @@ import {
   sameChoice,
 } from '../messages.ts';
 import { integrityText } from '../../schemas/integrity.ts';
-import { filterDatasets, registryCsv, sortDatasets, type SortKey } from '../registry-table.ts';
+import {
+  filterDatasets,
+  needsRepair,
+  registryCsv,
+  sortDatasets,
+  type SortKey,
+} from '../registry-table.ts';
 import { bytes, h, onHostMessage, utcMinute, vscodeApi } from '../vscode.ts';
 
 const vscode = vscodeApi<ManagerState>();
@@ -547,11 +554,11 @@ function renderTable(): void {
   }
   table.querySelector('tbody')!.replaceChildren(
     ...rows.flatMap((d) => {
-      const action = (a: 'preview' | 'update' | 'export' | 'delete', label: string): HTMLElement =>
+      const action = (a: DatasetAction, label: string, primary = false): HTMLElement =>
         h(
           'vscode-button',
           {
-            secondary: true,
+            secondary: !primary,
             className: `action-${a}`,
             'aria-label': `${label} ${d.id}`,
             title: `${label} ${d.id}`,
@@ -611,6 +618,9 @@ function renderTable(): void {
         h(
           'td',
           { className: 'actions' },
+          // A damaged, changed or missing file: Repair comes first (it runs in this window's
+          // daemon, which holds the bank; the shell's "threadx repair" would be refused).
+          needsRepair(d.integrity) ? action('repair', 'Repair', true) : null,
           action('preview', 'Preview'),
           action('update', 'Update'),
           action('export', 'CSV'),

@@ -8,12 +8,18 @@ import { registerChartBenchmarks } from './bench.test.ts';
 import { registerChartTests } from './chart.test.ts';
 import { registerExtensionTests } from './extension.test.ts';
 import { registerManagerTests } from './manager.test.ts';
+import { registerRepairTests } from './repair.test.ts';
 
 export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 120_000 });
   // The bundled test files register their suites when called, once mocha's BDD globals exist.
   mocha.suite.emit('pre-require', globalThis, 'extension.test.ts', mocha);
-  registerExtensionTests(registerChartTests, registerManagerTests, registerChartBenchmarks);
+  registerExtensionTests(
+    registerChartTests,
+    registerManagerTests,
+    registerRepairTests,
+    registerChartBenchmarks,
+  );
   const failures = await new Promise<number>((resolve) => mocha.run(resolve));
   if (failures > 0) throw new Error(`${failures} test(s) failed`);
 }
