@@ -14,7 +14,7 @@ import {
 import { groupSymbols } from '../app/symbols.ts';
 import { replayMain } from '../replay/cli.ts';
 import { startReplayServer } from '../replay/server.ts';
-import { type CliCommand, EXIT, UsageError, type CommandContext } from './context.ts';
+import { type CliCommand, EXIT, UsageError, type CommandContext, joinRefusals } from './context.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import { iso, Progress, table } from './format.ts';
 
@@ -251,11 +251,8 @@ async function ingestThroughDaemon(
   values: Record<string, unknown>,
 ): Promise<number> {
   if (values['base-url'] !== undefined || values['archive-url'] !== undefined)
-    throw new UsageError(
-      'The options --base-url and --archive-url do not go with --join: the daemon uses its own configuration.',
-    );
-  if (!ctx.joinIngest)
-    throw new UsageError('The option --join needs the threadx program (it talks to the daemon).');
+    throw joinRefusals.overrides();
+  if (!ctx.joinIngest) throw joinRefusals.noProgram();
   const joined = await ctx.joinIngest(ctx.dataDir, {
     ...(req.symbols ? { symbols: req.symbols } : {}),
     ...(req.top !== undefined ? { top: req.top } : {}),
@@ -267,11 +264,7 @@ async function ingestThroughDaemon(
     ...(req.concurrency !== undefined ? { concurrency: req.concurrency } : {}),
     dryRun: Boolean(values['dry-run']),
   } as never);
-  if (!joined)
-    throw new UsageError(
-      `No running daemon with an endpoint serves ${ctx.dataDir}.`,
-      'Run the command without --join.',
-    );
+  if (!joined) throw joinRefusals.noDaemon(ctx.dataDir);
   const { pid, result: r } = joined;
   const failed = r.symbols.filter((x) => x.error !== null);
   if (ctx.json) ctx.out(JSON.stringify({ ok: failed.length === 0, joined: pid, ...r }));

@@ -7,7 +7,7 @@
 import { ThreadxError } from '../../schemas/errors.ts';
 import { ingestDepsFor } from '../app/bank.ts';
 import { repairSymbols, type RepairSummary } from '../app/repair.ts';
-import { type CliCommand, EXIT, type CommandContext, UsageError } from './context.ts';
+import { type CliCommand, EXIT, type CommandContext, joinRefusals } from './context.ts';
 import { iso, Progress, table } from './format.ts';
 
 function printRepair(ctx: CommandContext, s: RepairSummary): void {
@@ -60,20 +60,14 @@ async function repairThroughDaemon(
   values: Record<string, unknown>,
 ): Promise<number> {
   if (values['base-url'] !== undefined || values['archive-url'] !== undefined)
-    throw new UsageError(
-      '--base-url and --archive-url do not go with --join: the daemon uses its own configuration',
-    );
-  if (!ctx.joinRepair)
-    throw new UsageError('--join needs the threadx program (it talks to the daemon)');
+    throw joinRefusals.overrides();
+  if (!ctx.joinRepair) throw joinRefusals.noProgram();
   const progress = new Progress(!ctx.json);
   const joined = await ctx.joinRepair(ctx.dataDir, symbols.length ? { symbols } : {}, (message) =>
     progress.update(message),
   );
   progress.done();
-  if (!joined)
-    throw new UsageError(
-      `no running daemon with an endpoint serves ${ctx.dataDir}; run the command without --join`,
-    );
+  if (!joined) throw joinRefusals.noDaemon(ctx.dataDir);
   const { pid, result } = joined;
   if (ctx.json) ctx.out(JSON.stringify({ joined: pid, ...result }));
   else printRepair(ctx, result);

@@ -114,7 +114,7 @@ test('repair beside a running daemon: refused naming "--join"; --join repairs in
     // With no daemon serving the folder, --join says so and how to go on.
     const alone = await runCli(['repair', '--symbol', 'BTCUSDT', '--join', ...data], work);
     assert.equal(alone.code, 2);
-    assert.match(alone.stderr, /no running daemon .* run the command without --join/);
+    assert.match(alone.stderr, /No running daemon .* Run the command without --join\./);
   } finally {
     await replay.close();
     await fsp.rm(work, { recursive: true, force: true });
