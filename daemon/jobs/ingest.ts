@@ -414,6 +414,8 @@ async function ingestSymbol(
     buffered = 0;
     empty = [];
     writing = writing.then(async () => {
+      // Confirmed empty first: a write fills only the minutes the exchange confirmed missing.
+      await bank.addConfirmedEmpty(sp.symbol, emptyNow);
       if (parts.length > 0) {
         const c = sortUnique(concatCandles(parts));
         report({
@@ -427,7 +429,6 @@ async function ingestSymbol(
         lo = Math.min(lo, c.openTime[0]);
         hi = Math.max(hi, c.openTime[c.length - 1] + MINUTE_MS);
       }
-      await bank.addConfirmedEmpty(sp.symbol, emptyNow);
       // Minutes confirmed empty can complete a pending bucket: derive over them too.
       for (const [s, e] of emptyNow) {
         lo = Math.min(lo, s);

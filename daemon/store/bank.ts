@@ -25,7 +25,7 @@ import type {
   Registry,
   VerifyIssue,
 } from '../../schemas/registry.ts';
-import { fillGaps, detectGaps, mergeRanges, subtractRanges } from '../engine/gaps.ts';
+import { fillGaps, detectGaps, isFillable, mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';
 import {
   resample,
@@ -504,7 +504,9 @@ export class Bank {
     }
     const merged = mergeCandles(concat(existingParts), withoutFilled(incoming));
     result.rowsAdded = merged.length - existingRealRows;
-    const { candles: full } = fillGaps(merged, this.maxFill);
+    // Only minutes the exchange confirmed missing are filled (record them before writing).
+    const confirmed = this.confirmedEmpty(symbol);
+    const { candles: full } = fillGaps(merged, this.maxFill, confirmed);
 
     const items: JournalItem[] = [];
     const writes: { abs: string; bytes: Uint8Array }[] = [];
@@ -533,7 +535,7 @@ export class Bank {
       }
       const gaps = detectGaps(part, MINUTE_MS, true).map((g) => ({
         ...g,
-        filled: g.missing <= this.maxFill,
+        filled: isFillable(g.start, g.end, g.missing, this.maxFill, confirmed),
       }));
       let filledCount = 0;
       for (let i = 0; i < part.length; i++) filledCount += part.filled[i];
