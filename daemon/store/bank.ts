@@ -121,7 +121,10 @@ export class NotFoundError extends ThreadxError {
 }
 
 export interface BankOptions {
-  /** Gaps of at most this many minutes are filled with flagged flat candles (default 4 h). */
+  /**
+   * Gaps of at most this many minutes that the exchange confirmed empty are filled with flagged
+   * flat candles (default 4 h).
+   */
   maxGapFillMinutes?: number;
   /** Injected clock for the registry's `updated` stamps. */
   now?: () => number;
@@ -436,7 +439,8 @@ export class Bank {
   /**
    * Merges real 1m candles into the bank. Incoming rows must meet the data contract (else
    * nothing is written and a `DataContractError` lists the violations). Rows are deduplicated
-   * by open time; short gaps are refilled around them; only partitions whose content changes
+   * by open time; short gaps confirmed empty (`confirmedEmpty`, recorded before the write) are
+   * refilled around them; only partitions whose content changes
    * are rewritten, so re-importing data already in the bank writes nothing.
    */
   async write1m(
