@@ -333,12 +333,26 @@ export class Bank {
     return this.reg.confirmedEmpty[parseSymbol(symbol)] ?? [];
   }
 
-  /** Records 1m ranges the exchange confirmed empty (outages), so they are never fetched again. */
+  /**
+   * Records 1m ranges the exchange confirmed empty (outages), so they are never fetched again. A
+   * short gap between stored rows that this confirms is filled now (its month rewritten), not at
+   * the next write that happens to touch it.
+   */
   async addConfirmedEmpty(symbol: string, ranges: Range[]): Promise<void> {
     if (ranges.length === 0) return;
     const s = parseSymbol(symbol);
-    this.reg.confirmedEmpty[s] = mergeRanges([...(this.reg.confirmedEmpty[s] ?? []), ...ranges]);
+    const confirmed = mergeRanges([...(this.reg.confirmedEmpty[s] ?? []), ...ranges]);
+    this.reg.confirmedEmpty[s] = confirmed;
     await this.save();
+    const entry = this.get(s, '1m');
+    const now = (entry?.files ?? [])
+      .flatMap((f) => f.gaps)
+      .filter((g) => !g.filled && isFillable(g.start, g.end, g.missing, this.maxFill, confirmed));
+    for (const g of now) {
+      // The row before the gap, written again: the merge is unchanged and the gap gets filled.
+      const before = await this.read1m(s, g.start - MINUTE_MS, g.start);
+      if (before.length > 0) await this.write1m(s, before, entry!.source.at(-1) ?? 'fill');
+    }
   }
 
   /** Reads 1m candles in [start, end) from the monthly partitions (all when unbounded). */

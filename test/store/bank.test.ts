@@ -130,9 +130,9 @@ test('bank: a gap nobody confirmed missing is never filled; once confirmed, a wr
     e.gaps.map((g) => [g.start, g.missing, g.filled]),
     [[c.openTime[100], 20, false]],
   );
-  // The next fetch finds the exchange has nothing there: confirmed, then filled and flagged.
+  // The next fetch finds the exchange has nothing there (and no new rows): confirmed, then filled
+  // and flagged at once.
   await bank.addConfirmedEmpty('ETHUSDT', [[c.openTime[100], c.openTime[120]]]);
-  await bank.write1m('ETHUSDT', sliceCandles(c, 200, 300), 'test');
   e = bank.get('ETHUSDT', '1m')!;
   assert.equal(e.filledCount, 20);
   assert.deepEqual(
