@@ -350,8 +350,14 @@ export class Bank {
       .filter((g) => !g.filled && isFillable(g.start, g.end, g.missing, this.maxFill, confirmed));
     for (const g of now) {
       // The row before the gap, written again: the merge is unchanged and the gap gets filled.
-      const before = await this.read1m(s, g.start - MINUTE_MS, g.start);
-      if (before.length > 0) await this.write1m(s, before, entry!.source.at(-1) ?? 'fill');
+      // Best effort: when its month or a neighbour is damaged (a repair under way), the gap stays
+      // confirmed and unfilled, as it was, and the write that repairs the month fills it.
+      try {
+        const before = await this.read1m(s, g.start - MINUTE_MS, g.start);
+        if (before.length > 0) await this.write1m(s, before, entry!.source.at(-1) ?? 'fill');
+      } catch (e) {
+        if (!(e instanceof ThreadxError)) throw e;
+      }
     }
   }
 
