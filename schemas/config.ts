@@ -49,6 +49,11 @@ export const ConfigSchema = z
             retry_delay: z.number().min(0).max(60).default(0.5),
             timeout_seconds: z.number().positive().max(600).default(30),
             concurrency: z.int().min(1).max(32).default(4),
+            /**
+             * Minutes after its close when a kline is final although the exchange has shown no
+             * later one: a generous bound on how far klines may lag the exchange's clock.
+             */
+            final_after_minutes: z.number().min(1).max(1440).default(60),
             market_cap_url: z.url().optional(),
           })
           .strict()

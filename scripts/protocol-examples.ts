@@ -62,6 +62,7 @@ export const EXAMPLES: Examples = {
             retry_delay: 0.5,
             timeout_seconds: 30,
             concurrency: 4,
+            final_after_minutes: 60,
           },
           processing: {
             default_batch_size: 1000,

@@ -26,21 +26,51 @@ export function detectGaps(c: Candles, step = MINUTE_MS, ignoreFilled = false): 
 }
 
 /**
+ * Whether the gap [start, end) of `missing` minutes is filled: it is at most `maxFillMinutes`
+ * long and, when `confirmed` (merged, sorted ranges) is given, lies wholly inside a range the
+ * exchange confirmed empty. A minute nobody confirmed missing (a fetch that failed, the
+ * frontier's "not yet") is never filled, since a filled minute stands for a minute without trades.
+ */
+export function isFillable(
+  start: number,
+  end: number,
+  missing: number,
+  maxFillMinutes: number,
+  confirmed?: readonly Range[],
+): boolean {
+  if (missing > maxFillMinutes) return false;
+  if (!confirmed) return true;
+  let lo = 0;
+  let hi = confirmed.length;
+  // The last confirmed range starting at or before `start`.
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (confirmed[mid][0] <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && confirmed[lo - 1][1] >= end;
+}
+
+/**
  * Fills every gap of at most `maxFillMinutes` missing candles with flat candles at the previous
- * close (volume 0, `filled = 1`), conservatively: longer gaps are left as they are and reported.
- * Filled rows never contribute to resampled candles, so filling never changes a derived
- * timeframe. Returns the new series and every gap with its fate.
+ * close (volume 0, `filled = 1`), conservatively: longer gaps are left as they are and reported,
+ * and so are gaps outside `confirmed` when it is given (see `isFillable`). Filled rows never
+ * contribute to resampled candles, so filling never changes a derived timeframe. Returns the new
+ * series and every gap with its fate.
  */
 export function fillGaps(
   c: Candles,
   maxFillMinutes: number,
+  confirmed?: readonly Range[],
 ): { candles: Candles; gaps: Gap[]; filledCount: number } {
   const gaps = detectGaps(c);
   let extra = 0;
+  const fills = new Set<number>();
   for (const g of gaps) {
-    if (g.missing <= maxFillMinutes) {
+    if (isFillable(g.start, g.end, g.missing, maxFillMinutes, confirmed)) {
       g.filled = true;
       extra += g.missing;
+      fills.add(g.start);
     }
   }
   if (extra === 0) return { candles: c, gaps, filledCount: 0 };
@@ -49,7 +79,7 @@ export function fillGaps(
   for (let i = 0; i < c.length; i++) {
     if (i > 0) {
       const gapMinutes = Math.round((c.openTime[i] - c.openTime[i - 1]) / MINUTE_MS) - 1;
-      if (gapMinutes > 0 && gapMinutes <= maxFillMinutes) {
+      if (gapMinutes > 0 && fills.has(c.openTime[i - 1] + MINUTE_MS)) {
         const p = c.close[i - 1];
         for (let m = 1; m <= gapMinutes; m++) {
           out.openTime[k] = c.openTime[i - 1] + m * MINUTE_MS;

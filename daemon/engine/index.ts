@@ -11,7 +11,14 @@ export {
   compareCandles,
   type CandleDiff,
 } from './resample.ts';
-export { detectGaps, fillGaps, missingRanges, mergeRanges, subtractRanges } from './gaps.ts';
+export {
+  detectGaps,
+  fillGaps,
+  isFillable,
+  missingRanges,
+  mergeRanges,
+  subtractRanges,
+} from './gaps.ts';
 export {
   validateCandles,
   describeViolations,

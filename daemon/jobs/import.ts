@@ -97,16 +97,16 @@ export async function importFiles(
       if (!report.ok)
         throw new ImportError(`${path.basename(file)}: ${describeViolations(report)}`);
       item.rows = kf.candles.length;
+      // A checksum-verified Binance archive is the exchange's whole record of its day or month:
+      // a minute it lacks is absent at the exchange (an outage, before the first trade), so the
+      // buckets around it are whole. Recorded before the write, which fills only such minutes.
+      const absent = archiveAbsent(file, kf.checksum, kf.candles);
+      if (absent.length) await bank.addConfirmedEmpty(symbol, absent);
       const res: WriteResult = await bank.write1m(
         symbol,
         kf.candles,
         `file:${path.basename(file)}`,
       );
-      // A checksum-verified Binance archive is the exchange's whole record of its day or month:
-      // a minute it lacks is absent at the exchange (an outage, before the first trade), so the
-      // buckets around it are whole.
-      const absent = archiveAbsent(file, kf.checksum, kf.candles);
-      if (absent.length) await bank.addConfirmedEmpty(symbol, absent);
       item.written = res.written.length;
       item.unchanged = res.unchanged.length;
       item.ok = true;

@@ -9,7 +9,13 @@ import type { DatasetEntry, Range } from '../../schemas/registry.ts';
 import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { sortUnique } from '../engine/merge.ts';
 import type { Bank } from '../store/bank.ts';
-import { type BinanceRestClient, fetchRange1m } from '../sources/rest.ts';
+import {
+  type BinanceRestClient,
+  FINAL_AFTER_MS,
+  fetchRange1m,
+  requestsFor,
+  settledByClock,
+} from '../sources/rest.ts';
 import { type ArchivePiece, downloadArchive, planArchive } from '../sources/archive.ts';
 import { SourceError } from '../sources/errors.ts';
 import { groupSymbols, resolveSymbols, topSymbols, type SymbolStatus } from './universe.ts';
@@ -183,23 +189,30 @@ function planSymbol(
 ): SymbolPlan {
   const entry = deps.bank.get(symbol, '1m');
   const skip = mergeRanges([...presentRanges(entry), ...deps.bank.confirmedEmpty(symbol)]);
-  return planRanges(symbol, subtractRanges([window], skip), mode, now);
+  return planRanges(symbol, subtractRanges([window], skip), mode, now, finalAfterMs(deps.config));
+}
+
+/** See `FINAL_AFTER_MS` in sources/rest.ts. */
+function finalAfterMs(config: Config): number {
+  return config.data.api.final_after_minutes * MINUTE_MS;
 }
 
 /**
  * How `missing` 1m ranges of `symbol` are fetched: archive files for complete past periods (in
- * `auto` and `archive` modes), REST for the rest and for ranges shorter than a day.
+ * `auto` and `archive` modes), REST for the rest and for ranges shorter than a day. REST requests
+ * are counted as the fetch makes them at `now` (see `requestsFor`).
  */
 export function planRanges(
   symbol: string,
   missing: Range[],
   mode: SourceMode,
   now: number,
+  finalAfter: number = FINAL_AFTER_MS,
 ): SymbolPlan {
   const steps: FetchStep[] = [];
   for (const [start, end] of missing) {
     if (mode === 'rest' || (mode === 'auto' && end - start < ARCHIVE_MIN_MS)) {
-      steps.push(restStep(start, end));
+      steps.push(restStep(start, end, now, finalAfter));
       continue;
     }
     const p = planArchive(start, end, now);
@@ -213,7 +226,7 @@ export function planRanges(
         weight: 0,
       });
     }
-    if (p.rest && mode === 'auto') steps.push(restStep(p.rest.start, p.rest.end));
+    if (p.rest && mode === 'auto') steps.push(restStep(p.rest.start, p.rest.end, now, finalAfter));
   }
   const minutes = missing.reduce((a, [s, e]) => a + (e - s) / MINUTE_MS, 0);
   return {
@@ -226,9 +239,18 @@ export function planRanges(
   };
 }
 
-/** A REST step over [start, end): one request per page of klines. */
-function restStep(start: number, end: number): FetchStep {
-  const requests = Math.ceil((end - start) / MINUTE_MS / PAGE);
+/**
+ * A REST step over [start, end): one request per page of klines, and room in the last page for
+ * the row that proves a last minute too recent at `now` to be final by the clock. By default
+ * (an archive period fetched over REST instead) the range is long closed.
+ */
+function restStep(
+  start: number,
+  end: number,
+  now = Infinity,
+  finalAfter = FINAL_AFTER_MS,
+): FetchStep {
+  const requests = requestsFor(start, end, now, finalAfter);
   return { kind: 'rest', start, end, requests, weight: requests * KLINES_WEIGHT };
 }
 
@@ -392,6 +414,8 @@ async function ingestSymbol(
     buffered = 0;
     empty = [];
     writing = writing.then(async () => {
+      // Confirmed empty first: a write fills only the minutes the exchange confirmed missing.
+      await bank.addConfirmedEmpty(sp.symbol, emptyNow);
       if (parts.length > 0) {
         const c = sortUnique(concatCandles(parts));
         report({
@@ -405,7 +429,6 @@ async function ingestSymbol(
         lo = Math.min(lo, c.openTime[0]);
         hi = Math.max(hi, c.openTime[c.length - 1] + MINUTE_MS);
       }
-      await bank.addConfirmedEmpty(sp.symbol, emptyNow);
       // Minutes confirmed empty can complete a pending bucket: derive over them too.
       for (const [s, e] of emptyNow) {
         lo = Math.min(lo, s);
@@ -572,14 +595,21 @@ export async function fetchSteps(
   }
   // REST ranges in chunks fetched a few at a time: one symbol's pages are otherwise strictly
   // sequential, and the last symbols of a batch would leave the rate budget unused.
+  if (restSteps.length === 0) return;
+  const serverTime = await deps.rest.serverTime({ signal });
+  const finalAfter = finalAfterMs(deps.config);
   const chunks: Range[] = [];
   for (const step of restSteps) {
     counts.rangesFetched++;
-    for (let t = step.start; t < step.end; t += REST_CHUNK_MS)
-      chunks.push([t, Math.min(step.end, t + REST_CHUNK_MS)]);
+    for (let t = step.start; t < step.end;) {
+      let e = Math.min(step.end, t + REST_CHUNK_MS);
+      // A chunk never ends on a minute too recent to be final by the clock: only the row after
+      // it would prove it, which is the next chunk's. The last chunk runs to the end instead.
+      if (e < step.end && !settledByClock(e - MINUTE_MS, serverTime, finalAfter)) e = step.end;
+      chunks.push([t, e]);
+      t = e;
+    }
   }
-  if (chunks.length === 0) return;
-  const serverTime = await deps.rest.serverTime({ signal });
   const inSymbol = pLimit(CHUNKS_IN_PARALLEL);
   // allSettled: every chunk has stopped before the symbol's data is written or reported.
   const settled = await Promise.allSettled(
@@ -588,6 +618,7 @@ export async function fetchSteps(
         fetchRange1m(deps.rest, symbol, start, end, {
           signal,
           serverTime,
+          finalAfterMs: finalAfter,
           onPage: async (e) => {
             counts.requests++;
             opts.countRequests(1);

@@ -12,6 +12,9 @@ const USAGE = `threadx replay [options]
   --window <s>          weight window in seconds (default 60)
   --latency <ms>        latency, fixed ("80") or jittered ("50-100")
   --seed <n>            seed for synthetic data, faults and jitter (default 1)
+  --time-skew <s>       /api/v3/time runs this many seconds ahead of the Date header
+  --kline-lag <s>       the klines lag the exchange's clock by this many seconds (its newest
+                          kline is the open minute at now - lag, partial)
   --fault <spec>        repeatable: kind[:key=value,...], e.g.
                           http5xx:probability=0.1   reset:count=3   hang:count=1
                           truncated:probability=0.05   malformed:count=2
@@ -33,6 +36,8 @@ export async function replayMain(argv: string[]): Promise<void> {
       window: { type: 'string' },
       latency: { type: 'string' },
       seed: { type: 'string' },
+      'time-skew': { type: 'string' },
+      'kline-lag': { type: 'string' },
       fault: { type: 'string', multiple: true },
       help: { type: 'boolean' },
     },
@@ -66,6 +71,10 @@ export async function replayMain(argv: string[]): Promise<void> {
     opts.latencyMs = m[2] === undefined ? Number(m[1]) : { min: Number(m[1]), max: Number(m[2]) };
   }
   if (values.seed !== undefined) opts.seed = num('--seed', values.seed);
+  if (values['time-skew'] !== undefined)
+    opts.timeSkewMs = num('--time-skew', values['time-skew']) * 1000;
+  if (values['kline-lag'] !== undefined)
+    opts.klineLagMs = num('--kline-lag', values['kline-lag']) * 1000;
   const faults: FaultSpec[] = (values.fault ?? []).map(parseFaultFlag);
   if (faults.length > 0) opts.faults = faults;
   const server = await startReplayServer(opts);

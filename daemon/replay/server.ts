@@ -52,6 +52,13 @@ export interface ReplayOptions {
    */
   timeSkewMs?: number;
   /**
+   * How far the klines lag the exchange's clock (ms; default 0), as on a busy exchange or behind
+   * a caching mirror or proxy: the newest kline served is the minute containing `now - lag`, still
+   * open and partial as of that instant, while the `Date` header (and `/api/v3/time`, with
+   * `timeSkewMs` on top) follow `now`.
+   */
+  klineLagMs?: number;
+  /**
    * Recorded 1m klines to serve for a symbol, oldest first, beside the shipped archives: minutes
    * inside a recording without a row are the exchange's own gaps (outages).
    */
@@ -86,6 +93,8 @@ export interface ReplayServer {
   setNow(now: number | (() => number)): void;
   /** See `ReplayOptions.timeSkewMs`. */
   setTimeSkew(ms: number): void;
+  /** See `ReplayOptions.klineLagMs`. */
+  setKlineLag(ms: number): void;
   /** The server's market-data clock. */
   now(): number;
   close(): Promise<void>;
@@ -141,6 +150,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   const seed = opts.seed ?? 1;
   let nowFn: () => number = clockOf(opts.now);
   let skew = opts.timeSkewMs ?? 0;
+  let lag = opts.klineLagMs ?? 0;
   const rateClock = opts.rateClock ?? Date.now;
   const windowMs = opts.windowMs ?? 60_000;
   const unit = windowUnit(windowMs);
@@ -312,7 +322,8 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     if (start !== undefined && end !== undefined && start > end) {
       throw new ApiError(400, -1023, 'Start time is greater than end time.');
     }
-    const now = nowFn();
+    // The klines are built up to `now - lag`: the minute containing it is open and partial.
+    const now = nowFn() - lag;
     const hi = Math.min(end ?? Infinity, now);
     let rows: Kline[];
     if (interval === '1m') {
@@ -576,6 +587,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     now: () => nowFn(),
     setTimeSkew(ms: number) {
       skew = ms;
+    },
+    setKlineLag(ms: number) {
+      lag = ms;
     },
     close() {
       return new Promise<void>((resolve) => {

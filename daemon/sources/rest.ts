@@ -230,18 +230,21 @@ export class BinanceRestClient {
     });
   }
 
-  /** One page of 1m klines with open time in [startTime, endTime] (inclusive), limit 1000. */
+  /**
+   * One page of 1m klines with open time in [startTime, endTime] (inclusive), limit 1000. Without
+   * `endTime`, the first 1000 klines from `startTime` on, however far the first one is.
+   */
   klinesPage(
     symbol: string,
     startTime: number,
-    endTime: number,
+    endTime: number | undefined,
     opts: CallOptions & { limit?: number } = {},
   ) {
     const params = { symbol, interval: '1m', startTime, endTime, limit: opts.limit ?? 1000 };
     return this.call('/api/v3/klines', params, WEIGHT.klines, opts.signal, (b, headers) => {
       const date = Date.parse(headers.get('date') ?? '');
       return {
-        ...parseKlinePage(b, startTime, endTime),
+        ...parseKlinePage(b, startTime, endTime ?? Infinity),
         date: Number.isFinite(date) ? date : null,
       };
     });
@@ -417,31 +420,71 @@ export interface FetchRangeResult {
   candles: Candles;
   emptyRanges: EmptyRange[];
   pages: number;
-  /** Server time used to exclude the open candle. */
+  /** Server time used to bound the range to closed minutes. */
   serverTime: number;
-  /** End actually covered (exclusive): min(end, start of the open minute). */
+  /**
+   * End actually covered (exclusive): min(end, start of the server's open minute), or earlier
+   * when the exchange had nothing final past it yet (the frontier), which a later run fetches.
+   */
   coveredEnd: number;
 }
 
 /**
- * A kline is final once every clock the client has says its minute is over, with this margin:
- * the server time, the answer's `Date` header (1 s resolution) and the local clock may disagree.
+ * How long after its close a kline is final even when the exchange has shown no later one: a
+ * generous bound on how far a busy exchange, a caching mirror or a proxy may lag its clock.
+ * `data.api.final_after_minutes` configures it.
  */
-export const CLOSE_MARGIN_MS = 2_000;
+export const FINAL_AFTER_MS = 60 * MINUTE_MS;
 
 /**
- * Fetches every closed 1m kline with open time in [start, end) (ms, half-open), page by page.
+ * Whether the minute opening at `openTime` is final by the clocks alone: it closed at least
+ * `finalAfterMs` before `clock` (the earliest of the clocks the caller has).
+ */
+export function settledByClock(openTime: number, clock: number, finalAfterMs: number): boolean {
+  return openTime + MINUTE_MS <= clock - finalAfterMs;
+}
+
+const PAGE_ROWS = 1000;
+
+/**
+ * The kline requests `fetchRange1m` makes for [start, end) when the exchange has every minute:
+ * one a page, and room in the last page for a row after `end` when the newest minute is too
+ * recent to be final by the clock (the row after it is what proves it). The plan counts with it,
+ * so a plan and its fetch agree.
+ */
+export function requestsFor(
+  start: number,
+  end: number,
+  clock: number,
+  finalAfterMs: number = FINAL_AFTER_MS,
+): number {
+  const minutes = Math.ceil((end - start) / MINUTE_MS);
+  if (minutes <= 0) return 0;
+  const proof = settledByClock(end - MINUTE_MS, clock, finalAfterMs) ? 0 : 1;
+  return Math.ceil((minutes + proof) / PAGE_ROWS);
+}
+
+/**
+ * Fetches every final 1m kline with open time in [start, end) (ms, half-open), page by page.
+ * Each page asks for the 1000 klines from its cursor on, with no end time, so the answer also
+ * shows whether the exchange has anything later.
  *
+ * - **A minute is final** when the exchange has shown a later minute (a later row in the same or
+ *   a later answer, the still-open minute included), or when every clock (the server time, the
+ *   answer's `Date` header, the local clock) says it closed at least `finalAfterMs` ago. Klines
+ *   can lag the exchange's clock (a busy exchange, a caching mirror, a proxy): the newest row of
+ *   an answer may still be open, with partial values, whatever the clocks say. It is kept back;
+ *   a later page or a later run proves it.
+ * - **A range is confirmed empty** (reported in `emptyRanges`; the caller records it and never
+ *   fetches it again) only on an answer to a request that starts in it, holds no row in it, and
+ *   holds a later row: an outage has rows after it. An answer with nothing from its cursor on is
+ *   the frontier ("not yet"): nothing is reported, and a later run asks again.
  * - A page is always followed by the next one (cursor = the minute after its last row), whatever
- *   its length: a proxy or mirror may answer fewer rows than asked.
- * - A range is reported in `emptyRanges` (the caller records it as confirmed empty and never
- *   fetches it again) only on an explicit answer: a request whose start lies in the range and
- *   that returns no row in it. A hole between two rows of a page is asked about again from its
- *   first minute, and the rows after it are taken from that answer.
- * - The still-open candle is never returned: the range is clipped to the minutes closed at the
- *   server time, and the newest row of an answer is kept only when it is closed by every clock
- *   (the server time, the answer's Date header, the local clock) with `CLOSE_MARGIN_MS`, or when
- *   a later minute exists. Fetching stops there; the rest is fetched by a later run.
+ *   its length: a proxy or mirror may answer fewer rows than asked. A hole between two rows of a
+ *   page is asked about again from its first minute, and the rows after it are taken from that
+ *   answer.
+ * - The range is clipped to the minutes closed at the server time; rows past it only serve as
+ *   proof.
  */
 export async function fetchRange1m(
   client: BinanceRestClient,
@@ -458,60 +501,75 @@ export async function fetchRange1m(
     serverTime?: number;
     /** The local clock (tests). */
     now?: () => number;
+    /** See `FINAL_AFTER_MS` (the default). */
+    finalAfterMs?: number;
   } = {},
 ): Promise<FetchRangeResult> {
   const serverTime = opts.serverTime ?? (await client.serverTime({ signal: opts.signal }));
   const localNow = opts.now ?? Date.now;
-  // The minute containing serverTime is open; everything before it is closed.
+  const finalAfter = opts.finalAfterMs ?? FINAL_AFTER_MS;
+  // The minute containing serverTime is open; nothing from it on is asked for.
   let coveredEnd = Math.min(end, Math.floor(serverTime / MINUTE_MS) * MINUTE_MS);
   const first = Math.ceil(start / MINUTE_MS) * MINUTE_MS;
   const parts: Candles[] = [];
   const empty: EmptyRange[] = [];
   let cursor = first;
   let pages = 0;
-  while (cursor < coveredEnd) {
+  let clock = Math.min(serverTime, localNow());
+  const settled = (t: number): boolean => settledByClock(t, clock, finalAfter);
+  // The newest row so far while nothing has proven it final (one row), kept back.
+  let held: Candles | null = null;
+  while (cursor < coveredEnd || (held !== null && !settled(held.openTime[0]))) {
     if (opts.signal?.aborted) throw new CancelledError(opts.signal.reason);
-    const page = await client.klinesPage(symbol, cursor, coveredEnd - 1, { signal: opts.signal });
+    const page = await client.klinesPage(symbol, cursor, undefined, { signal: opts.signal });
     pages++;
-    const clock = Math.min(serverTime, page.date ?? Infinity, localNow()) - CLOSE_MARGIN_MS;
-    let c = dropOpen(page.candles, serverTime);
-    // The newest row: final only if every clock has passed its close.
-    let reachedOpen = c.length < page.candles.length;
-    if (c.length > 0 && c.openTime[c.length - 1] + MINUTE_MS > clock) {
-      c = trimCandles(sliceCandles(c, 0, c.length - 1));
-      reachedOpen = true;
-    }
+    clock = Math.min(serverTime, page.date ?? Infinity, localNow());
+    const rows = page.candles;
+    const out: Candles[] = [];
     const pageEmpty: EmptyRange[] = [];
+    // Any row at or after the cursor is a later minute: the row kept back is final.
+    if (held && (rows.length > 0 || settled(held.openTime[0]))) {
+      out.push(held);
+      held = null;
+    }
+    let inRange = 0;
+    while (inRange < rows.length && rows.openTime[inRange] < coveredEnd) inRange++;
     let next: number;
-    if (c.length === 0) {
-      // No closed row from `cursor` on: an explicit empty answer, unless the open candle was
-      // the only row (then the data simply ends here for now).
-      if (!reachedOpen) pageEmpty.push({ start: cursor, end: coveredEnd });
-      next = reachedOpen ? cursor : coveredEnd;
+    let frontier = false;
+    if (rows.length === 0) {
+      // Nothing from the cursor on: the frontier, not an outage. A later run asks again.
+      frontier = true;
+      next = cursor;
+    } else if (inRange === 0) {
+      // The exchange's next row is past the range: the rest of the range is empty.
+      if (cursor < coveredEnd) pageEmpty.push({ start: cursor, end: coveredEnd });
+      next = Math.max(cursor, coveredEnd);
     } else {
+      let c = inRange === rows.length ? rows : trimCandles(sliceCandles(rows, 0, inRange));
       if (c.openTime[0] > cursor) pageEmpty.push({ start: cursor, end: c.openTime[0] });
       // Keep the rows up to the first hole; the hole is asked about from its first minute.
       let k = 1;
       while (k < c.length && c.openTime[k] === c.openTime[k - 1] + MINUTE_MS) k++;
-      if (k < c.length) {
-        c = trimCandles(sliceCandles(c, 0, k));
-        reachedOpen = false;
-      }
+      // A row after the kept ones (past the hole, or past the range) proves them all final.
+      const proven = k < c.length || inRange < rows.length;
+      if (k < c.length) c = trimCandles(sliceCandles(c, 0, k));
       next = c.openTime[c.length - 1] + MINUTE_MS;
+      if (!proven && !settled(c.openTime[c.length - 1])) {
+        held = trimCandles(sliceCandles(c, c.length - 1, c.length));
+        c = trimCandles(sliceCandles(c, 0, c.length - 1));
+      }
+      if (c.length > 0) out.push(c);
     }
-    if (reachedOpen) coveredEnd = Math.min(coveredEnd, next);
+    const c = out.length === 1 ? out[0] : concatCandles(out);
     for (const r of pageEmpty) pushRange(empty, r);
     if (c.length > 0) parts.push(c);
     await opts.onPage?.({ candles: c, emptyRanges: pageEmpty, cursor: next });
     cursor = next;
+    if (frontier) break;
   }
+  // A row still kept back is the open minute as far as anyone can tell: never returned.
+  coveredEnd = Math.min(coveredEnd, held ? held.openTime[0] : cursor);
   return { candles: concatCandles(parts), emptyRanges: empty, pages, serverTime, coveredEnd };
-}
-
-function dropOpen(c: Candles, serverTime: number): Candles {
-  let n = c.length;
-  while (n > 0 && c.openTime[n - 1] + MINUTE_MS - 1 >= serverTime) n--;
-  return n === c.length ? c : trimCandles(sliceCandles(c, 0, n));
 }
 
 function pushRange(list: EmptyRange[], r: EmptyRange): void {

@@ -25,7 +25,7 @@ import type {
   Registry,
   VerifyIssue,
 } from '../../schemas/registry.ts';
-import { fillGaps, detectGaps, mergeRanges, subtractRanges } from '../engine/gaps.ts';
+import { fillGaps, detectGaps, isFillable, mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';
 import {
   resample,
@@ -121,7 +121,10 @@ export class NotFoundError extends ThreadxError {
 }
 
 export interface BankOptions {
-  /** Gaps of at most this many minutes are filled with flagged flat candles (default 4 h). */
+  /**
+   * Gaps of at most this many minutes that the exchange confirmed empty are filled with flagged
+   * flat candles (default 4 h).
+   */
   maxGapFillMinutes?: number;
   /** Injected clock for the registry's `updated` stamps. */
   now?: () => number;
@@ -330,12 +333,32 @@ export class Bank {
     return this.reg.confirmedEmpty[parseSymbol(symbol)] ?? [];
   }
 
-  /** Records 1m ranges the exchange confirmed empty (outages), so they are never fetched again. */
+  /**
+   * Records 1m ranges the exchange confirmed empty (outages), so they are never fetched again. A
+   * short gap between stored rows that this confirms is filled now (its month rewritten), not at
+   * the next write that happens to touch it.
+   */
   async addConfirmedEmpty(symbol: string, ranges: Range[]): Promise<void> {
     if (ranges.length === 0) return;
     const s = parseSymbol(symbol);
-    this.reg.confirmedEmpty[s] = mergeRanges([...(this.reg.confirmedEmpty[s] ?? []), ...ranges]);
+    const confirmed = mergeRanges([...(this.reg.confirmedEmpty[s] ?? []), ...ranges]);
+    this.reg.confirmedEmpty[s] = confirmed;
     await this.save();
+    const entry = this.get(s, '1m');
+    const now = (entry?.files ?? [])
+      .flatMap((f) => f.gaps)
+      .filter((g) => !g.filled && isFillable(g.start, g.end, g.missing, this.maxFill, confirmed));
+    for (const g of now) {
+      // The row before the gap, written again: the merge is unchanged and the gap gets filled.
+      // Best effort: when its month or a neighbour is damaged (a repair under way), the gap stays
+      // confirmed and unfilled, as it was, and the write that repairs the month fills it.
+      try {
+        const before = await this.read1m(s, g.start - MINUTE_MS, g.start);
+        if (before.length > 0) await this.write1m(s, before, entry!.source.at(-1) ?? 'fill');
+      } catch (e) {
+        if (!(e instanceof ThreadxError)) throw e;
+      }
+    }
   }
 
   /** Reads 1m candles in [start, end) from the monthly partitions (all when unbounded). */
@@ -436,7 +459,8 @@ export class Bank {
   /**
    * Merges real 1m candles into the bank. Incoming rows must meet the data contract (else
    * nothing is written and a `DataContractError` lists the violations). Rows are deduplicated
-   * by open time; short gaps are refilled around them; only partitions whose content changes
+   * by open time; short gaps confirmed empty (`confirmedEmpty`, recorded before the write) are
+   * refilled around them; only partitions whose content changes
    * are rewritten, so re-importing data already in the bank writes nothing.
    */
   async write1m(
@@ -504,7 +528,9 @@ export class Bank {
     }
     const merged = mergeCandles(concat(existingParts), withoutFilled(incoming));
     result.rowsAdded = merged.length - existingRealRows;
-    const { candles: full } = fillGaps(merged, this.maxFill);
+    // Only minutes the exchange confirmed missing are filled (record them before writing).
+    const confirmed = this.confirmedEmpty(symbol);
+    const { candles: full } = fillGaps(merged, this.maxFill, confirmed);
 
     const items: JournalItem[] = [];
     const writes: { abs: string; bytes: Uint8Array }[] = [];
@@ -533,7 +559,7 @@ export class Bank {
       }
       const gaps = detectGaps(part, MINUTE_MS, true).map((g) => ({
         ...g,
-        filled: g.missing <= this.maxFill,
+        filled: isFillable(g.start, g.end, g.missing, this.maxFill, confirmed),
       }));
       let filledCount = 0;
       for (let i = 0; i < part.length; i++) filledCount += part.filled[i];

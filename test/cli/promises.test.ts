@@ -182,3 +182,12 @@ test('weight_safety_margin and rate_limit_weight_per_minute reach the rate gover
   );
   assert.equal(again.governor.budget, 4500, 'default limit 6000, 25 % kept free');
 });
+
+test('npm start twice (threadx demo): the second run makes zero kline requests', async () => {
+  const data = path.join(dir, 'demo');
+  const first = await run(['demo', '--data-dir', data], dir);
+  assert.equal(first.status, 0, first.stdout + first.stderr);
+  const second = await run(['demo', '--data-dir', data], dir);
+  assert.equal(second.status, 0, second.stdout + second.stderr);
+  assert.match(second.stdout, /verify: \d+ file\(s\), 0 problem\(s\); 0 kline request\(s\)/);
+});

@@ -2,7 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sliceCandles, concatCandles } from '../../schemas/candles.ts';
-import { detectGaps, fillGaps, mergeRanges, subtractRanges } from '../../daemon/engine/gaps.ts';
+import {
+  detectGaps,
+  fillGaps,
+  isFillable,
+  mergeRanges,
+  subtractRanges,
+} from '../../daemon/engine/gaps.ts';
 import { synth1m } from '../helpers/synth.ts';
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -41,6 +47,32 @@ test('fillGaps: short gaps get flagged flat candles at the previous close, long 
   );
   // Filled rows are not real data: ignoring them shows the hole again.
   assert.equal(detectGaps(r.candles, M, true).length, 2);
+});
+
+test('fillGaps with confirmed ranges fills only gaps wholly inside one, never toward the edges', () => {
+  const c = holed();
+  // [10, 13) confirmed, [30, 50) only partly: only the first is filled.
+  const confirmed: [number, number][] = [
+    [T0 + 9 * M, T0 + 13 * M],
+    [T0 + 30 * M, T0 + 40 * M],
+    [T0 + 60 * M, T0 + 90 * M],
+  ];
+  const r = fillGaps(c, 30, confirmed);
+  assert.equal(r.filledCount, 3);
+  assert.deepEqual(
+    r.gaps.map((g) => [g.missing, g.filled]),
+    [
+      [3, true],
+      [20, false],
+    ],
+  );
+  // Nothing past the last row, even where it is confirmed.
+  assert.equal(r.candles.openTime[r.candles.length - 1], T0 + 59 * M);
+  assert.equal(fillGaps(c, 30, []).filledCount, 0);
+  assert.equal(fillGaps(c, 30).filledCount, 23, 'without confirmed ranges: by length only');
+  assert.ok(isFillable(T0 + 30 * M, T0 + 50 * M, 20, 30, [[T0 + 20 * M, T0 + 50 * M]]));
+  assert.ok(!isFillable(T0 + 30 * M, T0 + 50 * M, 20, 10, [[T0 + 20 * M, T0 + 50 * M]]));
+  assert.ok(!isFillable(T0 + 30 * M, T0 + 50 * M, 20, 30, [[T0 + 31 * M, T0 + 50 * M]]));
 });
 
 test('mergeRanges and subtractRanges', () => {

@@ -296,3 +296,33 @@ test('ingest: archives in ms (2024) and µs (2025) give the same candles as REST
   await assertBankValid(e.bank);
   await e.close();
 });
+
+test('ingest: the plan counts the kline requests the fetch makes up to the frontier, and an up-to-date bank plans and makes none', async () => {
+  // The exchange's clock exactly on a minute (as in the demo): 21:02 closes at its last instant.
+  const now = Date.parse('2023-05-01T21:03:00Z');
+  const e = await env({ now });
+  try {
+    // 1 minute, exactly one page (its last row needs the row after it), and a range whose last
+    // REST chunk would otherwise end 30 minutes before the frontier.
+    for (const [symbol, minutes] of [
+      ['BTCUSDT', 1],
+      ['ETHUSDT', 1000],
+      ['SOLUSDC', 20_030],
+    ] as const) {
+      const r = req({ symbols: [symbol], start: now - minutes * 60_000 });
+      const plan = await planIngest(e.deps, r);
+      const before = e.server.stats.klineRequests;
+      const s = await runIngest(e.deps, r, { plan });
+      assert.equal(s.results[0].rowsAdded, minutes, symbol);
+      assert.equal(e.server.stats.klineRequests - before, plan.requests, `${symbol}: as planned`);
+      const again = await planIngest(e.deps, r);
+      assert.equal(again.requests, 0, `${symbol}: up to date`);
+      assert.equal(again.symbols[0].minutes, 0);
+      const after = e.server.stats.klineRequests;
+      await runIngest(e.deps, r, { plan: again });
+      assert.equal(e.server.stats.klineRequests - after, 0, `${symbol}: nothing to fetch`);
+    }
+  } finally {
+    await e.close();
+  }
+});

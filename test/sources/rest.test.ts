@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import type { Candles } from '../../schemas/candles.ts';
 import { startReplayServer, type ReplayServer } from '../../daemon/replay/server.ts';
 import type { FaultSpec } from '../../daemon/replay/faults.ts';
-import { BinanceRestClient, fetchRange1m, parseKlinePage } from '../../daemon/sources/rest.ts';
+import {
+  BinanceRestClient,
+  fetchRange1m,
+  parseKlinePage,
+  requestsFor,
+} from '../../daemon/sources/rest.ts';
 import { RateGovernor } from '../../daemon/sources/governor.ts';
 import { BinanceApiError, CancelledError, SourceError } from '../../daemon/sources/errors.ts';
 import { loadKlines, recordedKlines } from '../helpers/fixtures.ts';
@@ -98,6 +103,42 @@ test('the open candle is never returned, even when the exchange sends it', async
   } finally {
     server.setFaults([]);
   }
+});
+
+test('klines lagging the clock: the open minute is kept back and nothing past it is empty', async () => {
+  // The exchange's clock says 21:01:30; its klines stop at 20:59, still open (partial).
+  server.setKlineLag(2 * MIN);
+  try {
+    const res = await fetchRange1m(client(), 'ETHUSDT', NOW - 90 * MIN, NOW + 60 * MIN);
+    assert.equal(res.candles.openTime[res.candles.length - 1], Date.UTC(2023, 4, 1, 20, 58));
+    assert.equal(res.coveredEnd, Date.UTC(2023, 4, 1, 20, 59));
+    assert.deepEqual(res.emptyRanges, [], 'the frontier is not an outage');
+  } finally {
+    server.setKlineLag(0);
+  }
+  // Caught up: 20:59 comes back with the exchange's full values, 21:00 proven by the open 21:01.
+  const res = await fetchRange1m(client(), 'ETHUSDT', Date.UTC(2023, 4, 1, 20, 59), NOW);
+  assert.deepEqual(Array.from(res.candles.openTime.subarray(0, res.candles.length)), [
+    Date.UTC(2023, 4, 1, 20, 59),
+    Date.UTC(2023, 4, 1, 21, 0),
+  ]);
+});
+
+test('a recent newest row is final only once a later row is seen: requestsFor counts the request that shows it', async () => {
+  const end = Date.UTC(2023, 4, 1, 21, 1);
+  for (const minutes of [1, 999, 1000, 1001, 2000]) {
+    const start = end - minutes * MIN;
+    const res = await fetchRange1m(client(), 'ETHUSDT', start, end);
+    assert.equal(res.candles.length, minutes, `${minutes}`);
+    assert.equal(res.pages, requestsFor(start, end, NOW), `${minutes} minute(s)`);
+  }
+  assert.equal(requestsFor(end - 1000 * MIN, end, NOW), 2);
+  // History closed long ago is final by the clock: 1000 minutes, one request.
+  const old = Date.UTC(2023, 3, 20);
+  const res = await fetchRange1m(client(), 'ETHUSDT', old - 1000 * MIN, old);
+  assert.equal(res.candles.length, 1000);
+  assert.equal(res.pages, 1);
+  assert.equal(requestsFor(old - 1000 * MIN, old, NOW), 1);
 });
 
 test('an invalid symbol fails at once with a typed, clear error', async () => {

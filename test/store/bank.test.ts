@@ -77,11 +77,15 @@ test('bank: short gaps filled and flagged, long gaps reported, filled rows never
   const dir = await tmp();
   const bank = await Bank.open(dir, { maxGapFillMinutes: 60 });
   const c = synth1m(JAN, 2 * 1440, 5);
-  // A 30-minute hole (filled) and a 5-hour hole (reported).
+  // A 30-minute hole (filled) and a 5-hour hole (reported), both confirmed empty at the exchange.
   const data = concatCandles([
     sliceCandles(c, 0, 600),
     sliceCandles(c, 630, 1500),
     sliceCandles(c, 1800, c.length),
+  ]);
+  await bank.addConfirmedEmpty('ETHUSDT', [
+    [c.openTime[600], c.openTime[630]],
+    [c.openTime[1500], c.openTime[1800]],
   ]);
   await bank.write1m('ETHUSDT', data, 'test');
   const e = bank.get('ETHUSDT', '1m')!;
@@ -107,6 +111,34 @@ test('bank: short gaps filled and flagged, long gaps reported, filled rows never
   // The real candles arrive later: they replace the filled ones.
   await bank.write1m('ETHUSDT', sliceCandles(c, 600, 630), 'late');
   assert.equal(bank.get('ETHUSDT', '1m')!.filledCount, 0);
+  await rm(dir, { recursive: true });
+});
+
+test('bank: a gap nobody confirmed missing is never filled; once confirmed, a write fills it', async () => {
+  const dir = await tmp();
+  const bank = await Bank.open(dir, { maxGapFillMinutes: 60 });
+  const c = synth1m(JAN, 300, 7);
+  // A fetch that failed between two chunks, or minutes that were only "not yet": 20 minutes.
+  await bank.write1m(
+    'ETHUSDT',
+    concatCandles([sliceCandles(c, 0, 100), sliceCandles(c, 120, 200)]),
+    'test',
+  );
+  let e = bank.get('ETHUSDT', '1m')!;
+  assert.equal(e.filledCount, 0);
+  assert.deepEqual(
+    e.gaps.map((g) => [g.start, g.missing, g.filled]),
+    [[c.openTime[100], 20, false]],
+  );
+  // The next fetch finds the exchange has nothing there (and no new rows): confirmed, then filled
+  // and flagged at once.
+  await bank.addConfirmedEmpty('ETHUSDT', [[c.openTime[100], c.openTime[120]]]);
+  e = bank.get('ETHUSDT', '1m')!;
+  assert.equal(e.filledCount, 20);
+  assert.deepEqual(
+    e.gaps.map((g) => [g.start, g.missing, g.filled]),
+    [[c.openTime[100], 20, true]],
+  );
   await rm(dir, { recursive: true });
 });
 
@@ -163,6 +195,10 @@ test('bank: incremental derive equals a full resample, on real data with the 202
   const dir = await tmp();
   const bank = await Bank.open(dir, { maxGapFillMinutes: 240 });
   const eth = loadKlines('freqtrade_andresciancio/ETH_USDT-1m.json.gz');
+  // The outage, as ingest or an archive import records it: only confirmed minutes are filled.
+  await bank.addConfirmedEmpty('ETHUSDT', [
+    [Date.parse('2023-03-24T12:40Z'), Date.parse('2023-03-24T14:00Z')],
+  ]);
   const half = Math.floor(eth.length / 2);
   await bank.write1m('ETHUSDT', sliceCandles(eth, 0, half), 'a');
   await bank.derive('ETHUSDT', ['15m', '4h', '1d', '1w', '1M']);

@@ -12,11 +12,14 @@ const tmp = (): Promise<string> => mkdtemp(path.join(tmpdir(), 'threadx-edges-')
 const T = (iso: string): number => Date.parse(iso);
 const has = (c: Candles, iso: string): boolean => c.openTime.indexOf(T(iso)) >= 0;
 const FOUR = ['1h', '1d', '1w', '1M'] as const;
+/** Binance's 2023-03-24 outage in the ETH fixture, as ingest or an archive import confirms it. */
+const OUTAGE: [number, number] = [T('2023-03-24T12:40Z'), T('2023-03-24T14:00Z')];
 
 test('edges: real ETH 2023-03-16 22:15 .. 05-01 21:01: only whole buckets are candles, the outage hour and day stay', async () => {
   const dir = await tmp();
   const bank = await Bank.open(dir, { maxGapFillMinutes: 240 });
   const eth = loadKlines('freqtrade_andresciancio/ETH_USDT-1m.json.gz');
+  await bank.addConfirmedEmpty('ETHUSDT', [OUTAGE]);
   await bank.write1m('ETHUSDT', eth, 'test');
   await bank.derive('ETHUSDT', [...FOUR]);
 
@@ -79,6 +82,7 @@ test('edges: extending forwards then backwards turns pending buckets into candle
   const dir = await tmp();
   const bank = await Bank.open(dir, { maxGapFillMinutes: 240 });
   const eth = loadKlines('freqtrade_andresciancio/ETH_USDT-1m.json.gz');
+  await bank.addConfirmedEmpty('ETHUSDT', [OUTAGE]);
   const a = eth.openTime.indexOf(T('2023-04-05T09:30Z')); // a Wednesday, mid-hour
   const b = eth.openTime.indexOf(T('2023-04-12T13:17Z'));
   await bank.write1m('ETHUSDT', sliceCandles(eth, a, b), 'mid');
@@ -96,6 +100,7 @@ test('edges: extending forwards then backwards turns pending buckets into candle
   await bank.derive('ETHUSDT', ['15m', ...FOUR], [eth.openTime[0], eth.openTime[a]]);
 
   const ref = await Bank.open(await tmp(), { maxGapFillMinutes: 240 });
+  await ref.addConfirmedEmpty('ETHUSDT', [OUTAGE]);
   await ref.write1m('ETHUSDT', eth, 'all');
   await ref.derive('ETHUSDT', ['15m', ...FOUR]);
   for (const iv of ['15m', ...FOUR] as const) {
