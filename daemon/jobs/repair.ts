@@ -222,9 +222,10 @@ async function refetch1m(
         { symbol, file: f.path, start: range[0], end: range[1] },
       );
     opts.onProgress?.(symbol, `writing ${fresh.length} candle(s)`);
+    // What the exchange confirmed empty is recorded first: the write fills only those minutes.
+    await bank.addConfirmedEmpty(symbol, empty);
     await bank.write1m(symbol, fresh, 'repair', { replace: [...replace] });
     replace.delete(f.path);
-    await bank.addConfirmedEmpty(symbol, empty);
     res.refetched.push(range);
   }
 }
