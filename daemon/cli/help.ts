@@ -9,6 +9,8 @@ interface CommandHelp {
   summary: string;
   /** Reads no bank: --data-dir is not one of its options. */
   noBank?: boolean;
+  /** The common options it takes, when not all of them (flags as in COMMON). */
+  common?: string[];
   /** [flag, what it does] */
   options: Array<[string, string]>;
 }
@@ -140,6 +142,29 @@ export const HELP: Record<string, CommandHelp> = {
       ['--idle-timeout S', 'exit after S seconds without a client'],
     ],
   },
+  replay: {
+    synopsis: 'threadx replay [options]',
+    summary:
+      'Starts the replay exchange (Binance spot REST and data.binance.vision archives, from local data) on 127.0.0.1 and runs until Ctrl-C. Reads no bank.',
+    options: [
+      ['--port N', 'TCP port (default 0: a free port)'],
+      ['--now TIME', 'the server clock, frozen: ISO date or ms (default: the real clock)'],
+      ['--weight-limit N', 'REQUEST_WEIGHT per window (default 6000)'],
+      ['--window S', 'the weight window in seconds (default 60)'],
+      ['--latency MS', 'latency, fixed ("80") or jittered ("50-100")'],
+      ['--seed N', 'seed for synthetic data, faults and jitter (default 1)'],
+      ['--time-skew S', '/api/v3/time runs this many seconds ahead of the Date header'],
+      [
+        '--kline-lag S',
+        "the klines lag the exchange's clock by S seconds (the newest is the open minute at now - S)",
+      ],
+      [
+        '--fault SPEC',
+        'repeatable: kind[:key=value,...], e.g. http5xx:probability=0.1, reset:count=3, openLast, missing:symbol=BTCUSDT,range=2024-01-01T00:00Z..2024-01-01T02:00Z (keys: path, symbol, probability, count, after, status, range)',
+      ],
+    ],
+    common: ['-h, --help'],
+  },
   demo: {
     synopsis: 'threadx demo [--data-dir DIR]',
     summary:
@@ -161,7 +186,7 @@ export function shortSummary(command: string): string | undefined {
     : (/^.*?[.:;](?=\s|$)/.exec(s)?.[0] ?? s).replace(/[:;]$/, '.');
 }
 
-/** The help text of `command`, or undefined when it has none (replay prints its own). */
+/** The help text of `command`, or undefined when there is no such command. */
 export function commandHelp(command: string): string | undefined {
   const h = HELP[command];
   if (!h) return undefined;
@@ -171,7 +196,7 @@ export function commandHelp(command: string): string | undefined {
 ${h.summary}
 
 ${own}Common options:
-${lines(COMMON.filter(([f]) => !(h.noBank && f.startsWith('--data-dir'))))}
+${lines(COMMON.filter(([f]) => (h.common ? h.common.includes(f) : !(h.noBank && f.startsWith('--data-dir')))))}
 
 Exit codes: 0 ok, 1 problems found, 2 bad input, 3 storage or network error, 130 interrupted.`;
 }

@@ -249,7 +249,15 @@ async function run(
   hooks: MainHooks,
 ): Promise<number> {
   const extra = commands.find((c) => c.name === cmd);
-  if (extra?.raw) return extra.raw(args);
+  if (extra?.raw) {
+    try {
+      return await extra.raw(args);
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      if (err.code?.startsWith('ERR_PARSE_ARGS_')) throw new UsageError(parseArgsMessage(err));
+      throw e;
+    }
+  }
   const options: ParseArgsConfig['options'] = {
     ...COMMON,
     symbol: { type: 'string' },

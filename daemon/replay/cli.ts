@@ -3,28 +3,6 @@ import { parseArgs } from 'node:util';
 import { parseFaultFlag, type FaultSpec } from './faults.ts';
 import { startReplayServer, type ReplayOptions } from './server.ts';
 
-const USAGE = `threadx replay [options]
-  Starts the replay exchange (Binance spot REST + data.binance.vision archives) on 127.0.0.1.
-
-  --port <n>            TCP port (default 0: a free port)
-  --now <time>          server clock, frozen: ISO date or ms (default: the real clock)
-  --weight-limit <n>    REQUEST_WEIGHT per window (default 6000)
-  --window <s>          weight window in seconds (default 60)
-  --latency <ms>        latency, fixed ("80") or jittered ("50-100")
-  --seed <n>            seed for synthetic data, faults and jitter (default 1)
-  --time-skew <s>       /api/v3/time runs this many seconds ahead of the Date header
-  --kline-lag <s>       the klines lag the exchange's clock by this many seconds (its newest
-                          kline is the open minute at now - lag, partial)
-  --fault <spec>        repeatable: kind[:key=value,...], e.g.
-                          http5xx:probability=0.1   reset:count=3   hang:count=1
-                          truncated:probability=0.05   malformed:count=2
-                          duplicate:count=1   outOfOrder:count=1   openLast
-                          missing:symbol=BTCUSDT,range=2024-01-01T00:00Z..2024-01-01T02:00Z
-                          corruptArchive:count=1
-                        keys: path, symbol, probability, count, after, status, range
-  --help                this text
-`;
-
 /** Entry point of `threadx replay`: starts the server, prints its URL, runs until killed. */
 export async function replayMain(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -39,14 +17,9 @@ export async function replayMain(argv: string[]): Promise<void> {
       'time-skew': { type: 'string' },
       'kline-lag': { type: 'string' },
       fault: { type: 'string', multiple: true },
-      help: { type: 'boolean' },
     },
     strict: true,
   });
-  if (values.help) {
-    console.log(USAGE);
-    return;
-  }
   const opts: ReplayOptions = {};
   if (values.port !== undefined) opts.port = num('--port', values.port);
   if (values.now !== undefined) {
@@ -54,7 +27,7 @@ export async function replayMain(argv: string[]): Promise<void> {
     if (!Number.isFinite(t))
       throw new ThreadxError(
         'BAD_INPUT',
-        `--now: cannot read ${JSON.stringify(values.now)} as a time`,
+        `The option --now must be an ISO time or ms since 1970, not ${JSON.stringify(values.now)}.`,
       );
     opts.now = t;
   }
@@ -66,7 +39,7 @@ export async function replayMain(argv: string[]): Promise<void> {
     if (!m)
       throw new ThreadxError(
         'BAD_INPUT',
-        `--latency: expected "80" or "50-100", got ${JSON.stringify(values.latency)}`,
+        `The option --latency must be "80" or "50-100", not ${JSON.stringify(values.latency)}.`,
       );
     opts.latencyMs = m[2] === undefined ? Number(m[1]) : { min: Number(m[1]), max: Number(m[2]) };
   }
@@ -97,7 +70,7 @@ function num(flag: string, v: string): number {
   if (!Number.isFinite(n) || n < 0)
     throw new ThreadxError(
       'BAD_INPUT',
-      `${flag}: expected a non-negative number, got ${JSON.stringify(v)}`,
+      `The option ${flag} must be a number of at least 0, not ${JSON.stringify(v)}.`,
     );
   return n;
 }

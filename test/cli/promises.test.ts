@@ -45,7 +45,7 @@ after(async () => {
 const BUILT_IN = ['import', 'resample', 'list', 'verify', 'check', 'export', 'validate'];
 
 test('every command has a --help that lists each of its options on a line', async () => {
-  for (const name of [...BUILT_IN, ...COMMANDS.map((c) => c.name).filter((n) => n !== 'replay')]) {
+  for (const name of [...BUILT_IN, ...COMMANDS.map((c) => c.name)]) {
     assert.ok(HELP[name], `${name} has a help entry`);
     const r = await run([name, '--help']);
     assert.equal(r.status, 0, `${name} --help: ${r.stderr}`);
@@ -60,12 +60,14 @@ test('every command has a --help that lists each of its options on a line', asyn
     for (const opt of parsed)
       assert.match(r.stdout, new RegExp(`^  --${opt}\\b`, 'm'), `${name} --help lists --${opt}`);
     // A command that reads no bank does not offer --data-dir.
-    if (HELP[name].noBank) assert.doesNotMatch(r.stdout, /--data-dir/, name);
+    if (HELP[name].noBank || HELP[name].common) assert.doesNotMatch(r.stdout, /--data-dir/, name);
     else assert.match(r.stdout, /^ {2}--data-dir DIR/m, name);
   }
+  // replay has the same layout, and takes none of the bank's options.
   const replay = await run(['replay', '--help']);
   assert.equal(replay.status, 0);
-  assert.match(replay.stdout, /--now <time>/);
+  assert.match(replay.stdout, /^ {2}--now TIME/m);
+  assert.doesNotMatch(replay.stdout, /--data-dir|--config|--json/);
 });
 
 test('bad input exits 2: end before start, start after the exchange time, no symbols', async () => {
