@@ -9,6 +9,7 @@ export {
   type LockOwner,
   acquireBankLock,
   isAlive,
+  isLocalOwner,
   lockOwner,
   lockedError,
 } from '../store/lock.ts';

@@ -38,6 +38,8 @@ export interface OpenBankOptions {
   canJoin?: boolean;
   /** A lock the caller already holds (the daemon's); `mode` is then ignored. */
   lock?: BankLock;
+  /** Told when the lock is held from elsewhere and its heartbeat is being watched. */
+  onWatch?: (text: string) => void;
 }
 
 /** Locks taken by `openBank` in this process, released by `releaseBankLocks`. */
@@ -56,7 +58,12 @@ export async function openBank(
   const maxGapFillMinutes = Math.round(config.data.processing.max_gap_fill_hours * 60);
   if (opts.lock) return Bank.open(dataDir, { maxGapFillMinutes, lock: opts.lock });
   if (opts.mode !== 'write') return Bank.open(dataDir, { maxGapFillMinutes });
-  const got = await acquireBankLock(dataDir, opts.command ?? 'threadx');
+  const got = await acquireBankLock(dataDir, opts.command ?? 'threadx', {
+    onWatch: (owner, ms) =>
+      opts.onWatch?.(
+        `The bank's lock is held by "${owner.command}" (pid ${owner.pid} on ${owner.host}), whose pid cannot be checked from here; watching its heartbeat for up to ${Math.round(ms / 1000)} s before taking a lock it no longer refreshes.`,
+      ),
+  });
   if (!got.acquired) {
     const isDaemon = got.owner?.command.startsWith('threadx serve') ?? false;
     throw lockedError(dataDir, got.owner, isDaemon, opts.canJoin ?? false);

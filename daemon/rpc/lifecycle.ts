@@ -19,6 +19,7 @@ import {
   type LockOwner,
   acquireBankLock,
   isAlive,
+  isLocalOwner,
   lockOwner,
 } from '../app/bank-lock.ts';
 
@@ -61,8 +62,9 @@ export async function readDiscovery(dataDir: string): Promise<DiscoveryInfo | nu
 
 /** The running daemon of `dataDir`, if any (it holds the bank's lock and published itself). */
 export async function findDaemon(dataDir: string): Promise<DiscoveryInfo | null> {
+  // Only a daemon whose pid means it here (this host, boot and pid namespace) can be joined.
   const owner = await lockOwner(dataDir);
-  if (owner === null || !isAlive(owner.pid)) return null;
+  if (owner === null || !isLocalOwner(owner)) return null;
   const info = await readDiscovery(dataDir);
   return info && info.pid === owner.pid ? info : null;
 }
