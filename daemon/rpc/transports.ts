@@ -25,10 +25,12 @@ import {
   type DaemonLock,
   type DiscoveryInfo,
   type Endpoint,
+  DISCOVERY_FILE,
   TOKEN_FILE,
   acquireDaemonLock,
   defaultSocketPath,
   describeEndpoint,
+  readDiscovery,
   watchParent,
 } from './lifecycle.ts';
 import { messages } from './messages.ts';
@@ -221,7 +223,7 @@ class Lifecycle {
           await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
         }
       }
-      await removeStaleSocket(socketPath);
+      await removeStaleSocket(socketPath, this.dataDir);
     }
     const srv = net.createServer((socket) => {
       this.daemon.server.connect(streamTransport(socket, socket), {
@@ -255,25 +257,41 @@ class Lifecycle {
     await fsp.rm(tokenFile, { force: true });
     await fsp.writeFile(tokenFile, token, { mode: 0o600, flag: 'wx' });
     this.cleanupFiles.push(tokenFile);
-    let unauthenticated = 0;
+    // Connections not yet authenticated, oldest first; those closed to make room.
+    const pending = new Set<net.Socket>();
+    const evicted = new WeakSet<net.Socket>();
+    // Evictions are logged as a count, at most every 10 s: a flood must not become a log flood.
+    let evictions = 0;
+    let evictionLogged = 0;
+    const noteEviction = (): void => {
+      evictions++;
+      if (Date.now() - evictionLogged < 10_000) return;
+      this.daemon.logger.warn(
+        `pre-auth slots full (${PRE_AUTH.maxConnections}): closed ${evictions} unauthenticated tcp connection(s), the oldest first`,
+      );
+      evictions = 0;
+      evictionLogged = Date.now();
+    };
     const srv = net.createServer((socket) => {
       socket.setNoDelay(true);
       // Before authentication a connection costs little: few at once, a few KiB, a few seconds,
-      // and its first message must be an `initialize` with the token, else it is closed.
-      if (unauthenticated >= PRE_AUTH.maxConnections) {
-        socket.destroy();
-        return;
+      // and its first message must be an `initialize` with the token, else it is closed. When
+      // every pre-auth slot is taken, the oldest waiter makes room: whoever holds slots open
+      // without a token cannot keep the owner out, whose `initialize` follows its connect.
+      if (pending.size >= PRE_AUTH.maxConnections) {
+        const oldest = pending.values().next().value!;
+        pending.delete(oldest);
+        evicted.add(oldest);
+        oldest.destroy();
+        noteEviction();
       }
-      unauthenticated++;
-      let counted = true;
-      const settle = (): void => {
-        if (counted) unauthenticated--;
-        counted = false;
-      };
+      pending.add(socket);
+      const settle = (): void => void pending.delete(socket);
       socket.once('close', settle);
       authenticate(socket, token, (ok) => {
         settle();
         if (!ok) {
+          if (evicted.has(socket)) return;
           this.daemon.logger.warn(
             `refused tcp ${socket.remoteAddress}:${socket.remotePort}: no valid initialize first`,
           );
@@ -299,8 +317,11 @@ class Lifecycle {
   }
 }
 
-/** What an unauthenticated TCP connection may cost. */
-export const PRE_AUTH = { maxConnections: 16, maxBytes: 16 * 1024, timeoutMs: 5_000 };
+/**
+ * What an unauthenticated TCP connection may cost: at most this many at once (a new one evicts
+ * the oldest), at most this many bytes, for at most this long.
+ */
+export const PRE_AUTH = { maxConnections: 16, maxBytes: 16 * 1024, timeoutMs: 2_000 };
 
 /**
  * Reads the first message of a TCP connection (at most `PRE_AUTH.maxBytes`, within
@@ -387,10 +408,12 @@ function tokensEqual(a: string, b: string): boolean {
 }
 
 /**
- * Removes a socket file that nobody listens on any more (a daemon that crashed). Anything else at
- * that path (a regular file, a folder, a link, someone else's socket) is refused, never removed.
+ * Removes a socket file that nobody listens on any more and that a daemon of this data directory
+ * made (a daemon that crashed: its discovery file still names the socket). Anything else at that
+ * path (a regular file, a folder, a link, someone else's socket, a dead socket another program
+ * left) is refused, never removed.
  */
-async function removeStaleSocket(socketPath: string): Promise<void> {
+async function removeStaleSocket(socketPath: string, dataDir: string): Promise<void> {
   let st: import('node:fs').Stats;
   try {
     st = await fsp.lstat(socketPath);
@@ -415,6 +438,15 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
     s.once('error', () => resolve(false));
   });
   if (alive) throw new Error(`${socketPath} is in use by another process`);
+  const ours = (await readDiscovery(dataDir))?.endpoint;
+  if (ours?.kind !== 'socket' || path.resolve(ours.path) !== socketPath) {
+    throw new ThreadxError(
+      'BAD_INPUT',
+      `${socketPath} is a socket that no daemon of ${dataDir} made (its discovery file ${DISCOVERY_FILE} does not name it), so it is left alone.`,
+      `Serve on another path ("threadx serve --socket ${path.join(path.dirname(socketPath), 'threadx.sock')} --data-dir ${dataDir}"), or remove ${socketPath} yourself if no program needs it.`,
+      { path: socketPath },
+    );
+  }
   await fsp.rm(socketPath, { force: true });
 }
 
