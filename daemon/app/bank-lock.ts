@@ -12,4 +12,5 @@ export {
   isLocalOwner,
   lockOwner,
   lockedError,
+  watchingMessage,
 } from '../store/lock.ts';

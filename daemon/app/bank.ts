@@ -11,7 +11,7 @@ import { ThreadxError } from '../../schemas/errors.ts';
 import { validateCandles } from '../engine/validate.ts';
 import { detectGaps } from '../engine/gaps.ts';
 import { Bank } from '../store/bank.ts';
-import { type BankLock, acquireBankLock, lockedError } from '../store/lock.ts';
+import { type BankLock, acquireBankLock, lockedError, watchingMessage } from '../store/lock.ts';
 import { loadConfig as loadConfigFile } from '../store/config.ts';
 import { exportCsv } from '../store/export.ts';
 import { readKlineFile } from '../store/importer.ts';
@@ -59,10 +59,7 @@ export async function openBank(
   if (opts.lock) return Bank.open(dataDir, { maxGapFillMinutes, lock: opts.lock });
   if (opts.mode !== 'write') return Bank.open(dataDir, { maxGapFillMinutes });
   const got = await acquireBankLock(dataDir, opts.command ?? 'threadx', {
-    onWatch: (owner, ms) =>
-      opts.onWatch?.(
-        `The bank's lock is held by "${owner.command}" (pid ${owner.pid} on ${owner.host}), whose pid cannot be checked from here; watching its heartbeat for up to ${Math.round(ms / 1000)} s before taking a lock it no longer refreshes.`,
-      ),
+    onWatch: (owner, ms) => opts.onWatch?.(watchingMessage(owner, ms)),
   });
   if (!got.acquired) {
     const isDaemon = got.owner?.command.startsWith('threadx serve') ?? false;

@@ -113,8 +113,12 @@ export class DaemonLock {
  * CLI command that is writing). A lock left by a dead process is taken over, by exactly one of
  * the processes that find it at once (`store/lock.ts`).
  */
-export async function acquireDaemonLock(dataDir: string, command: string): Promise<LockOutcome> {
-  const got = await acquireBankLock(dataDir, command);
+export async function acquireDaemonLock(
+  dataDir: string,
+  command: string,
+  onWatch?: (owner: LockOwner, boundMs: number) => void,
+): Promise<LockOutcome> {
+  const got = await acquireBankLock(dataDir, command, onWatch ? { onWatch } : {});
   if (got.acquired) return { acquired: true, lock: new DaemonLock(dataDir, got.lock) };
   const info = got.owner ? await readDiscovery(dataDir) : null;
   return {

@@ -34,7 +34,7 @@ import {
   watchParent,
 } from './lifecycle.ts';
 import { messages } from './messages.ts';
-import { lockedError } from '../app/bank-lock.ts';
+import { lockedError, watchingMessage } from '../app/bank-lock.ts';
 import type { Connection } from './server.ts';
 
 export interface ServeOptions {
@@ -56,7 +56,9 @@ export interface ServeOptions {
 /** Runs the daemon until it is told to stop; resolves with the process exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
   const dataDir = path.resolve(opts.dataDir);
-  const outcome = await acquireDaemonLock(dataDir, `threadx serve --${opts.mode}`);
+  const outcome = await acquireDaemonLock(dataDir, `threadx serve --${opts.mode}`, (o, ms) =>
+    opts.report(watchingMessage(o, ms)),
+  );
   if (!outcome.acquired) {
     if (opts.join && opts.mode === 'stdio' && outcome.info?.endpoint) {
       return joinProxy(outcome.info, opts);

@@ -45,7 +45,10 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Removes temporary files left by writers that were killed mid-write. */
+/**
+ * Removes temporary files left by writers that were killed mid-write, and counts them; with
+ * `remove` false it only counts (a reader asking whether there is anything to recover).
+ */
 export async function removeStaleTemps(dir: string, remove = true): Promise<number> {
   let removed = 0;
   let entries: import('node:fs').Dirent[];

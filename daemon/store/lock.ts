@@ -241,11 +241,7 @@ async function observe(dir: string, seen: LockOwner | null, boundMs: number): Pr
   }
 }
 
-async function judge(
-  dir: string,
-  owner: LockOwner | null,
-  opts: AcquireOptions,
-): Promise<Verdict> {
+async function judge(dir: string, owner: LockOwner | null, opts: AcquireOptions): Promise<Verdict> {
   const mtime = await mtimeOf(dir);
   if (mtime === null) return { kind: 'again' };
   if (!owner) {
@@ -449,6 +445,11 @@ export function lockedError(
       ? { pid: owner.pid, host: owner.host, command: owner.command, since: owner.since }
       : {}),
   });
+}
+
+/** What a process watching a lock held from elsewhere tells the user while it waits. */
+export function watchingMessage(owner: LockOwner, boundMs: number): string {
+  return `The bank's lock is held by "${owner.command}" (pid ${owner.pid} on ${owner.host}, ${elsewhere(owner)}), whose pid cannot be checked from here; watching its heartbeat for up to ${Math.round(boundMs / 1000)} s before taking a lock it no longer refreshes.`;
 }
 
 function elsewhere(owner: LockOwner): string {

@@ -26,7 +26,9 @@ const eexist = (p) =>
     path: String(p),
   });
 const writes = (flags) =>
-  flags !== undefined && flags !== null && !(typeof flags === 'string' && /^rs?$/.test(flags)) &&
+  flags !== undefined &&
+  flags !== null &&
+  !(typeof flags === 'string' && /^rs?$/.test(flags)) &&
   !(typeof flags === 'number' && (flags & 3) === 0);
 /** The error a call would get, or null when it changes nothing under ROOT. */
 function refuse(name, args) {
@@ -35,7 +37,8 @@ function refuse(name, args) {
     case 'open':
     case 'createWriteStream':
       if (name === 'open' && !writes(b)) return null;
-      if (name === 'createWriteStream' && b && typeof b === 'object' && b.flags === 'r') return null;
+      if (name === 'createWriteStream' && b && typeof b === 'object' && b.flags === 'r')
+        return null;
       return under(a) ? erofs('open', a) : null;
     case 'rename':
     case 'copyFile':
@@ -53,9 +56,26 @@ function refuse(name, args) {
   }
 }
 const NAMES = [
-  'open', 'writeFile', 'appendFile', 'mkdir', 'mkdtemp', 'rename', 'rm', 'rmdir', 'unlink',
-  'utimes', 'lutimes', 'chmod', 'lchmod', 'chown', 'lchown', 'truncate', 'copyFile', 'cp',
-  'link', 'symlink',
+  'open',
+  'writeFile',
+  'appendFile',
+  'mkdir',
+  'mkdtemp',
+  'rename',
+  'rm',
+  'rmdir',
+  'unlink',
+  'utimes',
+  'lutimes',
+  'chmod',
+  'lchmod',
+  'chown',
+  'lchown',
+  'truncate',
+  'copyFile',
+  'cp',
+  'link',
+  'symlink',
 ];
 for (const name of NAMES) {
   const cb = fs[name];
