@@ -259,9 +259,10 @@ class Lifecycle {
     await fsp.rm(tokenFile, { force: true });
     await fsp.writeFile(tokenFile, token, { mode: 0o600, flag: 'wx' });
     this.cleanupFiles.push(tokenFile);
-    // Connections not yet authenticated, oldest first; those closed to make room.
-    const pending = new Set<net.Socket>();
-    const evicted = new WeakSet<net.Socket>();
+    // Connections not yet authenticated, oldest first, with their eviction; and those evicted
+    // to make room, parked (nothing read, nothing kept) until their deadline.
+    const pending = new Map<net.Socket, { evict: () => void; deadline: number }>();
+    const parked = new Set<net.Socket>();
     // Evictions are logged as a count, at most every 10 s: a flood must not become a log flood.
     let evictions = 0;
     let evictionLogged = 0;
@@ -269,10 +270,22 @@ class Lifecycle {
       evictions++;
       if (Date.now() - evictionLogged < 10_000) return;
       this.daemon.logger.warn(
-        `pre-auth slots full (${PRE_AUTH.maxConnections}): closed ${evictions} unauthenticated tcp connection(s), the oldest first`,
+        `pre-auth slots full (${PRE_AUTH.maxConnections}): evicted ${evictions} unauthenticated tcp connection(s), the oldest first`,
       );
       evictions = 0;
       evictionLogged = Date.now();
+    };
+    const park = (socket: net.Socket, deadline: number): void => {
+      // A parked connection is closed at its deadline, not at once: a client that reconnects
+      // whenever it is closed would otherwise evict the next waiter at once, in a loop.
+      parked.add(socket);
+      socket.once('close', () => parked.delete(socket));
+      setTimeout(() => socket.destroy(), Math.max(0, deadline - Date.now())).unref();
+      if (parked.size > PRE_AUTH.maxParked) {
+        const oldest = parked.values().next().value!;
+        parked.delete(oldest);
+        oldest.destroy();
+      }
     };
     const srv = net.createServer((socket) => {
       socket.setNoDelay(true);
@@ -281,19 +294,17 @@ class Lifecycle {
       // every pre-auth slot is taken, the oldest waiter makes room: whoever holds slots open
       // without a token cannot keep the owner out, whose `initialize` follows its connect.
       if (pending.size >= PRE_AUTH.maxConnections) {
-        const oldest = pending.values().next().value!;
+        const [oldest, entry] = pending.entries().next().value!;
         pending.delete(oldest);
-        evicted.add(oldest);
-        oldest.destroy();
+        entry.evict();
+        park(oldest, entry.deadline);
         noteEviction();
       }
-      pending.add(socket);
-      const settle = (): void => void pending.delete(socket);
-      socket.once('close', settle);
-      authenticate(socket, token, (ok) => {
-        settle();
+      let evicted = false;
+      const auth = authenticate(socket, token, (ok) => {
+        pending.delete(socket);
         if (!ok) {
-          if (evicted.has(socket)) return;
+          if (evicted) return;
           this.daemon.logger.warn(
             `refused tcp ${socket.remoteAddress}:${socket.remotePort}: no valid initialize first`,
           );
@@ -305,6 +316,14 @@ class Lifecycle {
         });
         socket.resume();
       });
+      pending.set(socket, {
+        evict: () => {
+          evicted = true;
+          auth.evict();
+        },
+        deadline: Date.now() + PRE_AUTH.timeoutMs,
+      });
+      socket.once('close', () => pending.delete(socket));
     });
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
@@ -323,7 +342,13 @@ class Lifecycle {
  * What an unauthenticated TCP connection may cost: at most this many at once (a new one evicts
  * the oldest), at most this many bytes, for at most this long.
  */
-export const PRE_AUTH = { maxConnections: 16, maxBytes: 16 * 1024, timeoutMs: 2_000 };
+export const PRE_AUTH = {
+  maxConnections: 16,
+  maxBytes: 16 * 1024,
+  timeoutMs: 2_000,
+  /** Evicted connections held (unread) until their deadline, beyond which the oldest is closed. */
+  maxParked: 256,
+};
 
 /**
  * Reads the first message of a TCP connection (at most `PRE_AUTH.maxBytes`, within
@@ -332,10 +357,24 @@ export const PRE_AUTH = { maxConnections: 16, maxBytes: 16 * 1024, timeoutMs: 2_
  * Anything else (a wrong token, another method, garbage, too much, too slow) gets one error
  * answer when it had an id, and the connection is closed: no second attempt on it.
  */
-function authenticate(socket: net.Socket, token: string, done: (ok: boolean) => void): void {
+function authenticate(
+  socket: net.Socket,
+  token: string,
+  done: (ok: boolean) => void,
+): { evict: () => void } {
   const chunks: Buffer[] = [];
   let bytes = 0;
   let finished = false;
+  // Evicted: nothing more is read or kept, no answer; the caller parks or closes the socket.
+  const evict = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.pause();
+    chunks.length = 0;
+    done(false);
+  };
   const finish = (ok: boolean, reply?: string): void => {
     if (finished) return;
     finished = true;
@@ -390,6 +429,7 @@ function authenticate(socket: net.Socket, token: string, done: (ok: boolean) => 
   socket.on('data', onData);
   socket.once('error', () => finish(false));
   socket.once('close', () => finish(false));
+  return { evict };
 }
 
 function parseFirst(
