@@ -100,7 +100,13 @@ export class BankLock {
    */
   async assertHeld(): Promise<void> {
     if (!this.lost && !this.released) {
-      const now = await readOwner(this.dir);
+      // Only a missing or different owner means the lock was taken; a failing read is thrown.
+      const now = await fsp
+        .readFile(path.join(this.dir, OWNER_FILE), 'utf8')
+        .then(parseOwner, (e) => {
+          if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+          throw e;
+        });
       if (now?.token !== this.owner.token) {
         this.lost = new Error(
           now
