@@ -9,6 +9,8 @@ export {
   type LockOwner,
   acquireBankLock,
   isAlive,
+  isLocalOwner,
   lockOwner,
   lockedError,
+  watchingMessage,
 } from '../store/lock.ts';

@@ -11,7 +11,7 @@ import { ThreadxError } from '../../schemas/errors.ts';
 import { validateCandles } from '../engine/validate.ts';
 import { detectGaps } from '../engine/gaps.ts';
 import { Bank } from '../store/bank.ts';
-import { type BankLock, acquireBankLock, lockedError } from '../store/lock.ts';
+import { type BankLock, acquireBankLock, lockedError, watchingMessage } from '../store/lock.ts';
 import { loadConfig as loadConfigFile } from '../store/config.ts';
 import { exportCsv } from '../store/export.ts';
 import { readKlineFile } from '../store/importer.ts';
@@ -38,6 +38,8 @@ export interface OpenBankOptions {
   canJoin?: boolean;
   /** A lock the caller already holds (the daemon's); `mode` is then ignored. */
   lock?: BankLock;
+  /** Told when the lock is held from elsewhere and its heartbeat is being watched. */
+  onWatch?: (text: string) => void;
 }
 
 /** Locks taken by `openBank` in this process, released by `releaseBankLocks`. */
@@ -56,7 +58,9 @@ export async function openBank(
   const maxGapFillMinutes = Math.round(config.data.processing.max_gap_fill_hours * 60);
   if (opts.lock) return Bank.open(dataDir, { maxGapFillMinutes, lock: opts.lock });
   if (opts.mode !== 'write') return Bank.open(dataDir, { maxGapFillMinutes });
-  const got = await acquireBankLock(dataDir, opts.command ?? 'threadx');
+  const got = await acquireBankLock(dataDir, opts.command ?? 'threadx', {
+    onWatch: (owner, ms) => opts.onWatch?.(watchingMessage(owner, ms)),
+  });
   if (!got.acquired) {
     const isDaemon = got.owner?.command.startsWith('threadx serve') ?? false;
     throw lockedError(dataDir, got.owner, isDaemon, opts.canJoin ?? false);

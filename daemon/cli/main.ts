@@ -226,6 +226,7 @@ async function context(
             mode,
             command: `threadx ${cmd}`,
             canJoin: cmd === 'ingest' || cmd === 'repair',
+            onWatch: (text) => process.stderr.write(`threadx ${cmd}: ${text}\n`),
           }),
         );
       };
@@ -427,17 +428,22 @@ async function cmdList(ctx: CommandContext): Promise<number> {
 async function cmdVerify(ctx: CommandContext): Promise<number> {
   // Verify records each file's finding in the registry: it writes, so it holds the bank's lock.
   // While another writer (the extension's daemon) holds it, verify still checks every file and
-  // reports, but records nothing: the daemon's registry stays its own.
+  // reports, but records nothing: the daemon's registry stays its own. On a bank that cannot be
+  // written (a read-only mount), it does the same.
   let bank: Bank;
   let record = true;
   try {
     bank = await ctx.openBank('write');
   } catch (e) {
-    if (!(e instanceof ThreadxError) || e.code !== 'LOCKED') throw e;
+    if (!(e instanceof ThreadxError)) throw e;
+    const readOnly = e.code === 'STORAGE' && e.details.readOnly === true;
+    if (e.code !== 'LOCKED' && !readOnly) throw e;
     bank = await ctx.openBank('read');
     record = false;
     ctx.err(
-      `threadx verify: ${e.message} Checking without recording the findings; the extension's Verify (or "threadx verify" once that process has stopped) records them.`,
+      readOnly
+        ? `threadx verify: The bank at ${ctx.dataDir} cannot be written (${String(e.details.errno)}); checking without recording the findings ("threadx verify" records them where the bank is writable).`
+        : `threadx verify: ${e.message} Checking without recording the findings; the extension's Verify (or "threadx verify" once that process has stopped) records them.`,
     );
   }
   const progress = new Progress(!ctx.json);

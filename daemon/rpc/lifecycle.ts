@@ -19,6 +19,7 @@ import {
   type LockOwner,
   acquireBankLock,
   isAlive,
+  isLocalOwner,
   lockOwner,
 } from '../app/bank-lock.ts';
 
@@ -61,8 +62,9 @@ export async function readDiscovery(dataDir: string): Promise<DiscoveryInfo | nu
 
 /** The running daemon of `dataDir`, if any (it holds the bank's lock and published itself). */
 export async function findDaemon(dataDir: string): Promise<DiscoveryInfo | null> {
+  // Only a daemon whose pid means it here (this host, boot and pid namespace) can be joined.
   const owner = await lockOwner(dataDir);
-  if (owner === null || !isAlive(owner.pid)) return null;
+  if (owner === null || !isLocalOwner(owner)) return null;
   const info = await readDiscovery(dataDir);
   return info && info.pid === owner.pid ? info : null;
 }
@@ -111,8 +113,12 @@ export class DaemonLock {
  * CLI command that is writing). A lock left by a dead process is taken over, by exactly one of
  * the processes that find it at once (`store/lock.ts`).
  */
-export async function acquireDaemonLock(dataDir: string, command: string): Promise<LockOutcome> {
-  const got = await acquireBankLock(dataDir, command);
+export async function acquireDaemonLock(
+  dataDir: string,
+  command: string,
+  onWatch?: (owner: LockOwner, boundMs: number) => void,
+): Promise<LockOutcome> {
+  const got = await acquireBankLock(dataDir, command, onWatch ? { onWatch } : {});
   if (got.acquired) return { acquired: true, lock: new DaemonLock(dataDir, got.lock) };
   const info = got.owner ? await readDiscovery(dataDir) : null;
   return {

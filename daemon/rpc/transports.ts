@@ -25,14 +25,16 @@ import {
   type DaemonLock,
   type DiscoveryInfo,
   type Endpoint,
+  DISCOVERY_FILE,
   TOKEN_FILE,
   acquireDaemonLock,
   defaultSocketPath,
   describeEndpoint,
+  readDiscovery,
   watchParent,
 } from './lifecycle.ts';
 import { messages } from './messages.ts';
-import { lockedError } from '../app/bank-lock.ts';
+import { lockedError, watchingMessage } from '../app/bank-lock.ts';
 import type { Connection } from './server.ts';
 
 export interface ServeOptions {
@@ -54,7 +56,9 @@ export interface ServeOptions {
 /** Runs the daemon until it is told to stop; resolves with the process exit code. */
 export async function serve(opts: ServeOptions): Promise<number> {
   const dataDir = path.resolve(opts.dataDir);
-  const outcome = await acquireDaemonLock(dataDir, `threadx serve --${opts.mode}`);
+  const outcome = await acquireDaemonLock(dataDir, `threadx serve --${opts.mode}`, (o, ms) =>
+    opts.report(watchingMessage(o, ms)),
+  );
   if (!outcome.acquired) {
     if (opts.join && opts.mode === 'stdio' && outcome.info?.endpoint) {
       return joinProxy(outcome.info, opts);
@@ -221,7 +225,7 @@ class Lifecycle {
           await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
         }
       }
-      await removeStaleSocket(socketPath);
+      await removeStaleSocket(socketPath, this.dataDir);
     }
     const srv = net.createServer((socket) => {
       this.daemon.server.connect(streamTransport(socket, socket), {
@@ -255,25 +259,52 @@ class Lifecycle {
     await fsp.rm(tokenFile, { force: true });
     await fsp.writeFile(tokenFile, token, { mode: 0o600, flag: 'wx' });
     this.cleanupFiles.push(tokenFile);
-    let unauthenticated = 0;
+    // Connections not yet authenticated, oldest first, with their eviction; and those evicted
+    // to make room, parked (nothing read, nothing kept) until their deadline.
+    const pending = new Map<net.Socket, { evict: () => void; deadline: number }>();
+    const parked = new Set<net.Socket>();
+    // Evictions are logged as a count, at most every 10 s: a flood must not become a log flood.
+    let evictions = 0;
+    let evictionLogged = 0;
+    const noteEviction = (): void => {
+      evictions++;
+      if (Date.now() - evictionLogged < 10_000) return;
+      this.daemon.logger.warn(
+        `pre-auth slots full (${PRE_AUTH.maxConnections}): evicted ${evictions} unauthenticated tcp connection(s), the oldest first`,
+      );
+      evictions = 0;
+      evictionLogged = Date.now();
+    };
+    const park = (socket: net.Socket, deadline: number): void => {
+      // A parked connection is closed at its deadline, not at once: a client that reconnects
+      // whenever it is closed would otherwise evict the next waiter at once, in a loop.
+      parked.add(socket);
+      socket.once('close', () => parked.delete(socket));
+      setTimeout(() => socket.destroy(), Math.max(0, deadline - Date.now())).unref();
+      if (parked.size > PRE_AUTH.maxParked) {
+        const oldest = parked.values().next().value!;
+        parked.delete(oldest);
+        oldest.destroy();
+      }
+    };
     const srv = net.createServer((socket) => {
       socket.setNoDelay(true);
       // Before authentication a connection costs little: few at once, a few KiB, a few seconds,
-      // and its first message must be an `initialize` with the token, else it is closed.
-      if (unauthenticated >= PRE_AUTH.maxConnections) {
-        socket.destroy();
-        return;
+      // and its first message must be an `initialize` with the token, else it is closed. When
+      // every pre-auth slot is taken, the oldest waiter makes room: whoever holds slots open
+      // without a token cannot keep the owner out, whose `initialize` follows its connect.
+      if (pending.size >= PRE_AUTH.maxConnections) {
+        const [oldest, entry] = pending.entries().next().value!;
+        pending.delete(oldest);
+        entry.evict();
+        park(oldest, entry.deadline);
+        noteEviction();
       }
-      unauthenticated++;
-      let counted = true;
-      const settle = (): void => {
-        if (counted) unauthenticated--;
-        counted = false;
-      };
-      socket.once('close', settle);
-      authenticate(socket, token, (ok) => {
-        settle();
+      let evicted = false;
+      const auth = authenticate(socket, token, (ok) => {
+        pending.delete(socket);
         if (!ok) {
+          if (evicted) return;
           this.daemon.logger.warn(
             `refused tcp ${socket.remoteAddress}:${socket.remotePort}: no valid initialize first`,
           );
@@ -285,6 +316,14 @@ class Lifecycle {
         });
         socket.resume();
       });
+      pending.set(socket, {
+        evict: () => {
+          evicted = true;
+          auth.evict();
+        },
+        deadline: Date.now() + PRE_AUTH.timeoutMs,
+      });
+      socket.once('close', () => pending.delete(socket));
     });
     await new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
@@ -299,8 +338,17 @@ class Lifecycle {
   }
 }
 
-/** What an unauthenticated TCP connection may cost. */
-export const PRE_AUTH = { maxConnections: 16, maxBytes: 16 * 1024, timeoutMs: 5_000 };
+/**
+ * What an unauthenticated TCP connection may cost: at most this many at once (a new one evicts
+ * the oldest), at most this many bytes, for at most this long.
+ */
+export const PRE_AUTH = {
+  maxConnections: 16,
+  maxBytes: 16 * 1024,
+  timeoutMs: 2_000,
+  /** Evicted connections held (unread) until their deadline, beyond which the oldest is closed. */
+  maxParked: 256,
+};
 
 /**
  * Reads the first message of a TCP connection (at most `PRE_AUTH.maxBytes`, within
@@ -309,10 +357,24 @@ export const PRE_AUTH = { maxConnections: 16, maxBytes: 16 * 1024, timeoutMs: 5_
  * Anything else (a wrong token, another method, garbage, too much, too slow) gets one error
  * answer when it had an id, and the connection is closed: no second attempt on it.
  */
-function authenticate(socket: net.Socket, token: string, done: (ok: boolean) => void): void {
+function authenticate(
+  socket: net.Socket,
+  token: string,
+  done: (ok: boolean) => void,
+): { evict: () => void } {
   const chunks: Buffer[] = [];
   let bytes = 0;
   let finished = false;
+  // Evicted: nothing more is read or kept, no answer; the caller parks or closes the socket.
+  const evict = (): void => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    socket.off('data', onData);
+    socket.pause();
+    chunks.length = 0;
+    done(false);
+  };
   const finish = (ok: boolean, reply?: string): void => {
     if (finished) return;
     finished = true;
@@ -367,6 +429,7 @@ function authenticate(socket: net.Socket, token: string, done: (ok: boolean) => 
   socket.on('data', onData);
   socket.once('error', () => finish(false));
   socket.once('close', () => finish(false));
+  return { evict };
 }
 
 function parseFirst(
@@ -387,10 +450,12 @@ function tokensEqual(a: string, b: string): boolean {
 }
 
 /**
- * Removes a socket file that nobody listens on any more (a daemon that crashed). Anything else at
- * that path (a regular file, a folder, a link, someone else's socket) is refused, never removed.
+ * Removes a socket file that nobody listens on any more and that a daemon of this data directory
+ * made (a daemon that crashed: its discovery file still names the socket). Anything else at that
+ * path (a regular file, a folder, a link, someone else's socket, a dead socket another program
+ * left) is refused, never removed.
  */
-async function removeStaleSocket(socketPath: string): Promise<void> {
+async function removeStaleSocket(socketPath: string, dataDir: string): Promise<void> {
   let st: import('node:fs').Stats;
   try {
     st = await fsp.lstat(socketPath);
@@ -415,6 +480,15 @@ async function removeStaleSocket(socketPath: string): Promise<void> {
     s.once('error', () => resolve(false));
   });
   if (alive) throw new Error(`${socketPath} is in use by another process`);
+  const ours = (await readDiscovery(dataDir))?.endpoint;
+  if (ours?.kind !== 'socket' || path.resolve(ours.path) !== socketPath) {
+    throw new ThreadxError(
+      'BAD_INPUT',
+      `${socketPath} is a socket that no daemon of ${dataDir} made (its discovery file ${DISCOVERY_FILE} does not name it), so it is left alone.`,
+      `Serve on another path ("threadx serve --socket ${path.join(path.dirname(socketPath), 'threadx.sock')} --data-dir ${dataDir}"), or remove ${socketPath} yourself if no program needs it.`,
+      { path: socketPath },
+    );
+  }
   await fsp.rm(socketPath, { force: true });
 }
 

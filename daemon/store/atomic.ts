@@ -45,8 +45,11 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-/** Removes temporary files left by writers that were killed mid-write. */
-export async function removeStaleTemps(dir: string): Promise<number> {
+/**
+ * Removes temporary files left by writers that were killed mid-write, and counts them; with
+ * `remove` false it only counts (a reader asking whether there is anything to recover).
+ */
+export async function removeStaleTemps(dir: string, remove = true): Promise<number> {
   let removed = 0;
   let entries: import('node:fs').Dirent[];
   try {
@@ -56,7 +59,7 @@ export async function removeStaleTemps(dir: string): Promise<number> {
   }
   for (const e of entries) {
     if (e.isFile() && e.name.startsWith('.') && e.name.endsWith('.tmp')) {
-      await fsp.rm(path.join(e.parentPath, e.name), { force: true });
+      if (remove) await fsp.rm(path.join(e.parentPath, e.name), { force: true });
       removed++;
     }
   }

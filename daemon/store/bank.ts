@@ -46,7 +46,7 @@ import {
 } from './parquet.ts';
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
 import { codecPool } from './codec-pool.ts';
-import { type BankLock, RECOVERY, acquireBankLock } from './lock.ts';
+import { type BankLock, READ_ONLY_ERRNO, RECOVERY, acquireBankLock } from './lock.ts';
 import {
   datasetId,
   loadRegistry,
@@ -163,21 +163,50 @@ export class Bank {
 
   static async open(root: string, opts: BankOptions = {}): Promise<Bank> {
     const layout = new Layout(root);
-    await fsp.mkdir(layout.root, { recursive: true });
+    // Reading creates nothing: a read-only bank opens as it is.
+    if (opts.lock || !(await isDir(layout.root))) await fsp.mkdir(layout.root, { recursive: true });
     const bank = new Bank(layout, await loadRegistry(layout.registry), opts);
     if (opts.lock) {
       await bank.recover();
-    } else {
-      const got = await acquireBankLock(layout.root, RECOVERY);
-      if (got.acquired) {
-        try {
-          await bank.recover();
-        } finally {
-          await got.lock.release();
-        }
+      return bank;
+    }
+    // A reader takes no lock, unless a write was interrupted: then it completes it under the
+    // lock when nobody holds it (a holder, here or elsewhere, recovers for itself, and its
+    // journal is never touched while it heartbeats). Where the lock cannot be created (a
+    // read-only folder), it says so and reads what is committed.
+    const journals = await bank.journals();
+    const temps =
+      (await removeStaleTemps(layout.processed, false)) +
+      (await removeStaleTemps(layout.indicators, false)) +
+      (await removeRootTemps(layout.root, false));
+    if (journals.length === 0 && temps === 0) return bank;
+    let got: Awaited<ReturnType<typeof acquireBankLock>>;
+    try {
+      got = await acquireBankLock(layout.root, RECOVERY, { watch: false });
+    } catch (e) {
+      const errno = e instanceof ThreadxError ? e.details.errno : undefined;
+      if (typeof errno !== 'string' || !READ_ONLY_ERRNO.has(errno)) throw e;
+      if (journals.length === 0) return bank; // only temp files: nothing is lost by leaving them
+      bank.recoveryNotes.push(
+        `The bank at ${layout.root} holds an interrupted write (${journals.join(', ')}) that cannot be completed here: the folder cannot be written (${errno}). Reading what is committed; run "threadx verify" where the bank is writable to complete it.`,
+      );
+      return bank;
+    }
+    if (got.acquired) {
+      try {
+        await bank.recover();
+      } finally {
+        await got.lock.release();
       }
     }
     return bank;
+  }
+
+  /** The journals of interrupted group writes in the bank's folder. */
+  private async journals(): Promise<string[]> {
+    return (await fsp.readdir(this.layout.root)).filter((f) =>
+      /^\.journal-[A-Z0-9]+\.json$/.test(f),
+    );
   }
 
   private rebase(reg: Registry): void {
@@ -211,7 +240,7 @@ export class Bank {
    * bank did not touch are taken from disk, never overwritten with an older copy.
    */
   private async saveMerged(): Promise<void> {
-    this.lock?.assertHeld();
+    await this.lock?.assertHeld();
     const disk = await loadRegistry(this.layout.registry);
     const mine = this.reg;
     // From here to the write nothing awaits: `seen` is this bank's registry as written.
@@ -265,9 +294,9 @@ export class Bank {
     let applied = 0;
     let rolledBack = 0;
     const quarantined: string[] = [];
-    const journals = (await fsp.readdir(this.layout.root)).filter((f) =>
-      /^\.journal-[A-Z0-9]+\.json$/.test(f),
-    );
+    // Never on a journal whose writer may still be writing: only under the lock, still ours.
+    await this.lock?.assertHeld();
+    const journals = await this.journals();
     for (const name of journals) {
       const jp = path.join(this.layout.root, name);
       let items: JournalItem[] | null = null;
@@ -600,7 +629,7 @@ export class Bank {
     writes: { abs: string; bytes: Uint8Array }[],
     touch: (reg: Registry) => void,
   ): Promise<void> {
-    this.lock?.assertHeld();
+    await this.lock?.assertHeld();
     const journal = this.journalPath(items[0].dataset);
     await writeFileAtomic(journal, JSON.stringify(items));
     for (const w of writes) await writeFileAtomic(w.abs, w.bytes);
@@ -1160,17 +1189,21 @@ function journalItems(json: unknown, layout: Layout): JournalItem[] | null {
 }
 
 /** Temp files of the registry and journals at the data root, left by a writer that was killed. */
-async function removeRootTemps(root: string): Promise<void> {
+async function removeRootTemps(root: string, remove = true): Promise<number> {
   let names: string[];
   try {
     names = await fsp.readdir(root);
   } catch {
-    return;
+    return 0;
   }
+  let found = 0;
   for (const n of names) {
-    if (/^\.(registry\.json|journal-[A-Z0-9]+\.json)\..+\.tmp$/.test(n))
-      await fsp.rm(path.join(root, n), { force: true });
+    if (/^\.(registry\.json|journal-[A-Z0-9]+\.json)\..+\.tmp$/.test(n)) {
+      if (remove) await fsp.rm(path.join(root, n), { force: true });
+      found++;
+    }
   }
+  return found;
 }
 
 async function fileSha(abs: string): Promise<string | null> {
@@ -1310,4 +1343,8 @@ export function verifyWords(status: 'ok' | 'changed' | 'corrupt' | 'missing'): s
 function samePending(a: readonly number[] | undefined, b: readonly number[]): boolean {
   const x = a ?? [];
   return x.length === b.length && x.every((t, i) => t === b[i]);
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return (await fsp.stat(p).catch(() => null))?.isDirectory() ?? false;
 }

@@ -8,7 +8,7 @@ import { promises as fsp, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { ThreadxClient } from '../../daemon/rpc/client.ts';
 import { DISCOVERY_FILE, type DiscoveryInfo } from '../../daemon/rpc/lifecycle.ts';
 import { PRE_AUTH } from '../../daemon/rpc/transports.ts';
@@ -117,7 +117,7 @@ test('48 unauthenticated clients sending 16 MB claims: each is cut at a few KiB;
   good.close();
 });
 
-test('idle unauthenticated connections are capped; the cap frees up as they go', async () => {
+test('idle unauthenticated connections fill the pre-auth slots: the owner still gets in, and each idle one is closed by its deadline', async () => {
   const socks = await Promise.all(
     Array.from({ length: PRE_AUTH.maxConnections + 4 }, async () => {
       const s = net.createConnection({ port, host: '127.0.0.1' });
@@ -126,23 +126,78 @@ test('idle unauthenticated connections are capped; the cap frees up as they go',
       return s;
     }),
   );
-  // The ones over the cap are closed at once.
-  const over = socks.slice(PRE_AUTH.maxConnections);
-  await Promise.all(over.map((s) => (s.destroyed ? null : once(s, 'close'))));
-  for (const s of socks) s.destroy();
+  // Accepted after all of them: the oldest makes room for it.
+  const good = await ThreadxClient.connectPort(port);
+  assert.equal((await good.initialize({ token })).pid, daemon.pid);
+  good.close();
+  // Every idle connection is closed by the daemon (the evicted ones without being read further).
   await Promise.all(socks.map((s) => (s.closed ? null : once(s, 'close'))));
-  // The daemon sees those closes a moment after we do: a client with the token gets in as soon
-  // as it has (each attempt ends with an answer or a close, never a timer).
-  let pid: number | null = null;
-  for (let attempt = 0; attempt < 50 && pid === null; attempt++) {
-    const good = await ThreadxClient.connectPort(port);
-    pid = await good.initialize({ token }).then(
-      (r) => r.pid,
-      () => null,
-    );
-    good.close();
+});
+
+/**
+ * A hostile local user holds `count` unauthenticated connections open, opening a new one whenever
+ * one is closed; resolves with a function that stops it and closes them all.
+ */
+async function hostileHolder(
+  count: number,
+): Promise<{ opened: () => number; stop: () => Promise<void> }> {
+  let stopped = false;
+  let opened = 0;
+  const live = new Set<net.Socket>();
+  const open = async (): Promise<void> => {
+    const s = net.createConnection({ port, host: '127.0.0.1' });
+    opened++;
+    live.add(s);
+    s.on('error', () => undefined);
+    s.once('close', () => {
+      live.delete(s);
+      if (!stopped) void open();
+    });
+    await Promise.race([once(s, 'connect'), once(s, 'close')]);
+  };
+  for (let i = 0; i < count; i++) await open();
+  return {
+    opened: () => opened,
+    stop: async () => {
+      stopped = true;
+      const all = [...live];
+      for (const s of all) s.destroy();
+      await Promise.all(all.map((s) => (s.closed ? null : once(s, 'close'))));
+    },
+  };
+}
+
+/** Tries to connect and authenticate `tries` times, one after another; how many got in. */
+async function ownerTries(tries: number): Promise<number> {
+  let inside = 0;
+  for (let i = 0; i < tries; i++) {
+    try {
+      const c = await ThreadxClient.connectPort(port);
+      const ok = await c.initialize({ token }).then(
+        (r) => r.pid === daemon.pid,
+        () => false,
+      );
+      c.close();
+      if (ok) inside++;
+    } catch {
+      // Refused or reset: a try that did not get in.
+    }
   }
-  assert.equal(pid, daemon.pid);
+  return inside;
+}
+
+test('unauthenticated connections held open by a hostile user cannot keep the owner out', async (t) => {
+  // Four times the pre-auth slots, each reopened as soon as the daemon closes it.
+  const hostile = await hostileHolder(4 * PRE_AUTH.maxConnections);
+  const t0 = performance.now();
+  const inside = await ownerTries(59);
+  const ms = Math.round(performance.now() - t0);
+  const opened = hostile.opened();
+  await hostile.stop();
+  t.diagnostic(
+    `owner got in ${inside} of 59 tries in ${ms} ms past ${4 * PRE_AUTH.maxConnections} hostile connections (${opened} opened)`,
+  );
+  assert.equal(inside, 59);
 });
 
 test('serve --socket over a regular file (the registry) refuses and leaves the file alone', async () => {
@@ -162,3 +217,73 @@ test('serve --socket over a regular file (the registry) refuses and leaves the f
   ok.kill('SIGTERM');
   assert.equal((await done).code, 0);
 });
+
+test('serve --socket leaves a dead socket another program made; it replaces only its own', async () => {
+  if (process.platform === 'win32') return;
+  const dir = path.join(work, 'dead-socket');
+  await fsp.mkdir(dir, { recursive: true });
+  // Another program's socket, left behind when it was killed: nobody listens on it any more.
+  const theirs = path.join(dir, 'other.sock');
+  const other = spawn(
+    process.execPath,
+    [
+      '-e',
+      `require('net').createServer().listen(${JSON.stringify(theirs)}, () => console.log('up'))`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await once(other.stdout!, 'data');
+  other.kill('SIGKILL');
+  await once(other, 'exit');
+  assert.ok((await fsp.lstat(theirs)).isSocket());
+  // (An idle timeout ends a daemon that would wrongly serve there.)
+  const r = await runCli(
+    ['serve', '--socket', theirs, '--data-dir', dir, '--idle-timeout', '1'],
+    work,
+  );
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /is a socket that no daemon of .* made/);
+  assert.match(r.stderr, /"threadx serve --socket /);
+  assert.ok((await fsp.lstat(theirs)).isSocket(), 'their socket is still there');
+
+  // A daemon of this data directory killed with SIGKILL leaves its socket, named by its
+  // discovery file: the next daemon replaces it.
+  const ours = path.join(dir, 'd.sock');
+  const first = startCli(['serve', '--socket', ours, '--data-dir', dir], work);
+  await waitForFile(path.join(dir, DISCOVERY_FILE), first);
+  first.kill('SIGKILL');
+  await once(first, 'exit');
+  assert.ok((await fsp.lstat(ours)).isSocket());
+  const second = startCli(['serve', '--socket', ours, '--data-dir', dir], work);
+  const done = finish(second);
+  try {
+    const client = await connectWhenServing(dir, second.pid!);
+    assert.equal((await client.initialize()).pid, second.pid);
+    client.close();
+  } finally {
+    second.kill('SIGTERM');
+  }
+  assert.equal((await done).code, 0);
+});
+
+/** A client of the daemon `pid` once it has published its discovery file. */
+async function connectWhenServing(dir: string, pid: number): Promise<ThreadxClient> {
+  const file = path.join(dir, DISCOVERY_FILE);
+  const { watch } = await import('node:fs');
+  const watcher = watch(dir);
+  try {
+    for (;;) {
+      // Listening before reading: a change while the file is read is not missed.
+      const changed = once(watcher, 'change');
+      const info = await fsp
+        .readFile(file, 'utf8')
+        .then((t) => JSON.parse(t) as DiscoveryInfo)
+        .catch(() => null);
+      if (info?.pid === pid && info.endpoint?.kind === 'socket')
+        return await ThreadxClient.connectSocket(info.endpoint.path);
+      await changed;
+    }
+  } finally {
+    watcher.close();
+  }
+}
