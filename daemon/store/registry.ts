@@ -56,8 +56,12 @@ export async function loadRegistry(file: string): Promise<Registry> {
   return parsed.data;
 }
 
-export async function saveRegistry(file: string, reg: Registry): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(reg, null, 1));
+/** Writes the registry atomically; returns the written file's identity (see `writeFileAtomic`). */
+export function saveRegistry(
+  file: string,
+  reg: Registry,
+): Promise<{ dev: number; ino: number; size: number; mtimeMs: number }> {
+  return writeFileAtomic(file, JSON.stringify(reg, null, 1));
 }
 
 export function datasetId(symbol: string, interval: Interval): string {
@@ -83,19 +87,25 @@ export function summarize(entry: DatasetEntry): DatasetEntry {
         filled: false,
       });
     }
-    gaps.push(...f.gaps);
+    // Loops, never `push(...x)` or `Math.min(...x)`: an argument list as long as a dataset's
+    // gaps or files can overflow the stack.
+    for (const g of f.gaps) gaps.push(g);
     if (f.last !== null) prevLast = f.last;
   }
-  const firsts = files.map((f) => f.first).filter((x): x is number => x !== null);
-  const lasts = files.map((f) => f.last).filter((x): x is number => x !== null);
+  let first: number | null = null;
+  let last: number | null = null;
+  for (const f of files) {
+    if (f.first !== null && (first === null || f.first < first)) first = f.first;
+    if (f.last !== null && (last === null || f.last > last)) last = f.last;
+  }
   return {
     ...entry,
     files,
     rows,
     filledCount: filled,
     gaps: gaps.sort((a, b) => a.start - b.start),
-    first: firsts.length ? Math.min(...firsts) : null,
-    last: lasts.length ? Math.max(...lasts) : null,
+    first,
+    last,
   };
 }
 
