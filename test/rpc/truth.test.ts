@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { appendFile, unlink, writeFile } from 'node:fs/promises';
 import { ResponseError } from '../../daemon/rpc/client.ts';
 import { startHarness } from '../helpers/harness.ts';
 
@@ -58,6 +58,42 @@ test('registry/verify findings persist and show in registry/list; data/read refu
     assert.equal(back.length, 72);
     list = await h.client.request('registry/list', {});
     assert.equal(list.datasets.find((d) => d.id === 'BTCUSDC/1h')!.integrity?.state, 'verified');
+  } finally {
+    await h.close();
+  }
+});
+
+test('registry/list says "changed" for a file damaged after its verify, cached or filtered, before any read', async () => {
+  const h = await startHarness({ seed: { BTCUSDC: 3, ETHUSDC: 3 }, derive: ['1h', '1d'] });
+  try {
+    assert.equal((await h.client.request('registry/verify', {})).ok, true);
+    const state = (l: { datasets: { id: string; integrity?: { state: string } }[] }, id: string) =>
+      l.datasets.find((d) => d.id === id)?.integrity?.state;
+    // Served twice: the second answer comes from the cached serialisation.
+    let list = await h.client.request('registry/list', {});
+    list = await h.client.request('registry/list', {});
+    assert.equal(state(list, 'BTCUSDC/1h'), 'verified');
+
+    // Damaged behind the daemon's back, after its last verify: no verify, no read, no event.
+    const file = path.join(h.dir, 'processed', 'BTCUSDC', '1h.parquet');
+    await appendFile(file, 'tail');
+    list = await h.client.request('registry/list', {});
+    const integ = list.datasets.find((d) => d.id === 'BTCUSDC/1h')!.integrity!;
+    assert.equal(integ.state, 'changed');
+    assert.match(integ.reason ?? '', /bytes where the registry recorded/);
+    assert.equal(state(list, 'ETHUSDC/1h'), 'verified', 'the other symbol is untouched');
+    // A symbol's own listing (what the extension asks after registry/changed) agrees.
+    const one = await h.client.request('registry/list', { filter: { symbol: 'BTCUSDC' } });
+    assert.equal(state(one, 'BTCUSDC/1h'), 'changed');
+    // A file removed: missing, at once.
+    await unlink(path.join(h.dir, 'processed', 'ETHUSDC', '1d.parquet'));
+    list = await h.client.request('registry/list', {});
+    assert.equal(state(list, 'ETHUSDC/1d'), 'missing');
+    // The read beside it refuses the same file: the views and the read error agree.
+    await assert.rejects(
+      h.client.request('data/read', { symbol: 'BTCUSDC', interval: '1h' }),
+      /processed\/BTCUSDC\/1h\.parquet is damaged/,
+    );
   } finally {
     await h.close();
   }
