@@ -742,7 +742,8 @@ export class Bank {
         first: series.length ? series.openTime[0] : null,
         last: series.length ? series.openTime[series.length - 1] : null,
         gaps,
-        filledCount: 0,
+        // Buckets made only of filled minutes are filled candles (engine/resample.ts).
+        filledCount: countFilled(series),
         writtenAt: this.now(),
       };
       await this.commit([{ dataset: id, file }], [{ abs, bytes }], (reg) => {
@@ -1261,6 +1262,12 @@ async function listParquet(dir: string, layout: Layout): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+function countFilled(c: Candles): number {
+  let n = 0;
+  for (let i = 0; i < c.length; i++) n += c.filled[i];
+  return n;
 }
 
 function withoutFilled(c: Candles): Candles {
