@@ -148,13 +148,7 @@ export class RegistryView {
    * last look (a file changed, removed or rewritten) bumps the version.
    */
   private async look(filter?: ListFilter): Promise<void> {
-    const entries: DatasetEntry[] = [];
-    for (const e of Object.values(this.bank.registry().datasets)) {
-      if (filter?.symbol && e.symbol !== filter.symbol) continue;
-      if (filter?.interval && e.interval !== filter.interval) continue;
-      if (filter?.kind && e.kind !== filter.kind) continue;
-      entries.push(e);
-    }
+    const entries = this.entries(filter);
     const now = await seeFiles(this.bank.layout, entries);
     let changed = false;
     for (const e of entries)
@@ -168,6 +162,24 @@ export class RegistryView {
     // A full look forgets the files no longer registered, so the map stays the registry's size.
     if (!filter) for (const p of this.seen.keys()) if (!now.has(p)) this.seen.delete(p);
     if (changed) this.version++;
+  }
+
+  /**
+   * The registry entries `filter` selects. A symbol's come from the cached summaries' index when
+   * it is current (what the extension asks after `registry/changed`: no pass over every dataset).
+   */
+  private entries(filter?: ListFilter): DatasetEntry[] {
+    const datasets = this.bank.registry().datasets;
+    const keep = (e: DatasetEntry | undefined): e is DatasetEntry =>
+      e !== undefined &&
+      (!filter?.symbol || e.symbol === filter.symbol) &&
+      (!filter?.interval || e.interval === filter.interval) &&
+      (!filter?.kind || e.kind === filter.kind);
+    if (filter?.symbol && this.cache?.version === this.version && this.writers === 0)
+      return (this.cache.bySymbol.get(filter.symbol) ?? []).map((d) => datasets[d.id]).filter(keep);
+    const out: DatasetEntry[] = [];
+    for (const id in datasets) if (keep(datasets[id])) out.push(datasets[id]);
+    return out;
   }
 
   /** Datasets written or removed since the last call; the caller broadcasts them. */
