@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
  */
 export async function writeFileAtomic(
   target: string,
-  data: Uint8Array | string,
+  data: Uint8Array | string | readonly string[],
 ): Promise<{ dev: number; ino: number; size: number; mtimeMs: number }> {
   const dir = path.dirname(target);
   await fsp.mkdir(dir, { recursive: true });
@@ -22,7 +22,9 @@ export async function writeFileAtomic(
   // later whether the target is still this file.
   let st: { dev: number; ino: number; size: number; mtimeMs: number };
   try {
-    await fh.writeFile(data);
+    // Pieces are written one by one: a large text is never one buffer as well as one string.
+    if (Array.isArray(data)) for (const piece of data as readonly string[]) await fh.write(piece);
+    else await fh.writeFile(data as Uint8Array | string);
     await fh.sync();
     st = await fh.stat();
   } catch (e) {

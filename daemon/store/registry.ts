@@ -56,12 +56,60 @@ export async function loadRegistry(file: string): Promise<Registry> {
   return parsed.data;
 }
 
-/** Writes the registry atomically; returns the written file's identity (see `writeFileAtomic`). */
+/**
+ * Writes the registry atomically; returns the written file's identity (see `writeFileAtomic`).
+ * The text is made at once (a consistent snapshot) but in pieces, written one by one.
+ */
 export function saveRegistry(
   file: string,
   reg: Registry,
 ): Promise<{ dev: number; ino: number; size: number; mtimeMs: number }> {
-  return writeFileAtomic(file, JSON.stringify(reg, null, 1));
+  return writeFileAtomic(file, registryText(reg));
+}
+
+/** Pieces of about this many characters. */
+const PIECE = 1 << 20;
+
+/**
+ * `JSON.stringify(reg, null, 1)`, the registry's format, as pieces of about 1 MB: each dataset
+ * is serialised alone and indented to its depth, so 200,000 datasets never make one string of
+ * the whole file (and then one buffer of it) besides the registry itself.
+ */
+export function registryText(reg: Registry): string[] {
+  const pieces: string[] = [];
+  let cur = '';
+  const add = (s: string): void => {
+    cur += s;
+    if (cur.length >= PIECE) {
+      pieces.push(cur);
+      cur = '';
+    }
+  };
+  const record = (obj: Record<string, unknown>, last: boolean): void => {
+    let first = true;
+    for (const k in obj) {
+      if (obj[k] === undefined) continue;
+      add(`${first ? '' : ','}\n  ${JSON.stringify(k)}: `);
+      add(JSON.stringify(obj[k], null, 1).replaceAll('\n', '\n  '));
+      first = false;
+    }
+    add(first ? `{}${last ? '' : ','}` : `\n }${last ? '' : ','}`);
+  };
+  const top = reg as unknown as Record<string, unknown>;
+  const keys = Object.keys(top).filter((k) => top[k] !== undefined);
+  add('{');
+  keys.forEach((k, i) => {
+    const v = top[k];
+    const last = i === keys.length - 1;
+    add(`\n ${JSON.stringify(k)}: `);
+    if ((k === 'datasets' || k === 'confirmedEmpty') && v && typeof v === 'object') {
+      if (Object.keys(v).length) add('{');
+      record(v as Record<string, unknown>, last);
+    } else add(`${JSON.stringify(v, null, 1).replaceAll('\n', '\n ')}${last ? '' : ','}`);
+  });
+  add(keys.length ? '\n}' : '}');
+  if (cur) pieces.push(cur);
+  return pieces;
 }
 
 export function datasetId(symbol: string, interval: Interval): string {

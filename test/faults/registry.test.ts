@@ -13,6 +13,8 @@ import { exportCsv } from '../../daemon/store/export.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import { synth1m } from '../helpers/synth.ts';
 import { writeBigRegistry } from '../helpers/big-registry.ts';
+import { loadRegistry, registryText, saveRegistry } from '../../daemon/store/registry.ts';
+import { emptyRegistry } from '../../schemas/registry.ts';
 import { CLI, ensureBuilt, finish, runCli, tempDir } from './harness.ts';
 import { spawn } from 'node:child_process';
 
@@ -97,15 +99,32 @@ test('a tampered registry: verify lists the entries, delete refuses, the other d
   assert.equal(out.issues.length, 3);
 });
 
-/** `threadx ARGS` with V8's old space capped at `heapMb`. */
-function runBounded(args: string[], heapMb: number) {
-  return finish(
-    spawn(process.execPath, [`--max-old-space-size=${heapMb}`, CLI, ...args], {
-      cwd: work,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-  );
+/** `threadx ARGS` with V8's old space capped at `heapMb`; a signal that ended it is in stderr. */
+async function runBounded(args: string[], heapMb: number) {
+  const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, CLI, ...args], {
+    cwd: work,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let signal: string | null = null;
+  child.on('exit', (_code, s) => (signal = s));
+  const r = await finish(child);
+  if (signal) r.stderr += `\n(ended by ${signal})`;
+  return r;
 }
+
+test('the registry is written in pieces, byte-identical to JSON.stringify(reg, null, 1)', async () => {
+  const dir = await fsp.mkdtemp(path.join(work, 'text-'));
+  await writeBigRegistry(dir, 40);
+  const reg = await loadRegistry(path.join(dir, 'registry.json'));
+  reg.confirmedEmpty = { AAAAUSDT: [[1, 2]], AAABUSDT: [] };
+  for (const r of [reg, emptyRegistry(), { ...emptyRegistry(), confirmedEmpty: { X: [] } }])
+    assert.equal(registryText(r).join(''), JSON.stringify(r, null, 1));
+  await saveRegistry(path.join(dir, 'registry.json'), reg);
+  assert.equal(
+    await fsp.readFile(path.join(dir, 'registry.json'), 'utf8'),
+    JSON.stringify(reg, null, 1),
+  );
+});
 
 test(
   'a registry of 200,000 datasets: list and verify finish with a 768 MB heap, no stack overflow',
