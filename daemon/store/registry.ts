@@ -35,6 +35,8 @@ export async function loadRegistry(file: string): Promise<Registry> {
   let json: unknown;
   try {
     json = JSON.parse(text);
+    // Let the text go before the schema copies the registry (200,000 datasets: 150 MB of it).
+    text = '';
   } catch (e) {
     throw new ThreadxError(
       'REGISTRY',
@@ -77,12 +79,16 @@ const PIECE = 1 << 20;
  */
 export function registryText(reg: Registry): string[] {
   const pieces: string[] = [];
-  let cur = '';
+  // Parts joined into one flat string per piece: `+=` would keep a rope of every small string.
+  let parts: string[] = [];
+  let size = 0;
   const add = (s: string): void => {
-    cur += s;
-    if (cur.length >= PIECE) {
-      pieces.push(cur);
-      cur = '';
+    parts.push(s);
+    size += s.length;
+    if (size >= PIECE) {
+      pieces.push(parts.join(''));
+      parts = [];
+      size = 0;
     }
   };
   const record = (obj: Record<string, unknown>, last: boolean): void => {
@@ -108,7 +114,7 @@ export function registryText(reg: Registry): string[] {
     } else add(`${JSON.stringify(v, null, 1).replaceAll('\n', '\n ')}${last ? '' : ','}`);
   });
   add(keys.length ? '\n}' : '}');
-  if (cur) pieces.push(cur);
+  if (parts.length) pieces.push(parts.join(''));
   return pieces;
 }
 
