@@ -114,12 +114,12 @@ test('a fully filled 2-hour hole: list, tree, data/read and the chart say "fille
     const HOUR = 3_600_000;
     const c = synth1m(day, 3 * 1440, 3);
     // 10:00..11:59 of the first day missing; the exchange confirmed them empty (an outage).
+    await bank.addConfirmedEmpty('BTCUSDC', [[day + 10 * HOUR, day + 12 * HOUR]]);
     await bank.write1m(
       'BTCUSDC',
       concatCandles([sliceCandles(c, 0, 600), sliceCandles(c, 720, c.length)]),
       'test',
     );
-    await bank.addConfirmedEmpty('BTCUSDC', [[day + 10 * HOUR, day + 12 * HOUR]]);
     await bank.derive('BTCUSDC', ['1h', '1d']);
     h.daemon.services.registry.diff();
 
