@@ -51,6 +51,12 @@ export const FileEntrySchema = z.object({
   filledCount: z.number().default(0),
   /** When the bank wrote this content (ms, UTC). */
   writtenAt: z.number().optional(),
+  /**
+   * The file's modification time (ms) as the bank last saw it: right after writing it, or at a
+   * verify that found it sound. A listing compares it and `bytes` with the file on disk, so a
+   * file changed since is "changed" at once (entries written before this field: size only).
+   */
+  mtime: z.number().optional(),
   /** The last verify of this file, when it was verified since it was written. */
   verify: FileVerifySchema.optional(),
 });
@@ -124,7 +130,43 @@ export const IntegritySchema = z.object({
 });
 export type Integrity = z.infer<typeof IntegritySchema>;
 
-export function fileIntegrity(f: FileEntry): Integrity {
+/**
+ * What a listing saw of a file on disk (one `stat`): its size and modification time, or null when
+ * it is gone. Absent when the listing did not look (the registry's record alone is shown).
+ */
+export type FileSeen = { bytes: number; mtime: number } | null;
+
+/** The file's recorded integrity, made worse by what a listing saw on disk now. */
+export function fileIntegrity(f: FileEntry, seen?: FileSeen): Integrity {
+  const recorded = recordedIntegrity(f);
+  if (seen === undefined || recorded.state === 'corrupt' || recorded.state === 'missing')
+    return recorded;
+  const v = f.verify;
+  // When the file was last known sound: its last good verify, else its write.
+  const sound = v?.status === 'ok' && recorded.state === 'verified' ? v.at : f.writtenAt;
+  const since = sound !== undefined ? { since: sound } : {};
+  if (seen === null)
+    return { state: 'missing', ...since, reason: 'the file is missing', file: f.path };
+  if (recorded.state === 'changed') return recorded;
+  if (seen.bytes !== f.bytes)
+    return {
+      state: 'changed',
+      ...since,
+      reason: `it has ${seen.bytes} bytes where the registry recorded ${f.bytes}`,
+      file: f.path,
+    };
+  if (f.mtime !== undefined && seen.mtime !== f.mtime)
+    return {
+      state: 'changed',
+      ...since,
+      reason: 'it was modified after the bank last wrote or verified it',
+      file: f.path,
+    };
+  return recorded;
+}
+
+/** The file's integrity as its registry entry records it (its last verify, its last write). */
+function recordedIntegrity(f: FileEntry): Integrity {
   const v = f.verify;
   if (!v || (f.writtenAt !== undefined && f.writtenAt > v.at)) return { state: 'not-verified' };
   if (v.status === 'ok') return { state: 'verified', at: v.at };
@@ -139,15 +181,32 @@ export function fileIntegrity(f: FileEntry): Integrity {
 
 const WORST: Integrity['state'][] = ['corrupt', 'missing', 'changed', 'not-verified', 'verified'];
 
-/** A dataset's integrity: its worst file's (a dataset is only as sound as its worst file). */
-export function datasetIntegrity(files: readonly FileEntry[]): Integrity {
+/**
+ * A dataset's integrity: its worst file's (a dataset is only as sound as its worst file). With
+ * `seen` (a listing's stat of each file, by path), a file changed or gone since its last verify
+ * reads "changed"/"missing" at once: "verified" means verified, and unchanged since.
+ */
+export function datasetIntegrity(
+  files: readonly FileEntry[],
+  seen?: ReadonlyMap<string, FileSeen>,
+): Integrity {
   if (files.length === 0) return { state: 'not-verified' };
-  const all = files.map(fileIntegrity);
-  for (const state of WORST.slice(0, 4)) {
-    const hit = all.find((i) => i.state === state);
-    if (hit) return hit;
+  // One pass with a loop: a dataset may have many files, and `Math.min(...all)` over them
+  // would pass them all as arguments.
+  let worst: Integrity | undefined;
+  let rank = WORST.length;
+  let oldest = Infinity;
+  for (const f of files) {
+    const i = fileIntegrity(f, seen?.get(f.path));
+    const r = WORST.indexOf(i.state);
+    if (r < rank) {
+      rank = r;
+      worst = i;
+    }
+    if (i.state === 'verified' && (i.at ?? 0) < oldest) oldest = i.at ?? 0;
   }
-  return { state: 'verified', at: Math.min(...all.map((i) => i.at ?? 0)) };
+  if (worst && worst.state !== 'verified') return worst;
+  return { state: 'verified', at: oldest };
 }
 
 export { integrityText } from './integrity.ts';

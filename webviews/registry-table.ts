@@ -67,11 +67,17 @@ export function registryCsv(rows: DatasetSummary[], all: DatasetSummary[]): stri
     'pending_buckets',
     'indicators',
   ];
+  // Indicator keys by `symbol/interval`, in one pass (a filter per row would be quadratic).
+  const keys = new Map<string, string[]>();
+  for (const i of all) {
+    if (i.kind !== 'indicator') continue;
+    const k = `${i.symbol}/${i.interval}`;
+    let list = keys.get(k);
+    if (!list) keys.set(k, (list = []));
+    list.push(i.id.split('/').slice(2).join('/'));
+  }
   const lines = rows.map((d) => {
-    const inds = all
-      .filter((i) => i.kind === 'indicator' && i.symbol === d.symbol && i.interval === d.interval)
-      .map((i) => i.id.split('/').slice(2).join('/'))
-      .join(' ');
+    const inds = (keys.get(`${d.symbol}/${d.interval}`) ?? []).join(' ');
     return [
       d.id,
       d.symbol,
@@ -91,5 +97,6 @@ export function registryCsv(rows: DatasetSummary[], all: DatasetSummary[]): stri
       .map(csvCell)
       .join(',');
   });
-  return [header.join(','), ...lines].join('\n') + '\n';
+  lines.unshift(header.join(','));
+  return lines.join('\n') + '\n';
 }

@@ -12,6 +12,8 @@ import { validateCandles } from '../engine/validate.ts';
 import { detectGaps } from '../engine/gaps.ts';
 import { Bank } from '../store/bank.ts';
 import { type BankLock, acquireBankLock, lockedError, watchingMessage } from '../store/lock.ts';
+import { seeFiles } from '../store/observe.ts';
+import { type DatasetEntry, type Integrity, datasetIntegrity } from '../../schemas/registry.ts';
 import { loadConfig as loadConfigFile } from '../store/config.ts';
 import { exportCsv } from '../store/export.ts';
 import { readKlineFile } from '../store/importer.ts';
@@ -129,6 +131,19 @@ export async function validateFile(file: string) {
     report,
     gaps,
   };
+}
+
+/**
+ * The bank's datasets, sorted by id, each with its integrity as its files are on disk now: one
+ * `stat` per file (`seeFiles`), so `threadx list` says "changed" for a file changed since its
+ * last verify, as the daemon's `registry/list` does.
+ */
+export async function listBank(
+  bank: Bank,
+): Promise<{ entry: DatasetEntry; integrity: Integrity }[]> {
+  const list = bank.list();
+  const seen = await seeFiles(bank.layout, list);
+  return list.map((entry) => ({ entry, integrity: datasetIntegrity(entry.files, seen) }));
 }
 
 /** Re-derives each stored timeframe of `symbol` from 1m and lists the differences. */

@@ -5,12 +5,18 @@
  * The summaries are computed once per registry state and cached; a write bumps the version. While
  * a job that writes is running, the cache is bypassed, so a list never shows a state older than
  * the last completed write.
+ *
+ * Every listing first looks at the files it lists (one `stat` each, `seeFiles`): a file whose
+ * size or modification time differs from the registry's, or that is gone, makes its dataset's
+ * integrity "changed" or "missing" in that very answer, whatever its last verify said. A change
+ * seen bumps the version, so the cached summaries never outlive what is on disk.
  */
 import type { DatasetSummary } from '../../schemas/protocol.ts';
-import { type DatasetEntry, datasetIntegrity } from '../../schemas/registry.ts';
+import { type DatasetEntry, type FileSeen, datasetIntegrity } from '../../schemas/registry.ts';
 import path from 'node:path';
 import type { Bank } from '../store/bank.ts';
 import type { Layout } from '../store/layout.ts';
+import { seeFiles } from '../store/observe.ts';
 
 /** The absolute location of a dataset: its 1m folder, its derived file or its indicator file. */
 export function datasetLocation(layout: Layout, e: DatasetEntry): string | undefined {
@@ -23,7 +29,15 @@ export function datasetLocation(layout: Layout, e: DatasetEntry): string | undef
   }
 }
 
-export function summarize(e: DatasetEntry, layout?: Layout): DatasetSummary {
+/**
+ * A dataset as clients see it. With `seen` (a listing's stat of each file), its integrity is what
+ * is on disk now, not only what the last verify found.
+ */
+export function summarize(
+  e: DatasetEntry,
+  layout?: Layout,
+  seen?: ReadonlyMap<string, FileSeen>,
+): DatasetSummary {
   const where = layout ? datasetLocation(layout, e) : undefined;
   let gaps = 0;
   let missing = 0;
@@ -51,7 +65,7 @@ export function summarize(e: DatasetEntry, layout?: Layout): DatasetSummary {
     derived: e.kind === 'candles' && e.interval !== '1m',
     ...(e.indicator ? { indicator: e.indicator } : {}),
     pending: e.pending?.length ?? 0,
-    integrity: datasetIntegrity(e.files),
+    integrity: datasetIntegrity(e.files, seen),
     ...(where ? { path: where } : {}),
   };
 }
@@ -60,6 +74,14 @@ function fingerprint(e: DatasetEntry): string {
   const last = e.files.length ? e.files[e.files.length - 1].sha256 : '';
   const checked = e.files.map((f) => `${f.verify?.at ?? ''}${f.verify?.status ?? ''}`).join(',');
   return `${e.updated}|${e.rows}|${e.files.length}|${e.first}|${e.last}|${last}|${checked}|${e.pending?.length ?? 0}`;
+}
+
+type ListFilter = { symbol?: string; interval?: string; kind?: string };
+
+function sameSeen(a: FileSeen | undefined, b: FileSeen | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b) return false;
+  return a.bytes === b.bytes && a.mtime === b.mtime;
 }
 
 export interface RegistryDiff {
@@ -78,6 +100,8 @@ export class RegistryView {
   private baseline: Map<string, string>;
   /** Jobs that write are running: do not trust the cache. */
   private writers = 0;
+  /** What the last listings saw of each registered file on disk, by registry path. */
+  private readonly seen = new Map<string, FileSeen>();
 
   constructor(private readonly bank: Bank) {
     this.baseline = this.snapshot();
@@ -95,7 +119,23 @@ export class RegistryView {
     };
   }
 
-  list(filter?: { symbol?: string; interval?: string; kind?: string }): DatasetSummary[] {
+  /** The datasets matching `filter`, their files looked at first (see the module's comment). */
+  async list(filter?: ListFilter): Promise<DatasetSummary[]> {
+    await this.look(filter);
+    return this.listSeen(filter);
+  }
+
+  /** The unfiltered `registry/list` result as JSON, cached per registry state and disk state. */
+  async listJson(): Promise<string> {
+    await this.look();
+    if (this.json && this.json.version === this.version && this.writers === 0)
+      return this.json.text;
+    const text = JSON.stringify({ datasets: this.listSeen() });
+    this.json = { version: this.version, text };
+    return text;
+  }
+
+  private listSeen(filter?: ListFilter): DatasetSummary[] {
     const { all, bySymbol } = this.summaries();
     let out = filter?.symbol ? (bySymbol.get(filter.symbol) ?? []) : all;
     if (filter?.interval) out = out.filter((d) => d.interval === filter.interval);
@@ -103,13 +143,43 @@ export class RegistryView {
     return out;
   }
 
-  /** The unfiltered `registry/list` result as JSON, cached per registry state. */
-  listJson(): string {
-    if (this.json && this.json.version === this.version && this.writers === 0)
-      return this.json.text;
-    const text = JSON.stringify({ datasets: this.list() });
-    this.json = { version: this.version, text };
-    return text;
+  /**
+   * Stats the files of the datasets `filter` selects and keeps what it saw; a difference from the
+   * last look (a file changed, removed or rewritten) bumps the version.
+   */
+  private async look(filter?: ListFilter): Promise<void> {
+    const entries = this.entries(filter);
+    const now = await seeFiles(this.bank.layout, entries);
+    let changed = false;
+    for (const e of entries)
+      for (const f of e.files) {
+        const a = now.get(f.path);
+        if (sameSeen(a, this.seen.get(f.path))) continue;
+        changed = true;
+        if (a === undefined) this.seen.delete(f.path);
+        else this.seen.set(f.path, a);
+      }
+    // A full look forgets the files no longer registered, so the map stays the registry's size.
+    if (!filter) for (const p of this.seen.keys()) if (!now.has(p)) this.seen.delete(p);
+    if (changed) this.version++;
+  }
+
+  /**
+   * The registry entries `filter` selects. A symbol's come from the cached summaries' index when
+   * it is current (what the extension asks after `registry/changed`: no pass over every dataset).
+   */
+  private entries(filter?: ListFilter): DatasetEntry[] {
+    const datasets = this.bank.registry().datasets;
+    const keep = (e: DatasetEntry | undefined): e is DatasetEntry =>
+      e !== undefined &&
+      (!filter?.symbol || e.symbol === filter.symbol) &&
+      (!filter?.interval || e.interval === filter.interval) &&
+      (!filter?.kind || e.kind === filter.kind);
+    if (filter?.symbol && this.cache?.version === this.version && this.writers === 0)
+      return (this.cache.bySymbol.get(filter.symbol) ?? []).map((d) => datasets[d.id]).filter(keep);
+    const out: DatasetEntry[] = [];
+    for (const id in datasets) if (keep(datasets[id])) out.push(datasets[id]);
+    return out;
   }
 
   /** Datasets written or removed since the last call; the caller broadcasts them. */
@@ -126,7 +196,7 @@ export class RegistryView {
 
   private summaries(): { all: DatasetSummary[]; bySymbol: Map<string, DatasetSummary[]> } {
     if (this.cache && this.cache.version === this.version && this.writers === 0) return this.cache;
-    const all = this.bank.list().map((e) => summarize(e, this.bank.layout));
+    const all = this.bank.list().map((e) => summarize(e, this.bank.layout, this.seen));
     const bySymbol = new Map<string, DatasetSummary[]>();
     for (const d of all) {
       let list = bySymbol.get(d.symbol);

@@ -6,20 +6,23 @@ import type { Gap } from '../../schemas/registry.ts';
 import type { ParsedParams, Result } from '../../schemas/protocol.ts';
 import type { JobContext, Services } from './services.ts';
 
-/** `registry/list` with a filter or details (the full list is served as cached JSON). */
-export function listRegistry(
+/**
+ * `registry/list` with a filter or details (the full list is served as cached JSON). Each listed
+ * file is looked at on disk first, so the integrity shown is true now (`RegistryView`).
+ */
+export async function listRegistry(
   svc: Services,
   p: ParsedParams<'registry/list'>,
-): Result<'registry/list'> {
-  const datasets = svc.registry.list(p.filter);
+): Promise<Result<'registry/list'>> {
+  const datasets = await svc.registry.list(p.filter);
   if (!p.details) return { datasets };
   const gaps: Record<string, Gap[]> = {};
   for (const d of datasets) gaps[d.id] = svc.state.bank.registry().datasets[d.id]?.gaps ?? [];
   return { datasets, gaps };
 }
 
-/** The full list as JSON text, re-serialised only when the registry changed. */
-export function registryListJson(svc: Services): string {
+/** The full list as JSON text, re-serialised only when the registry or a file on disk changed. */
+export function registryListJson(svc: Services): Promise<string> {
   return svc.registry.listJson();
 }
 

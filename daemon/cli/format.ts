@@ -1,18 +1,25 @@
 /** Plain-text output helpers for the CLI: aligned tables and a TTY progress line. */
 
+/**
+ * An aligned table. Loops, not `Math.max(...column)`: a listing of 200,000 datasets would pass
+ * 200,000 arguments and overflow the stack.
+ */
 export function table(headers: string[], rows: (string | number)[][]): string {
-  const cells = [headers, ...rows.map((r) => r.map(String))];
-  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const cells = rows.map((r) => r.map(String));
+  const widths = headers.map((h) => h.length);
+  for (const r of cells)
+    for (let i = 0; i < widths.length; i++) {
+      const n = (r[i] ?? '').length;
+      if (n > widths[i]) widths[i] = n;
+    }
   const line = (r: string[]): string =>
     r
       .map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
       .join('  ')
       .trimEnd();
-  return [
-    line(cells[0]),
-    widths.map((w) => '-'.repeat(w)).join('  '),
-    ...cells.slice(1).map(line),
-  ].join('\n');
+  const out = [line(headers), widths.map((w) => '-'.repeat(w)).join('  ')];
+  for (const r of cells) out.push(line(r));
+  return out.join('\n');
 }
 
 export function iso(t: number | null | undefined): string {

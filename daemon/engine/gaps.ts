@@ -55,8 +55,8 @@ export function isFillable(
  * Fills every gap of at most `maxFillMinutes` missing candles with flat candles at the previous
  * close (volume 0, `filled = 1`), conservatively: longer gaps are left as they are and reported,
  * and so are gaps outside `confirmed` when it is given (see `isFillable`). Filled rows never
- * contribute to resampled candles, so filling never changes a derived timeframe. Returns the new
- * series and every gap with its fate.
+ * change a resampled candle that has real minutes (a bucket of only filled minutes becomes a
+ * filled candle: see `resample`). Returns the new series and every gap with its fate.
  */
 export function fillGaps(
   c: Candles,

@@ -19,7 +19,11 @@ import {
  *   their open time;
  * - a bucket with no 1m row does not exist; a bucket with missing minutes exists and is the
  *   aggregate of the minutes that do (Binance publishes it too, e.g. the 2023-03-24 outage);
- * - filled rows (`filled = 1`) never contribute;
+ * - filled rows (`filled = 1`) never contribute to a bucket that has a real row; a bucket whose
+ *   rows are all filled (a hole of up to the fill limit that covers it: the exchange confirmed
+ *   it empty, or nobody traded) is itself a filled candle, flat at the price before the hole,
+ *   volume 0, flagged `filled = 1` like the minutes under it. So every timeframe says the same
+ *   thing about such a stretch: filled, never a gap at one timeframe and candles at another;
  * - open is the first, high the max, low the min and close the last price, volumes and trades
  *   are summed, **but open/high/low are taken over the minutes that traded** (volume or trades
  *   > 0) when the bucket has any: Binance's aggregation ignores no-trade minutes, whose flat
@@ -57,8 +61,42 @@ export function resample(src: Candles, interval: Interval, out?: Candles): Candl
   // local variables, so the hot path does no typed-array stores and no calls.
   while (i < n) {
     if (filled[i] === 1) {
-      i++;
-      continue;
+      // A bucket that opens with filled rows: real rows later in it make it a real candle (the
+      // filled ones are skipped); with none, it is a filled candle over its filled rows.
+      const ft = openTime[i];
+      const fEnd =
+        fixedMs > 0
+          ? Math.floor((ft - origin) / fixedMs) * fixedMs + origin + fixedMs
+          : nextBucketStart(bucketStart(ft, interval), interval);
+      let j = i;
+      while (j < n && openTime[j] < fEnd && filled[j] === 1) j++;
+      if (j < n && openTime[j] < fEnd) {
+        i = j;
+      } else {
+        if (ft <= prevT)
+          throw new RangeError(`resample: open times must increase strictly (row ${i})`);
+        let fh = high[i];
+        let fl = low[i];
+        for (let r = i + 1; r < j; r++) {
+          if (high[r] > fh) fh = high[r];
+          if (low[r] < fl) fl = low[r];
+        }
+        dst.openTime[k] = fixedMs > 0 ? fEnd - fixedMs : bucketStart(ft, interval);
+        dst.open[k] = open[i];
+        dst.high[k] = fh;
+        dst.low[k] = fl;
+        dst.close[k] = close[j - 1];
+        dst.volume[k] = 0;
+        dst.quoteVolume[k] = 0;
+        dst.trades[k] = 0;
+        dst.takerBuyBase[k] = 0;
+        dst.takerBuyQuote[k] = 0;
+        dst.filled[k] = 1;
+        k++;
+        prevT = openTime[j - 1];
+        i = j;
+        continue;
+      }
     }
     const t0 = openTime[i];
     if (t0 <= prevT) throw new RangeError(`resample: open times must increase strictly (row ${i})`);

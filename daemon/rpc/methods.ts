@@ -41,7 +41,7 @@ export function createHandlers(state: DaemonState): {
     'registry/list': (p) =>
       // The common case, the full list: served from a cached serialisation.
       !p.filter && !p.details
-        ? (new RawJson(registryListJson(svc)) as unknown as Result<'registry/list'>)
+        ? registryListJson(svc).then((t) => new RawJson(t) as unknown as Result<'registry/list'>)
         : listRegistry(svc, p),
     'registry/verify': (_p, ctx) => verifyBank(svc, ctx),
     'registry/repair': (p, ctx) => repairUseCase(svc, p, ctx),

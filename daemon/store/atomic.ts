@@ -7,7 +7,10 @@ import { randomBytes } from 'node:crypto';
  * go to a temporary file in the same folder, are flushed to disk, then renamed over the target,
  * and the folder is flushed so the rename itself survives a crash.
  */
-export async function writeFileAtomic(target: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(
+  target: string,
+  data: Uint8Array | string | readonly string[],
+): Promise<{ dev: number; ino: number; size: number; mtimeMs: number }> {
   const dir = path.dirname(target);
   await fsp.mkdir(dir, { recursive: true });
   const tmp = path.join(
@@ -15,9 +18,15 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string)
     `.${path.basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
   const fh = await fsp.open(tmp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+  // The written file's identity, taken before the rename (which keeps it): the caller can tell
+  // later whether the target is still this file.
+  let st: { dev: number; ino: number; size: number; mtimeMs: number };
   try {
-    await fh.writeFile(data);
+    // Pieces are written one by one: a large text is never one buffer as well as one string.
+    if (Array.isArray(data)) for (const piece of data as readonly string[]) await fh.write(piece);
+    else await fh.writeFile(data as Uint8Array | string);
     await fh.sync();
+    st = await fh.stat();
   } catch (e) {
     await fh.close();
     await fsp.rm(tmp, { force: true });
@@ -31,6 +40,7 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string)
     throw e;
   }
   await syncDir(dir);
+  return st;
 }
 
 async function syncDir(dir: string): Promise<void> {

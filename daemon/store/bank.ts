@@ -1,5 +1,6 @@
 import { type ErrorDetails, ThreadxError } from '../../schemas/errors.ts';
 import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import {
   type Candles,
@@ -47,6 +48,7 @@ import {
 import { writeFileAtomic, removeStaleTemps } from './atomic.ts';
 import { codecPool } from './codec-pool.ts';
 import { type BankLock, READ_ONLY_ERRNO, RECOVERY, acquireBankLock } from './lock.ts';
+import { seeFile } from './observe.ts';
 import {
   datasetId,
   loadRegistry,
@@ -149,8 +151,18 @@ export class Bank {
   private readonly maxFill: number;
   private readonly now: () => number;
   private readonly lock: BankLock | undefined;
-  /** The registry as last read from or written to disk, per dataset and per symbol (JSON). */
+  /**
+   * The registry as last read from or written to disk, per dataset and per symbol: a digest of
+   * each entry's JSON (not the JSON itself: 200,000 datasets would keep a second registry's worth
+   * of strings alive).
+   */
   private base = { datasets: new Map<string, string>(), empty: new Map<string, string>() };
+  /**
+   * `registry.json`'s identity (device, inode, size, mtime) when this bank last read or wrote
+   * it; null when unknown. While the file still has it, nobody else wrote it since, and a save
+   * need not read it again to merge.
+   */
+  private diskId: string | null = null;
 
   private constructor(layout: Layout, reg: Registry, opts: BankOptions) {
     this.layout = layout;
@@ -165,7 +177,10 @@ export class Bank {
     const layout = new Layout(root);
     // Reading creates nothing: a read-only bank opens as it is.
     if (opts.lock || !(await isDir(layout.root))) await fsp.mkdir(layout.root, { recursive: true });
+    // The identity first: a write between it and the read makes the next save read again.
+    const diskId = await registryIdentity(layout.registry);
     const bank = new Bank(layout, await loadRegistry(layout.registry), opts);
+    bank.diskId = diskId;
     if (opts.lock) {
       await bank.recover();
       return bank;
@@ -210,10 +225,11 @@ export class Bank {
   }
 
   private rebase(reg: Registry): void {
-    this.base = {
-      datasets: new Map(Object.entries(reg.datasets).map(([k, v]) => [k, JSON.stringify(v)])),
-      empty: new Map(Object.entries(reg.confirmedEmpty).map(([k, v]) => [k, JSON.stringify(v)])),
-    };
+    const datasets = new Map<string, string>();
+    const empty = new Map<string, string>();
+    for (const k in reg.datasets) datasets.set(k, digest(reg.datasets[k]));
+    for (const k in reg.confirmedEmpty) empty.set(k, digest(reg.confirmedEmpty[k]));
+    this.base = { datasets, empty };
   }
 
   /** One journal per symbol, so group writes of different symbols can run concurrently. */
@@ -237,31 +253,46 @@ export class Bank {
    * Writes the registry without losing another writer's entries: the file on disk is read again,
    * the datasets and confirmed-empty ranges this bank changed since it last read or wrote it are
    * applied to it (changed, added, removed), and the result is written and adopted. Entries this
-   * bank did not touch are taken from disk, never overwritten with an older copy.
+   * bank did not touch are taken from disk, never overwritten with an older copy. When the file
+   * is still the one this bank last read or wrote (same identity), nobody changed it: it is not
+   * read again, and this bank's registry is written as it is.
+   *
+   * Linear in the registry, with no argument spread over it: 200,000 datasets are one pass over
+   * the keys, one digest per entry, and one serialisation.
    */
   private async saveMerged(): Promise<void> {
     await this.lock?.assertHeld();
-    const disk = await loadRegistry(this.layout.registry);
+    const file = this.layout.registry;
+    const unchanged = this.diskId !== null && this.diskId === (await registryIdentity(file));
+    const disk = unchanged ? null : await loadRegistry(file);
     const mine = this.reg;
     // From here to the write nothing awaits: `seen` is this bank's registry as written.
     const seen = { datasets: new Map<string, string>(), empty: new Map<string, string>() };
     const apply = <T>(
       cur: Record<string, T>,
-      out: Record<string, T>,
+      out: Record<string, T> | null,
       base: Map<string, string>,
       snap: Map<string, string>,
     ): void => {
-      for (const k of new Set([...Object.keys(cur), ...base.keys()])) {
-        const j = cur[k] === undefined ? undefined : JSON.stringify(cur[k]);
-        if (j !== undefined) snap.set(k, j);
-        if (j === base.get(k)) continue;
-        if (j === undefined) delete out[k];
-        else out[k] = cur[k];
+      for (const k in cur) {
+        const j = digest(cur[k]);
+        snap.set(k, j);
+        if (out && j !== base.get(k)) out[k] = cur[k];
       }
+      if (!out) return;
+      for (const k of base.keys()) if (cur[k] === undefined) delete out[k];
     };
-    apply(mine.datasets, disk.datasets, this.base.datasets, seen.datasets);
-    apply(mine.confirmedEmpty, disk.confirmedEmpty, this.base.empty, seen.empty);
-    await saveRegistry(this.layout.registry, disk);
+    apply(mine.datasets, disk?.datasets ?? null, this.base.datasets, seen.datasets);
+    apply(mine.confirmedEmpty, disk?.confirmedEmpty ?? null, this.base.empty, seen.empty);
+    const written = disk ?? mine;
+    this.diskId = null;
+    this.diskId = identityOf(await saveRegistry(file, written));
+    if (!disk) {
+      // What was written is this bank's registry as it was before the write: that is the base.
+      // Entries changed while the file was being written differ from it, to be saved next time.
+      this.base = seen;
+      return;
+    }
     // Adopt what is on disk now, in place (callers may hold `registry()`), except the entries
     // this bank changed while the file was being written: those stay, to be saved next time.
     const adopt = <T>(
@@ -269,8 +300,11 @@ export class Bank {
       out: Record<string, T>,
       snap: Map<string, string>,
     ) => {
-      for (const k of new Set([...Object.keys(cur), ...Object.keys(out)])) {
-        const j = cur[k] === undefined ? undefined : JSON.stringify(cur[k]);
+      const keys = new Set<string>();
+      for (const k in cur) keys.add(k);
+      for (const k in out) keys.add(k);
+      for (const k of keys) {
+        const j = cur[k] === undefined ? undefined : digest(cur[k]);
         if (j !== snap.get(k)) continue;
         if (out[k] === undefined) delete cur[k];
         else cur[k] = out[k];
@@ -319,6 +353,7 @@ export class Bank {
         );
         continue;
       }
+      await recordMtimes(this.layout, items);
       for (const it of items) {
         const actual = await fileSha(this.layout.abs(it.file.path));
         if (actual === it.file.sha256 && it.indicator) {
@@ -633,6 +668,8 @@ export class Bank {
     const journal = this.journalPath(items[0].dataset);
     await writeFileAtomic(journal, JSON.stringify(items));
     for (const w of writes) await writeFileAtomic(w.abs, w.bytes);
+    // Each entry keeps its file's modification time, so a listing sees a later change at once.
+    await recordMtimes(this.layout, items);
     for (const it of items) {
       const e = this.reg.datasets[it.dataset];
       this.reg.datasets[it.dataset] = upsertFile(e, it.file);
@@ -734,7 +771,8 @@ export class Bank {
         first: series.length ? series.openTime[0] : null,
         last: series.length ? series.openTime[series.length - 1] : null,
         gaps,
-        filledCount: 0,
+        // Buckets made only of filled minutes are filled candles (engine/resample.ts).
+        filledCount: countFilled(series),
         writtenAt: this.now(),
       };
       await this.commit([{ dataset: id, file }], [{ abs, bytes }], (reg) => {
@@ -952,17 +990,23 @@ export class Bank {
         continue;
       }
       known.add(f.path);
+      // Seen before the read: a change after this moment makes the next listing say so.
+      const seen = await seeFile(this.layout.abs(f.path));
       const { status, detail, reason } = await this.verifyFile(d, f);
       // The finding is the file's own, kept in the registry: it survives a reload and a restart,
       // and a rewrite of the file (a new entry) clears it.
       const since = f.verify?.status === 'ok' ? f.verify.at : f.writtenAt;
-      if (record)
+      if (record) {
         f.verify = {
           at: this.now(),
           status,
           ...(reason ? { reason } : {}),
           ...(status !== 'ok' && since !== undefined ? { since } : {}),
         };
+        // "Verified" means verified and unchanged since: a sound file's modification time is
+        // the one listings compare with from now on.
+        if (status === 'ok' && seen) f.mtime = seen.mtime;
+      }
       issues.push({ path: f.path, status, dataset: d.id, ...(detail ? { detail } : {}) });
       opts.onProgress?.(++done, all.length);
     }
@@ -1206,6 +1250,34 @@ async function removeRootTemps(root: string, remove = true): Promise<number> {
   return found;
 }
 
+/** A short digest of an entry's JSON, for telling whether it changed since it was written. */
+function digest(v: unknown): string {
+  return createHash('sha1').update(JSON.stringify(v)).digest('base64');
+}
+
+/** A file's identity: device, inode, size and modification time. */
+function identityOf(st: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/** `registry.json`'s identity now, or null when it cannot be seen. */
+async function registryIdentity(file: string): Promise<string | null> {
+  try {
+    return identityOf(await fsp.stat(file));
+  } catch {
+    return null;
+  }
+}
+
+/** Sets each item's `mtime` from its file on disk (left unset for a file that cannot be seen). */
+async function recordMtimes(layout: Layout, items: JournalItem[]): Promise<void> {
+  for (const it of items) {
+    const seen = await seeFile(layout.abs(it.file.path));
+    if (seen) it.file.mtime = seen.mtime;
+    else delete it.file.mtime;
+  }
+}
+
 async function fileSha(abs: string): Promise<string | null> {
   try {
     return sha256(await fsp.readFile(abs));
@@ -1223,6 +1295,12 @@ async function listParquet(dir: string, layout: Layout): Promise<string[]> {
   } catch {
     return [];
   }
+}
+
+function countFilled(c: Candles): number {
+  let n = 0;
+  for (let i = 0; i < c.length; i++) n += c.filled[i];
+  return n;
 }
 
 function withoutFilled(c: Candles): Candles {

@@ -35,6 +35,8 @@ export async function loadRegistry(file: string): Promise<Registry> {
   let json: unknown;
   try {
     json = JSON.parse(text);
+    // Let the text go before the schema copies the registry (200,000 datasets: 150 MB of it).
+    text = '';
   } catch (e) {
     throw new ThreadxError(
       'REGISTRY',
@@ -56,8 +58,64 @@ export async function loadRegistry(file: string): Promise<Registry> {
   return parsed.data;
 }
 
-export async function saveRegistry(file: string, reg: Registry): Promise<void> {
-  await writeFileAtomic(file, JSON.stringify(reg, null, 1));
+/**
+ * Writes the registry atomically; returns the written file's identity (see `writeFileAtomic`).
+ * The text is made at once (a consistent snapshot) but in pieces, written one by one.
+ */
+export function saveRegistry(
+  file: string,
+  reg: Registry,
+): Promise<{ dev: number; ino: number; size: number; mtimeMs: number }> {
+  return writeFileAtomic(file, registryText(reg));
+}
+
+/** Pieces of about this many characters. */
+const PIECE = 1 << 20;
+
+/**
+ * `JSON.stringify(reg, null, 1)`, the registry's format, as pieces of about 1 MB: each dataset
+ * is serialised alone and indented to its depth, so 200,000 datasets never make one string of
+ * the whole file (and then one buffer of it) besides the registry itself.
+ */
+export function registryText(reg: Registry): string[] {
+  const pieces: string[] = [];
+  // Parts joined into one flat string per piece: `+=` would keep a rope of every small string.
+  let parts: string[] = [];
+  let size = 0;
+  const add = (s: string): void => {
+    parts.push(s);
+    size += s.length;
+    if (size >= PIECE) {
+      pieces.push(parts.join(''));
+      parts = [];
+      size = 0;
+    }
+  };
+  const record = (obj: Record<string, unknown>, last: boolean): void => {
+    let first = true;
+    for (const k in obj) {
+      if (obj[k] === undefined) continue;
+      add(`${first ? '' : ','}\n  ${JSON.stringify(k)}: `);
+      add(JSON.stringify(obj[k], null, 1).replaceAll('\n', '\n  '));
+      first = false;
+    }
+    add(first ? `{}${last ? '' : ','}` : `\n }${last ? '' : ','}`);
+  };
+  const top = reg as unknown as Record<string, unknown>;
+  const keys = Object.keys(top).filter((k) => top[k] !== undefined);
+  add('{');
+  keys.forEach((k, i) => {
+    const v = top[k];
+    const last = i === keys.length - 1;
+    add(`\n ${JSON.stringify(k)}: `);
+    if ((k === 'datasets' || k === 'confirmedEmpty') && v && typeof v === 'object') {
+      if (Object.keys(v).length) add('{');
+      record(v as Record<string, unknown>, last);
+    } else add(`${JSON.stringify(v, null, 1).replaceAll('\n', '\n ')}${last ? '' : ','}`);
+  });
+  add(keys.length ? '\n}' : '}');
+  if (parts.length) pieces.push(parts.join(''));
+  return pieces;
 }
 
 export function datasetId(symbol: string, interval: Interval): string {
@@ -83,19 +141,25 @@ export function summarize(entry: DatasetEntry): DatasetEntry {
         filled: false,
       });
     }
-    gaps.push(...f.gaps);
+    // Loops, never `push(...x)` or `Math.min(...x)`: an argument list as long as a dataset's
+    // gaps or files can overflow the stack.
+    for (const g of f.gaps) gaps.push(g);
     if (f.last !== null) prevLast = f.last;
   }
-  const firsts = files.map((f) => f.first).filter((x): x is number => x !== null);
-  const lasts = files.map((f) => f.last).filter((x): x is number => x !== null);
+  let first: number | null = null;
+  let last: number | null = null;
+  for (const f of files) {
+    if (f.first !== null && (first === null || f.first < first)) first = f.first;
+    if (f.last !== null && (last === null || f.last > last)) last = f.last;
+  }
   return {
     ...entry,
     files,
     rows,
     filledCount: filled,
     gaps: gaps.sort((a, b) => a.start - b.start),
-    first: firsts.length ? Math.min(...firsts) : null,
-    last: lasts.length ? Math.max(...lasts) : null,
+    first,
+    last,
   };
 }
 

@@ -181,3 +181,25 @@ test('cli: export of a damaged dataset fails naming the file and the fix; verify
     await rm(dir, { recursive: true });
   }
 });
+
+test('cli: list says "changed since <verify>" for a file edited after the last verify', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'threadx-truth-'));
+  const data = ['--data-dir', path.join(dir, 'data')];
+  try {
+    const zip = path.join(KLINES, 'hal9000cc', 'ETHUSDT-1m-2022-08-14.zip');
+    assert.equal((await capture(['import', zip, '--intervals', '1h', ...data])).code, 0);
+    assert.equal((await capture(['verify', ...data])).code, 0);
+    let r = await capture(['list', ...data]);
+    assert.match(r.out, /ETHUSDT\/1h .* verified \d{4}-\d\d-\d\dT/);
+    const file = path.join(dir, 'data', 'processed', 'ETHUSDT', '1h.parquet');
+    await writeFile(file, Buffer.concat([await readFile(file), Buffer.from('x')]));
+    r = await capture(['list', ...data]);
+    assert.match(r.out, /ETHUSDT\/1h .* changed since \d{4}-\d\d-\d\dT/);
+    assert.match(r.out, /ETHUSDT\/1m .* verified \d{4}-/);
+    r = await capture(['list', '--json', ...data]);
+    const j = JSON.parse(r.out) as { datasets: { id: string; integrity: { state: string } }[] };
+    assert.equal(j.datasets.find((d) => d.id === 'ETHUSDT/1h')!.integrity.state, 'changed');
+  } finally {
+    await rm(dir, { recursive: true });
+  }
+});

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadKlines } from '../helpers/fixtures.ts';
+import { synth1m } from '../helpers/synth.ts';
+import { fillGaps } from '../../daemon/engine/gaps.ts';
 import { resample, resampleAll, compareCandles } from '../../daemon/engine/resample.ts';
 import {
   type Interval,
@@ -186,5 +188,45 @@ test('resampleAll: deriving each interval from a finer one equals resampling 1m 
       volumeRelTol: 1e-12,
     });
     assert.equal(total, 0, `${iv}: ${JSON.stringify(diffs.slice(0, 3))}`);
+  }
+});
+
+test('fidelity: a fully filled hour (120 flagged minutes over a 2-hour hole) is a flagged candle at every timeframe', () => {
+  const day = Date.UTC(2024, 0, 1);
+  const c = synth1m(day, 1440, 7);
+  // Minutes 10:00..11:59 missing, then filled flat at 09:59's close, as the bank stores them.
+  const holed = concatCandles([sliceCandles(c, 0, 600), sliceCandles(c, 720, 1440)]);
+  const { candles: m1, filledCount } = fillGaps(holed, 240);
+  assert.equal(filledCount, 120);
+  const h = resample(m1, '1h');
+  assert.equal(h.length, 24, 'every hour is a candle: the filled ones are not a gap');
+  const prevClose = c.close[599];
+  for (const hour of [10, 11]) {
+    const i = h.openTime.indexOf(day + hour * 3_600_000);
+    assert.equal(h.filled[i], 1, `${hour}:00 is flagged filled, like its minutes`);
+    assert.deepEqual(
+      [h.open[i], h.high[i], h.low[i], h.close[i], h.volume[i], h.trades[i]],
+      [prevClose, prevClose, prevClose, prevClose, 0, 0],
+    );
+  }
+  // A bucket with real minutes ignores its filled ones: 2h 10:00 is filled, 2h 08:00 is real.
+  const h2 = resample(m1, '2h');
+  assert.equal(h2.filled[h2.openTime.indexOf(day + 10 * 3_600_000)], 1);
+  assert.equal(h2.filled[h2.openTime.indexOf(day + 8 * 3_600_000)], 0);
+  const real = resample(holed, '1d');
+  const d = resample(m1, '1d');
+  assert.equal(compareCandles(real, d).total, 0, 'the day is the real minutes only');
+  assert.equal(d.filled[0], 0);
+  // The cascade (1m -> 5m -> 15m -> 30m -> 1h -> 2h ...) agrees with resampling 1m directly.
+  const all = resampleAll(m1, DERIVED_INTERVALS);
+  for (const iv of DERIVED_INTERVALS) {
+    const direct = resample(m1, iv);
+    const cascaded = all.get(iv)!;
+    assert.equal(compareCandles(direct, cascaded, { volumeRelTol: 1e-12 }).total, 0, iv);
+    assert.deepEqual(
+      [...cascaded.filled.subarray(0, cascaded.length)],
+      [...direct.filled.subarray(0, direct.length)],
+      iv,
+    );
   }
 });

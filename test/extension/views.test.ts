@@ -20,7 +20,9 @@ import {
   verifyStateFrom,
 } from '../../extension/tree-model.ts';
 import type { IngestForm } from '../../webviews/messages.ts';
-import { filterDatasets, sortDatasets } from '../../webviews/registry-table.ts';
+import { filterDatasets, registryCsv, sortDatasets } from '../../webviews/registry-table.ts';
+import { summarize } from '../../daemon/app/registry-view.ts';
+import type { DatasetEntry } from '../../schemas/registry.ts';
 
 function ds(id: string, extra: Partial<DatasetSummary> = {}): DatasetSummary {
   const [symbol, interval] = id.split('/');
@@ -119,6 +121,50 @@ describe('tree model', () => {
       /1 edge bucket/,
     );
     assert.match(timeframeDescription(w1), /corrupt: the file is truncated/);
+  });
+
+  it('a file changed on disk since its verify reads "changed" in the tree and the table alike', () => {
+    const at = Date.UTC(2024, 0, 3, 10, 0);
+    const entry: DatasetEntry = {
+      id: 'BTCUSDC/1h',
+      symbol: 'BTCUSDC',
+      interval: '1h',
+      kind: 'candles',
+      files: [
+        {
+          path: 'processed/BTCUSDC/1h.parquet',
+          sha256: 'ab'.repeat(32),
+          bytes: 2048,
+          rows: 24,
+          first: at,
+          last: at,
+          gaps: [],
+          filledCount: 0,
+          writtenAt: at - 1000,
+          mtime: at - 1000,
+          verify: { at, status: 'ok' },
+        },
+      ],
+      rows: 24,
+      first: at,
+      last: at,
+      gaps: [],
+      filledCount: 0,
+      source: ['derived'],
+      updated: at,
+    };
+    // What the daemon's registry/list answers: the registry says verified, the disk disagrees.
+    const seen = new Map([['processed/BTCUSDC/1h.parquet', { bytes: 2048, mtime: at + 5000 }]]);
+    const listed = summarize(entry, undefined, seen);
+    assert.equal(listed.integrity?.state, 'changed');
+    const [node] = buildTree([listed], undefined)[0].timeframes;
+    assert.equal(node.checksum, 'problem');
+    assert.equal(node.integrity, 'changed since 2024-01-03 10:00 UTC');
+    assert.match(timeframeDescription(node), /changed since 2024-01-03 10:00 UTC/);
+    assert.match(registryCsv([listed], [listed]), /,changed since 2024-01-03T10:00:00\.000Z,/);
+    // Unchanged on disk: verified.
+    const same = new Map([['processed/BTCUSDC/1h.parquet', { bytes: 2048, mtime: at - 1000 }]]);
+    assert.equal(summarize(entry, undefined, same).integrity?.state, 'verified');
   });
 
   it('knows where a dataset lives', () => {

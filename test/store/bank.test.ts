@@ -213,8 +213,10 @@ test('bank: incremental derive equals a full resample, on real data with the 202
     assert.equal(r.total, 0, `${iv}: ${JSON.stringify(r.diffs.slice(0, 3))}`);
     const full = resample(eth, iv);
     const e = bank.get('ETHUSDT', iv)!;
-    // Every bucket is a stored candle or a pending edge bucket (README, "Fidelity").
-    assert.equal(e.rows + (e.pending?.length ?? 0), full.length);
+    // Every bucket is a stored candle or a pending edge bucket (README, "Fidelity"), and the
+    // buckets wholly inside the filled outage (12:40..14:00) are filled candles besides.
+    assert.equal(e.rows - e.filledCount + (e.pending?.length ?? 0), full.length);
+    assert.equal(e.filledCount, iv === '15m' ? 5 : 0, iv);
   }
   // The outage's 80 missing minutes were filled and flagged, and changed no derived candle.
   assert.equal(bank.get('ETHUSDT', '1m')!.filledCount, 80);
