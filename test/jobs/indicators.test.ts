@@ -197,7 +197,7 @@ test('bad parameters fail the batch up front with clear messages', async () => {
       run([{ name: 'rsi', params: { length: 3 } }]),
       /unknown rsi parameter 'length'/,
     );
-    await assert.rejects(run([{ name: 'vwap' }]), /Unknown indicator 'vwap'/);
+    await assert.rejects(run([{ name: 'vwap' }]), /unknown indicator 'vwap'/);
     assert.equal(bank.list().filter((d) => d.kind === 'indicator').length, 0, 'nothing written');
 
     assert.throws(() => parseIndicatorArgs('rsi,foo'), {
