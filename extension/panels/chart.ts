@@ -27,6 +27,11 @@ export class ChartPanel implements vscode.Disposable {
   private failed: string | undefined;
   /** Damaged datasets already announced with a Repair notification (once until a read works). */
   private readonly announced = new Set<string>();
+  /**
+   * The chart's own Repair is running: the registry changes it makes on the way (verify records
+   * the damage first) are not a reason to read again; its end is.
+   */
+  private repairing = false;
 
   static show(ctx: Ctx, open: { symbol: string; interval: Interval }): ChartPanel {
     for (const p of ChartPanel.panels) {
@@ -84,6 +89,7 @@ export class ChartPanel implements vscode.Disposable {
       // A repair from anywhere (the tree, the data manager, "threadx repair --join") changes the
       // registry: a chart whose read failed reads again.
       ctx.registry.onDidChange((symbols) => {
+        if (this.repairing) return;
         if (this.failed && (!symbols || symbols.includes(this.state.symbol))) this.reload();
       }),
     );
@@ -97,8 +103,14 @@ export class ChartPanel implements vscode.Disposable {
 
   /** The chart's Repair button: the repair runs in this window's daemon, then the chart reads. */
   private async repair(symbol: string): Promise<void> {
-    await vscode.commands.executeCommand('threadx.repair', { symbol });
-    if (this.failed) this.reload();
+    this.repairing = true;
+    try {
+      await vscode.commands.executeCommand('threadx.repair', { symbol });
+    } finally {
+      this.repairing = false;
+    }
+    // Read once the repair has ended, whatever a read during it answered.
+    this.reload();
   }
 
   get symbol(): string {
