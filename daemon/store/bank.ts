@@ -1148,22 +1148,6 @@ export class Bank {
     return removed;
   }
 
-  /**
-   * Forgets files the bank can no longer vouch for (corrupt or missing): their registry entries
-   * go, then the files. The dataset stays, with a hole where they were, for `repair` to refill.
-   */
-  async dropFiles(id: string, paths: readonly string[]): Promise<void> {
-    const e = this.reg.datasets[id];
-    if (!e || paths.length === 0) return;
-    this.reg.datasets[id] = summarize({
-      ...e,
-      files: e.files.filter((f) => !paths.includes(f.path)),
-    });
-    this.reg.datasets[id].updated = this.now();
-    await this.save();
-    for (const p of paths) await fsp.rm(this.layout.abs(p), { force: true });
-  }
-
   /** Removes a dataset's files and registry entry. Deleting 1m removes its derived data too. */
   async deleteDataset(symbolIn: string, interval: Interval): Promise<string[]> {
     const symbol = parseSymbol(symbolIn);
