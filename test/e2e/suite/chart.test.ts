@@ -10,29 +10,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import * as vscode from 'vscode';
+import { CHART, chartState, webviewText } from './chart-view.ts';
 import { screenshot, ui, type UiStep } from '../harness-suite/ui-client.cjs';
 
-const CHART = '#chart';
 const frameAfter = (n: number): UiStep => ({
   do: 'wait',
   selector: `${CHART}[data-last-ms]:not([data-frame="${n}"])`,
   webview: true,
   state: 'attached',
 });
-
-/** The chart's data attributes (window, candles, interval, frame, last timing). */
-async function chartState(): Promise<Record<string, string>> {
-  const [html] = await ui([{ do: 'html', selector: CHART, webview: true }]);
-  const open = /^<div[^>]*>/.exec(String(html))?.[0] ?? '';
-  return Object.fromEntries(
-    [...open.matchAll(/data-([a-z-]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-  );
-}
-
-async function texts(selector: string): Promise<string> {
-  const [t] = await ui([{ do: 'text', selector, webview: true }]);
-  return String(t);
-}
 
 /** Presses keys in the focused chart and waits until the chart has answered the last one. */
 async function keys(...k: string[]): Promise<Record<string, string>> {
@@ -97,9 +83,9 @@ export function registerChartTests(): void {
       ]);
       assert.equal(bodies, candles, 'one body per candle in view');
       assert.equal(wicks, candles, 'one wick per candle in view');
-      const title = await texts(`${CHART} svg .role-title-text`);
+      const title = await webviewText(`${CHART} svg .role-title-text`);
       assert.match(title, /^BTCUSDT · 1h · 2023-04-\d\d \d\d:\d\d → 2023-05-01 \d\d:\d\d UTC$/);
-      const axis = await texts(`${CHART} svg .role-axis-title`);
+      const axis = await webviewText(`${CHART} svg .role-axis-title`);
       assert.match(axis, /UTC/, 'the time axis says UTC');
       const [labels] = await ui([
         { do: 'count', selector: `${CHART} svg .role-axis-label text`, webview: true },
@@ -113,7 +99,7 @@ export function registerChartTests(): void {
         { do: 'hover', selector: `${CHART} svg`, webview: true, x: 300, y: 160 },
         { do: 'wait', selector: `${CHART} svg g.readout_marks text`, webview: true },
       ]);
-      const line = await texts(`${CHART} svg g.readout_marks text`);
+      const line = await webviewText(`${CHART} svg g.readout_marks text`);
       assert.match(
         line,
         /^2023-0\d-\d\d \d\d:00 UTC {3}O [\d,.]+ {2}H [\d,.]+ {2}L [\d,.]+ {2}C [\d,.]+ {2}[+−-][\d.]+% {3}Vol [\d.]+[KMB]?/,
@@ -153,8 +139,8 @@ export function registerChartTests(): void {
       assert.ok(Number(end.window.split(',')[1]) >= Date.parse('2023-04-30T23:00:00Z'));
       const left = await keys('ArrowLeft');
       assert.ok(Number(left.window.split(',')[1]) < Number(end.window.split(',')[1]));
-      assert.doesNotMatch(await texts('#chart-status'), /expected|Too small|>=/);
-      const title = await texts(`${CHART} svg .role-title-text`);
+      assert.doesNotMatch(await webviewText('#chart-status'), /expected|Too small|>=/);
+      const title = await webviewText(`${CHART} svg .role-title-text`);
       assert.match(title, /· 1h ·/);
     });
 
@@ -163,7 +149,7 @@ export function registerChartTests(): void {
       const s = await keys(']', ']', ']', ']', ']', ']', ']');
       assert.equal(s.chosen, '1d');
       assert.equal(s.interval, '1d');
-      const title = await texts(`${CHART} svg .role-title-text`);
+      const title = await webviewText(`${CHART} svg .role-title-text`);
       assert.match(title, /^BTCUSDT · 1d · /);
       assert.equal(
         vscode.window.tabGroups.activeTabGroup.activeTab?.label ?? '',
@@ -176,12 +162,12 @@ export function registerChartTests(): void {
         frameAfter(Number(before.frame)),
         { do: 'wait', selector: `${CHART} svg g.panel_1_empty_marks text`, webview: true },
       ]);
-      const note = await texts(`${CHART} svg g.panel_1_empty_marks text`);
+      const note = await webviewText(`${CHART} svg g.panel_1_empty_marks text`);
       assert.equal(note, 'Not enough candles for MACD(12,26,9)');
       const withMacd = await chartState();
       assert.equal(withMacd.chosen, '1d', JSON.stringify(withMacd));
       assert.match(
-        await texts(`${CHART} svg .role-title-text`),
+        await webviewText(`${CHART} svg .role-title-text`),
         /^BTCUSDT · 1d · /,
         JSON.stringify(withMacd),
       );
@@ -267,8 +253,8 @@ export function registerChartTests(): void {
         { do: 'hover', selector: `${CHART} svg`, webview: true, x: 500, y: 120 },
         { do: 'wait', selector: `${CHART} svg g.panel_1_readout_marks text`, webview: true },
       ]);
-      const rsi = await texts(`${CHART} svg g.panel_1_readout_marks text`);
-      const macd = await texts(`${CHART} svg g.panel_2_readout_marks text`);
+      const rsi = await webviewText(`${CHART} svg g.panel_1_readout_marks text`);
+      const macd = await webviewText(`${CHART} svg g.panel_2_readout_marks text`);
       assert.match(rsi, /^RSI 14 {2}\d+\.\d\d$/);
       assert.match(
         macd,
@@ -302,12 +288,12 @@ export function registerChartTests(): void {
       const out = await keys('-', '-', '-', '-', '-', '-', '-', '-');
       assert.equal(out.chosen, '15m');
       assert.notEqual(out.interval, '15m', 'a coarser interval drawn');
-      const sub = await texts(`${CHART} svg .role-title-subtitle`);
+      const sub = await webviewText(`${CHART} svg .role-title-subtitle`);
       assert.match(sub, new RegExp(`^showing ${out.interval} - zoom in for 15m · `));
-      assert.match(await texts(`${CHART} svg .role-title-text`), /^BTCUSDT · 15m · /);
+      assert.match(await webviewText(`${CHART} svg .role-title-text`), /^BTCUSDT · 15m · /);
       const back = await keys('0');
       assert.equal(back.interval, '15m', 'reset draws 15m again');
-      assert.doesNotMatch(await texts(`${CHART} svg .role-title-subtitle`), /showing/);
+      assert.doesNotMatch(await webviewText(`${CHART} svg .role-title-subtitle`), /showing/);
     });
 
     it('zooms with the wheel around the pointer and pans by dragging', async () => {

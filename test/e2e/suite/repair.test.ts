@@ -12,10 +12,9 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import type { ThreadxApi } from '../../../extension/main.ts';
 import { messages } from '../../../extension/messages.ts';
+import { CHART, chartState, webviewText } from './chart-view.ts';
 import { screenshot, ui } from '../harness-suite/ui-client.cjs';
 import { typeText } from './env.ts';
-
-const CHART = '#chart';
 
 const dataDir = (): string =>
   vscode.workspace.getConfiguration('threadx').get<string>('dataDirectory') ?? '';
@@ -23,19 +22,6 @@ const dataDir = (): string =>
 /** Damages BTCUSDT's April 2023 1m partition behind the daemon's back (a disk fault). */
 function damageApril(): void {
   truncateSync(path.join(dataDir(), 'processed', 'BTCUSDT', '1m', '2023-04.parquet'), 200);
-}
-
-async function chartState(): Promise<Record<string, string>> {
-  const [html] = await ui([{ do: 'html', selector: CHART, webview: true }]);
-  const open = /^<div[^>]*>/.exec(String(html))?.[0] ?? '';
-  return Object.fromEntries(
-    [...open.matchAll(/data-([a-z-]+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-  );
-}
-
-async function text(selector: string): Promise<string> {
-  const [t] = await ui([{ do: 'text', selector, webview: true }]);
-  return String(t);
 }
 
 /** Waits until the notification center lists an item with `has`; returns the center's text. */
@@ -107,21 +93,21 @@ export function registerRepairTests(): void {
       ]);
       assert.equal(bodies, 0, 'none of the 1h candles stay drawn under "1m"');
       assert.equal(svgs, 0, 'the scene is cleared');
-      assert.equal(await text('.failed-title'), 'BTCUSDT · 1m · no candles shown');
+      assert.equal(await webviewText('.failed-title'), 'BTCUSDT · 1m · no candles shown');
       assert.match(
-        await text('.failed-shown'),
+        await webviewText('.failed-shown'),
         /^Nothing is drawn: the 1m candles for 2023-\d\d-\d\d \d\d:\d\d → 2023-\d\d-\d\d \d\d:\d\d UTC could not be read\.$/,
       );
-      const detail = await text('.failed-detail');
+      const detail = await webviewText('.failed-detail');
       assert.match(
         detail,
         /BTCUSDT\/1m cannot be read: processed\/BTCUSDT\/1m\/2023-04\.parquet is damaged/,
       );
       assert.doesNotMatch(detail, /threadx repair/, 'no shell command the daemon would refuse');
-      assert.equal(await text('#repair'), 'Repair BTCUSDT');
+      assert.equal(await webviewText('#repair'), 'Repair BTCUSDT');
       // The way back names the timeframe last drawn: 1h, or 15m (a stored file, not damaged)
       // when its answer came before the next key.
-      assert.match(await text('#show-drawn'), /^Show (1h|15m)$/);
+      assert.match(await webviewText('#show-drawn'), /^Show (1h|15m)$/);
       assert.equal(
         vscode.window.tabGroups.activeTabGroup.activeTab?.label ?? '',
         'BTCUSDT 1m',
@@ -171,7 +157,7 @@ export function registerRepairTests(): void {
       ]);
       assert.equal(bodies, Number(s.candles));
       assert.match(
-        await text(`${CHART} svg .role-title-text`),
+        await webviewText(`${CHART} svg .role-title-text`),
         /^BTCUSDT · 1m · 2023-\d\d-\d\d \d\d:\d\d → /,
       );
       await notification(messages.repaired(['BTCUSDT']));
@@ -234,7 +220,10 @@ export function registerRepairTests(): void {
       await vscode.commands.executeCommand('notifications.clearAll');
       await ui([
         { do: 'command', title: 'ThreadX: Repair Symbol...' },
-        { do: 'wait', selector: '.quick-input-widget .quick-input-list-row:has-text("BTCUSDT")' },
+        {
+          do: 'wait',
+          selector: '.quick-input-widget .quick-input-list-row:has-text("BTCUSDT")',
+        },
         ...typeText('BTCUSDT'),
         { do: 'screenshot', name: 'repair-symbol-pick' },
         { do: 'press', key: 'Enter' },
