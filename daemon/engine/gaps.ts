@@ -2,6 +2,29 @@ import { type Candles, allocCandles, FLOAT_COLUMNS } from '../../schemas/candles
 import { MINUTE_MS } from '../../schemas/intervals.ts';
 import type { Gap, Range } from '../../schemas/registry.ts';
 
+/** Row `k` of `dst` as a flagged filled candle: the prices given, no volume, no trades. */
+export function setFilledRow(
+  dst: Candles,
+  k: number,
+  openTime: number,
+  open: number,
+  high: number,
+  low: number,
+  close: number,
+): void {
+  dst.openTime[k] = openTime;
+  dst.open[k] = open;
+  dst.high[k] = high;
+  dst.low[k] = low;
+  dst.close[k] = close;
+  dst.volume[k] = 0;
+  dst.quoteVolume[k] = 0;
+  dst.trades[k] = 0;
+  dst.takerBuyBase[k] = 0;
+  dst.takerBuyQuote[k] = 0;
+  dst.filled[k] = 1;
+}
+
 /**
  * Missing 1m candles between the first and last row, as ranges. Filled rows count as present
  * (they are flagged, not missing); pass `ignoreFilled` to see the holes they cover.
@@ -82,18 +105,7 @@ export function fillGaps(
       if (gapMinutes > 0 && fills.has(c.openTime[i - 1] + MINUTE_MS)) {
         const p = c.close[i - 1];
         for (let m = 1; m <= gapMinutes; m++) {
-          out.openTime[k] = c.openTime[i - 1] + m * MINUTE_MS;
-          out.open[k] = p;
-          out.high[k] = p;
-          out.low[k] = p;
-          out.close[k] = p;
-          out.volume[k] = 0;
-          out.quoteVolume[k] = 0;
-          out.trades[k] = 0;
-          out.takerBuyBase[k] = 0;
-          out.takerBuyQuote[k] = 0;
-          out.filled[k] = 1;
-          k++;
+          setFilledRow(out, k++, c.openTime[i - 1] + m * MINUTE_MS, p, p, p, p);
         }
       }
     }

@@ -1,3 +1,4 @@
+import { setFilledRow } from './gaps.ts';
 import {
   type Candles,
   type FloatColumn,
@@ -81,18 +82,8 @@ export function resample(src: Candles, interval: Interval, out?: Candles): Candl
           if (high[r] > fh) fh = high[r];
           if (low[r] < fl) fl = low[r];
         }
-        dst.openTime[k] = fixedMs > 0 ? fEnd - fixedMs : bucketStart(ft, interval);
-        dst.open[k] = open[i];
-        dst.high[k] = fh;
-        dst.low[k] = fl;
-        dst.close[k] = close[j - 1];
-        dst.volume[k] = 0;
-        dst.quoteVolume[k] = 0;
-        dst.trades[k] = 0;
-        dst.takerBuyBase[k] = 0;
-        dst.takerBuyQuote[k] = 0;
-        dst.filled[k] = 1;
-        k++;
+        const t = fixedMs > 0 ? fEnd - fixedMs : bucketStart(ft, interval);
+        setFilledRow(dst, k++, t, open[i], fh, fl, close[j - 1]);
         prevT = openTime[j - 1];
         i = j;
         continue;
