@@ -76,6 +76,14 @@ export const messages = {
     `${d.dataset} cannot be read: ${d.file ?? 'a file'} is damaged${d.reason ? ` (${d.reason})` : ''}. Repair ${d.symbol} to fetch it again or rebuild it from 1m.`,
   exportDone: (rows: number, size: number, out: string) =>
     `Exported ${plural(rows, 'candle')} (${bytes(size)}) to ${out}.`,
+  tableSaved: (rows: number, out: string) =>
+    `Saved the registry table (${plural(rows, 'dataset')}) to ${out}.`,
+  open: () => 'Open',
+  reveal: () => 'Reveal',
+  verifiedAfterDownload: (files: number, problems: number) =>
+    problems === 0
+      ? `Verified the ${plural(files, 'file')} written.`
+      : `Verify found ${plural(problems, 'problem')} in the ${plural(files, 'file')} written: Repair the symbol.`,
   deleteConfirm: (id: string, all: boolean) =>
     all
       ? `Delete ${id} and every timeframe derived from it? The files are removed from the bank.`

@@ -13,6 +13,7 @@ export function planView(
   const budget = (opts.weightPerMinute ?? 6000) * (1 - (opts.safetyMargin ?? 0.1));
   return {
     items: plan.items,
+    skipped: plan.skipped ?? [],
     totals: plan.totals,
     weight,
     seconds:

@@ -384,6 +384,12 @@ export const IngestParamsSchema = z
     concurrency: z.int().min(1).max(32).optional(),
     /** Plan only: answer what would be fetched, fetch nothing. */
     dryRun: z.boolean().default(false),
+    /**
+     * After the run, verify the selected symbols' files that carry no finding yet (every file the
+     * run wrote among them): checksum re-read from disk, decoded, data contract, row count. The
+     * findings are kept in the registry, as `registry/verify` keeps them. Ignored by a plan.
+     */
+    verify: z.boolean().default(false),
     workDoneToken,
   })
   .superRefine(exactlyOneSelection)
@@ -490,6 +496,8 @@ export const IngestRun = request({
     ranking: z
       .object({ kind: z.enum(['volume', 'market-cap+volume']), note: z.string() })
       .optional(),
+    /** With `verify`: the files checked after the run, and those that are not `ok`. */
+    verified: z.object({ checked: z.number(), issues: z.array(VerifyIssueSchema) }).optional(),
   }),
   progress: true,
   errors: [E.NotFound, E.Network, E.RateLimited, E.StorageError, E.DataContract],

@@ -39,8 +39,12 @@ export type GroupInfo = Result<'symbols/groups'>['groups'][number];
 export type SymbolMatch = Result<'symbols/search'>['matches'][number];
 export type PlanItem = Result<'ingest/plan'>['items'][number];
 
+export type SkippedSymbol = Result<'ingest/plan'>['skipped'][number];
+
 export interface PlanView {
   items: PlanItem[];
+  /** Symbols the run would not download, with the reason (not listed, not trading). */
+  skipped: SkippedSymbol[];
   totals: Result<'ingest/plan'>['totals'];
   /** Binance REQUEST_WEIGHT the plan costs (klines weight 2 per request). */
   weight: number;
@@ -127,7 +131,8 @@ export type HostMessage =
     }
   /** Read the current window again (after a repair, or when the bank changed under a failed read). */
   | { type: 'reload' }
-  | { type: 'saved'; path: string };
+  /** A file the view asked for was saved at `path`; `message` says so in words. */
+  | { type: 'saved'; path: string; message?: string };
 
 export type DatasetAction = 'preview' | 'update' | 'verify' | 'export' | 'delete' | 'repair';
 
@@ -148,9 +153,12 @@ export type ViewMessage =
     }
   | { type: 'datasetAction'; action: DatasetAction; id: string }
   | { type: 'refresh' }
-  | { type: 'remember'; form: IngestForm }
+  /** The panel's state after a change, kept for the next panel opened in this workspace. */
+  | { type: 'remember'; state: ManagerState }
+  /** Opens a file the panel wrote (the saved registry table). */
+  | { type: 'openFile'; path: string; reveal?: boolean }
   /** The registry table (all or filtered rows) as CSV, to save. */
-  | { type: 'saveTable'; name: string; csv: string }
+  | { type: 'saveTable'; name: string; csv: string; rows: number }
   | {
       type: 'read';
       seq: number;

@@ -97,7 +97,22 @@ export async function runIngestUseCase(
     });
     ctx.signal.throwIfAborted();
     await refreshIndicatorsAfterIngest(svc, summary, lockReq.intervals, ctx.signal);
-    return runResult(summary);
+    const result = runResult(summary);
+    if (!p.verify) return result;
+    // Under the same locks: what was just written is read back and checked before anyone
+    // else can write these symbols.
+    // Messages only: the download's percentage stays where it ended.
+    const issues = await svc.state.bank.verify({
+      symbols,
+      unverified: true,
+      signal: ctx.signal,
+      onProgress: (done, total) =>
+        ctx.progress.report(0, 0, `verifying the files written: ${done}/${total}`),
+    });
+    return {
+      ...result,
+      verified: { checked: issues.length, issues: issues.filter((i) => i.status !== 'ok') },
+    };
   });
 }
 

@@ -961,6 +961,11 @@ export class Bank {
       /** Only these symbols' files (and no unregistered-file scan). */
       symbols?: readonly string[];
       /**
+       * Only files that carry no finding yet: those written since the last verify (a write
+       * clears the finding) or never verified. What a download checks after it has written.
+       */
+      unverified?: boolean;
+      /**
        * Keep each file's finding in the registry (the default). False for a reader that does
        * not hold the bank's lock: it checks and reports, and writes nothing.
        */
@@ -973,7 +978,8 @@ export class Bank {
     const only = opts.symbols ? new Set(opts.symbols.map((x) => parseSymbol(x))) : null;
     const all = Object.entries(this.reg.datasets)
       .filter(([, d]) => !only || only.has(d.symbol))
-      .flatMap(([key, d]) => d.files.map((f) => ({ key, d, f })));
+      .flatMap(([key, d]) => d.files.map((f) => ({ key, d, f })))
+      .filter(({ f }) => !opts.unverified || f.verify === undefined);
     let done = 0;
     for (const { key, d, f } of all) {
       opts.signal?.throwIfAborted();

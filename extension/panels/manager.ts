@@ -21,12 +21,26 @@ import { messages } from '../messages.ts';
 import { overallPercentage, planView, symbolView } from '../plan.ts';
 import { webviewHtml, webviewOptions } from './html.ts';
 
-const REMEMBERED = 'threadx.lastForm';
+/** The last panel's state in this workspace (mode, inputs, filter, sort, indicators). */
+const REMEMBERED = 'threadx.managerState';
+/** The download form alone, as earlier versions kept it (all workspaces). */
+const REMEMBERED_FORM = 'threadx.lastForm';
 
+/** The state a new panel opens with: the last panel's in this workspace, else the defaults. */
 export function defaultManagerState(ctx: Ctx): ManagerState {
-  const remembered = ctx.extension.globalState.get<IngestForm>(REMEMBERED);
+  const defaults = initialManagerState(ctx);
+  const kept = ctx.extension.workspaceState.get<Partial<ManagerState>>(REMEMBERED);
+  const form = kept?.form ?? ctx.extension.globalState.get<IngestForm>(REMEMBERED_FORM);
   return {
-    form: remembered ?? {
+    ...defaults,
+    ...kept,
+    form: { ...defaults.form, ...form },
+  };
+}
+
+function initialManagerState(ctx: Ctx): ManagerState {
+  return {
+    form: {
       mode: 'group',
       symbols: '',
       topN: 10,
@@ -41,6 +55,12 @@ export function defaultManagerState(ctx: Ctx): ManagerState {
     sort: { key: 'id', descending: false },
     indicators: [{ name: 'rsi', params: { period: 14 } }],
   };
+}
+
+/** Shows a file in the Explorer when it is in the workspace, else in the system's file manager. */
+async function revealFile(uri: vscode.Uri): Promise<void> {
+  const inWorkspace = vscode.workspace.getWorkspaceFolder(uri) !== undefined;
+  await vscode.commands.executeCommand(inWorkspace ? 'revealInExplorer' : 'revealFileInOS', uri);
 }
 
 export class ManagerPanel implements vscode.Disposable {
@@ -132,8 +152,14 @@ export class ManagerPanel implements vscode.Disposable {
           return;
         }
         case 'remember':
-          await ctx.extension.globalState.update(REMEMBERED, m.form);
+          await ctx.extension.workspaceState.update(REMEMBERED, m.state);
           return;
+        case 'openFile': {
+          const uri = vscode.Uri.file(m.path);
+          if (m.reveal) await revealFile(uri);
+          else await vscode.window.showTextDocument(uri, { preview: false });
+          return;
+        }
         case 'refresh':
           await ctx.registry.refresh();
           return;
@@ -170,7 +196,7 @@ export class ManagerPanel implements vscode.Disposable {
           return;
         }
         case 'saveTable':
-          return await this.saveTable(m.name, m.csv);
+          return await this.saveTable(m.name, m.csv, m.rows);
         case 'read':
         case 'saveImage':
         case 'chartState':
@@ -182,8 +208,11 @@ export class ManagerPanel implements vscode.Disposable {
     }
   }
 
-  /** Saves the registry table's CSV where the person chooses. */
-  private async saveTable(name: string, csv: string): Promise<void> {
+  /**
+   * Saves the registry table's CSV where the person chooses, then says where: in the panel, next
+   * to the button, and in a notification, both offering to open the file or reveal it.
+   */
+  private async saveTable(name: string, csv: string, rows: number): Promise<void> {
     const base = this.ctx.workspaceFolder ?? this.ctx.dataDir;
     const uri = await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.joinPath(vscode.Uri.file(base), `${name}.csv`),
@@ -191,7 +220,14 @@ export class ManagerPanel implements vscode.Disposable {
     });
     if (!uri) return;
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(csv));
-    this.post({ type: 'saved', path: uri.fsPath });
+    const message = messages.tableSaved(rows, uri.fsPath);
+    this.post({ type: 'saved', path: uri.fsPath, message });
+    void vscode.window
+      .showInformationMessage(message, messages.open(), messages.reveal())
+      .then(async (pick) => {
+        if (pick === messages.open()) await vscode.window.showTextDocument(uri, { preview: false });
+        else if (pick === messages.reveal()) await revealFile(uri);
+      });
   }
 
   private async plan(form: IngestForm): Promise<void> {
@@ -247,13 +283,17 @@ export class ManagerPanel implements vscode.Disposable {
         });
       let rows = 0;
       let failed = 0;
+      let verified: { checked: number; issues: unknown[] } | undefined;
       let cancelled = false;
       const title = list ? plural(list.length, 'symbol') : 'symbols';
       await ctx.runJob(
         messages.downloadTitle(title),
         async (job) => {
           try {
-            const r = await client.request('ingest/run', checked.params as Params<'ingest/run'>, {
+            // "Download & Validate": the files written are read back and verified before the
+            // job ends, so the table says "verified" for what was just downloaded.
+            const params = { ...checked.params, verify: true } as Params<'ingest/run'>;
+            const r = await client.request('ingest/run', params, {
               signal: job.signal,
               onProgress: (p) => {
                 if (p.kind !== 'report') return;
@@ -270,6 +310,7 @@ export class ManagerPanel implements vscode.Disposable {
               },
             });
             if (!pct.size) started(r.symbols.map((s) => s.symbol));
+            verified = r.verified;
             for (const item of r.symbols) {
               pct.set(item.symbol, 100);
               if (item.error) {
@@ -313,12 +354,26 @@ export class ManagerPanel implements vscode.Disposable {
         { external: controller.signal, location: vscode.ProgressLocation.Notification },
       );
       const count = (list as string[] | null)?.length ?? pct.size;
+      const checkedFiles = verified as { checked: number; issues: unknown[] } | undefined;
+      const problems = checkedFiles?.issues.length ?? 0;
       const summary = cancelled
         ? messages.cancelled('The download')
-        : rows === 0 && failed === 0
-          ? messages.downloadUpToDate(count)
-          : messages.downloadDone(count, rows, failed, Date.now() - t0);
-      this.post({ type: 'jobDone', job: 'download', ok: failed === 0 && !cancelled, summary });
+        : [
+            rows === 0 && failed === 0
+              ? messages.downloadUpToDate(count)
+              : messages.downloadDone(count, rows, failed, Date.now() - t0),
+            checkedFiles?.checked
+              ? messages.verifiedAfterDownload(checkedFiles.checked, problems)
+              : '',
+          ]
+            .filter(Boolean)
+            .join(' ');
+      this.post({
+        type: 'jobDone',
+        job: 'download',
+        ok: failed === 0 && problems === 0 && !cancelled,
+        summary,
+      });
       ctx.log.info(`data manager: ${summary} (${duration(Date.now() - t0)})`);
     } catch (e) {
       this.post({ type: 'jobDone', job: 'download', ok: false, summary: describeError(e) });

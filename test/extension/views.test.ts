@@ -240,6 +240,34 @@ describe('plan and errors', () => {
     assert.equal(overallPercentage([]), 0);
   });
 
+  it('keeps the symbols a run would not download, with the reason', () => {
+    const v = planView(
+      {
+        items: [],
+        skipped: [
+          {
+            symbol: 'NOPEUSDT',
+            status: 'UNKNOWN',
+            reason: 'NOPEUSDT is not listed on the exchange',
+          },
+        ],
+        totals: { candles: 0, requests: 0, archives: 0 },
+      } as unknown as Parameters<typeof planView>[0],
+      { concurrency: 4 },
+    );
+    assert.deepEqual(
+      v.skipped.map((s) => [s.symbol, s.reason]),
+      [['NOPEUSDT', 'NOPEUSDT is not listed on the exchange']],
+    );
+    const old = planView(
+      { items: [], totals: { candles: 0, requests: 0, archives: 0 } } as unknown as Parameters<
+        typeof planView
+      >[0],
+      { concurrency: 4 },
+    );
+    assert.deepEqual(old.skipped, [], 'a plan without the list skips nothing');
+  });
+
   it('registry/changed: only the named symbols are listed again and replaced', () => {
     assert.deepEqual(changedSymbols(['ETHUSDC/1m', 'BTCUSDC/1h'], ['BTCUSDC/4h']), [
       'BTCUSDC',

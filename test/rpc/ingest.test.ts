@@ -178,3 +178,38 @@ test('ingest/run cancelled mid-way: -32800, bank verifies clean, a re-run comple
     assert.equal((await h.client.request('registry/verify', {})).ok, true);
   });
 });
+
+test('ingest/run with verify: every file without a finding is verified, then none is checked again', async () => {
+  await withReplay({}, async (h) => {
+    const run = (end: string, verify: boolean) =>
+      h.client.request(
+        'ingest/run',
+        {
+          symbols: ['BTCUSDT'],
+          intervals: ['1h'],
+          start: '2023-04-29',
+          end,
+          source: 'rest',
+          verify,
+        },
+        { validate: true },
+      );
+    const plain = await run('2023-04-30', false);
+    assert.equal(plain.verified, undefined, 'no verify unless asked');
+    let list = await h.client.request('registry/list', {});
+    assert.ok(list.datasets.every((d) => d.integrity?.state === 'not-verified'));
+
+    const r = await run('2023-05-01', true);
+    assert.ok(r.verified, 'verify answered');
+    assert.deepEqual(r.verified.issues, []);
+    // The first run's files and the second's: every file of BTCUSDT had no finding yet.
+    const files = list.datasets.reduce((a, d) => a + d.files, 0);
+    assert.ok(r.verified.checked >= files, `${r.verified.checked} >= ${files}`);
+    list = await h.client.request('registry/list', {});
+    for (const d of list.datasets) assert.equal(d.integrity?.state, 'verified', d.id);
+
+    // A run that writes nothing new checks nothing: every file already has its finding.
+    const again = await run('2023-05-01', true);
+    assert.equal(again.verified?.checked, 0);
+  });
+});

@@ -35,6 +35,7 @@ import {
   type SortKey,
 } from '../registry-table.ts';
 import { bytes, h, onHostMessage, utcMinute, vscodeApi } from '../vscode.ts';
+import { closeMenu, rowMenuButton } from './row-menu.ts';
 
 const vscode = vscodeApi<ManagerState>();
 let state: ManagerState | undefined;
@@ -49,8 +50,21 @@ const app = document.getElementById('app')!;
 type ValueEl = HTMLElement & { value: string };
 type CheckEl = HTMLElement & { checked: boolean };
 
+/**
+ * Keeps the state for a reload of this panel (setState) and, with the extension, for the next
+ * panel opened after this one is closed (mode, inputs, filter, sort, indicators).
+ */
 function save(): void {
-  if (state) vscode.setState(state);
+  if (!state) return;
+  vscode.setState(state);
+  vscode.postMessage({ type: 'remember', state });
+}
+
+/** The symbols field's hint: what the mode takes. */
+function symbolsHelp(mode: Mode): string {
+  return mode === 'single'
+    ? 'One symbol, e.g. BTCUSDC; suggestions come from the exchange.'
+    : 'Comma separated, e.g. BTCUSDC, ETHUSDC; suggestions come from the exchange.';
 }
 
 function field(id: string, label: string, control: HTMLElement, help?: string): HTMLElement {
@@ -103,6 +117,7 @@ function render(): void {
   };
   for (const ev of ['change', 'keyup', 'click', 'focusin'])
     modeGroup.addEventListener(ev, syncMode);
+  void tabToChecked(modeGroup);
   const symbols = textfield('symbols', f.symbols, 'BTCUSDC, ETHUSDC');
   symbols.addEventListener('input', () => {
     const last = symbols.value.split(/[\s,;]+/).pop() ?? '';
@@ -146,7 +161,7 @@ function render(): void {
       { id: 'download-section' },
       h('h2', {}, 'Download'),
       field('mode', 'Mode', modeGroup),
-      field('symbols', 'Symbols', symbols, 'Comma separated; suggestions come from the exchange.'),
+      field('symbols', f.mode === 'single' ? 'Symbol' : 'Symbols', symbols, symbolsHelp(f.mode)),
       h('div', { id: 'symbol-suggestions', className: 'chips' }),
       h(
         'div',
@@ -237,9 +252,10 @@ function render(): void {
           'Export table (CSV)',
         ),
       ),
+      // Next to the export button, so its confirmation is seen where it was asked for.
+      h('div', { id: 'table-status', role: 'status' }),
       h('table', { id: 'registry-table', className: 'grid' }, h('thead'), h('tbody')),
       h('div', { id: 'registry-empty', className: 'help', role: 'status' }),
-      h('div', { id: 'table-status', role: 'status' }),
     ),
     h('vscode-divider'),
     h(
@@ -285,6 +301,19 @@ function render(): void {
   renderTable();
 }
 
+/**
+ * Radio group semantics: Tab reaches the checked radio, not the first one (the element makes the
+ * first radio the tab stop when it first lays out its children; that runs before the next frame).
+ */
+async function tabToChecked(group: HTMLElement): Promise<void> {
+  await customElements.whenDefined('vscode-radio-group');
+  await (group as HTMLElement & { updateComplete: Promise<unknown> }).updateComplete;
+  await new Promise((r) => requestAnimationFrame(r));
+  const radios = [...group.querySelectorAll<CheckEl>('vscode-radio')];
+  if (!radios.some((r) => r.checked)) return;
+  for (const r of radios) r.tabIndex = r.checked ? 0 : -1;
+}
+
 /** The mode whose radio is checked now, whatever checked it. */
 function checkedMode(): Mode | undefined {
   const radios = [...document.querySelectorAll<CheckEl & { value: string }>('#mode vscode-radio')];
@@ -324,6 +353,10 @@ function showModeFields(): void {
     if (el) el.hidden = !on;
   };
   show('field-symbols', mode === 'single' || mode === 'list');
+  const help = document.querySelector('#field-symbols .help');
+  if (help) help.textContent = symbolsHelp(mode);
+  const label = document.querySelector('#field-symbols vscode-label');
+  if (label) label.textContent = mode === 'single' ? 'Symbol' : 'Symbols';
   show('symbol-suggestions', mode === 'single' || mode === 'list');
   show('top-fields', mode === 'top');
   show('field-group', mode === 'group');
@@ -358,7 +391,6 @@ function send(kind: 'plan' | 'download'): void {
   document
     .getElementById('plan-output')!
     .replaceChildren(...(kind === 'plan' ? [h('div', { className: 'help' }, 'Planning…')] : []));
-  vscode.postMessage({ type: 'remember', form: state!.form });
   vscode.postMessage({ type: kind, form: state!.form });
 }
 
@@ -370,18 +402,30 @@ function showErrors(errors: Partial<Record<keyof IngestForm, string>>): void {
   }
 }
 
+/** A skipped symbol's reason without its own name in front ("not listed on the exchange"). */
+function skipReason(s: PlanView['skipped'][number]): string {
+  return s.reason.startsWith(`${s.symbol} `)
+    ? s.reason.slice(s.symbol.length + 1).replace(/^is /, '')
+    : s.reason;
+}
+
 function showPlan(plan: PlanView): void {
   const secs =
     plan.seconds < 60
       ? `${Math.max(1, Math.round(plan.seconds))} s`
       : `${Math.round(plan.seconds / 60)} min`;
+  // What the run would leave out is said, as the run's own result does.
+  const skipped = plan.skipped.length
+    ? ` Not downloaded: ${plan.skipped.map((s) => `${s.symbol} (${skipReason(s)})`).join(', ')}.`
+    : '';
+  const dash = (): HTMLElement => h('td', { className: 'num' }, '—');
   document
     .getElementById('plan-output')!
     .replaceChildren(
       h(
         'div',
         { id: 'plan-summary', className: 'summary' },
-        `${plan.items.length} symbol(s): ${plan.totals.candles.toLocaleString('en-US')} candles to fetch, ${plan.totals.requests} REST request(s) (weight ${plan.weight}), ${plan.totals.archives} archive file(s), about ${secs}.`,
+        `${plan.items.length} symbol(s): ${plan.totals.candles.toLocaleString('en-US')} candles to fetch, ${plan.totals.requests} REST request(s) (weight ${plan.weight}), ${plan.totals.archives} archive file(s), about ${secs}.${skipped}`,
       ),
       h(
         'table',
@@ -415,6 +459,17 @@ function showPlan(plan: PlanView): void {
               h('td', { className: 'num' }, i.candles.toLocaleString('en-US')),
               h('td', { className: 'num' }, String(i.requests)),
               h('td', { className: 'num' }, String(i.archives)),
+            ),
+          ),
+          ...plan.skipped.map((s) =>
+            h(
+              'tr',
+              { className: 'skipped', 'data-symbol': s.symbol },
+              h('td', {}, s.symbol),
+              h('td', { className: 'reason' }, `skipped: ${skipReason(s)}`),
+              dash(),
+              dash(),
+              dash(),
             ),
           ),
         ),
@@ -472,14 +527,18 @@ function log(line: string): void {
   pre.scrollTop = pre.scrollHeight;
 }
 
-const COLUMNS: [SortKey, string][] = [
-  ['id', 'Dataset'],
-  ['rows', 'Rows'],
-  ['first', 'First (UTC)'],
-  ['last', 'Last (UTC)'],
-  ['gaps', 'Gaps'],
-  ['filled', 'Filled'],
-  ['bytes', 'Size'],
+/**
+ * The table's sortable columns and their priority: as the panel narrows, priority 3 goes first,
+ * then 2, then 1 (container queries in manager.css); 0 always stays.
+ */
+const COLUMNS: [SortKey, string, 0 | 1 | 2 | 3][] = [
+  ['id', 'Dataset', 0],
+  ['rows', 'Rows', 2],
+  ['first', 'First (UTC)', 1],
+  ['last', 'Last (UTC)', 0],
+  ['gaps', 'Gaps', 2],
+  ['filled', 'Filled', 3],
+  ['bytes', 'Size', 3],
 ];
 
 function sortBy(k: SortKey): void {
@@ -495,20 +554,41 @@ function sortBy(k: SortKey): void {
   if (live) live.textContent = `Sorted by ${label}, ${order}. ${live.textContent ?? ''}`;
 }
 
-/** The dataset's integrity as the daemon keeps it, and its pending edge buckets. */
+/** Every column of a row in words: the dataset cell's title, whichever columns the width hides. */
+function rowTitle(d: DatasetSummary): string {
+  const gaps = d.gaps ? `${d.gaps} gaps (${d.missing} candles missing)` : 'no gaps';
+  return `${d.id}: ${d.rows.toLocaleString('en-US')} rows, ${utcMinute(d.first)} → ${utcMinute(d.last)} UTC, ${gaps}, ${d.filled} filled, ${bytes(d.bytes)}`;
+}
+
+/**
+ * The dataset's integrity as the daemon keeps it, and its pending edge buckets: the state in a
+ * word always, its time and the pending count where the panel is wide enough (`.more`), all of it
+ * in the title.
+ */
 function integrityCell(d: DatasetSummary): HTMLElement {
-  const text = d.integrity ? integrityText(d.integrity, (t) => `${utcMinute(t)} UTC`) : '';
-  const bad = d.integrity?.state === 'corrupt' || d.integrity?.state === 'missing';
+  const i = d.integrity;
+  const text = i ? integrityText(i, (t) => `${utcMinute(t)} UTC`) : '';
+  const bad = i?.state === 'corrupt' || i?.state === 'missing';
   const pending = d.pending ? `${d.pending} pending` : '';
   const label = [text, pending].filter(Boolean).join(', ');
+  const word = !i
+    ? ''
+    : i.state === 'not-verified'
+      ? 'not verified'
+      : i.state === 'missing'
+        ? 'corrupt'
+        : i.state;
+  const when = i?.state === 'verified' ? i.at : i?.state === 'changed' ? i.since : undefined;
+  const more = [when !== undefined ? utcMinute(when) : '', pending].filter(Boolean).join(', ');
   return h(
     'td',
     {
-      className: `integrity${bad ? ' warn' : ''}`,
+      className: `integrity p0${bad ? ' warn' : ''}`,
       title: label,
-      'data-state': d.integrity?.state ?? '',
+      'data-state': i?.state ?? '',
     },
-    label,
+    word,
+    more ? h('span', { className: 'more' }, ` ${more}`) : null,
   );
 }
 
@@ -516,16 +596,22 @@ function renderTable(): void {
   if (!state) return;
   const table = document.getElementById('registry-table');
   if (!table) return;
+  // A row's menu open on a row about to be redrawn: closed, the focus on that row's new button.
+  const menuRow = document
+    .querySelector('#registry-table button.row-menu-button[aria-expanded="true"]')
+    ?.closest('tr')
+    ?.getAttribute('data-id');
+  closeMenu(false);
   const { key, descending } = state.sort;
   const head = h(
     'tr',
     {},
-    h('th', {}, h('span', { className: 'visually-hidden' }, 'Select')),
-    ...COLUMNS.map(([k, label]) =>
+    h('th', { className: 'select' }, h('span', { className: 'visually-hidden' }, 'Select')),
+    ...COLUMNS.map(([k, label, p]) =>
       h(
         'th',
         {
-          className: `sortable${k === key ? (descending ? ' desc' : ' asc') : ''}`,
+          className: `sortable p${p}${k === key ? (descending ? ' desc' : ' asc') : ''}`,
           'data-key': k,
           tabindex: 0,
           'aria-sort': k === key ? (descending ? 'descending' : 'ascending') : 'none',
@@ -540,8 +626,8 @@ function renderTable(): void {
         label,
       ),
     ),
-    h('th', {}, 'Integrity'),
-    h('th', {}, 'Actions'),
+    h('th', { className: 'p0' }, 'Integrity'),
+    h('th', { className: 'actions' }, h('span', { className: 'visually-hidden' }, 'Actions')),
   );
   table.querySelector('thead')!.replaceChildren(head);
   const rows = tableRows();
@@ -554,18 +640,17 @@ function renderTable(): void {
   }
   table.querySelector('tbody')!.replaceChildren(
     ...rows.flatMap((d) => {
-      const action = (a: DatasetAction, label: string, primary = false): HTMLElement =>
-        h(
-          'vscode-button',
-          {
-            secondary: !primary,
-            className: `action-${a}`,
-            'aria-label': `${label} ${d.id}`,
-            title: `${label} ${d.id}`,
-            onclick: () => vscode.postMessage({ type: 'datasetAction', action: a, id: d.id }),
-          },
-          label,
-        );
+      const act = (a: DatasetAction) => () =>
+        vscode.postMessage({ type: 'datasetAction', action: a, id: d.id });
+      const menu = rowMenuButton(`Actions for ${d.id}`, () => [
+        ...(needsRepair(d.integrity)
+          ? [{ id: 'repair', label: 'Repair', run: act('repair') }]
+          : []),
+        { id: 'preview', label: 'Preview', run: act('preview') },
+        { id: 'update', label: 'Update', run: act('update') },
+        { id: 'export', label: 'Export CSV…', run: act('export') },
+        { id: 'delete', label: 'Delete…', run: act('delete') },
+      ]);
       const check = h('input', {
         type: 'checkbox',
         className: 'select',
@@ -602,29 +687,37 @@ function renderTable(): void {
       const row = h(
         'tr',
         { 'data-id': d.id, className: d.kind },
-        h('td', {}, check),
-        h('td', { className: 'id' }, d.id, toggle ? ' ' : '', toggle),
-        h('td', { className: 'num' }, d.rows.toLocaleString('en-US')),
-        h('td', { className: 'date' }, utcMinute(d.first)),
-        h('td', { className: 'date' }, utcMinute(d.last)),
+        h('td', { className: 'select' }, check),
+        h('td', { className: 'id p0', title: rowTitle(d) }, d.id, toggle ? ' ' : '', toggle),
+        h('td', { className: 'num p2' }, d.rows.toLocaleString('en-US')),
+        h('td', { className: 'date p1' }, utcMinute(d.first)),
+        h('td', { className: 'date p0' }, utcMinute(d.last)),
         h(
           'td',
-          { className: `num${d.gaps ? ' warn' : ''}` },
+          { className: `num p2${d.gaps ? ' warn' : ''}` },
           d.gaps ? `${d.gaps} (${d.missing})` : '0',
         ),
-        h('td', { className: 'num' }, String(d.filled)),
-        h('td', { className: 'num' }, bytes(d.bytes)),
+        h('td', { className: 'num p3' }, String(d.filled)),
+        h('td', { className: 'num p3' }, bytes(d.bytes)),
         integrityCell(d),
         h(
           'td',
           { className: 'actions' },
-          // A damaged, changed or missing file: Repair comes first (it runs in this window's
+          // A damaged, changed or missing file: Repair stays in view (it runs in this window's
           // daemon, which holds the bank; the shell's "threadx repair" would be refused).
-          needsRepair(d.integrity) ? action('repair', 'Repair', true) : null,
-          action('preview', 'Preview'),
-          action('update', 'Update'),
-          action('export', 'CSV'),
-          action('delete', 'Delete'),
+          needsRepair(d.integrity)
+            ? h(
+                'button',
+                {
+                  className: 'row-repair',
+                  'aria-label': `Repair ${d.id}`,
+                  title: `Repair ${d.id}`,
+                  onclick: act('repair'),
+                },
+                'Repair',
+              )
+            : null,
+          menu,
         ),
       );
       if (!inds.length || !open) return [row];
@@ -650,6 +743,10 @@ function renderTable(): void {
       return [row, detail];
     }),
   );
+  if (menuRow)
+    document
+      .querySelector<HTMLElement>(`#registry-table tr[data-id="${menuRow}"] button.row-menu-button`)
+      ?.focus();
   const candles = datasets.filter((d) => d.kind === 'candles').length;
   document.getElementById('registry-empty')!.textContent =
     datasets.length === 0
@@ -680,6 +777,7 @@ function exportTable(): void {
     type: 'saveTable',
     name: state.filter.trim() ? 'threadx-registry-filtered' : 'threadx-registry',
     csv: registryCsv(rows, datasets),
+    rows: rows.length,
   });
 }
 
@@ -770,9 +868,20 @@ onHostMessage((m) => {
       el.className = m.ok ? 'ok' : 'warn';
       return;
     }
-    case 'saved':
-      document.getElementById('table-status')!.textContent = `Saved the table to ${m.path}.`;
+    case 'saved': {
+      const open = (reveal: boolean) => () =>
+        vscode.postMessage({ type: 'openFile', path: m.path, ...(reveal ? { reveal } : {}) });
+      document
+        .getElementById('table-status')!
+        .replaceChildren(
+          h('span', { className: 'saved-text' }, m.message ?? `Saved the table to ${m.path}.`),
+          ' ',
+          h('button', { id: 'open-saved', className: 'link', onclick: open(false) }, 'Open'),
+          ' ',
+          h('button', { id: 'reveal-saved', className: 'link', onclick: open(true) }, 'Reveal'),
+        );
       return;
+    }
     case 'error':
       document.getElementById('form-error')!.textContent = m.message;
       if (document.getElementById('plan-output')?.textContent === 'Planning…')
