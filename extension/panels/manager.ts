@@ -21,20 +21,25 @@ import { messages } from '../messages.ts';
 import { overallPercentage, planView, symbolView } from '../plan.ts';
 import { webviewHtml, webviewOptions } from './html.ts';
 
-/** The last panel's state in this workspace (mode, inputs, filter, sort, indicators). */
+/**
+ * The last panel's download form (mode and every input) and indicator choice in this workspace.
+ * Not its filter: a new panel shows every dataset (a reloaded panel keeps its own, setState).
+ */
 const REMEMBERED = 'threadx.managerState';
 /** The download form alone, as earlier versions kept it (all workspaces). */
 const REMEMBERED_FORM = 'threadx.lastForm';
 
+type Remembered = Partial<Pick<ManagerState, 'form' | 'indicators'>>;
+
 /** The state a new panel opens with: the last panel's in this workspace, else the defaults. */
 export function defaultManagerState(ctx: Ctx): ManagerState {
   const defaults = initialManagerState(ctx);
-  const kept = ctx.extension.workspaceState.get<Partial<ManagerState>>(REMEMBERED);
+  const kept = ctx.extension.workspaceState.get<Remembered>(REMEMBERED);
   const form = kept?.form ?? ctx.extension.globalState.get<IngestForm>(REMEMBERED_FORM);
   return {
     ...defaults,
-    ...kept,
     form: { ...defaults.form, ...form },
+    indicators: kept?.indicators ?? defaults.indicators,
   };
 }
 
@@ -152,7 +157,10 @@ export class ManagerPanel implements vscode.Disposable {
           return;
         }
         case 'remember':
-          await ctx.extension.workspaceState.update(REMEMBERED, m.state);
+          await ctx.extension.workspaceState.update(REMEMBERED, {
+            form: m.state.form,
+            indicators: m.state.indicators,
+          } satisfies Remembered);
           return;
         case 'openFile': {
           const uri = vscode.Uri.file(m.path);

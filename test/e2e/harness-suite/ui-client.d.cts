@@ -36,7 +36,11 @@ export type UiStep =
   | { do: 'count'; selector: string; webview?: boolean | number }
   /** Runs axe-core in the page or webview; the result is the list of violations. */
   | { do: 'axe'; webview?: boolean | number; runOnly?: string[]; timeoutMs?: number }
-  | { do: 'screenshot'; name: string };
+  | { do: 'screenshot'; name: string }
+  /** Resizes the browser window (the viewport); the workbench lays itself out again. */
+  | { do: 'viewport'; width: number; height?: number }
+  /** Evaluates a JavaScript expression in the page or webview; the result is its value (JSON). */
+  | { do: 'eval'; expr: string; webview?: boolean | number; timeoutMs?: number };
 
 /** Runs the steps in order; resolves with one result per step (null, string or number). */
 export function ui(steps: UiStep[], options?: { timeoutMs?: number }): Promise<unknown[]>;

@@ -12,6 +12,7 @@ import { screenshot, ui } from '../harness-suite/ui-client.cjs';
 import type { ThreadxApi } from '../../../extension/main.ts';
 import { messages } from '../../../extension/messages.ts';
 import { type Replay, startReplay, tempDir, typeText, until, waitForEvent } from './env.ts';
+import { docsScreenshots } from './layout.ts';
 
 const EXTENSION_ID = 'threadx.threadx-data';
 
@@ -198,20 +199,40 @@ export function registerExtensionTests(...more: (() => void)[]): void {
         { do: 'text', selector: '#plan-summary', webview: true },
       ]);
       assert.match(String(plan), /2 symbol\(s\): 40,320 candles to fetch/);
-      await screenshot('data-manager-plan');
+      await docsScreenshots('dry-run');
       const [, , summary] = await ui([
         { do: 'click', selector: '#download', webview: true },
         { do: 'wait', selector: '#job-summary.ok', webview: true, timeoutMs: 90_000 },
         { do: 'text', selector: '#job-summary', webview: true },
       ]);
       assert.match(String(summary), /Downloaded 40,320 candles for 2 symbols/);
-      const [done, rows] = await ui([
+      // "Validate": the files just written were read back and verified, and the table says so.
+      const written = /Verified the (\d+) files written\./.exec(String(summary));
+      assert.ok(written && Number(written[1]) >= 10, String(summary));
+      const ids = ['BTCUSDT', 'ETHUSDT'].flatMap((s) =>
+        ['1m', '15m', '1h', '4h', '1d'].map((i) => `${s}/${i}`),
+      );
+      await ui(
+        ids.map((id) => ({
+          do: 'wait' as const,
+          selector: `#registry-table tr[data-id="${id}"] td.integrity[data-state="verified"]`,
+          webview: true,
+          state: 'attached' as const,
+        })),
+      );
+      const [done, rows, verified] = await ui([
         { do: 'count', selector: '#symbol-progress tr.done', webview: true },
         { do: 'count', selector: '#registry-table tbody tr[data-id^="BTCUSDT/"]', webview: true },
+        {
+          do: 'text',
+          selector: '#registry-table tr[data-id="BTCUSDT/1m"] td.integrity',
+          webview: true,
+        },
       ]);
       assert.equal(done, 2);
       assert.equal(rows, 5, 'BTCUSDT 1m, 15m, 1h, 4h, 1d');
-      await screenshot('data-manager');
+      assert.match(String(verified), /^verified/);
+      await docsScreenshots('data-manager');
       // Filter and sort the table.
       await ui([
         { do: 'click', selector: '#filter', webview: true },

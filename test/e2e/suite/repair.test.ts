@@ -175,26 +175,26 @@ export function registerRepairTests(): void {
       await ui([
         {
           do: 'wait',
-          selector: `${row} vscode-button.action-repair`,
+          selector: `${row} button.row-repair`,
           webview: true,
           timeoutMs: 30_000,
         },
       ]);
       const [label, sound] = await ui([
-        { do: 'text', selector: `${row} vscode-button.action-repair`, webview: true },
+        { do: 'text', selector: `${row} button.row-repair`, webview: true },
         {
           do: 'count',
-          selector: 'tr[data-id="BTCUSDT/1h"] vscode-button.action-repair',
+          selector: 'tr[data-id="BTCUSDT/1h"] button.row-repair',
           webview: true,
         },
       ]);
       assert.equal(label, 'Repair');
       assert.equal(sound, 0, 'no Repair on a sound row');
-      await ui([{ do: 'hover', selector: `${row} vscode-button.action-repair`, webview: true }]);
+      await ui([{ do: 'hover', selector: `${row} button.row-repair`, webview: true }]);
       await screenshot('manager-repair');
       await ui(
         [
-          { do: 'click', selector: `${row} vscode-button.action-repair`, webview: true },
+          { do: 'click', selector: `${row} button.row-repair`, webview: true },
           {
             do: 'wait',
             selector: `${row} td.integrity[data-state="verified"]`,
@@ -204,7 +204,7 @@ export function registerRepairTests(): void {
           },
           {
             do: 'wait',
-            selector: `${row} vscode-button.action-repair`,
+            selector: `${row} button.row-repair`,
             webview: true,
             state: 'detached',
           },
