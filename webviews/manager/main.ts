@@ -451,7 +451,7 @@ function showPlan(plan: PlanView): void {
               h('td', {}, i.symbol),
               h(
                 'td',
-                {},
+                { className: 'ranges' },
                 i.missing.length
                   ? i.missing.map(([a, b]) => `${utcMinute(a)} → ${utcMinute(b)}`).join('; ')
                   : 'up to date',
