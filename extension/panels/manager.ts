@@ -74,6 +74,8 @@ export class ManagerPanel implements vscode.Disposable {
 
   private readonly disposables: vscode.Disposable[] = [];
   private job: AbortController | undefined;
+  /** The registry table's CSV this panel saved last (its Open and Reveal act on it). */
+  private saved: vscode.Uri | undefined;
 
   /** Opens (or reveals) the panel; `form` prefills the download form (tests, other commands). */
   static show(ctx: Ctx, form?: Partial<IngestForm>): ManagerPanel {
@@ -163,9 +165,10 @@ export class ManagerPanel implements vscode.Disposable {
           } satisfies Remembered);
           return;
         case 'openFile': {
-          const uri = vscode.Uri.file(m.path);
-          if (m.reveal) await revealFile(uri);
-          else await vscode.window.showTextDocument(uri, { preview: false });
+          // Only the file this panel saved: the message names a path, not any file to open.
+          if (!this.saved || this.saved.fsPath !== m.path) return;
+          if (m.reveal) await revealFile(this.saved);
+          else await vscode.window.showTextDocument(this.saved, { preview: false });
           return;
         }
         case 'refresh':
@@ -228,6 +231,7 @@ export class ManagerPanel implements vscode.Disposable {
     });
     if (!uri) return;
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(csv));
+    this.saved = uri;
     const message = messages.tableSaved(rows, uri.fsPath);
     this.post({ type: 'saved', path: uri.fsPath, message });
     void vscode.window

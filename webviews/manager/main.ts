@@ -51,8 +51,8 @@ type ValueEl = HTMLElement & { value: string };
 type CheckEl = HTMLElement & { checked: boolean };
 
 /**
- * Keeps the state for a reload of this panel (setState) and, with the extension, for the next
- * panel opened after this one is closed (mode, inputs, filter, sort, indicators).
+ * Keeps the state for a reload of this panel (setState), and sends it to the extension, which
+ * keeps the form and the indicators for the next panel opened in this workspace.
  */
 function save(): void {
   if (!state) return;
@@ -357,6 +357,9 @@ function showModeFields(): void {
   if (help) help.textContent = symbolsHelp(mode);
   const label = document.querySelector('#field-symbols vscode-label');
   if (label) label.textContent = mode === 'single' ? 'Symbol' : 'Symbols';
+  document
+    .getElementById('symbols')
+    ?.setAttribute('placeholder', mode === 'single' ? 'BTCUSDC' : 'BTCUSDC, ETHUSDC');
   show('symbol-suggestions', mode === 'single' || mode === 'list');
   show('top-fields', mode === 'top');
   show('field-group', mode === 'group');
