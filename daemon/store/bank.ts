@@ -69,6 +69,7 @@ export class Bank {
       now: opts.now ?? Date.now,
       lock: opts.lock,
       recoveryNotes: this.recoveryNotes,
+      pendingCache: new Map(),
     };
   }
 
@@ -130,7 +131,7 @@ export class Bank {
   write1m(
     symbol: string,
     incoming: Candles,
-    source: string,
+    source: string | readonly string[],
     opts: writes.Write1mOptions = {},
   ): Promise<writes.WriteResult> {
     return writes.write1m(this.core, symbol, incoming, source, opts);

@@ -21,6 +21,11 @@ export interface BankCore {
   readonly lock: BankLock | undefined;
   /** What recovery did that a person should know (journals quarantined), one sentence each. */
   readonly recoveryNotes: string[];
+  /**
+   * Pending edge buckets per `SYMBOL/interval/bucketStart`, with the version of the 1m data
+   * and confirmed outages they were computed from: an entry of another version is stale.
+   */
+  readonly pendingCache: Map<string, { version: string; pending: number }>;
 }
 
 export class DataContractError extends ThreadxError {

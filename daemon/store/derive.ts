@@ -217,15 +217,29 @@ export async function pendingBuckets(
   const stored = get(core, symbol, interval);
   if (stored?.kind === 'candles' && stored.sourceChecksum === datasetChecksum(core, symbol, '1m'))
     return (stored.pending ?? []).filter((t) => t >= first && t <= last).length;
-  // Not stored: only the buckets at the two ends of the range can be edge buckets.
+  // Not stored: only the buckets at the two ends of the range can be edge buckets. Each one's
+  // answer is kept until the 1m data or its confirmed outages change (a repeated read of the
+  // same range decodes nothing).
+  const version = `${datasetChecksum(core, symbol, '1m')}:${JSON.stringify(confirmedEmpty(core, symbol))}`;
   const ends = first === last ? [first] : [first, last];
   let n = 0;
   for (const b of ends) {
+    const key = `${symbol}/${interval}/${b}`;
+    const hit = core.pendingCache.get(key);
+    if (hit?.version === version) {
+      n += hit.pending;
+      continue;
+    }
     const r = await resampleComplete(core, symbol, interval, b, nextBucketStart(b, interval));
+    if (core.pendingCache.size >= PENDING_CACHE_MAX) core.pendingCache.clear();
+    core.pendingCache.set(key, { version, pending: r.pending.length });
     n += r.pending.length;
   }
   return n;
 }
+
+/** Edge buckets remembered by `pendingBuckets` (a bound: the cache starts over past it). */
+const PENDING_CACHE_MAX = 4096;
 
 /**
  * A candle dataset's checksum: the sha256 of its files' checksums in order (for 1m, the value

@@ -11,6 +11,7 @@ import {
   parseKlineCsvCapped,
 } from '../engine/archive-file.ts';
 import type { Candles } from '../../schemas/candles.ts';
+import { codecPool } from './codec-pool.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
 import {
@@ -124,8 +125,9 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
       inner = name.slice(0, -3);
       bytes = gunzipCapped(bytes, name, maxUncompressedBytes(inner));
     }
-    if (inner.endsWith('.zip')) candles = parseArchiveZip(bytes, name);
-    else if (inner.endsWith('.csv')) candles = parseKlineCsvCapped(strFromU8(bytes), inner);
+    // Archives unzip and parse on a codec worker: the next file's parse overlaps this one's write.
+    if (inner.endsWith('.zip')) candles = await codecPool().parseArchive(bytes, name);
+    else if (inner.endsWith('.csv')) candles = parseKlineCsvCapped(bytes, inner);
     else if (inner.endsWith('.json')) {
       candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
       checkTimeBounds(candles, name, Date.now());

@@ -97,7 +97,7 @@ export async function write1m(
   core: BankCore,
   symbolIn: string,
   incoming: Candles,
-  source: string,
+  source: string | readonly string[],
   opts: Write1mOptions = {},
 ): Promise<WriteResult> {
   const { layout, reg } = core;
@@ -110,14 +110,10 @@ export async function write1m(
   const id = datasetId(symbol, '1m');
   const entry = reg.datasets[id] ?? newEntry(symbol, '1m', []);
 
-  // Months touched, plus their stored neighbours, whose gaps at the edges may change.
-  const touched = new Set<string>();
-  let prevKey = '';
-  for (let i = 0; i < incoming.length; i++) {
-    const k = monthKey(incoming.openTime[i]);
-    if (k !== prevKey) touched.add(k);
-    prevKey = k;
-  }
+  // Months touched, plus their stored neighbours, whose gaps at the edges may change. The open
+  // times are sorted: each month is found by a binary search from its first row, not by a key
+  // per row.
+  const touched = monthsOf(incoming.openTime, incoming.length);
   const stored = new Map(entry.files.map((f) => [monthKey(f.first ?? 0), f]));
   const keys = [...new Set([...stored.keys(), ...touched])].sort();
   const load = new Set<string>();
@@ -136,7 +132,10 @@ export async function write1m(
     .filter((f): f is FileEntry => Boolean(f) && !replace.has(f!.path));
   // A damaged neighbour is never merged into new data: the write stops and names the fix.
   const decoded = await Promise.all(storedFiles.map((f) => decodePartition(layout, entry, f)));
-  for (const candles of decoded) {
+  /** What each stored month holds now, to tell an unchanged month without encoding it. */
+  const before = new Map<string, Candles>();
+  for (const [i, candles] of decoded.entries()) {
+    before.set(monthKey(storedFiles[i].first ?? 0), candles);
     const real = withoutFilled(candles);
     existingRealRows += real.length;
     existingParts.push(real);
@@ -149,14 +148,20 @@ export async function write1m(
 
   const items: JournalItem[] = [];
   const writes: FileWrite[] = [];
-  // Split into months, then encode every month in parallel on the codec pool.
+  // Split into months; a month whose rows equal its stored file's is unchanged (its bytes would
+  // be the same), and every other month is encoded in parallel on the codec pool.
   const months: { k: string; part: Candles }[] = [];
   let lo = 0;
   for (const k of loadKeys) {
-    const end = nextMonthStart(k);
-    let hi = lo;
-    while (hi < full.length && full.openTime[hi] < end) hi++;
-    if (hi > lo) months.push({ k, part: sliceCandles(full, lo, hi) });
+    const hi = lowerBound(full.openTime, nextMonthStart(k), lo, full.length);
+    if (hi > lo) {
+      const part = sliceCandles(full, lo, hi);
+      const old = stored.get(k);
+      const was = before.get(k);
+      if (old && was && !replace.has(old.path) && sameCandles(was, part))
+        result.unchanged.push(layout.rel(layout.partition(symbol, k)));
+      else months.push({ k, part });
+    }
     lo = hi;
   }
   const encoded = await Promise.all(
@@ -196,11 +201,14 @@ export async function write1m(
     writes.push({ abs, bytes });
     result.written.push(rel);
   }
+  result.unchanged.sort();
   if (writes.length === 0) return result;
   if (!reg.datasets[id]) reg.datasets[id] = entry;
   await commit(core, items, writes, (r) => {
     const e = r.datasets[id];
-    e.source = [...new Set([...e.source, source])].slice(-50);
+    e.source = [
+      ...new Set([...e.source, ...(typeof source === 'string' ? [source] : source)]),
+    ].slice(-50);
     e.updated = core.now();
   });
   return result;
@@ -269,6 +277,38 @@ export async function deleteRange(
   else await core.store.save();
   for (const p of emptied) await fsp.rm(layout.abs(p), { force: true });
   return removed;
+}
+
+/** The month keys of sorted open times, in order: one binary search per month. */
+export function monthsOf(openTime: Float64Array, length: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < length;) {
+    const k = monthKey(openTime[i]);
+    out.push(k);
+    i = lowerBound(openTime, nextMonthStart(k), i, length);
+  }
+  return out;
+}
+
+/** The first index in [lo, hi) of sorted `xs` whose value is at least `x` (hi when none). */
+export function lowerBound(xs: Float64Array, x: number, lo: number, hi: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Same rows, every column equal (Object.is: a NaN equals itself, -0 differs from 0). */
+function sameCandles(a: Candles, b: Candles): boolean {
+  if (a.length !== b.length) return false;
+  for (const col of ['openTime', 'filled', ...FLOAT_COLUMNS] as const) {
+    const x = a[col];
+    const y = b[col];
+    for (let i = 0; i < a.length; i++) if (!Object.is(x[i], y[i])) return false;
+  }
+  return true;
 }
 
 function withoutFilled(c: Candles): Candles {
