@@ -53,8 +53,18 @@ export function parseArchiveZipBytes(
   source = 'archive',
   fail: ArchiveFail = badFile,
 ): Candles {
+  return parseArchiveZipHead(bytes, source, fail).candles;
+}
+
+/** `parseArchiveZipBytes`, plus the first 4 KB of the CSV's text (to tell its market by). */
+export function parseArchiveZipHead(
+  bytes: Uint8Array,
+  source = 'archive',
+  fail: ArchiveFail = badFile,
+): { candles: Candles; head: string } {
   const { name, data } = unzipOneCsvBytes(bytes, source, maxUncompressedBytes(source), fail);
-  return parseKlineCsvCapped(data, `${source}/${name}`, Date.now(), fail);
+  const candles = parseKlineCsvCapped(data, `${source}/${name}`, Date.now(), fail);
+  return { candles, head: strFromU8(data.subarray(0, 4096)) };
 }
 
 /**

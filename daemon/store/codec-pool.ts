@@ -9,7 +9,7 @@ import {
   allocCandles as allocCandlesEmpty,
 } from '../../schemas/candles.ts';
 import { decodeCandles, encodeCandles, ParquetFormatError, type ParquetMeta } from './parquet.ts';
-import { parseArchiveZipBytes } from '../engine/archive-file.ts';
+import { parseArchiveZipHead } from '../engine/archive-file.ts';
 
 /**
  * Parquet encoding and decoding on a small pool of worker threads. parquet-wasm compresses on
@@ -108,10 +108,14 @@ export class CodecPool {
    * Unzips and parses a Binance kline archive (`parseArchiveZipBytes`) on a worker, so reading
    * the next archives overlaps merging and writing the ones before. Errors keep their message.
    */
-  async parseArchive(bytes: Uint8Array, source: string): Promise<Candles> {
-    if (!this.target) return parseArchiveZipBytes(bytes, source);
+  async parseArchive(
+    bytes: Uint8Array,
+    source: string,
+  ): Promise<{ candles: Candles; head: string }> {
+    if (!this.target) return parseArchiveZipHead(bytes, source);
     const res = await this.run({ id: 0, op: 'archive', bytes, source }, []);
-    return (res as { candles: Candles }).candles;
+    const { candles, meta } = res as { candles: Candles; meta: Record<string, string> };
+    return { candles, head: meta.head ?? '' };
   }
 
   private run(req: CodecRequest, transfer: ArrayBuffer[]): Promise<CodecResponse> {

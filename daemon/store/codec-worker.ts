@@ -5,7 +5,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { FLOAT_COLUMNS, type Candles, trimCandles } from '../../schemas/candles.ts';
-import { parseArchiveZipBytes } from '../engine/archive-file.ts';
+import { parseArchiveZipHead } from '../engine/archive-file.ts';
 import { decodeCandles, encodeCandles, type ParquetMeta } from './parquet.ts';
 import type { CodecRequest, CodecResponse } from './codec-pool.ts';
 
@@ -21,8 +21,9 @@ port.on('message', (req: CodecRequest) => {
       res = { id: req.id, ok: true, bytes };
       transfer.push(bytes.buffer as ArrayBuffer);
     } else if (req.op === 'archive') {
-      const candles = trimCandles(parseArchiveZipBytes(req.bytes, req.source));
-      res = { id: req.id, ok: true, candles, meta: {} };
+      const parsed = parseArchiveZipHead(req.bytes, req.source);
+      const candles = trimCandles(parsed.candles);
+      res = { id: req.id, ok: true, candles, meta: { head: parsed.head } };
       transfer.push(candles.openTime.buffer as ArrayBuffer, candles.filled.buffer as ArrayBuffer);
       for (const k of FLOAT_COLUMNS) transfer.push(candles[k].buffer as ArrayBuffer);
     } else {

@@ -118,6 +118,8 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
   const parsedName = parseArchiveName(file);
   let candles: Candles;
   let inner = name;
+  /** The start of a zip's CSV, as the parser saw it (no second inflate to sniff the market). */
+  let zipText: string | null = null;
   try {
     // Decompressed as a stream with a cap from the rows the file's name allows: a bomb is
     // refused after a few MB instead of being unpacked whole.
@@ -126,7 +128,8 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
       bytes = gunzipCapped(bytes, name, maxUncompressedBytes(inner));
     }
     // Archives unzip and parse on a codec worker: the next file's parse overlaps this one's write.
-    if (inner.endsWith('.zip')) candles = await codecPool().parseArchive(bytes, name);
+    if (inner.endsWith('.zip'))
+      ({ candles, head: zipText } = await codecPool().parseArchive(bytes, name));
     else if (inner.endsWith('.csv')) candles = parseKlineCsvCapped(bytes, inner);
     else if (inner.endsWith('.json')) {
       candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
@@ -145,7 +148,9 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
     market = 'futures';
     marketReason = 'its path names a futures market';
   } else if (!inner.endsWith('.json')) {
-    const head = inner.endsWith('.zip') ? zipHead(bytes) : strFromU8(bytes.subarray(0, 4096));
+    const head = inner.endsWith('.zip')
+      ? (zipText ?? zipHead(bytes))
+      : strFromU8(bytes.subarray(0, 4096));
     if (sniffCsvMarket(head) === 'futures') {
       market = 'futures';
       marketReason =
