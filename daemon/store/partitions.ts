@@ -227,23 +227,19 @@ export async function verify(core: BankCore, opts: VerifyOptions = {}): Promise<
     .filter(([, d]) => !only || only.has(d.symbol))
     .flatMap(([key, d]) => d.files.map((f) => ({ key, d, f })));
   let done = 0;
-  // Files are checked several at a time (reads overlap, and candle files decode on the codec
-  // workers); the findings keep the registry's order.
-  const found: VerifyIssue[][] = all.map(() => []);
-  const check = async (j: number): Promise<void> => {
-    const { key, d, f } = all[j];
+  for (const { key, d, f } of all) {
     opts.signal?.throwIfAborted();
     // An entry that does not point at its dataset's own file is a finding, never followed.
     const want = key === d.id ? canonicalPath(layout, d, f) : null;
     if (want !== f.path) {
-      found[j].push({
+      issues.push({
         path: f.path,
         status: 'corrupt',
         dataset: key,
         detail: `registry entry points at ${JSON.stringify(f.path)}, not at ${want ?? `a file of ${key}`}; not followed`,
       });
       opts.onProgress?.(++done, all.length);
-      return;
+      continue;
     }
     known.add(f.path);
     // Seen before the read: a change after this moment makes the next listing say so.
@@ -263,15 +259,9 @@ export async function verify(core: BankCore, opts: VerifyOptions = {}): Promise<
       // the one listings compare with from now on.
       if (status === 'ok' && seen) f.mtime = seen.mtime;
     }
-    found[j].push({ path: f.path, status, dataset: d.id, ...(detail ? { detail } : {}) });
+    issues.push({ path: f.path, status, dataset: d.id, ...(detail ? { detail } : {}) });
     opts.onProgress?.(++done, all.length);
-  };
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < all.length) await check(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(VERIFY_LANES, all.length) }, lane));
-  for (const list of found) for (const it of list) issues.push(it);
+  }
   if (record && all.length > 0) await core.store.save();
   if (only) return issues;
   for (const dir of [layout.processed, layout.indicators]) {
@@ -286,9 +276,6 @@ export async function verify(core: BankCore, opts: VerifyOptions = {}): Promise<
   }
   return issues;
 }
-
-/** Files `verify` checks at once. */
-const VERIFY_LANES = 4;
 
 /** Checks one registered file: checksum, decodability, the data contract, the row count. */
 async function verifyFile(
@@ -323,7 +310,7 @@ async function verifyFile(
   try {
     if (d.kind === 'indicator') rows = decodeColumns(bytes, f.path).timestamp.length;
     else {
-      candles = (await codecPool().decode(bytes, f.path)).candles;
+      candles = decodeCandles(bytes, f.path).candles;
       rows = candles.length;
     }
   } catch (e) {
