@@ -5,6 +5,7 @@
  *   npm run bench                      everything at full size
  *   npm run bench -- --quick           smaller inputs, fewer runs (a few minutes)
  *   npm run bench -- --only resample,ingest
+ *   npm run bench -- --only import      full history by import (no peer install needed)
  *
  * The peers (nodejs-polars, DuckDB, the talib binding, technicalindicators, trading-signals,
  * ccxt) live in bench/package.json, installed here on first use, so the product never
@@ -22,7 +23,9 @@ const want = (name: string): boolean => !onlyArg || onlyArg.includes(name);
 const log = (l: string): void => void process.stderr.write(`  ${l}\n`);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-if (!existsSync(`${here}node_modules/nodejs-polars`)) {
+// The import section needs no peer from bench/package.json (DuckDB is a dev dependency).
+const onlyImport = onlyArg?.length === 1 && onlyArg[0] === 'import';
+if (!onlyImport && !existsSync(`${here}node_modules/nodejs-polars`)) {
   process.stderr.write('installing benchmark peers into bench/node_modules ...\n');
   execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: here, stdio: 'inherit' });
 }
@@ -30,7 +33,7 @@ if (!existsSync(`${here}node_modules/nodejs-polars`)) {
 // Each section runs in a process of its own: a library loaded by one section (Polars, DuckDB,
 // technicalindicators) measurably slows the plain loops measured in another.
 if (!onlyArg) {
-  const sections = ['resample', 'indicators', 'ingest', 'daemon'];
+  const sections = ['resample', 'indicators', 'ingest', 'import', 'daemon'];
   const t0 = performance.now();
   process.stdout.write(
     `ThreadX Data benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}\n`,
@@ -107,6 +110,16 @@ if (want('ingest')) {
   });
   process.stdout.write(`${formatTable({ ...results[0], rows })}\n`);
   process.stdout.write('(429s, 418s and failures: the worst run)\n');
+}
+
+if (want('import')) {
+  const { benchImport, formatImport } = await import('./import.ts');
+  const months = quick ? 24 : 96;
+  const runs = quick ? 1 : 3;
+  process.stdout.write(
+    `\n## Full history by import (${months} monthly 1m archives of one symbol), vs unzip -p and DuckDB read_csv; median of ${runs} run(s)\n`,
+  );
+  process.stdout.write(`${formatImport(await benchImport({ months, runs, log }))}\n`);
 }
 
 if (want('daemon')) {

@@ -40,50 +40,158 @@ export class KlineParseError extends ThreadxError {
 /**
  * Parses a Binance kline CSV (archive format: no header for spot, a header row for futures and
  * for some third-party exports). Throws `KlineParseError` naming the first bad line.
+ *
+ * Bytes are parsed where they lie, without a string per line or per field: a plain line (12
+ * fields of ASCII digits and at most one point each) is read by `fastLine`, which gives exactly
+ * the double `Number()` gives; any other line (a header, 6 fields, spaces, an exponent, more
+ * digits than a double holds, a bad field) goes through the string path, with its messages.
  */
 export function parseKlineCsv(
-  text: string,
+  input: string | Uint8Array,
   source = 'input',
   opts: { requireAllFields?: boolean } = {},
 ): Candles {
-  const lines = text.split(/\r?\n/);
-  const c = allocCandles(lines.length);
+  // A Buffer view for its `indexOf` (memchr), whatever array the bytes came in.
+  const bytes =
+    typeof input === 'string'
+      ? Buffer.from(input, 'utf8')
+      : Buffer.from(input.buffer, input.byteOffset, input.length);
+  let lines = 1;
+  for (let i = bytes.indexOf(NL); i !== -1; i = bytes.indexOf(NL, i + 1)) lines++;
+  const c = allocCandles(lines);
+  const cols = FAST_COLUMNS.map((name) => (name === null ? null : c[name]));
   let k = 0;
-  for (let li = 0; li < lines.length; li++) {
-    const line = lines[li];
-    if (line.length === 0) continue;
-    const f = line.split(',');
-    if (k === 0 && li < 2 && !/^\s*\d/.test(f[0])) continue; // header row
-    if (f.length !== 12 && (f.length !== 6 || opts.requireAllFields)) {
-      throw new KlineParseError(
-        `${source}: line ${li + 1} has ${f.length} fields, expected 12 (Binance kline CSV)`,
-        li + 1,
-      );
-    }
-    const t = Number(f[0]);
-    if (!Number.isFinite(t) || t < 0) {
-      throw new KlineParseError(
-        `${source}: line ${li + 1}: open time ${JSON.stringify(f[0])} is not a number`,
-        li + 1,
-      );
-    }
-    c.openTime[k] = toMs(t);
-    c.open[k] = num(f[1], source, li, 'open');
-    c.high[k] = num(f[2], source, li, 'high');
-    c.low[k] = num(f[3], source, li, 'low');
-    c.close[k] = num(f[4], source, li, 'close');
-    c.volume[k] = num(f[5], source, li, 'volume');
-    if (f.length === 12) {
-      c.quoteVolume[k] = num(f[7], source, li, 'quote_volume');
-      c.trades[k] = num(f[8], source, li, 'trades');
-      c.takerBuyBase[k] = num(f[9], source, li, 'taker_buy_base');
-      c.takerBuyQuote[k] = num(f[10], source, li, 'taker_buy_quote');
-    }
-    k++;
+  let li = 0;
+  for (let start = 0; start <= bytes.length; li++) {
+    let end = bytes.indexOf(NL, start);
+    if (end === -1) end = bytes.length;
+    const next = end + 1;
+    if (end > start && bytes[end - 1] === CR) end--;
+    if (end > start && !fastLine(bytes, start, end, cols, k)) {
+      const line = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString();
+      k = slowLine(line, li, k, c, source, opts);
+    } else if (end > start) k++;
+    start = next;
   }
   c.length = k;
   // Views of exactly k rows: no copy, and no spare capacity to mistake for data.
   return sliceCandles(c, 0, k);
+}
+
+const NL = 10;
+const CR = 13;
+const COMMA = 44;
+const DOT = 46;
+const ZERO = 48;
+/** Powers of ten that a double holds exactly (10^0 to 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/** Field index to column; null: not stored (close time, ignore). */
+const FAST_COLUMNS = [
+  'openTime',
+  'open',
+  'high',
+  'low',
+  'close',
+  'volume',
+  null,
+  'quoteVolume',
+  'trades',
+  'takerBuyBase',
+  'takerBuyQuote',
+  null,
+] as const;
+
+/**
+ * Reads one plain 12-field line into row `k`; false (row untouched or to be overwritten) when
+ * the line is anything else. A field of digits with at most one point is m / 10^e with m below
+ * 2^53 and e at most 22: both are exact doubles, and IEEE division rounds their quotient
+ * correctly, so the result is the double `Number()` parses (Clinger's fast path). The open time
+ * must be digits only, as `toMs` takes it.
+ */
+function fastLine(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  cols: readonly (Float64Array | null)[],
+  k: number,
+): boolean {
+  let field = 0;
+  let i = start;
+  while (field < 12) {
+    const col = cols[field];
+    if (col === null) {
+      // Not stored: skipped to the next comma (the string path does not read it either).
+      while (i < end && b[i] !== COMMA) i++;
+    } else {
+      let m = 0;
+      let digits = 0;
+      let scale = -1;
+      for (; i < end; i++) {
+        const ch = b[i];
+        if (ch === COMMA) break;
+        const d = ch - ZERO;
+        if (d >= 0 && d <= 9) {
+          m = m * 10 + d;
+          digits++;
+          if (scale >= 0) scale++;
+        } else if (ch === DOT && scale < 0 && field !== 0) scale = 0;
+        else return false;
+      }
+      if (digits === 0 || m > Number.MAX_SAFE_INTEGER || scale > 22) return false;
+      const v = scale > 0 ? m / POW10[scale] : m;
+      col[k] = field === 0 ? toMs(v) : v;
+    }
+    field++;
+    if (i < end)
+      i++; // the comma
+    else break;
+  }
+  // Exactly 12 fields: the last one ended the line, and no comma followed it.
+  return field === 12 && i === end && b[end - 1] !== COMMA;
+}
+
+/** One line by the string path (headers, 6-field files, anything `fastLine` does not take). */
+function slowLine(
+  line: string,
+  li: number,
+  k: number,
+  c: Candles,
+  source: string,
+  opts: { requireAllFields?: boolean },
+): number {
+  const f = line.split(',');
+  if (k === 0 && li < 2 && !/^\s*\d/.test(f[0])) return k; // header row
+  if (f.length !== 12 && (f.length !== 6 || opts.requireAllFields)) {
+    throw new KlineParseError(
+      `${source}: line ${li + 1} has ${f.length} fields, expected 12 (Binance kline CSV)`,
+      li + 1,
+    );
+  }
+  const t = Number(f[0]);
+  if (!Number.isFinite(t) || t < 0) {
+    throw new KlineParseError(
+      `${source}: line ${li + 1}: open time ${JSON.stringify(f[0])} is not a number`,
+      li + 1,
+    );
+  }
+  c.openTime[k] = toMs(t);
+  c.open[k] = num(f[1], source, li, 'open');
+  c.high[k] = num(f[2], source, li, 'high');
+  c.low[k] = num(f[3], source, li, 'low');
+  c.close[k] = num(f[4], source, li, 'close');
+  c.volume[k] = num(f[5], source, li, 'volume');
+  if (f.length === 12) {
+    c.quoteVolume[k] = num(f[7], source, li, 'quote_volume');
+    c.trades[k] = num(f[8], source, li, 'trades');
+    c.takerBuyBase[k] = num(f[9], source, li, 'taker_buy_base');
+    c.takerBuyQuote[k] = num(f[10], source, li, 'taker_buy_quote');
+  } else {
+    c.quoteVolume[k] = 0;
+    c.trades[k] = 0;
+    c.takerBuyBase[k] = 0;
+    c.takerBuyQuote[k] = 0;
+  }
+  return k + 1;
 }
 
 function num(s: string, source: string, li: number, col: string): number {

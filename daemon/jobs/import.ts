@@ -3,10 +3,11 @@ import { parseSymbol } from '../../schemas/common.ts';
 import { DAY_MS, DERIVED_INTERVALS, type Interval } from '../../schemas/intervals.ts';
 import { refreshStaleIndicators } from './indicators.ts';
 import type { Bank, WriteResult, DeriveResult } from '../store/bank.ts';
-import { ImportError, parseArchiveName, readKlineFile } from '../store/importer.ts';
+import { ImportError, type KlineFile, parseArchiveName, readKlineFile } from '../store/importer.ts';
+import { monthsOf } from '../store/writes.ts';
 import { subtractRanges } from '../engine/gaps.ts';
 import { knownMinutes } from '../engine/resample.ts';
-import type { Candles } from '../../schemas/candles.ts';
+import { type Candles, concatCandles } from '../../schemas/candles.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
 
 export interface ImportItem {
@@ -30,10 +31,28 @@ export interface ImportSummary {
   derived: Record<string, DeriveResult[]>;
 }
 
+/** Files read (unzipped and parsed on the codec workers) ahead of the one being merged. */
+const READ_AHEAD = 3;
+/** Rows of consecutive files merged and written as one group (about six months of 1m). */
+const GROUP_ROWS = 270_000;
+
+/** A file read and checked, waiting in its group to be written. */
+interface Ready {
+  index: number;
+  item: ImportItem;
+  symbol: string;
+  candles: Candles;
+  absent: [number, number][];
+}
+
 /**
  * Imports 1m kline files into the bank. Each file is read, checksummed when a `.CHECKSUM` sits
  * beside it, validated, and merged; a bad file is reported and skipped, never half-written,
  * and the other files go on.
+ *
+ * The next files are read while one is merged (their archives unzip and parse on the codec
+ * workers), and consecutive files of one symbol whose rows follow each other are written as one
+ * group: each month is encoded once, a group is one commit, and the months encode in parallel.
  */
 export async function importFiles(
   bank: Bank,
@@ -46,6 +65,67 @@ export async function importFiles(
 ): Promise<ImportSummary> {
   const items: ImportItem[] = [];
   const ranges = new Map<string, [number, number]>();
+  const reads: Promise<KlineFile>[] = [];
+  const readAt = (i: number): Promise<KlineFile> => {
+    for (let j = reads.length; j < Math.min(files.length, i + 1 + READ_AHEAD); j++) {
+      const p = readKlineFile(files[j]);
+      p.catch(() => undefined); // awaited in its turn; never an unhandled rejection meanwhile
+      reads.push(p);
+    }
+    return reads[i];
+  };
+  let group: Ready[] = [];
+  let groupRows = 0;
+  const done = (item: ImportItem, i: number): void => {
+    items.push(item);
+    opts.onFile?.(item, i, files.length);
+  };
+  const flush = async (): Promise<void> => {
+    const batch = group;
+    group = [];
+    groupRows = 0;
+    if (batch.length === 0) return;
+    const symbol = batch[0].symbol;
+    try {
+      // Recorded before the write, which fills only such minutes.
+      const absent = batch.flatMap((r) => r.absent);
+      if (absent.length) await bank.addConfirmedEmpty(symbol, absent);
+      const incoming =
+        batch.length === 1 ? batch[0].candles : concatCandles(batch.map((r) => r.candles));
+      const res: WriteResult = await bank.write1m(
+        symbol,
+        incoming,
+        batch.map((r) => `file:${path.basename(r.item.file)}`),
+      );
+      const monthOf = (p: string): string => path.basename(p, '.parquet');
+      const counted = new Set<string>();
+      for (const r of batch) {
+        const months = new Set(monthsOf(r.candles.openTime, r.candles.length));
+        for (const p of res.written)
+          if (months.has(monthOf(p)) && !counted.has(p)) {
+            r.item.written++;
+            counted.add(p);
+          }
+        for (const p of res.unchanged) if (months.has(monthOf(p))) r.item.unchanged++;
+        r.item.ok = true;
+      }
+      // A neighbouring month rewritten (an edge gap filled) counts for the group's first file.
+      batch[0].item.written += res.written.filter((p) => !counted.has(p)).length;
+      for (const r of batch) {
+        if (r.candles.length === 0) continue;
+        const lo = Math.min(r.candles.openTime[0], ...r.absent.map((x) => x[0]));
+        const hi = Math.max(
+          r.candles.openTime[r.candles.length - 1] + 60_000,
+          ...r.absent.map((x) => x[1]),
+        );
+        const was = ranges.get(symbol);
+        ranges.set(symbol, was ? [Math.min(was[0], lo), Math.max(was[1], hi)] : [lo, hi]);
+      }
+    } catch (e) {
+      for (const r of batch) r.item.error = (e as Error).message;
+    }
+    for (const r of batch) done(r.item, r.index);
+  };
   for (const [i, file] of files.entries()) {
     const item: ImportItem = {
       file,
@@ -56,8 +136,9 @@ export async function importFiles(
       written: 0,
       unchanged: 0,
     };
+    let ready: Ready;
     try {
-      const kf = await readKlineFile(file);
+      const kf = await readAt(i);
       item.checksum = kf.checksum;
       const symbol = opts.symbol ? parseSymbol(opts.symbol) : kf.symbol;
       if (!symbol)
@@ -99,33 +180,33 @@ export async function importFiles(
       item.rows = kf.candles.length;
       // A checksum-verified Binance archive is the exchange's whole record of its day or month:
       // a minute it lacks is absent at the exchange (an outage, before the first trade), so the
-      // buckets around it are whole. Recorded before the write, which fills only such minutes.
+      // buckets around it are whole.
       const absent = archiveAbsent(file, kf.checksum, kf.candles);
-      if (absent.length) await bank.addConfirmedEmpty(symbol, absent);
-      const res: WriteResult = await bank.write1m(
-        symbol,
-        kf.candles,
-        `file:${path.basename(file)}`,
-      );
-      item.written = res.written.length;
-      item.unchanged = res.unchanged.length;
-      item.ok = true;
-      if (kf.candles.length > 0) {
-        const r = ranges.get(symbol);
-        const lo = Math.min(kf.candles.openTime[0], ...absent.map((x) => x[0]));
-        const hi = Math.max(
-          kf.candles.openTime[kf.candles.length - 1] + 60_000,
-          ...absent.map((x) => x[1]),
-        );
-        ranges.set(symbol, r ? [Math.min(r[0], lo), Math.max(r[1], hi)] : [lo, hi]);
-      }
+      ready = { index: i, item, symbol, candles: kf.candles, absent };
     } catch (e) {
       item.error = (e as Error).message;
       if (/checksum mismatch/i.test(item.error)) item.checksum = 'failed';
+      // Reported in file order: the files before it are written first.
+      await flush();
+      done(item, i);
+      continue;
     }
-    items.push(item);
-    opts.onFile?.(item, i, files.length);
+    // A group holds one symbol's files in ascending, non-overlapping order.
+    const last = group.at(-1);
+    const n = ready.candles.length;
+    if (
+      last &&
+      (last.symbol !== ready.symbol ||
+        groupRows + n > GROUP_ROWS ||
+        (n > 0 &&
+          last.candles.length > 0 &&
+          ready.candles.openTime[0] <= last.candles.openTime[last.candles.length - 1]))
+    )
+      await flush();
+    group.push(ready);
+    groupRows += n;
   }
+  await flush();
   const derived: Record<string, DeriveResult[]> = {};
   for (const [symbol, range] of ranges) {
     // The intervals asked for, and every timeframe already stored: none falls behind its 1m.

@@ -9,7 +9,7 @@ import {
   expectedRows,
   gunzipCapped as gunzipCappedOf,
   maxUncompressedBytes,
-  unzipOneCsvCapped,
+  unzipOneCsvBytes,
 } from '../engine/archive-file.ts';
 import { createHash } from 'node:crypto';
 import { strFromU8 } from 'fflate';
@@ -108,7 +108,11 @@ export { FIRST_KLINE_MS, MAX_UNNAMED_BYTES, expectedRows, maxUncompressedBytes }
  * retryable): more rows than the file's period can hold, mostly duplicated rows, and open times
  * before Binance's first kline or more than a day after now.
  */
-export function parseKlineCsv(text: string, source = 'CSV', now = Date.now()): Candles {
+export function parseKlineCsv(
+  text: string | Uint8Array,
+  source = 'CSV',
+  now = Date.now(),
+): Candles {
   let raw: Candles;
   try {
     raw = parseCsv(text, source, { requireAllFields: true });
@@ -143,8 +147,8 @@ export function parseArchiveZip(
   source = 'archive',
   maxBytes = maxUncompressedBytes(source),
 ): Candles {
-  const { name, text } = unzipOneCsvCapped(bytes, source, maxBytes, asSource);
-  return parseKlineCsv(text, `${source}/${name}`);
+  const { name, data } = unzipOneCsvBytes(bytes, source, maxBytes, asSource);
+  return parseKlineCsv(data, `${source}/${name}`);
 }
 
 /** Gunzips as a stream, giving up past `maxBytes` (a gzip bomb is refused after a few MB). */

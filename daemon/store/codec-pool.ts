@@ -9,6 +9,7 @@ import {
   allocCandles as allocCandlesEmpty,
 } from '../../schemas/candles.ts';
 import { decodeCandles, encodeCandles, ParquetFormatError, type ParquetMeta } from './parquet.ts';
+import { parseArchiveZipHead } from '../engine/archive-file.ts';
 
 /**
  * Parquet encoding and decoding on a small pool of worker threads. parquet-wasm compresses on
@@ -18,7 +19,8 @@ import { decodeCandles, encodeCandles, ParquetFormatError, type ParquetMeta } fr
  */
 export type CodecRequest =
   | { id: number; op: 'encode'; candles: Candles; meta: ParquetMeta }
-  | { id: number; op: 'decode'; bytes: Uint8Array; source: string };
+  | { id: number; op: 'decode'; bytes: Uint8Array; source: string }
+  | { id: number; op: 'archive'; bytes: Uint8Array; source: string };
 
 export type CodecResponse =
   | { id: number; ok: true; bytes: Uint8Array }
@@ -100,6 +102,20 @@ export class CodecPool {
     const res = await this.run({ id: 0, op: 'decode', bytes, source }, []);
     const { candles, meta } = res as { candles: Candles; meta: Record<string, string> };
     return { candles, meta };
+  }
+
+  /**
+   * Unzips and parses a Binance kline archive (`parseArchiveZipBytes`) on a worker, so reading
+   * the next archives overlaps merging and writing the ones before. Errors keep their message.
+   */
+  async parseArchive(
+    bytes: Uint8Array,
+    source: string,
+  ): Promise<{ candles: Candles; head: string }> {
+    if (!this.target) return parseArchiveZipHead(bytes, source);
+    const res = await this.run({ id: 0, op: 'archive', bytes, source }, []);
+    const { candles, meta } = res as { candles: Candles; meta: Record<string, string> };
+    return { candles, head: meta.head ?? '' };
   }
 
   private run(req: CodecRequest, transfer: ArrayBuffer[]): Promise<CodecResponse> {

@@ -11,6 +11,7 @@ import {
   parseKlineCsvCapped,
 } from '../engine/archive-file.ts';
 import type { Candles } from '../../schemas/candles.ts';
+import { codecPool } from './codec-pool.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
 import {
@@ -117,6 +118,8 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
   const parsedName = parseArchiveName(file);
   let candles: Candles;
   let inner = name;
+  /** The start of a zip's CSV, as the parser saw it (no second inflate to sniff the market). */
+  let zipText: string | null = null;
   try {
     // Decompressed as a stream with a cap from the rows the file's name allows: a bomb is
     // refused after a few MB instead of being unpacked whole.
@@ -124,8 +127,10 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
       inner = name.slice(0, -3);
       bytes = gunzipCapped(bytes, name, maxUncompressedBytes(inner));
     }
-    if (inner.endsWith('.zip')) candles = parseArchiveZip(bytes, name);
-    else if (inner.endsWith('.csv')) candles = parseKlineCsvCapped(strFromU8(bytes), inner);
+    // Archives unzip and parse on a codec worker: the next file's parse overlaps this one's write.
+    if (inner.endsWith('.zip'))
+      ({ candles, head: zipText } = await codecPool().parseArchive(bytes, name));
+    else if (inner.endsWith('.csv')) candles = parseKlineCsvCapped(bytes, inner);
     else if (inner.endsWith('.json')) {
       candles = parseKlineRows(JSON.parse(strFromU8(bytes)), name);
       checkTimeBounds(candles, name, Date.now());
@@ -143,7 +148,9 @@ export async function readKlineFile(file: string): Promise<KlineFile> {
     market = 'futures';
     marketReason = 'its path names a futures market';
   } else if (!inner.endsWith('.json')) {
-    const head = inner.endsWith('.zip') ? zipHead(bytes) : strFromU8(bytes.subarray(0, 4096));
+    const head = inner.endsWith('.zip')
+      ? (zipText ?? zipHead(bytes))
+      : strFromU8(bytes.subarray(0, 4096));
     if (sniffCsvMarket(head) === 'futures') {
       market = 'futures';
       marketReason =

@@ -221,3 +221,60 @@ test('import: minutes a checksum-verified archive lacks are absent at the exchan
   assert.equal(b.get('ETHUSDT', '1h')!.rows, 22);
   await rm(dir, { recursive: true });
 });
+
+test('import: consecutive monthly archives are written in groups, each month once, with the bytes a file-by-file import gives', async () => {
+  const dir = await tmp();
+  const { synth1m } = await import('../helpers/synth.ts');
+  const files: string[] = [];
+  for (const [y, m] of [
+    [2024, 0],
+    [2024, 1],
+    [2024, 2],
+  ]) {
+    const start = Date.UTC(y, m, 1);
+    const rows = (Date.UTC(y, m + 1, 1) - start) / 60_000;
+    const c = synth1m(start, rows, 3 + m);
+    const lines: string[] = [];
+    // A two-hour outage in February: the archive lacks it, the checksum vouches for the rest.
+    for (let i = 0; i < c.length; i++) {
+      if (m === 1 && i >= 600 && i < 720) continue;
+      const t = c.openTime[i];
+      lines.push(
+        `${t},${c.open[i]},${c.high[i]},${c.low[i]},${c.close[i]},${c.volume[i]},${t + 59_999},${c.quoteVolume[i]},${c.trades[i]},${c.takerBuyBase[i]},${c.takerBuyQuote[i]},0`,
+      );
+    }
+    const key = `${y}-${String(m + 1).padStart(2, '0')}`;
+    const name = `GRPUSDT-1m-${key}.zip`;
+    const zip = zipSync({ [`GRPUSDT-1m-${key}.csv`]: strToU8(lines.join('\n') + '\n') });
+    await writeFile(path.join(dir, name), zip);
+    await writeFile(path.join(dir, `${name}.CHECKSUM`), `${sha256(zip)}  ${name}\n`);
+    files.push(path.join(dir, name));
+  }
+  const together = await Bank.open(path.join(dir, 'a'));
+  const s = await importFiles(together, files, { intervals: ['1h'] });
+  assert.deepEqual(
+    s.items.map((i) => [i.ok, i.written, i.unchanged]),
+    [
+      [true, 1, 0],
+      [true, 1, 0],
+      [true, 1, 0],
+    ],
+  );
+  const apart = await Bank.open(path.join(dir, 'b'));
+  for (const f of files) await importFiles(apart, [f], { intervals: ['1h'] });
+  const sums = (b: Bank): string[][] =>
+    b.list().flatMap((d) => d.files.map((f) => [f.path, f.sha256, String(f.rows)]));
+  assert.deepEqual(sums(together), sums(apart), 'the same files, byte for byte');
+  assert.equal(together.get('GRPUSDT', '1m')!.filledCount, 120, 'the outage is filled');
+  // Again: every month unchanged, nothing encoded or written.
+  const again = await importFiles(together, files);
+  assert.deepEqual(
+    again.items.map((i) => [i.ok, i.written, i.unchanged]),
+    [
+      [true, 0, 1],
+      [true, 0, 1],
+      [true, 0, 1],
+    ],
+  );
+  await rm(dir, { recursive: true });
+});
