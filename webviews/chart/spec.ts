@@ -4,11 +4,22 @@
  * (SMA, EMA, Bollinger Bands) with their legend, filled candles and gaps marked. Then volume and
  * the indicator panels (RSI, MACD, ATR).
  *
- * The crosshair and the read-out line are Vega-Lite too: one `hover` point selection (`nearest`,
- * `on: pointermove`, projected on x) shared by every panel, a vertical rule on the hovered candle
- * in each panel, a horizontal rule at its value, and text marks that print the candle (UTC time,
- * O H L C, change %, volume) and each indicator's value; with no pointer they show the last
- * candle in view.
+ * A candle is drawn at its open time, as a trading chart does: the body is centred on the open
+ * time, so the 02:00 candle of a 2h chart sits on the 02:00 tick.
+ *
+ * The crosshair works as TradingView's. One `hover` point selection (`nearest`, `on: pointermove`,
+ * projected on x) shared by every panel snaps a vertical rule to the candle under the pointer in
+ * each panel, and text marks print that candle (UTC time, O H L C, change %, volume) and each
+ * indicator's value; with no pointer they show the last candle in view. The horizontal rule
+ * follows the pointer's height in the panel under it, with the value there in a tag on that
+ * panel's axis, and the candle's open time has a tag on the time axis: Vega-Lite has no parameter
+ * driven by the pointer's position, so `withCrosshair` adds those signals and marks to the
+ * compiled Vega spec (vega-embed's `patch`).
+ *
+ * Every y scale has an explicit domain set from the candles in view (`viewDomains`), as the x
+ * scale is set from the window: no scale is fitted to the data by Vega, so a layer with nothing in
+ * view (no gap, no filled candle, no pointer) never makes Vega warn of an infinite extent. Layers
+ * whose data is empty in the whole load (gaps, outages, filled and flat candles) are left out.
  *
  * The rows come in through the named data source `rows`; the visible window through the signals
  * `xmin`/`xmax` (so a pan redraws without recompiling). No DOM here, so it is tested under Node.
@@ -59,7 +70,13 @@ export function displayInterval(chosen: Interval, span: number, max: number): In
   return '1M';
 }
 
-/** One row per candle, with the drawing coordinates and every indicator output as a column. */
+/** A candle body's width as a share of its slot. */
+const BODY = 0.76;
+
+/**
+ * One row per candle, with the drawing coordinates and every indicator output as a column. The
+ * candle is drawn at its open time `xm` = `t`, its body [x0, x1] centred on it.
+ */
 export function chartRows(data: ChartData): Row[] {
   const s = slotMs(data.interval);
   const rows: Row[] = new Array<Row>(data.openTime.length);
@@ -68,9 +85,9 @@ export function chartRows(data: ChartData): Row[] {
     const prev = i > 0 ? data.close[i - 1] : data.open[i];
     const row: Row = {
       t,
-      x0: t + s * 0.12,
-      x1: t + s * 0.88,
-      xm: t + s * 0.5,
+      x0: t - (s * BODY) / 2,
+      x1: t + (s * BODY) / 2,
+      xm: t,
       o: data.open[i],
       h: data.high[i],
       l: data.low[i],
@@ -91,8 +108,10 @@ export function chartRows(data: ChartData): Row[] {
 }
 
 /**
- * Missing candles between loaded ones, as [from, to) ranges of time (for the gap marks). `o` is
- * 1 when the exchange confirmed it has no candle there (an outage), 0 for a gap in the bank.
+ * Missing candles between loaded ones, as [from, to) ranges of open times (for the gap marks). `o`
+ * is 1 when the exchange confirmed it has no candle there (an outage), 0 for a gap in the bank.
+ * `gx0`/`gx1` are where the band is drawn: the missing candles' slots, each centred on its open
+ * time as the candles are.
  */
 export function gapRows(data: ChartData): Row[] {
   if (data.interval === '1M') return [];
@@ -104,7 +123,7 @@ export function gapRows(data: ChartData): Row[] {
     const b = data.openTime[i];
     if (b <= a) continue;
     const o = outages.some(([os, oe]) => os < b && oe > a) ? 1 : 0;
-    out.push({ g0: a, g1: b, n: Math.round((b - a) / s), o });
+    out.push({ g0: a, g1: b, n: Math.round((b - a) / s), o, gx0: a - s / 2, gx1: b - s / 2 });
   }
   return out;
 }
@@ -138,6 +157,227 @@ export function failedReadText(
     shown: `Nothing is drawn: the ${f.chosen} candles${coarser}${span} could not be read.`,
     detail: f.message,
   };
+}
+
+/** A panel's y domain: a signal set from the rows in view (or fixed, as RSI's 0-100). */
+export interface DomainSpec {
+  signal: string;
+  /** The row columns it spans. */
+  fields: string[];
+  fixed?: [number, number];
+  /** Room above and below, as a share of the span. */
+  pad?: number;
+  /** Whether 0 is always in it (a histogram drawn from 0). */
+  zero?: boolean;
+}
+
+/** A panel with a horizontal crosshair rule: its Vega-Lite view name, its tag's text for `value`. */
+export interface CrossPanel {
+  view: string;
+  value: string;
+}
+
+/** What the page needs besides the Vega-Lite spec, carried in its `usermeta`. */
+export interface ChartMeta {
+  domains: DomainSpec[];
+  /** Whether the spec draws gaps or outages (then the page sends the `gaps` data). */
+  gaps: boolean;
+  crosshair: {
+    panels: CrossPanel[];
+    /** The bottom panel, which carries the time axis and its tag. */
+    timeView: string;
+    /** A Vega expression printing the open time `t` for the time tag. */
+    time: string;
+    rule: string;
+    tag: string;
+    tagText: string;
+    font: string;
+  };
+}
+
+/** The time tag's text: the candle's open time at the timeframe's precision. */
+export function timeTagExpr(interval: Interval): string {
+  if (interval === '1M') return "utcFormat(t, '%b %Y')";
+  if (interval === '1w' || interval === '3d' || interval === '1d')
+    return "utcFormat(t, '%a %d %b %Y')";
+  return "utcFormat(t, '%a %d %b %Y  %H:%M')";
+}
+
+/**
+ * Each panel's y domain over the rows in the window [from, to): the lowest and highest value of
+ * its columns, with room above and below. A panel with no value in view gets [0, 1].
+ */
+export function viewDomains(
+  rows: Row[],
+  window: [number, number],
+  domains: DomainSpec[],
+): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const d of domains) {
+    if (d.fixed) {
+      out[d.signal] = d.fixed;
+      continue;
+    }
+    let lo = d.zero ? 0 : Infinity;
+    let hi = d.zero ? 0 : -Infinity;
+    for (const r of rows) {
+      if ((r.x1 as number) <= window[0] || (r.x0 as number) >= window[1]) continue;
+      for (const f of d.fields) {
+        const v = r[f];
+        if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
+      out[d.signal] = [0, 1];
+      continue;
+    }
+    const span = hi - lo || Math.abs(hi) * 0.01 || 1;
+    const pad = span * (d.pad ?? 0);
+    out[d.signal] = [
+      d.zero && lo === 0 ? 0 : lo - (hi === lo ? span : pad),
+      d.zero && hi === 0 ? 0 : hi + (hi === lo ? span : pad),
+    ];
+  }
+  return out;
+}
+
+type VgMark = Record<string, unknown> & { name?: string; marks?: VgMark[] };
+
+/**
+ * Adds to the compiled Vega spec what Vega-Lite cannot say: a `cross` signal holding the panel
+ * under the pointer and the pointer's height in it, and in each panel a horizontal rule at that
+ * height with the value there in a tag on the panel's price axis; and in the bottom panel a tag on
+ * the time axis with the open time of the candle the vertical rule snapped to.
+ */
+export function withCrosshair(vg: Record<string, unknown>): Record<string, unknown> {
+  const meta = (vg.usermeta as ChartMeta | undefined)?.crosshair;
+  if (!meta) return vg;
+  const marks = (vg.marks ?? []) as VgMark[];
+  const group = (view: string): VgMark | undefined => marks.find((m) => m.name === `${view}_group`);
+  const heightOf = (g: VgMark): string =>
+    String(
+      ((g.encode as Record<string, Record<string, { signal?: string }>>).update.height ?? {})
+        .signal ?? '0',
+    );
+  const names = meta.panels.map((p) => `'${p.view}_group'`).join(', ');
+  const signals = (vg.signals ?? []) as Record<string, unknown>[];
+  signals.push(
+    {
+      name: 'cross',
+      value: null,
+      on: [
+        {
+          events: 'pointermove',
+          update: `isTuple(group()) && indexof([${names}], group().mark.name) >= 0 ? { g: group().mark.name, y: y(group()) } : null`,
+        },
+        { events: 'pointerout', update: 'null' },
+      ],
+    },
+    {
+      name: 'cross_t',
+      update: "length(data('hover_store')) ? data('hover_store')[0].values[0] : null",
+    },
+  );
+  vg.signals = signals;
+  const tagFont = { font: { value: meta.font }, fontSize: { value: 11 } };
+  for (const p of meta.panels) {
+    const g = group(p.view);
+    if (!g) continue;
+    const h = heightOf(g);
+    const on = `cross && cross.g === '${p.view}_group' && cross.y >= 0 && cross.y <= ${h}`;
+    const value = `invert('${p.view}_y', cross.y)`;
+    const text = `(${on}) ? ${p.value.replaceAll('value', value)} : ''`;
+    g.marks = [
+      ...(g.marks ?? []),
+      {
+        name: `${p.view}_hcross`,
+        type: 'rule',
+        interactive: false,
+        aria: false,
+        zindex: 2,
+        encode: {
+          update: {
+            x: { value: 0 },
+            x2: { field: { group: 'width' } },
+            y: { signal: `(${on}) ? cross.y : 0` },
+            opacity: { signal: `(${on}) ? 1 : 0` },
+            stroke: { value: meta.rule },
+            strokeDash: { value: [4, 3] },
+            strokeWidth: { value: 1 },
+          },
+        },
+      },
+      ...tag(`${p.view}_ytag`, {
+        x: { field: { group: 'width' } },
+        y: { signal: `(${on}) ? cross.y : 0` },
+        text,
+        align: 'left',
+      }),
+    ];
+  }
+  const bottom = group(meta.timeView);
+  if (bottom) {
+    const h = heightOf(bottom);
+    const on = 'isValid(cross_t)';
+    bottom.marks = [
+      ...(bottom.marks ?? []),
+      ...tag('time_tag', {
+        x: { scale: 'x', signal: `${on} ? cross_t : xmin` },
+        y: { signal: `${h} + 10` },
+        text: `${on} ? ${meta.time.replaceAll('(t,', '(cross_t,')} : ''`,
+        align: 'center',
+      }),
+    ];
+  }
+  return vg;
+
+  /** A tag: the text on a filled box, drawn over the axis (empty text: nothing shown). */
+  function tag(
+    name: string,
+    at: { x: Record<string, unknown>; y: Record<string, unknown>; text: string; align: string },
+  ): VgMark[] {
+    const w = `length(${at.text}) * 6.4 + 10`;
+    const x0 =
+      at.align === 'center' ? { ...at.x, offset: { signal: `-(${w}) / 2` } } : { ...at.x };
+    return [
+      {
+        name: `${name}_box`,
+        type: 'rect',
+        interactive: false,
+        aria: false,
+        zindex: 3,
+        encode: {
+          update: {
+            x: x0,
+            width: { signal: w },
+            yc: at.y,
+            height: { value: 17 },
+            fill: { value: meta!.tag },
+            opacity: { signal: `length(${at.text}) ? 1 : 0` },
+          },
+        },
+      },
+      {
+        name,
+        type: 'text',
+        interactive: false,
+        zindex: 4,
+        encode: {
+          update: {
+            x: at.align === 'center' ? at.x : { ...at.x, offset: 5 },
+            y: at.y,
+            align: { value: at.align },
+            baseline: { value: 'middle' },
+            text: { signal: at.text },
+            fill: { value: meta!.tagText },
+            ...tagFont,
+          },
+        },
+      },
+    ];
+  }
 }
 
 export interface SpecOptions {
@@ -205,7 +445,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     field: f,
     type: 'temporal',
     title: null,
-    scale: { type: 'utc', domainMin: { expr: 'xmin' }, domainMax: { expr: 'xmax' } },
+    scale: { type: 'utc', domain: { expr: '[xmin, xmax]' } },
     axis: axis
       ? {
           labelOverlap: true,
@@ -230,30 +470,33 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     strokeWidth: 1,
     aria: false,
   };
-  /** The crosshair of one panel: a vertical rule on the hovered candle, a horizontal at `y`. */
-  const cross = (name: string, x: Record<string, unknown>, y: Record<string, unknown>) => [
+  /**
+   * The crosshair of one panel: the points the pointer snaps to (one per candle, all at one height
+   * so the nearest is the nearest in time) and a vertical rule on the hovered candle. The
+   * horizontal rule and the tags are added to the compiled spec (`withCrosshair`).
+   */
+  const cross = (name: string, x: Record<string, unknown>) => [
     {
       name: `${name}_hover`,
       mark: { type: 'point', opacity: 0, size: 1, clip: true, aria: false },
-      encoding: { x, y },
+      encoding: { x, y: { value: 0 } },
     },
     { name: `${name}_vrule`, transform: [hovered], mark: crossMark, encoding: { x } },
-    {
-      name: `${name}_hrule`,
-      transform: [hovered],
-      mark: crossMark,
-      encoding: { y: { ...y, axis: undefined, title: undefined, scale: undefined } },
-    },
   ];
   const views: string[] = [];
+  /** The y domain of each panel, set from the candles in view (see `viewDomains`). */
+  const domains: DomainSpec[] = [];
+  /** The panels with a horizontal crosshair rule and a value tag on their axis. */
+  const crossPanels: CrossPanel[] = [];
   const bottom = (i: number): boolean => i === opts.panels.length; // 0 = volume
 
   // --- price -----------------------------------------------------------------------------------
   const px = (f: string): Record<string, unknown> => xs(f, false);
+  const priceFields = ['l', 'h'];
   const priceY = {
     field: 'l',
     type: 'quantitative',
-    scale: { zero: false },
+    scale: { domain: { expr: 'price_domain' }, zero: false, nice: false },
     title: null,
     axis: { orient: 'right', labelExpr: "format(datum.value, ',.8~g')" },
   };
@@ -285,6 +528,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
           encoding: { x: px('xm'), y: { field: field(key, out), type: 'quantitative' } },
         });
       }
+      priceFields.push(`${key}.${upper}`, `${key}.${lower}`);
       legend.push({
         label: indicatorLabel(o),
         color: theme.lines[2],
@@ -299,23 +543,33 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       mark: { type: 'line', strokeWidth: 1.5, color: c, clip: true },
       encoding: { x: px('xm'), y: { field: field(key, out), type: 'quantitative' } },
     });
+    priceFields.push(`${key}.${out}`);
     legend.push({ label: indicatorLabel(o), color: c, value: price(`datum['${key}.${out}']`) });
   }
+  domains.push({ signal: 'price_domain', fields: priceFields, pad: 0.05 });
+  crossPanels.push({ view: 'price_panel', value: price('value') });
+  const gaps = gapRows(data);
+  const hasGaps = gaps.some((g) => !g.o);
+  const hasOutages = gaps.some((g) => g.o);
+  const hasFilled = data.filled.some((f) => f === 1);
+  const hasFlat = data.open.some((o, i) => o === data.close[i]);
+  // Layers with nothing to draw in the whole load are left out of the spec.
+  const when = <T>(on: boolean, ...layers: T[]): T[] => (on ? layers : []);
   price_.push(
-    {
+    ...when(hasGaps, {
       name: 'gaps',
       data: { name: 'gaps' },
-      transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax && !datum.o' }],
+      transform: [{ filter: '!datum.o' }],
       mark: { type: 'rect', color: theme.gap, opacity: 0.18, clip: true, aria: false },
-      encoding: { x: px('g0'), x2: { field: 'g1' } },
-    },
-    {
+      encoding: { x: px('gx0'), x2: { field: 'gx1' } },
+    }),
+    ...when(hasOutages, {
       name: 'outages',
       data: { name: 'gaps' },
-      transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax && datum.o' }],
+      transform: [{ filter: 'datum.o' }],
       mark: { type: 'rect', color: theme.outage, opacity: 0.25, clip: true, aria: false },
-      encoding: { x: px('g0'), x2: { field: 'g1' } },
-    },
+      encoding: { x: px('gx0'), x2: { field: 'gx1' } },
+    }),
     {
       name: 'wicks',
       mark: { type: 'rule', strokeWidth: 1, clip: true },
@@ -332,7 +586,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         color,
       },
     },
-    {
+    ...when(hasFlat, {
       // A flat candle (open = close: a filled minute, a still market) has no body: a tick.
       name: 'flat',
       transform: [{ filter: 'datum.flat == 1' }],
@@ -343,8 +597,8 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         y: { field: 'o', type: 'quantitative' },
         color: { value: theme.foreground },
       },
-    },
-    {
+    }),
+    ...when(hasFilled, {
       name: 'filled_marks',
       transform: [{ filter: 'datum.f == 1' }],
       mark: {
@@ -358,8 +612,8 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         aria: false,
       },
       encoding: { x: px('xm'), y: { field: 'l', type: 'quantitative' } },
-    },
-    ...cross('price', px('xm'), { field: 'c', type: 'quantitative' }),
+    }),
+    ...cross('price', px('xm')),
   );
   views.push('price_hover');
 
@@ -407,10 +661,9 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
   });
   // The marks' key: named only when they are in the data.
   const keys: string[] = [];
-  if (data.filled.some((f) => f === 1)) keys.push('▲ filled candle (synthesised over a short gap)');
-  const gaps = gapRows(data);
-  if (gaps.some((g) => !g.o)) keys.push('▮ red: gap (not in the bank)');
-  if (gaps.some((g) => g.o)) keys.push('▮ grey: exchange outage (no candles at Binance)');
+  if (hasFilled) keys.push('▲ filled candle (synthesised over a short gap)');
+  if (hasGaps) keys.push('▮ red: gap (not in the bank)');
+  if (hasOutages) keys.push('▮ grey: exchange outage (no candles at Binance)');
   if (keys.length) {
     price_.push({
       name: 'marks_legend',
@@ -435,7 +688,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     field: 'v',
     type: 'quantitative',
     title: null,
-    scale: { domainMin: 0, domainMax: { expr: 'volMax' }, nice: false },
+    scale: { domain: [0, { expr: 'volMax' }], nice: false },
     // All zero in view: one label, 0 (a scale of zeros has no other honest tick).
     axis: {
       orient: 'right',
@@ -463,10 +716,11 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         mark: { type: 'text', align: 'left', baseline: 'top', x: 4, y: 2, color: theme.muted },
         encoding: { text: { field: 'text' } },
       },
-      ...cross('volume', xs('xm', bottom(0)), { field: 'v', type: 'quantitative' }),
+      ...cross('volume', xs('xm', bottom(0))),
     ],
   });
   views.push('volume_hover');
+  crossPanels.push({ view: 'volume_panel', value: volumeExpr('value') });
 
   opts.panels.forEach((p, idx) => {
     const i = idx + 1;
@@ -479,8 +733,11 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     const empty = !ind || Object.values(ind.outputs).every((col) => col.every((v) => v == null));
     const shown = empty ? undefined : ind;
     const yAxis = { orient: 'right', tickCount: 3, title: null };
+    const dom = `panel_${i}_domain`;
+    const yScale = { domain: { expr: dom }, zero: false, nice: false };
     let main = ind ? field(ind.key, outs[0]) : 'c';
     let readoutValue = "''";
+    let tagValue = price('value');
     if (shown && p.name === 'rsi') {
       layers.push(
         {
@@ -499,11 +756,20 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         },
       );
       readoutValue = `isValid(datum['${shown.key}.${outs[0]}']) ? format(datum['${shown.key}.${outs[0]}'], '.2f') : '-'`;
+      tagValue = "format(value, '.2f')";
+      domains.push({ signal: dom, fields: [], fixed: [0, 100] });
     } else if (shown && p.name === 'macd') {
       const hist = outs.find((o) => /hist/i.test(o));
       const signal = outs.find((o) => /signal/i.test(o));
       const macd = outs.find((o) => o !== hist && o !== signal) ?? outs[0];
       main = field(shown.key, macd);
+      domains.push({
+        signal: dom,
+        fields: [macd, signal, hist].filter((o): o is string => Boolean(o)).map((o) => `${shown.key}.${o}`),
+        pad: 0.08,
+        zero: Boolean(hist),
+      });
+      tagValue = "format(value, '.4~g')";
       if (hist) {
         layers.push({
           name: safe(`panel_${shown.key}_hist`),
@@ -511,7 +777,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
           encoding: {
             x: x('x0'),
             x2: { field: 'x1' },
-            y: { field: field(shown.key, hist), type: 'quantitative', axis: yAxis },
+            y: { field: field(shown.key, hist), type: 'quantitative', scale: yScale, axis: yAxis },
             y2: { datum: 0 },
             color: {
               condition: { test: `datum['${shown.key}.${hist}'] >= 0`, value: theme.up },
@@ -530,7 +796,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
           mark: { type: 'line', strokeWidth: 1.2, color: c, clip: true },
           encoding: {
             x: x('xm'),
-            y: { field: field(shown.key, out), type: 'quantitative', axis: yAxis },
+            y: { field: field(shown.key, out), type: 'quantitative', scale: yScale, axis: yAxis },
           },
         });
       }
@@ -545,8 +811,12 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       layers.push({
         name: safe(`panel_${shown.key}`),
         mark: { type: 'line', strokeWidth: 1.2, color: theme.lines[4], clip: true },
-        encoding: { x: x('xm'), y: { field: main, type: 'quantitative', axis: yAxis } },
+        encoding: {
+          x: x('xm'),
+          y: { field: main, type: 'quantitative', scale: yScale, axis: yAxis },
+        },
       });
+      domains.push({ signal: dom, fields: [`${shown.key}.${outs[0]}`], pad: 0.08 });
       readoutValue = price(`datum['${shown.key}.${outs[0]}']`);
     }
     if (empty) {
@@ -566,10 +836,11 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       );
     } else {
       layers.push(
-        ...cross(`panel_${i}`, x('xm'), { field: main, type: 'quantitative' }),
+        ...cross(`panel_${i}`, x('xm')),
         ...textLayers(`panel_${i}_readout`, `'${label}  ' + (${readoutValue})`, 4, 2, theme.muted),
       );
       views.push(`panel_${i}_hover`);
+      crossPanels.push({ view: `panel_${i}`, value: tagValue });
     }
     if (empty) {
       layers.push({
@@ -582,10 +853,25 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     panels.push({ name: `panel_${i}`, height: 80, layer: layers });
   });
 
+  const meta: ChartMeta = {
+    domains,
+    gaps: hasGaps || hasOutages,
+    crosshair: {
+      panels: crossPanels,
+      timeView: panels.length ? String(panels[panels.length - 1].name) : 'price_panel',
+      time: timeTagExpr(data.interval),
+      rule: theme.muted,
+      tag: theme.foreground,
+      tagText: theme.background,
+      font: theme.font,
+    },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: `${opts.symbol} ${data.interval} candlestick chart`,
+    usermeta: meta,
     data: { name: 'rows' },
-    datasets: { gaps: [] },
+    ...(hasGaps || hasOutages ? { datasets: { gaps: [] } } : {}),
     background: theme.background,
     padding: { left: 8, right: 8, top: 6, bottom: 6 },
     // Re-measured on every update: the axes' labels change with the data in view.
@@ -609,6 +895,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       { name: 'lastT', value: 0 },
       { name: 'titleText', value: opts.symbol },
       { name: 'subtitleText', value: ' ' },
+      ...domains.map((d) => ({ name: d.signal, value: d.fixed ?? [0, 1] })),
       {
         name: 'hover',
         select: {
@@ -622,7 +909,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       },
     ],
     // Only what is in view takes part (y scales fit the visible candles; the rest is a buffer).
-    transform: [{ filter: 'datum.t + (datum.x1 - datum.t) > xmin && datum.t < xmax' }],
+    transform: [{ filter: 'datum.x1 > xmin && datum.x0 < xmax' }],
     config: {
       view: { stroke: theme.grid },
       axis: {
