@@ -569,7 +569,9 @@ async function draw(): Promise<void> {
 /** The chart's accessible name: what is drawn, over which range, and the last close in view. */
 function chartName(data: ChartData, span: [number, number] | undefined, close?: number): string {
   const drawn = data.interval !== state!.interval ? ` (drawn as ${data.interval})` : '';
-  const range = span ? `, ${utcMinute(span[0])} to ${utcMinute(span[1])} UTC` : ', no candles in view';
+  const range = span
+    ? `, ${utcMinute(span[0])} to ${utcMinute(span[1])} UTC`
+    : ', no candles in view';
   const last =
     close !== undefined
       ? `, last close ${close.toLocaleString('en-US', { maximumSignificantDigits: 8 })}`

@@ -339,8 +339,7 @@ export function withCrosshair(vg: Record<string, unknown>): Record<string, unkno
     at: { x: Record<string, unknown>; y: Record<string, unknown>; text: string; align: string },
   ): VgMark[] {
     const w = `length(${at.text}) * 6.4 + 10`;
-    const x0 =
-      at.align === 'center' ? { ...at.x, offset: { signal: `-(${w}) / 2` } } : { ...at.x };
+    const x0 = at.align === 'center' ? { ...at.x, offset: { signal: `-(${w}) / 2` } } : { ...at.x };
     return [
       {
         name: `${name}_box`,
@@ -765,7 +764,9 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       main = field(shown.key, macd);
       domains.push({
         signal: dom,
-        fields: [macd, signal, hist].filter((o): o is string => Boolean(o)).map((o) => `${shown.key}.${o}`),
+        fields: [macd, signal, hist]
+          .filter((o): o is string => Boolean(o))
+          .map((o) => `${shown.key}.${o}`),
         pad: 0.08,
         zero: Boolean(hist),
       });

@@ -36,7 +36,9 @@ export type UiStep =
   | { do: 'count'; selector: string; webview?: boolean | number }
   /** Runs axe-core in the page or webview; the result is the list of violations. */
   | { do: 'axe'; webview?: boolean | number; runOnly?: string[]; timeoutMs?: number }
-  | { do: 'screenshot'; name: string };
+  | { do: 'screenshot'; name: string }
+  /** Resizes the browser window (the workbench lays out again). */
+  | { do: 'viewport'; width: number; height: number };
 
 /** Runs the steps in order; resolves with one result per step (null, string or number). */
 export function ui(steps: UiStep[], options?: { timeoutMs?: number }): Promise<unknown[]>;
