@@ -470,9 +470,10 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     aria: false,
   };
   /**
-   * The crosshair of one panel: the points the pointer snaps to (one per candle, all at one height
-   * so the nearest is the nearest in time) and a vertical rule on the hovered candle. The
-   * horizontal rule and the tags are added to the compiled spec (`withCrosshair`).
+   * The crosshair of one panel: the points the pointer snaps to (Vega-Lite's `nearest` over x
+   * only, so the nearest in time whatever the pointer's height) and a vertical rule on the
+   * hovered candle. The horizontal rule and the tags are added to the compiled spec
+   * (`withCrosshair`).
    */
   const cross = (name: string, x: Record<string, unknown>) => [
     {

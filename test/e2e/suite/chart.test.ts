@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import * as vscode from 'vscode';
-import { CHART, chartLabel, chartState, translateOf, webviewText } from './chart-view.ts';
+import { CHART, chartLabel, chartState, pointAt, translateOf, webviewText } from './chart-view.ts';
 import { screenshot, ui, type UiStep } from '../harness-suite/ui-client.cjs';
 
 const frameAfter = (n: number): UiStep => ({
@@ -69,18 +69,21 @@ function timeTag(t: number): string {
 }
 
 /**
- * The price the price axis puts at height `y` of the price panel: the line through its labels
- * (each drawn at its value's height).
+ * The price the price axis puts at height `y` of the price panel: the line through its ticks, each
+ * at the height of the value its label prints.
  */
 async function priceAt(y: number): Promise<number> {
-  const [html] = await ui([
-    { do: 'html', selector: `${CHART} svg g.price_panel_group g.role-axis-label`, webview: true },
+  const axis = `${CHART} svg g.price_panel_group g.role-axis`;
+  const [ticks, labels] = await ui([
+    { do: 'html', selector: `${axis} g.role-axis-tick`, webview: true },
+    { do: 'html', selector: `${axis} g.role-axis-label`, webview: true },
   ]);
-  const labels = [...String(html).matchAll(/translate\([-\d.]+,([-\d.]+)\)"[^>]*>([^<]+)</g)].map(
-    (m) => [Number(m[1]), num(m[2])],
+  const ys = [...String(ticks).matchAll(/translate\([-\d.]+,([-\d.]+)\)/g)].map((m) =>
+    Number(m[1]),
   );
-  assert.ok(labels.length >= 2, `price labels: ${html}`);
-  const [[y0, p0], [y1, p1]] = [labels[0], labels[labels.length - 1]];
+  const values = [...String(labels).matchAll(/>([^<]+)<\/text>/g)].map((m) => num(m[1]));
+  assert.ok(ys.length >= 2 && ys.length === values.length, `ticks ${ys}, labels ${values}`);
+  const [y0, y1, p0, p1] = [ys[0], ys[ys.length - 1], values[0], values[values.length - 1]];
   return p0 + ((y - y0) * (p1 - p0)) / (y1 - y0);
 }
 
@@ -148,10 +151,9 @@ export function registerChartTests(): void {
     });
 
     it('shows a crosshair as TradingView does: the pointer height, the price and time tags', async () => {
-      const price = `${CHART} svg g.price_panel_group path.background`;
       const hcross = `${CHART} svg g.price_panel_hcross line`;
+      await pointAt('price_panel', 300, 60);
       await ui([
-        { do: 'hover', selector: price, webview: true, x: 300, y: 60 },
         { do: 'wait', selector: `${CHART} svg g.readout_marks text`, webview: true },
         { do: 'wait', selector: `${CHART} svg g.price_panel_ytag text`, webview: true },
       ]);
@@ -160,19 +162,18 @@ export function registerChartTests(): void {
         line,
         /^2023-0\d-\d\d \d\d:00 UTC {3}O [\d,.]+ {2}H [\d,.]+ {2}L [\d,.]+ {2}C [\d,.]+ {2}[+−-][\d.]+% {3}Vol [\d.]+[KMB]?/,
       );
-      // The horizontal rule is at the pointer's height (60 px into the panel), not the close's,
-      // and the tag on the price axis says the price there.
+      // The tag on the price axis says the price where the horizontal rule is.
       const [, y60] = await translateOf(hcross);
-      assert.ok(Math.abs(y60 - 60) <= 1.5, `the rule at the pointer: ${y60}`);
       const tag60 = num(await webviewText(`${CHART} svg g.price_panel_ytag text`));
       const at60 = await priceAt(y60);
       const perPx = Math.abs((await priceAt(0)) - (await priceAt(1)));
       assert.ok(Math.abs(tag60 - at60) <= perPx, `tag ${tag60}, the axis says ${at60} there`);
-      // Down the panel at the same time: the rule follows, the price falls.
+      // 140 px down the panel on the same candle: the rule follows the pointer (not the candle's
+      // close, which stays where it was), the price falls.
       const [before] = await ui([{ do: 'html', selector: hcross, webview: true }]);
       const moved = /transform="([^"]+)"/.exec(String(before))?.[1] ?? '';
+      await pointAt('price_panel', 300, 200);
       await ui([
-        { do: 'hover', selector: price, webview: true, x: 300, y: 200 },
         {
           do: 'wait',
           selector: `${hcross}:not([transform="${moved}"])`,
@@ -181,7 +182,11 @@ export function registerChartTests(): void {
         },
       ]);
       const [, y200] = await translateOf(hcross);
-      assert.ok(Math.abs(y200 - 200) <= 1.5, `the rule at the pointer: ${y200}`);
+      assert.ok(
+        Math.abs(y200 - y60 - 140) <= 1.5,
+        `the rule moved with the pointer: ${y60} → ${y200}`,
+      );
+      assert.equal(await webviewText(`${CHART} svg g.readout_marks text`), line, 'the same candle');
       const tag200 = num(await webviewText(`${CHART} svg g.price_panel_ytag text`));
       assert.ok(tag200 < tag60, `lower on the panel, a lower price: ${tag200} < ${tag60}`);
       assert.ok(Math.abs(tag200 - (await priceAt(y200))) <= perPx);
@@ -203,19 +208,12 @@ export function registerChartTests(): void {
       assert.equal(volumeTag, '', 'no value tag on the panel the pointer is not in');
       assert.match(String(legend), /^SMA 20 [\d,.]+$/, 'the overlay legend with its value');
       // In the volume panel: its own rule and tag; the price panel's are gone.
-      await ui([
-        {
-          do: 'hover',
-          selector: `${CHART} svg g.volume_panel_group path.background`,
-          webview: true,
-          x: 300,
-          y: 20,
-        },
-        { do: 'wait', selector: `${CHART} svg g.volume_panel_ytag text`, webview: true },
-      ]);
+      await pointAt('volume_panel', 300, 20);
+      await ui([{ do: 'wait', selector: `${CHART} svg g.volume_panel_ytag text`, webview: true }]);
       assert.match(await webviewText(`${CHART} svg g.volume_panel_ytag text`), /^[\d.]+[KMB]?$/);
       assert.equal(await webviewText(`${CHART} svg g.price_panel_ytag`), '');
-      await ui([{ do: 'hover', selector: price, webview: true, x: 300, y: 60 }]);
+      await pointAt('price_panel', 300, 60);
+      await ui([{ do: 'wait', selector: `${CHART} svg g.price_panel_ytag text`, webview: true }]);
       await screenshot('chart-crosshair');
       await assertQuiet();
     });
@@ -377,44 +375,26 @@ export function registerChartTests(): void {
       assert.equal(vrules, 4, 'the crosshair on price, volume, RSI and MACD');
       // In an indicator panel the horizontal rule and the tag are that panel's: RSI's value at the
       // pointer's height on RSI's axis; the price panel has none.
-      const rsiPanel = `${CHART} svg g.panel_1_group path.background`;
-      await ui([
-        { do: 'hover', selector: rsiPanel, webview: true, x: 500, y: 20 },
-        { do: 'wait', selector: `${CHART} svg g.panel_1_ytag text`, webview: true },
-      ]);
+      await pointAt('panel_1', 500, 20);
+      await ui([{ do: 'wait', selector: `${CHART} svg g.panel_1_ytag text`, webview: true }]);
       const [, ry] = await translateOf(`${CHART} svg g.panel_1_hcross line`);
-      assert.ok(Math.abs(ry - 20) <= 1.5, `RSI's rule at the pointer: ${ry}`);
+      assert.ok(ry > 0 && ry < 80, `RSI's rule in its panel: ${ry}`);
       const rsiTag = await webviewText(`${CHART} svg g.panel_1_ytag text`);
       assert.match(rsiTag, /^\d+\.\d\d$/);
-      // RSI's axis runs 0 (bottom, 80 px) to 100 (top): 20 px down is 75.
-      assert.ok(Math.abs(Number(rsiTag) - 75) <= 1.5, `RSI at 20 px of 80: ${rsiTag}`);
+      // RSI's axis runs 0 (bottom, 80 px) to 100 (top): the tag is the value at the rule.
+      const expected = (100 * (80 - ry)) / 80;
+      assert.ok(Math.abs(Number(rsiTag) - expected) <= 0.01, `RSI at ${ry} px: ${rsiTag}`);
       assert.equal(await webviewText(`${CHART} svg g.price_panel_ytag`), '');
-      await ui([
-        {
-          do: 'hover',
-          selector: `${CHART} svg g.panel_2_group path.background`,
-          webview: true,
-          x: 500,
-          y: 40,
-        },
-        { do: 'wait', selector: `${CHART} svg g.panel_2_ytag text`, webview: true },
-      ]);
+      await pointAt('panel_2', 500, 40);
+      await ui([{ do: 'wait', selector: `${CHART} svg g.panel_2_ytag text`, webview: true }]);
       assert.match(await webviewText(`${CHART} svg g.panel_2_ytag text`), /^[−\d.e-]+$/);
       assert.equal(await webviewText(`${CHART} svg g.panel_1_ytag`), '');
       assert.match(
         await webviewText(`${CHART} svg g.time_tag text`),
         /^\w{3} \d\d \w{3} 2023 {2}\d\d:00$/,
       );
-      await ui([
-        {
-          do: 'hover',
-          selector: `${CHART} svg g.price_panel_group path.background`,
-          webview: true,
-          x: 500,
-          y: 120,
-        },
-        { do: 'wait', selector: `${CHART} svg g.price_panel_ytag text`, webview: true },
-      ]);
+      await pointAt('price_panel', 500, 120);
+      await ui([{ do: 'wait', selector: `${CHART} svg g.price_panel_ytag text`, webview: true }]);
       await assertQuiet();
       await screenshot('chart-panels');
     });
@@ -517,14 +497,8 @@ export function registerChartTests(): void {
         { do: 'count', selector: `${CHART} svg .role-axis-label text`, webview: true },
       ]);
       assert.ok(Number(labels) >= 4, `axis labels: ${labels}`);
+      await pointAt('price_panel', 200, 100);
       await ui([
-        {
-          do: 'hover',
-          selector: `${CHART} svg g.price_panel_group path.background`,
-          webview: true,
-          x: 200,
-          y: 100,
-        },
         { do: 'wait', selector: `${CHART} svg g.price_panel_ytag text`, webview: true },
         { do: 'wait', selector: `${CHART} svg g.time_tag text`, webview: true },
       ]);
