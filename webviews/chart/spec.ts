@@ -449,7 +449,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       ? {
           labelOverlap: true,
           labelFlush: true,
-          tickCount: Math.max(2, Math.floor(opts.width / 120)),
+          tickCount: Math.max(2, Math.floor(opts.width / 90)),
           // As a trading chart labels time: hours within a day, the date at midnight, the month
           // on its first day and the year on January 1st.
           labelExpr:
