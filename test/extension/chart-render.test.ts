@@ -9,15 +9,13 @@ import { describe, it } from 'node:test';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { INTERVALS, type Interval } from '../../schemas/intervals.ts';
+import { type ChartMeta, viewDomains, withCrosshair } from '../../webviews/chart/scene.ts';
 import {
-  type ChartMeta,
   DEFAULT_THEME,
   candlestickSpec,
   chartRows,
   gapRows,
   slotMs,
-  viewDomains,
-  withCrosshair,
   type SpecOptions,
 } from '../../webviews/chart/spec.ts';
 import type { ChartData, IndicatorChoice } from '../../webviews/messages.ts';

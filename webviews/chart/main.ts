@@ -30,7 +30,6 @@ import {
 } from '../messages.ts';
 import { h, onHostMessage, utcMinute, vscodeApi } from '../vscode.ts';
 import {
-  type ChartMeta,
   type ChartTheme,
   DEFAULT_THEME,
   candlestickSpec,
@@ -40,9 +39,8 @@ import {
   failedReadText,
   type Row,
   slotMs,
-  viewDomains,
-  withCrosshair,
 } from './spec.ts';
+import { type ChartMeta, viewDomains, withCrosshair } from './scene.ts';
 
 const vscode = vscodeApi<ChartState>();
 let state: ChartState | undefined;
