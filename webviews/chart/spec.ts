@@ -13,13 +13,14 @@
  * indicator's value; with no pointer they show the last candle in view. The horizontal rule
  * follows the pointer's height in the panel under it, with the value there in a tag on that
  * panel's axis, and the candle's open time has a tag on the time axis: Vega-Lite has no parameter
- * driven by the pointer's position, so `withCrosshair` adds those signals and marks to the
- * compiled Vega spec (vega-embed's `patch`).
+ * driven by the pointer's position, so `withCrosshair` (scene.ts) adds those signals and marks to
+ * the compiled Vega spec (vega-embed's `patch`).
  *
- * Every y scale has an explicit domain set from the candles in view (`viewDomains`), as the x
- * scale is set from the window: no scale is fitted to the data by Vega, so a layer with nothing in
- * view (no gap, no filled candle, no pointer) never makes Vega warn of an infinite extent. Layers
- * whose data is empty in the whole load (gaps, outages, filled and flat candles) are left out.
+ * Every y scale has an explicit domain set from the candles in view (`viewDomains` in scene.ts),
+ * as the x scale is set from the window: no scale is fitted to the data by Vega, so a layer with
+ * nothing in view (no gap, no filled candle, no pointer) never makes Vega warn of an infinite
+ * extent. Layers whose data is empty in the whole load (gaps, outages, filled and flat candles)
+ * are left out.
  *
  * The rows come in through the named data source `rows`; the visible window through the signals
  * `xmin`/`xmax` (so a pan redraws without recompiling). No DOM here, so it is tested under Node.

@@ -456,6 +456,7 @@ export function registerChartTests(): void {
         { do: 'count', selector: `${CHART} svg g.candles_marks path`, webview: true },
       ]);
       assert.equal(bodies, Number(dragged.candles));
+      await assertQuiet();
     });
 
     it('at 1000 px wide with the side bar open: the timeframe, a readable axis, legible tags', async () => {
