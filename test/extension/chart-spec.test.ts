@@ -51,7 +51,7 @@ describe('candlestick spec', () => {
     assert.equal(rows[0].dir, 'up');
     assert.equal(rows[1].dir, 'down');
     assert.equal(rows[1].f, 1);
-    assert.equal(rows[0].xm, H / 2);
+    assert.equal(rows[0].xm, 0, 'drawn at its open time');
     assert.ok((rows[0].x0 as number) < (rows[0].x1 as number));
     assert.equal(rows[2]['macd_12_26_9.hist'], 1);
     assert.deepEqual(
@@ -87,9 +87,7 @@ describe('candlestick spec', () => {
       'panel_rsi_14_marks',
       'panel_macd_12_26_9_hist_marks',
       'bbands_band_marks',
-      'flat_marks',
       'price_vrule_marks',
-      'price_hrule_marks',
       'volume_vrule_marks',
       'panel_1_vrule_marks',
       'readout_marks',
@@ -101,7 +99,8 @@ describe('candlestick spec', () => {
 
   it('marks the gaps between loaded candles', () => {
     const gaps = gapRows({ ...data, openTime: [0, H, 4 * H], close: [11, 9, 9.5] });
-    assert.deepEqual(gaps, [{ g0: 2 * H, g1: 4 * H, n: 2, o: 0 }]);
+    // The band covers the missing candles' slots, each centred on its open time (02:00, 03:00).
+    assert.deepEqual(gaps, [{ g0: 2 * H, g1: 4 * H, n: 2, o: 0, gx0: 1.5 * H, gx1: 3.5 * H }]);
   });
 
   it('marks an exchange outage apart from a gap in the bank, and names both in the key', () => {
@@ -119,8 +118,8 @@ describe('candlestick spec', () => {
     };
     const gaps = gapRows(withHoles);
     assert.deepEqual(gaps, [
-      { g0: 2 * H, g1: 3 * H, n: 1, o: 0 },
-      { g0: 4 * H, g1: 6 * H, n: 2, o: 1 },
+      { g0: 2 * H, g1: 3 * H, n: 1, o: 0, gx0: 1.5 * H, gx1: 2.5 * H },
+      { g0: 4 * H, g1: 6 * H, n: 2, o: 1, gx0: 3.5 * H, gx1: 5.5 * H },
     ]);
     const spec = JSON.stringify(
       candlestickSpec(withHoles, {

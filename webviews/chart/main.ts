@@ -17,6 +17,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import '@vscode-elements/elements/dist/vscode-label/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import { logger as vegaLogger, Warn, type LoggerInterface } from 'vega';
 import embed, { type Result as EmbedResult } from 'vega-embed';
 import { expressionInterpreter } from 'vega-interpreter';
 import { INTERVALS, type Interval } from '../../schemas/intervals.ts';
@@ -39,6 +40,7 @@ import {
   type Row,
   slotMs,
 } from './spec.ts';
+import { type ChartMeta, viewDomains, withCrosshair } from './scene.ts';
 
 const vscode = vscodeApi<ChartState>();
 let state: ChartState | undefined;
@@ -58,6 +60,27 @@ let pending: { t0: number; kind: string } | undefined;
 let loadTimer: ReturnType<typeof setTimeout> | undefined;
 let frames = 0;
 let measured = 0;
+let warnings = 0;
+
+/**
+ * Vega's and Vega-Lite's warnings go to the console as before, and are counted on the chart
+ * (`data-vega-warnings`, the last one in `data-vega-warning`): a chart that draws right is quiet.
+ */
+const logger: LoggerInterface = (() => {
+  const base = vegaLogger(Warn);
+  const l = Object.create(base) as LoggerInterface;
+  l.warn = (...args: readonly unknown[]) => {
+    warnings++;
+    const el = document.getElementById('chart');
+    if (el) {
+      el.dataset.vegaWarnings = String(warnings);
+      el.dataset.vegaWarning = args.map(String).join(' ').slice(0, 300);
+    }
+    base.warn(...args);
+    return l;
+  };
+  return l;
+})();
 
 const app = document.getElementById('app')!;
 
@@ -254,13 +277,21 @@ function render(): void {
       { id, secondary: true, onclick, title, 'aria-label': title ?? label },
       label,
     );
+  // Its accessible name says what is drawn (Vega sets it from the view's description after each
+  // draw); the keys are its description.
   const chart = h('div', {
     id: 'chart',
     tabindex: 0,
     role: 'application',
     'aria-roledescription': 'candlestick chart',
-    'aria-label': `${state.symbol} candlestick chart. Plus and minus zoom, arrows pan, Home and End jump to the first and latest candles, 0 resets, brackets change the timeframe.`,
+    'aria-label': `${state.symbol} ${state.interval} candlestick chart`,
+    'aria-describedby': 'chart-keys',
   });
+  const keysHelp = h(
+    'p',
+    { id: 'chart-keys', className: 'visually-hidden' },
+    'Plus and minus zoom, arrows pan, Home and End jump to the first and latest candles, 0 resets, brackets change the timeframe.',
+  );
   chart.addEventListener('keydown', onKey);
   chart.addEventListener('wheel', onWheel, { passive: false });
   chart.addEventListener('pointerdown', onPointerDown);
@@ -282,6 +313,7 @@ function render(): void {
       ),
     ),
     h('div', { id: 'chart-status', role: 'status' }),
+    keysHelp,
     chart,
   );
 }
@@ -413,10 +445,19 @@ function onPointerDown(e: PointerEvent): void {
   el.addEventListener('pointerup', up);
 }
 
-/** Title and subtitle: symbol, timeframe and UTC range; a coarser interval said in words. */
-function titles(data: ChartData, w: [number, number], visible: number): [string, string] {
+/**
+ * Title and subtitle: symbol, timeframe and UTC range; a coarser interval said in words. The range
+ * runs from the first candle in view to the last, by their open times: never a time between two
+ * candles, nor past the latest candle.
+ */
+function titles(
+  data: ChartData,
+  span: [number, number] | undefined,
+  visible: number,
+): [string, string] {
   const chosen = state!.interval;
-  const title = `${data.symbol} · ${chosen} · ${utcMinute(w[0])} → ${utcMinute(w[1])} UTC`;
+  const range = span ? ` · ${utcMinute(span[0])} → ${utcMinute(span[1])} UTC` : '';
+  const title = `${data.symbol} · ${chosen}${range}`;
   const notes: string[] = [];
   if (data.interval !== chosen) notes.push(`showing ${data.interval} - zoom in for ${chosen}`);
   notes.push(`${visible.toLocaleString('en-US')} candles`);
@@ -457,23 +498,34 @@ async function draw(): Promise<void> {
       ast: true,
       expr: expressionInterpreter,
       tooltip: false,
+      logger,
+      patch: withCrosshair as never,
     });
   }
+  const meta = spec.usermeta as ChartMeta;
   let visible = 0;
   let volMax = 0;
+  let firstT: number | undefined;
   let lastT = 0;
+  let lastClose: number | undefined;
   for (const r of rows) {
     const t = r.t as number;
-    if ((r.x1 as number) <= w[0] || t >= w[1]) continue;
+    if ((r.x1 as number) <= w[0] || (r.x0 as number) >= w[1]) continue;
     visible++;
     volMax = Math.max(volMax, r.v as number);
+    firstT ??= t;
     lastT = t;
+    lastClose = r.c as number;
   }
-  const [title, subtitle] = titles(data, w, visible);
+  const span: [number, number] | undefined = firstT !== undefined ? [firstT, lastT] : undefined;
+  const [title, subtitle] = titles(data, span, visible);
   const view = current.view;
+  if (meta.gaps) view.data('gaps', gapRows(data));
+  for (const [name, domain] of Object.entries(viewDomains(rows, w, meta.domains)))
+    view.signal(name, domain);
+  view.description(chartName(data, span, lastClose));
   view
     .data('rows', rows)
-    .data('gaps', gapRows(data))
     .signal('xmin', w[0])
     .signal('xmax', w[1])
     .signal('volMax', volMax > 0 ? volMax * 1.05 : 1)
@@ -505,7 +557,24 @@ async function draw(): Promise<void> {
     el.dataset.lastMs = (performance.now() - p.t0).toFixed(1);
     el.dataset.measured = String(++measured);
   }
-  setStatus(data.truncated ? 'Only the latest candles of this range were loaded.' : '', false);
+  // A read of the latest candles (no range asked) is cut short on purpose: nothing to say.
+  setStatus(
+    data.truncated && data.range ? 'Only the latest candles of this range were loaded.' : '',
+    false,
+  );
+}
+
+/** The chart's accessible name: what is drawn, over which range, and the last close in view. */
+function chartName(data: ChartData, span: [number, number] | undefined, close?: number): string {
+  const drawn = data.interval !== state!.interval ? ` (drawn as ${data.interval})` : '';
+  const range = span
+    ? `, ${utcMinute(span[0])} to ${utcMinute(span[1])} UTC`
+    : ', no candles in view';
+  const last =
+    close !== undefined
+      ? `, last close ${close.toLocaleString('en-US', { maximumSignificantDigits: 8 })}`
+      : '';
+  return `${data.symbol} ${state!.interval} candlestick chart${drawn}${range}${last}`;
 }
 
 /**

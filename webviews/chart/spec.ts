@@ -4,17 +4,38 @@
  * (SMA, EMA, Bollinger Bands) with their legend, filled candles and gaps marked. Then volume and
  * the indicator panels (RSI, MACD, ATR).
  *
- * The crosshair and the read-out line are Vega-Lite too: one `hover` point selection (`nearest`,
- * `on: pointermove`, projected on x) shared by every panel, a vertical rule on the hovered candle
- * in each panel, a horizontal rule at its value, and text marks that print the candle (UTC time,
- * O H L C, change %, volume) and each indicator's value; with no pointer they show the last
- * candle in view.
+ * A candle is drawn at its open time, as a trading chart does: the body is centred on the open
+ * time, so the 02:00 candle of a 2h chart sits on the 02:00 tick.
+ *
+ * The crosshair works as TradingView's. One `hover` point selection (`nearest`, `on: pointermove`,
+ * projected on x) shared by every panel snaps a vertical rule to the candle under the pointer in
+ * each panel, and text marks print that candle (UTC time, O H L C, change %, volume) and each
+ * indicator's value; with no pointer they show the last candle in view. The horizontal rule
+ * follows the pointer's height in the panel under it, with the value there in a tag on that
+ * panel's axis, and the candle's open time has a tag on the time axis: Vega-Lite has no parameter
+ * driven by the pointer's position, so `withCrosshair` (scene.ts) adds those signals and marks to
+ * the compiled Vega spec (vega-embed's `patch`).
+ *
+ * Every y scale has an explicit domain set from the candles in view (`viewDomains` in scene.ts),
+ * as the x scale is set from the window: no scale is fitted to the data by Vega, so a layer with
+ * nothing in view (no gap, no filled candle, no pointer) never makes Vega warn of an infinite
+ * extent. Layers whose data is empty in the whole load (gaps, outages, filled and flat candles)
+ * are left out.
  *
  * The rows come in through the named data source `rows`; the visible window through the signals
  * `xmin`/`xmax` (so a pan redraws without recompiling). No DOM here, so it is tested under Node.
  */
 import { INTERVALS, intervalMs, type Interval } from '../../schemas/intervals.ts';
 import type { ChartData, IndicatorChoice } from '../messages.ts';
+import {
+  type ChartMeta,
+  type CrossPanel,
+  type DomainSpec,
+  type Row,
+  timeTagExpr,
+} from './scene.ts';
+
+export type { Row } from './scene.ts';
 
 export interface ChartTheme {
   background: string;
@@ -44,8 +65,6 @@ export const DEFAULT_THEME: ChartTheme = {
   font: 'sans-serif',
 };
 
-export type Row = Record<string, number | null | string>;
-
 /** Width of one candle slot in ms (a month counts as 30 days). */
 export function slotMs(interval: Interval): number {
   return interval === '1M' ? 30 * 86_400_000 : intervalMs(interval);
@@ -59,7 +78,13 @@ export function displayInterval(chosen: Interval, span: number, max: number): In
   return '1M';
 }
 
-/** One row per candle, with the drawing coordinates and every indicator output as a column. */
+/** A candle body's width as a share of its slot. */
+const BODY = 0.76;
+
+/**
+ * One row per candle, with the drawing coordinates and every indicator output as a column. The
+ * candle is drawn at its open time `xm` = `t`, its body [x0, x1] centred on it.
+ */
 export function chartRows(data: ChartData): Row[] {
   const s = slotMs(data.interval);
   const rows: Row[] = new Array<Row>(data.openTime.length);
@@ -68,9 +93,9 @@ export function chartRows(data: ChartData): Row[] {
     const prev = i > 0 ? data.close[i - 1] : data.open[i];
     const row: Row = {
       t,
-      x0: t + s * 0.12,
-      x1: t + s * 0.88,
-      xm: t + s * 0.5,
+      x0: t - (s * BODY) / 2,
+      x1: t + (s * BODY) / 2,
+      xm: t,
       o: data.open[i],
       h: data.high[i],
       l: data.low[i],
@@ -91,8 +116,10 @@ export function chartRows(data: ChartData): Row[] {
 }
 
 /**
- * Missing candles between loaded ones, as [from, to) ranges of time (for the gap marks). `o` is
- * 1 when the exchange confirmed it has no candle there (an outage), 0 for a gap in the bank.
+ * Missing candles between loaded ones, as [from, to) ranges of open times (for the gap marks). `o`
+ * is 1 when the exchange confirmed it has no candle there (an outage), 0 for a gap in the bank.
+ * `gx0`/`gx1` are where the band is drawn: the missing candles' slots, each centred on its open
+ * time as the candles are.
  */
 export function gapRows(data: ChartData): Row[] {
   if (data.interval === '1M') return [];
@@ -104,7 +131,7 @@ export function gapRows(data: ChartData): Row[] {
     const b = data.openTime[i];
     if (b <= a) continue;
     const o = outages.some(([os, oe]) => os < b && oe > a) ? 1 : 0;
-    out.push({ g0: a, g1: b, n: Math.round((b - a) / s), o });
+    out.push({ g0: a, g1: b, n: Math.round((b - a) / s), o, gx0: a - s / 2, gx1: b - s / 2 });
   }
   return out;
 }
@@ -205,12 +232,12 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     field: f,
     type: 'temporal',
     title: null,
-    scale: { type: 'utc', domainMin: { expr: 'xmin' }, domainMax: { expr: 'xmax' } },
+    scale: { type: 'utc', domain: { expr: '[xmin, xmax]' } },
     axis: axis
       ? {
           labelOverlap: true,
           labelFlush: true,
-          tickCount: Math.max(2, Math.floor(opts.width / 120)),
+          tickCount: Math.max(2, Math.floor(opts.width / 90)),
           // As a trading chart labels time: hours within a day, the date at midnight, the month
           // on its first day and the year on January 1st.
           labelExpr:
@@ -230,30 +257,34 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     strokeWidth: 1,
     aria: false,
   };
-  /** The crosshair of one panel: a vertical rule on the hovered candle, a horizontal at `y`. */
-  const cross = (name: string, x: Record<string, unknown>, y: Record<string, unknown>) => [
+  /**
+   * The crosshair of one panel: the points the pointer snaps to (Vega-Lite's `nearest` over x
+   * only, so the nearest in time whatever the pointer's height) and a vertical rule on the
+   * hovered candle. The horizontal rule and the tags are added to the compiled spec
+   * (`withCrosshair`).
+   */
+  const cross = (name: string, x: Record<string, unknown>) => [
     {
       name: `${name}_hover`,
       mark: { type: 'point', opacity: 0, size: 1, clip: true, aria: false },
-      encoding: { x, y },
+      encoding: { x, y: { value: 0 } },
     },
     { name: `${name}_vrule`, transform: [hovered], mark: crossMark, encoding: { x } },
-    {
-      name: `${name}_hrule`,
-      transform: [hovered],
-      mark: crossMark,
-      encoding: { y: { ...y, axis: undefined, title: undefined, scale: undefined } },
-    },
   ];
   const views: string[] = [];
+  /** The y domain of each panel, set from the candles in view (see `viewDomains`). */
+  const domains: DomainSpec[] = [];
+  /** The panels with a horizontal crosshair rule and a value tag on their axis. */
+  const crossPanels: CrossPanel[] = [];
   const bottom = (i: number): boolean => i === opts.panels.length; // 0 = volume
 
   // --- price -----------------------------------------------------------------------------------
   const px = (f: string): Record<string, unknown> => xs(f, false);
+  const priceFields = ['l', 'h'];
   const priceY = {
     field: 'l',
     type: 'quantitative',
-    scale: { zero: false },
+    scale: { domain: { expr: 'price_domain' }, zero: false, nice: false },
     title: null,
     axis: { orient: 'right', labelExpr: "format(datum.value, ',.8~g')" },
   };
@@ -285,6 +316,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
           encoding: { x: px('xm'), y: { field: field(key, out), type: 'quantitative' } },
         });
       }
+      priceFields.push(`${key}.${upper}`, `${key}.${lower}`);
       legend.push({
         label: indicatorLabel(o),
         color: theme.lines[2],
@@ -299,23 +331,33 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       mark: { type: 'line', strokeWidth: 1.5, color: c, clip: true },
       encoding: { x: px('xm'), y: { field: field(key, out), type: 'quantitative' } },
     });
+    priceFields.push(`${key}.${out}`);
     legend.push({ label: indicatorLabel(o), color: c, value: price(`datum['${key}.${out}']`) });
   }
+  domains.push({ signal: 'price_domain', fields: priceFields, pad: 0.05 });
+  crossPanels.push({ view: 'price_panel', value: price('value') });
+  const gaps = gapRows(data);
+  const hasGaps = gaps.some((g) => !g.o);
+  const hasOutages = gaps.some((g) => g.o);
+  const hasFilled = data.filled.some((f) => f === 1);
+  const hasFlat = data.open.some((o, i) => o === data.close[i]);
+  // Layers with nothing to draw in the whole load are left out of the spec.
+  const when = <T>(on: boolean, ...layers: T[]): T[] => (on ? layers : []);
   price_.push(
-    {
+    ...when(hasGaps, {
       name: 'gaps',
       data: { name: 'gaps' },
-      transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax && !datum.o' }],
+      transform: [{ filter: '!datum.o' }],
       mark: { type: 'rect', color: theme.gap, opacity: 0.18, clip: true, aria: false },
-      encoding: { x: px('g0'), x2: { field: 'g1' } },
-    },
-    {
+      encoding: { x: px('gx0'), x2: { field: 'gx1' } },
+    }),
+    ...when(hasOutages, {
       name: 'outages',
       data: { name: 'gaps' },
-      transform: [{ filter: 'datum.g1 > xmin && datum.g0 < xmax && datum.o' }],
+      transform: [{ filter: 'datum.o' }],
       mark: { type: 'rect', color: theme.outage, opacity: 0.25, clip: true, aria: false },
-      encoding: { x: px('g0'), x2: { field: 'g1' } },
-    },
+      encoding: { x: px('gx0'), x2: { field: 'gx1' } },
+    }),
     {
       name: 'wicks',
       mark: { type: 'rule', strokeWidth: 1, clip: true },
@@ -332,7 +374,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         color,
       },
     },
-    {
+    ...when(hasFlat, {
       // A flat candle (open = close: a filled minute, a still market) has no body: a tick.
       name: 'flat',
       transform: [{ filter: 'datum.flat == 1' }],
@@ -343,8 +385,8 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         y: { field: 'o', type: 'quantitative' },
         color: { value: theme.foreground },
       },
-    },
-    {
+    }),
+    ...when(hasFilled, {
       name: 'filled_marks',
       transform: [{ filter: 'datum.f == 1' }],
       mark: {
@@ -358,8 +400,8 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         aria: false,
       },
       encoding: { x: px('xm'), y: { field: 'l', type: 'quantitative' } },
-    },
-    ...cross('price', px('xm'), { field: 'c', type: 'quantitative' }),
+    }),
+    ...cross('price', px('xm')),
   );
   views.push('price_hover');
 
@@ -407,10 +449,9 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
   });
   // The marks' key: named only when they are in the data.
   const keys: string[] = [];
-  if (data.filled.some((f) => f === 1)) keys.push('▲ filled candle (synthesised over a short gap)');
-  const gaps = gapRows(data);
-  if (gaps.some((g) => !g.o)) keys.push('▮ red: gap (not in the bank)');
-  if (gaps.some((g) => g.o)) keys.push('▮ grey: exchange outage (no candles at Binance)');
+  if (hasFilled) keys.push('▲ filled candle (synthesised over a short gap)');
+  if (hasGaps) keys.push('▮ red: gap (not in the bank)');
+  if (hasOutages) keys.push('▮ grey: exchange outage (no candles at Binance)');
   if (keys.length) {
     price_.push({
       name: 'marks_legend',
@@ -435,7 +476,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     field: 'v',
     type: 'quantitative',
     title: null,
-    scale: { domainMin: 0, domainMax: { expr: 'volMax' }, nice: false },
+    scale: { domain: [0, { expr: 'volMax' }], nice: false },
     // All zero in view: one label, 0 (a scale of zeros has no other honest tick).
     axis: {
       orient: 'right',
@@ -463,10 +504,11 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         mark: { type: 'text', align: 'left', baseline: 'top', x: 4, y: 2, color: theme.muted },
         encoding: { text: { field: 'text' } },
       },
-      ...cross('volume', xs('xm', bottom(0)), { field: 'v', type: 'quantitative' }),
+      ...cross('volume', xs('xm', bottom(0))),
     ],
   });
   views.push('volume_hover');
+  crossPanels.push({ view: 'volume_panel', value: volumeExpr('value') });
 
   opts.panels.forEach((p, idx) => {
     const i = idx + 1;
@@ -479,8 +521,11 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     const empty = !ind || Object.values(ind.outputs).every((col) => col.every((v) => v == null));
     const shown = empty ? undefined : ind;
     const yAxis = { orient: 'right', tickCount: 3, title: null };
+    const dom = `panel_${i}_domain`;
+    const yScale = { domain: { expr: dom }, zero: false, nice: false };
     let main = ind ? field(ind.key, outs[0]) : 'c';
     let readoutValue = "''";
+    let tagValue = price('value');
     if (shown && p.name === 'rsi') {
       layers.push(
         {
@@ -499,11 +544,22 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
         },
       );
       readoutValue = `isValid(datum['${shown.key}.${outs[0]}']) ? format(datum['${shown.key}.${outs[0]}'], '.2f') : '-'`;
+      tagValue = "format(value, '.2f')";
+      domains.push({ signal: dom, fields: [], fixed: [0, 100] });
     } else if (shown && p.name === 'macd') {
       const hist = outs.find((o) => /hist/i.test(o));
       const signal = outs.find((o) => /signal/i.test(o));
       const macd = outs.find((o) => o !== hist && o !== signal) ?? outs[0];
       main = field(shown.key, macd);
+      domains.push({
+        signal: dom,
+        fields: [macd, signal, hist]
+          .filter((o): o is string => Boolean(o))
+          .map((o) => `${shown.key}.${o}`),
+        pad: 0.08,
+        zero: Boolean(hist),
+      });
+      tagValue = "format(value, '.4~g')";
       if (hist) {
         layers.push({
           name: safe(`panel_${shown.key}_hist`),
@@ -511,7 +567,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
           encoding: {
             x: x('x0'),
             x2: { field: 'x1' },
-            y: { field: field(shown.key, hist), type: 'quantitative', axis: yAxis },
+            y: { field: field(shown.key, hist), type: 'quantitative', scale: yScale, axis: yAxis },
             y2: { datum: 0 },
             color: {
               condition: { test: `datum['${shown.key}.${hist}'] >= 0`, value: theme.up },
@@ -530,7 +586,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
           mark: { type: 'line', strokeWidth: 1.2, color: c, clip: true },
           encoding: {
             x: x('xm'),
-            y: { field: field(shown.key, out), type: 'quantitative', axis: yAxis },
+            y: { field: field(shown.key, out), type: 'quantitative', scale: yScale, axis: yAxis },
           },
         });
       }
@@ -545,8 +601,12 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       layers.push({
         name: safe(`panel_${shown.key}`),
         mark: { type: 'line', strokeWidth: 1.2, color: theme.lines[4], clip: true },
-        encoding: { x: x('xm'), y: { field: main, type: 'quantitative', axis: yAxis } },
+        encoding: {
+          x: x('xm'),
+          y: { field: main, type: 'quantitative', scale: yScale, axis: yAxis },
+        },
       });
+      domains.push({ signal: dom, fields: [`${shown.key}.${outs[0]}`], pad: 0.08 });
       readoutValue = price(`datum['${shown.key}.${outs[0]}']`);
     }
     if (empty) {
@@ -566,10 +626,11 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       );
     } else {
       layers.push(
-        ...cross(`panel_${i}`, x('xm'), { field: main, type: 'quantitative' }),
+        ...cross(`panel_${i}`, x('xm')),
         ...textLayers(`panel_${i}_readout`, `'${label}  ' + (${readoutValue})`, 4, 2, theme.muted),
       );
       views.push(`panel_${i}_hover`);
+      crossPanels.push({ view: `panel_${i}`, value: tagValue });
     }
     if (empty) {
       layers.push({
@@ -582,10 +643,25 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
     panels.push({ name: `panel_${i}`, height: 80, layer: layers });
   });
 
+  const meta: ChartMeta = {
+    domains,
+    gaps: hasGaps || hasOutages,
+    crosshair: {
+      panels: crossPanels,
+      timeView: panels.length ? String(panels[panels.length - 1].name) : 'price_panel',
+      time: timeTagExpr(data.interval),
+      rule: theme.muted,
+      tag: theme.foreground,
+      tagText: theme.background,
+      font: theme.font,
+    },
+  };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    description: `${opts.symbol} ${data.interval} candlestick chart`,
+    usermeta: meta,
     data: { name: 'rows' },
-    datasets: { gaps: [] },
+    ...(hasGaps || hasOutages ? { datasets: { gaps: [] } } : {}),
     background: theme.background,
     padding: { left: 8, right: 8, top: 6, bottom: 6 },
     // Re-measured on every update: the axes' labels change with the data in view.
@@ -609,6 +685,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       { name: 'lastT', value: 0 },
       { name: 'titleText', value: opts.symbol },
       { name: 'subtitleText', value: ' ' },
+      ...domains.map((d) => ({ name: d.signal, value: d.fixed ?? [0, 1] })),
       {
         name: 'hover',
         select: {
@@ -622,7 +699,7 @@ export function candlestickSpec(data: ChartData, opts: SpecOptions): Record<stri
       },
     ],
     // Only what is in view takes part (y scales fit the visible candles; the rest is a buffer).
-    transform: [{ filter: 'datum.t + (datum.x1 - datum.t) > xmin && datum.t < xmax' }],
+    transform: [{ filter: 'datum.x1 > xmin && datum.x0 < xmax' }],
     config: {
       view: { stroke: theme.grid },
       axis: {
