@@ -129,7 +129,8 @@ export type HostMessage =
   | { type: 'reload' }
   | { type: 'saved'; path: string };
 
-export type DatasetAction = 'preview' | 'update' | 'verify' | 'export' | 'delete' | 'repair';
+export type DatasetAction =
+  'preview' | 'update' | 'verify' | 'export' | 'exportExcel' | 'delete' | 'repair';
 
 /** Webview → extension. */
 export type ViewMessage =

@@ -624,6 +624,7 @@ function renderTable(): void {
           action('preview', 'Preview'),
           action('update', 'Update'),
           action('export', 'CSV'),
+          action('exportExcel', 'Excel'),
           action('delete', 'Delete'),
         ),
       );
