@@ -213,6 +213,7 @@ export const COMMANDS: Record<string, Factory> = {
   'threadx.previewDataset': (ctx) => async (node?: DatasetRef) => {
     const ref = await datasetFrom(ctx, node);
     if (!ref) return undefined;
+    await ctx.selection.set({ symbol: ref.symbol, interval: ref.interval });
     return ChartPanel.show(ctx, { symbol: ref.symbol, interval: ref.interval });
   },
 

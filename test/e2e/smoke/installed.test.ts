@@ -75,6 +75,60 @@ export function registerSmokeTests(): void {
       assert.deepEqual(datasets, [], 'a fresh bank has no datasets');
     });
 
+    it('gives another extension its API: selection, candles and indicators as columns, bank changes', async () => {
+      // The harness's fixture extension consumes the API as a backtesting extension would.
+      const watched = (await vscode.commands.executeCommand('threadxFixture.watchThreadx')) as {
+        version: number;
+      };
+      assert.equal(watched.version, 1);
+      assert.equal(api.version, 1);
+      const range = { start: '2023-04-29', end: '2023-04-30' };
+      await vscode.commands.executeCommand('threadx.downloadSymbols', {
+        symbols: ['BTCUSDT'],
+        intervals: ['1h'],
+        ...range,
+        source: 'rest',
+      });
+      type Seen = {
+        selections: unknown[];
+        bankChanges: { changed: string[]; removed: string[] }[];
+      };
+      let seen = (await vscode.commands.executeCommand('threadxFixture.threadxSeen')) as Seen;
+      assert.ok(
+        seen.bankChanges.some((c) => c.changed.includes('BTCUSDT/1h')),
+        JSON.stringify(seen.bankChanges),
+      );
+
+      // Previewing a dataset selects it; the selection is kept in the workspace's state.
+      await vscode.commands.executeCommand('threadx.previewDataset', {
+        symbol: 'BTCUSDT',
+        interval: '1h',
+      });
+      const selected = { symbol: 'BTCUSDT', interval: '1h' };
+      assert.deepEqual(api.selection, selected);
+      assert.deepEqual(api.ctx.extension.workspaceState.get('threadx.selection'), selected);
+      seen = (await vscode.commands.executeCommand('threadxFixture.threadxSeen')) as Seen;
+      assert.deepEqual(seen.selections, [selected]);
+
+      const read = (await vscode.commands.executeCommand('threadxFixture.readSelected', range)) as {
+        candles: { length: number; interval: string; columns: Record<string, number[]> };
+        indicators: { openTime: number[]; columns: Record<string, (number | null)[]> };
+      };
+      assert.equal(read.candles.interval, '1h');
+      assert.equal(read.candles.length, 24);
+      const client = await api.ctx.daemon.client();
+      const direct = await client.request('data/read', {
+        ...selected,
+        ...range,
+        maxPoints: 1000,
+        exact: true,
+      } as never);
+      assert.deepEqual(read.candles.columns, direct.columns);
+      assert.deepEqual(Object.keys(read.indicators.columns), ['rsi-14.rsi']);
+      assert.deepEqual(read.indicators.openTime, direct.columns.openTime);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
     it('opens the data manager from the command palette', async () => {
       const [, , title] = await ui([
         { do: 'command', title: 'ThreadX: Open Data Manager' },
