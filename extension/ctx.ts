@@ -123,6 +123,8 @@ export class Ctx implements vscode.Disposable {
   readonly registry: RegistryCache;
   /** The user's selected dataset, for the API and the other tabs. */
   readonly selection: DatasetSelection;
+  /** The MCP server provider registered with VS Code (absent where VS Code has no MCP API). */
+  mcpProvider: { provideMcpServerDefinitions(): unknown[] } | undefined;
   readonly statusBar: vscode.StatusBarItem;
   private readonly jobs = new Set<JobStatus>();
   private readonly disposables: vscode.Disposable[] = [];

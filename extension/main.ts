@@ -48,7 +48,7 @@ export function activate(context: vscode.ExtensionContext): ThreadxApi {
   if (vscode.workspace.workspaceFolders?.length) {
     c.registry.refresh().catch(() => undefined);
   }
-  registerMcpServer(c);
+  c.mcpProvider = registerMcpServer(c);
   // Assigned onto the API object: spreading it would freeze its `selection` getter.
   return Object.assign(createApi(c), { ctx: c });
 }

@@ -27,18 +27,23 @@ type McpStdioServerDefinitionCtor = new (
   version?: string,
 ) => unknown;
 
-/** True when the provider was registered (the API exists in this VS Code). */
-export function registerMcpServer(ctx: Ctx): boolean {
+/** What VS Code asks for ThreadX's MCP servers. */
+export interface McpProvider {
+  provideMcpServerDefinitions(): unknown[];
+}
+
+/** Registers the provider when this VS Code has the MCP API; returns it (for tests), or undefined. */
+export function registerMcpServer(ctx: Ctx): McpProvider | undefined {
   const lm = (vscode as unknown as { lm?: Partial<McpApi> }).lm;
   const Definition = (
     vscode as unknown as { McpStdioServerDefinition?: McpStdioServerDefinitionCtor }
   ).McpStdioServerDefinition;
   if (typeof lm?.registerMcpServerDefinitionProvider !== 'function' || !Definition) {
     ctx.log.info('This VS Code has no MCP API: the ThreadX MCP server is not registered.');
-    return false;
+    return undefined;
   }
   const changed = new vscode.EventEmitter<void>();
-  const provider = {
+  const provider: McpProvider & { onDidChangeMcpServerDefinitions: vscode.Event<void> } = {
     onDidChangeMcpServerDefinitions: changed.event,
     provideMcpServerDefinitions: () => [definition(ctx, Definition)],
   };
@@ -50,7 +55,7 @@ export function registerMcpServer(ctx: Ctx): boolean {
       if (e.affectsConfiguration('threadx.dataDirectory')) changed.fire();
     }),
   );
-  return true;
+  return provider;
 }
 
 /** The server definition for this window's bank (also what tests inspect). */
