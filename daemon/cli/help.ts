@@ -150,6 +150,17 @@ export const HELP: Record<string, CommandHelp> = {
       ['--idle-timeout S', 'exit after S seconds without a client'],
     ],
   },
+  mcp: {
+    synopsis: 'threadx mcp [--data-dir DIR] [--allow-writes]',
+    summary:
+      'Serves the bank to agents over the Model Context Protocol on stdio: list_datasets, get_candles, get_indicators, coverage, plan_ingest, ingest. Reads take no lock.',
+    options: [
+      [
+        '--allow-writes',
+        'let the ingest tool run (in the daemon that holds the bank); refused otherwise',
+      ],
+    ],
+  },
   replay: {
     synopsis: 'threadx replay [options]',
     summary:
