@@ -6,7 +6,7 @@ const layer = (name) => [`**/${name}/*`, `**/${name}/**`];
 const LAYERS = {
   engine: [...layer('store'), ...layer('sources'), ...layer('jobs'), ...layer('app')],
   io: [...layer('jobs'), ...layer('app')],
-  top: [...layer('rpc'), ...layer('cli')],
+  top: [...layer('rpc'), ...layer('cli'), ...layer('mcp')],
 };
 
 /** `no-restricted-imports` (typescript-eslint's, for type-only imports) per folder. */
@@ -65,6 +65,7 @@ function layerRules() {
       ['daemon/rpc/**/*.ts'],
       [
         ...layer('cli'),
+        ...layer('mcp'),
         ...layer('engine'),
         ...layer('store'),
         ...layer('sources'),
@@ -74,9 +75,22 @@ function layerRules() {
       'rpc/ is framing, transports and a thin method table over app/; it never imports cli/.',
     ),
     rule(
+      ['daemon/mcp/**/*.ts'],
+      [
+        ...layer('cli'),
+        ...layer('engine'),
+        ...layer('store'),
+        ...layer('sources'),
+        ...layer('jobs'),
+        ...layer('replay'),
+      ],
+      'mcp/ is a thin adapter over app/ (and rpc/ to reach the daemon); it never imports cli/.',
+    ),
+    rule(
       ['daemon/cli/**/*.ts'],
       [
         ...layer('rpc'),
+        ...layer('mcp'),
         ...layer('engine'),
         ...layer('store'),
         ...layer('sources'),

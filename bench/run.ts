@@ -33,7 +33,7 @@ if (!onlyImport && !existsSync(`${here}node_modules/nodejs-polars`)) {
 // Each section runs in a process of its own: a library loaded by one section (Polars, DuckDB,
 // technicalindicators) measurably slows the plain loops measured in another.
 if (!onlyArg) {
-  const sections = ['resample', 'indicators', 'ingest', 'import', 'daemon'];
+  const sections = ['resample', 'indicators', 'ingest', 'import', 'daemon', 'export'];
   const t0 = performance.now();
   process.stdout.write(
     `ThreadX Data benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}\n`,
@@ -129,6 +129,15 @@ if (want('daemon')) {
   );
   const r = await benchDaemon({ runs: quick ? 3 : 5, log });
   process.stdout.write(`${formatDaemonBench(r)}\n`);
+}
+
+if (want('export')) {
+  const { benchExport, formatExport } = await import('./export.ts');
+  const rows = quick ? 100_000 : 500_000;
+  process.stdout.write(
+    `\n## Export of ${rows} 1m candles: CSV, Parquet, Excel (exceljs streaming) vs write-excel-file\n`,
+  );
+  process.stdout.write(`${formatExport(await benchExport({ rows, log }))}\n`);
 }
 
 if (!isSection)

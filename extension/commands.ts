@@ -6,7 +6,7 @@
 import path from 'node:path';
 import * as vscode from 'vscode';
 import type { Interval } from '../schemas/intervals.ts';
-import type { Params } from '../schemas/protocol.ts';
+import type { Params, Result } from '../schemas/protocol.ts';
 import type { IndicatorChoice, IngestForm } from '../webviews/messages.ts';
 import type { Ctx } from './ctx.ts';
 import { describeError } from './errors.ts';
@@ -25,6 +25,9 @@ import { ChartPanel } from './panels/chart.ts';
 import { ManagerPanel } from './panels/manager.ts';
 import { symbolsNeedingRepair } from './repair-model.ts';
 import { datasetLocation } from './tree-model.ts';
+
+const EXPORT_FORMATS = ['csv', 'xlsx', 'parquet'] as const;
+type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 type Handler = (...args: never[]) => unknown;
 type Factory = (ctx: Ctx) => Handler;
@@ -210,42 +213,15 @@ export const COMMANDS: Record<string, Factory> = {
   'threadx.previewDataset': (ctx) => async (node?: DatasetRef) => {
     const ref = await datasetFrom(ctx, node);
     if (!ref) return undefined;
+    await ctx.selection.set({ symbol: ref.symbol, interval: ref.interval });
     return ChartPanel.show(ctx, { symbol: ref.symbol, interval: ref.interval });
   },
 
-  'threadx.exportCsv': (ctx) => async (node?: DatasetRef, out?: string) => {
-    const ref = await datasetFrom(ctx, node);
-    if (!ref) return undefined;
-    let target = out;
-    if (!target) {
-      const base = ctx.workspaceFolder ?? ctx.dataDir;
-      const uri = await vscode.window.showSaveDialog({
-        title: messages.exportSaveTitle(),
-        defaultUri: vscode.Uri.file(path.join(base, `${ref.symbol}-${ref.interval}.csv`)),
-        filters: { CSV: ['csv'] },
-      });
-      if (!uri) return undefined;
-      target = uri.fsPath;
-    }
-    try {
-      const client = await ctx.client();
-      const r = await client.request('data/export', {
-        symbol: ref.symbol,
-        interval: ref.interval,
-        out: target,
-        overwrite: true,
-      });
-      void vscode.window
-        .showInformationMessage(messages.exportDone(r.rows, r.bytes, r.out), 'Open')
-        .then((p) => {
-          if (p) void vscode.window.showTextDocument(vscode.Uri.file(r.out));
-        });
-      return r;
-    } catch (e) {
-      ctx.reportFailure('Export', e);
-      return undefined;
-    }
-  },
+  'threadx.exportCsv': (ctx) => (node?: DatasetRef, out?: string) =>
+    exportDataset(ctx, 'csv', node, out),
+
+  'threadx.exportExcel': (ctx) => (node?: DatasetRef, out?: string) =>
+    exportDataset(ctx, 'xlsx', node, out),
 
   'threadx.refreshRegistry': (ctx) => () => ctx.registry.refresh(),
 
@@ -337,5 +313,65 @@ export const COMMANDS: Record<string, Factory> = {
 export function registerCommands(ctx: Ctx): void {
   for (const [id, factory] of Object.entries(COMMANDS)) {
     ctx.push(vscode.commands.registerCommand(id, factory(ctx) as (...args: unknown[]) => unknown));
+  }
+}
+
+/** The save dialog's file types, the format asked for first (the file's extension decides). */
+const EXPORT_FILTERS: Record<ExportFormat, [string, string]> = {
+  csv: ['CSV', 'csv'],
+  xlsx: ['Excel workbook', 'xlsx'],
+  parquet: ['Parquet', 'parquet'],
+};
+
+/**
+ * Exports a dataset to a file the user picks: CSV, an Excel workbook or Parquet, by the file's
+ * extension (`preferred` is the dialog's first choice). The daemon writes the file.
+ */
+async function exportDataset(
+  ctx: Ctx,
+  preferred: ExportFormat,
+  node?: DatasetRef,
+  out?: string,
+): Promise<Result<'data/export'> | undefined> {
+  const ref = await datasetFrom(ctx, node);
+  if (!ref) return undefined;
+  let target = out;
+  if (!target) {
+    const base = ctx.workspaceFolder ?? ctx.dataDir;
+    const order = [preferred, ...EXPORT_FORMATS.filter((f) => f !== preferred)];
+    const uri = await vscode.window.showSaveDialog({
+      title: messages.exportSaveTitle(preferred),
+      defaultUri: vscode.Uri.file(path.join(base, `${ref.symbol}-${ref.interval}.${preferred}`)),
+      filters: Object.fromEntries(order.map((f) => [EXPORT_FILTERS[f][0], [EXPORT_FILTERS[f][1]]])),
+    });
+    if (!uri) return undefined;
+    target = uri.fsPath;
+  }
+  const ext = path.extname(target).slice(1).toLowerCase();
+  const format = (EXPORT_FORMATS as readonly string[]).includes(ext)
+    ? (ext as ExportFormat)
+    : preferred;
+  try {
+    const client = await ctx.client();
+    const r = await client.request('data/export', {
+      symbol: ref.symbol,
+      interval: ref.interval,
+      out: target,
+      format,
+      overwrite: true,
+    });
+    void vscode.window
+      .showInformationMessage(messages.exportDone(r.rows, r.bytes, r.out), 'Open')
+      .then((p) => {
+        if (!p) return;
+        const file = vscode.Uri.file(r.out);
+        // A CSV opens in the editor; a workbook or Parquet file in the program the system gives it.
+        if (format === 'csv') void vscode.window.showTextDocument(file);
+        else void vscode.env.openExternal(file);
+      });
+    return r;
+  } catch (e) {
+    ctx.reportFailure('Export', e);
+    return undefined;
   }
 }

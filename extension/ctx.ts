@@ -3,6 +3,7 @@
  * the log channel, the status bar item, the registry cache, the running jobs) and the disposables
  * that go with them. Commands, the tree and the webview hosts receive it and stay thin.
  */
+import { DatasetSelection } from './selection.ts';
 import { existsSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml } from 'smol-toml';
@@ -120,6 +121,10 @@ export class Ctx implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
   readonly daemon: DaemonHost;
   readonly registry: RegistryCache;
+  /** The user's selected dataset, for the API and the other tabs. */
+  readonly selection: DatasetSelection;
+  /** The MCP server provider registered with VS Code (absent where VS Code has no MCP API). */
+  mcpProvider: { provideMcpServerDefinitions(): unknown[] } | undefined;
   readonly statusBar: vscode.StatusBarItem;
   private readonly jobs = new Set<JobStatus>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -135,6 +140,7 @@ export class Ctx implements vscode.Disposable {
       extensionVersion: String(extension.extension.packageJSON.version ?? '0'),
     });
     this.registry = new RegistryCache(this);
+    this.selection = new DatasetSelection(extension.workspaceState);
     this.statusBar = vscode.window.createStatusBarItem(
       'threadx.status',
       vscode.StatusBarAlignment.Left,
@@ -146,6 +152,7 @@ export class Ctx implements vscode.Disposable {
       this.log,
       this.statusBar,
       this.registry,
+      this.selection,
       this.jobEmitter,
       this.daemon.onDidChangeState(() => this.updateStatus()),
       this.daemon.onDidConnect((conn) => {

@@ -8,11 +8,17 @@ import { Ctx } from './ctx.ts';
 import { ChartPanel } from './panels/chart.ts';
 import { ManagerPanel } from './panels/manager.ts';
 import { RegistryTree } from './tree.ts';
+import { createApi } from './api.ts';
+import type { ThreadxDataApi } from './api-model.ts';
+import { registerMcpServer } from './mcp.ts';
 
 let ctx: Ctx | undefined;
 
-/** What `activate` returns: for tests and other extensions. */
-export interface ThreadxApi {
+/**
+ * What `activate` returns: the versioned API for other extensions (`api-model.ts`), plus `ctx`,
+ * the extension's own state, for its tests only (not part of the API, not versioned).
+ */
+export interface ThreadxApi extends ThreadxDataApi {
   ctx: Ctx;
 }
 
@@ -21,11 +27,18 @@ export function activate(context: vscode.ExtensionContext): ThreadxApi {
   ctx = c;
   registerCommands(c);
   const tree = new RegistryTree(c);
+  const view = vscode.window.createTreeView(RegistryTree.viewId, {
+    treeDataProvider: tree,
+    showCollapseAll: true,
+  });
   c.push(
     tree,
-    vscode.window.createTreeView(RegistryTree.viewId, {
-      treeDataProvider: tree,
-      showCollapseAll: true,
+    view,
+    // A timeframe picked in the tree is the user's selection (other tabs and extensions follow).
+    view.onDidChangeSelection((e) => {
+      const node = e.selection[0];
+      if (node?.kind === 'timeframe')
+        void c.selection.set({ symbol: node.symbol, interval: node.interval });
     }),
     vscode.window.registerWebviewPanelSerializer(ManagerPanel.viewType, ManagerPanel.serializer(c)),
     vscode.window.registerWebviewPanelSerializer(ChartPanel.viewType, ChartPanel.serializer(c)),
@@ -35,7 +48,9 @@ export function activate(context: vscode.ExtensionContext): ThreadxApi {
   if (vscode.workspace.workspaceFolders?.length) {
     c.registry.refresh().catch(() => undefined);
   }
-  return { ctx: c };
+  c.mcpProvider = registerMcpServer(c);
+  // Assigned onto the API object: spreading it would freeze its `selection` getter.
+  return Object.assign(createApi(c), { ctx: c });
 }
 
 export async function deactivate(): Promise<void> {

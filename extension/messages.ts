@@ -45,7 +45,8 @@ export const messages = {
   pickDataset: () => 'Dataset',
   pickIndicators: () => 'Indicators to compute',
   noDatasets: () => 'The bank is empty. Download some data first.',
-  exportSaveTitle: () => 'Export candles to CSV',
+  exportSaveTitle: (format: 'csv' | 'xlsx' | 'parquet' = 'csv') =>
+    `Export candles to ${{ csv: 'CSV', xlsx: 'Excel', parquet: 'Parquet' }[format]}`,
 
   // Job summaries.
   downloadTitle: (what: string) => `ThreadX: downloading ${what}`,

@@ -645,6 +645,16 @@ export const RegistryDelete = request({
   errors: [E.NotFound, E.StorageError],
 });
 
+/**
+ * An indicator and its parameters. Parameters by name: sma/ema {period=20}, rsi {period=14},
+ * macd {fast=12, slow=26, signal=9}, bbands {period=20, k=2}, atr {period=14}. They are checked
+ * against the indicator; a bad one is answered `InvalidParams` with its path.
+ */
+export const IndicatorRequestSchema = z.object({
+  name: z.enum(INDICATOR_NAMES),
+  params: z.record(z.string(), z.number()).default({}),
+});
+
 // --- data -------------------------------------------------------------------------------------
 
 /** Candles as columns: `openTime[i]`, `open[i]` ... describe candle `i`. */
@@ -707,8 +717,9 @@ export const DataRead = request({
 });
 
 /**
- * Sent by the client: writes candles of `symbol` in `[start, end)` to a CSV file. `out` must be an
- * absolute path whose folder exists; an existing file is replaced only with `overwrite`. The file
+ * Sent by the client: writes candles of `symbol` in `[start, end)` to a CSV file, an Excel
+ * workbook or a Parquet file (`format`). `out` must be an absolute path whose folder exists and
+ * that ends with the format's extension; an existing file is replaced only with `overwrite`. The file
  * appears complete or not at all. Answers `InvalidParams` (path `out`) for a bad path.
  */
 export const DataExport = request({
@@ -719,7 +730,10 @@ export const DataExport = request({
     start: TimeSchema.optional(),
     end: TimeSchema.optional(),
     out: z.string().min(1).max(4096),
-    format: z.literal('csv').default('csv'),
+    /** `xlsx`: typed UTC dates, a frozen header; a range over one sheet's rows is refused. */
+    format: z.enum(['csv', 'xlsx', 'parquet']).default('csv'),
+    /** Indicator values as extra columns (`key.output`, empty before the lookback). */
+    indicators: z.array(IndicatorRequestSchema).min(1).max(16).optional(),
     overwrite: z.boolean().default(false),
   }),
   result: z.object({ out: z.string(), rows: z.number(), bytes: z.number() }),
@@ -729,16 +743,6 @@ export const DataExport = request({
 // --- indicators -------------------------------------------------------------------------------
 
 export { INDICATOR_NAMES } from './contracts.ts';
-
-/**
- * An indicator and its parameters. Parameters by name: sma/ema {period=20}, rsi {period=14},
- * macd {fast=12, slow=26, signal=9}, bbands {period=20, k=2}, atr {period=14}. They are checked
- * against the indicator; a bad one is answered `InvalidParams` with its path.
- */
-export const IndicatorRequestSchema = z.object({
-  name: z.enum(INDICATOR_NAMES),
-  params: z.record(z.string(), z.number()).default({}),
-});
 
 const indicatorBatch = {
   ...selection,

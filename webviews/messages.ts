@@ -134,7 +134,8 @@ export type HostMessage =
   /** A file the view asked for was saved at `path`; `message` says so in words. */
   | { type: 'saved'; path: string; message?: string };
 
-export type DatasetAction = 'preview' | 'update' | 'verify' | 'export' | 'delete' | 'repair';
+export type DatasetAction =
+  'preview' | 'update' | 'verify' | 'export' | 'exportExcel' | 'delete' | 'repair';
 
 /** Webview → extension. */
 export type ViewMessage =

@@ -1,6 +1,6 @@
 /**
  * Reading the bank for people: `data/read` (a chart's candles, at a coarser timeframe when the
- * range holds more than `maxPoints`), `data/export` (CSV to a path the client chose) and
+ * range holds more than `maxPoints`), `data/export` (CSV, Excel or Parquet to a path the client chose) and
  * `indicators/read`.
  *
  * Invariant: reads take no lock. Every file in the bank is replaced by an atomic rename, so a
@@ -13,6 +13,7 @@ import type { ParsedParams, Result } from '../../schemas/protocol.ts';
 import { ThreadxError, invalidParams } from '../../schemas/errors.ts';
 import { exportCsv } from '../store/export.ts';
 import { messages } from './messages.ts';
+import { type ExportFormat, exportFile } from './export-file.ts';
 import { loadPlan, planRead, readExact, toColumns } from './read.ts';
 import type { JobContext, Services } from './services.ts';
 
@@ -52,7 +53,7 @@ export function outagesWithin(
   return empty.filter(([s, e]) => e > first && s < last).map(([s, e]): [number, number] => [s, e]);
 }
 
-/** `data/export`: one dataset's range as CSV. */
+/** `data/export`: one dataset's range as CSV, an Excel workbook or Parquet. */
 export async function exportData(
   svc: Services,
   p: ParsedParams<'data/export'>,
@@ -62,6 +63,7 @@ export async function exportData(
   const out = await checkExportPath(
     p.out,
     p.overwrite,
+    p.format,
     bank.layout.processed,
     bank.layout.indicators,
     dataDir,
@@ -71,28 +73,42 @@ export async function exportData(
   if (start >= end)
     throw invalidParams('data/export', [{ path: ['end'], message: messages.startAfterEnd() }]);
   ctx.progress.begin(`Export ${p.symbol} ${p.interval}`, 'reading');
-  const c = await readExact(bank, p.symbol, p.interval, start, end);
-  ctx.signal.throwIfAborted();
-  const rows = await exportCsv(c, out);
-  const { size } = await fsp.stat(out);
-  return { out, rows, bytes: size };
+  if (p.format === 'csv' && !p.indicators?.length) {
+    const c = await readExact(bank, p.symbol, p.interval, start, end);
+    ctx.signal.throwIfAborted();
+    const rows = await exportCsv(c, out);
+    const { size } = await fsp.stat(out);
+    return { out, rows, bytes: size };
+  }
+  const r = await exportFile(bank, {
+    symbol: p.symbol,
+    interval: p.interval,
+    start,
+    end,
+    out,
+    format: p.format,
+    ...(p.indicators ? { indicators: p.indicators } : {}),
+  });
+  return { out: r.out, rows: r.rows, bytes: r.bytes };
 }
 
 /**
- * Checks an export target: absolute, in an existing folder, a `.csv` file, not inside the bank's
+ * Checks an export target: absolute, in an existing folder, a file with the format's extension, not inside the bank's
  * own data folders, not an existing file unless `overwrite`. The path comes from the client as
  * is; nothing is ever built from symbol text.
  */
 export async function checkExportPath(
   out: string,
   overwrite: boolean,
+  format: ExportFormat,
   ...forbidden: string[]
 ): Promise<string> {
   const bad = (message: string): ThreadxError =>
     invalidParams('data/export', [{ path: ['out'], message }]);
   if (out.includes('\0') || !path.isAbsolute(out)) throw bad(messages.exportNotAbsolute());
   const file = path.resolve(out);
-  if (path.extname(file).toLowerCase() !== '.csv') throw bad(messages.exportExtension());
+  if (path.extname(file).toLowerCase() !== `.${format}`)
+    throw bad(messages.exportExtension(format));
   const dir = path.dirname(file);
   const [bankData, bankIndicators] = forbidden;
   for (const f of [bankData, bankIndicators]) {

@@ -14,7 +14,7 @@ export const messages = {
   exportNotFolder: (dir: string) => `${dir} is not a folder.`,
   exportExists: (file: string) => `${file} already exists; pass "overwrite": true to replace it.`,
   exportIsFolder: (file: string) => `${file} is a folder, not a file.`,
-  exportExtension: () => 'out must end with .csv.',
+  exportExtension: (format = 'csv') => `out must end with .${format} (the format asked for).`,
   exportInsideBank: () => "out must not be inside the bank's processed or indicator folders.",
   startAfterEnd: () => 'start must be before end.',
 } as const;

@@ -101,14 +101,22 @@ export const HELP: Record<string, CommandHelp> = {
     ],
   },
   export: {
-    synopsis: 'threadx export --symbol S --interval I --out F.csv [--start ISO] [--end ISO]',
-    summary: 'Writes a dataset as CSV with ISO-8601 UTC times.',
+    synopsis:
+      'threadx export --symbol S --interval I --out F.csv|F.xlsx|F.parquet [--format csv|xlsx|parquet] [--start ISO] [--end ISO] [--indicators LIST]',
+    summary:
+      'Writes a dataset as CSV (ISO-8601 UTC times), an Excel workbook (UTC dates, frozen header) or Parquet, optionally with indicator columns. More rows than one Excel sheet holds are refused, never truncated.',
     options: [
       ['--symbol S', 'the symbol; required'],
       ['--interval I', 'the timeframe (1m or a derived one); required'],
-      ['--out F.csv', 'the CSV file to write; required'],
+      ['--out FILE', 'the file to write, ending .csv, .xlsx or .parquet; required'],
+      ['--format F', 'csv, xlsx or parquet (default: from the --out extension)'],
       ['--start ISO', 'first candle, UTC (default: the first stored)'],
       ['--end ISO', 'end, UTC, exclusive (default: after the last stored)'],
+      [
+        '--indicators LIST',
+        'indicator columns to add, e.g. rsi,macd (values as TA-Lib gives them)',
+      ],
+      ['--params LIST', 'indicator parameters, e.g. rsi.period=21,bbands.k=2.5'],
     ],
   },
   validate: {
@@ -140,6 +148,17 @@ export const HELP: Record<string, CommandHelp> = {
       ['--port N', 'listen on 127.0.0.1:N (0: a free port, printed)'],
       ['--join', 'with --stdio: join the daemon already serving this bank instead of starting one'],
       ['--idle-timeout S', 'exit after S seconds without a client'],
+    ],
+  },
+  mcp: {
+    synopsis: 'threadx mcp [--data-dir DIR] [--allow-writes]',
+    summary:
+      'Serves the bank to agents over the Model Context Protocol on stdio: list_datasets, get_candles, get_indicators, coverage, plan_ingest, ingest. Reads take no lock.',
+    options: [
+      [
+        '--allow-writes',
+        'let the ingest tool run (in the daemon that holds the bank); refused otherwise',
+      ],
     ],
   },
   replay: {

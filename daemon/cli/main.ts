@@ -13,7 +13,6 @@ import {
 import { integrityText } from '../../schemas/registry.ts';
 import {
   checkDerived,
-  exportRange,
   importFiles,
   loadConfig,
   openBank,
@@ -23,6 +22,14 @@ import {
   listBank,
 } from '../app/bank.ts';
 import type { BankMode, JoinIngest, JoinRepair } from '../app/command.ts';
+import {
+  EXPORT_FORMATS,
+  type ExportFormat,
+  exportFile,
+  exportMessages,
+  formatOfPath,
+} from '../app/export-file.ts';
+import { parseIndicatorArgs } from '../app/indicators.ts';
 import { table, iso, Progress } from './format.ts';
 import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
 import { COMMANDS } from './commands.ts';
@@ -268,6 +275,13 @@ async function run(
     start: { type: 'string' },
     end: { type: 'string' },
     out: { type: 'string' },
+    ...(cmd === 'export'
+      ? {
+          format: { type: 'string' },
+          indicators: { type: 'string' },
+          params: { type: 'string' },
+        }
+      : {}),
     ...(extra?.options ?? {}),
   };
   let parsed;
@@ -485,13 +499,46 @@ async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): 
   const symbol = parseSymbol(need(values, 'symbol'));
   const interval = IntervalSchema.parse(need(values, 'interval'));
   const out = path.resolve(need(values, 'out'));
+  const format = exportFormat(values.format, out);
   const start = values.start ? parseUtcDate(values.start as string) : -Infinity;
   const end = values.end ? parseUtcDate(values.end as string) : Infinity;
+  if (values.params !== undefined && values.indicators === undefined)
+    throw new UsageError('The option --params goes with --indicators.');
+  const indicators =
+    typeof values.indicators === 'string'
+      ? parseIndicatorArgs(values.indicators, (values.params as string | undefined) ?? '')
+      : undefined;
   const bank = await ctx.openBank('read');
-  const n = await exportRange(bank, { symbol, interval, start, end, out });
-  if (ctx.json) ctx.out(JSON.stringify({ ok: true, rows: n, out }));
-  else ctx.out(`wrote ${n} ${interval} candle(s) of ${symbol} to ${out}`);
+  const r = await exportFile(bank, {
+    symbol,
+    interval,
+    start,
+    end,
+    out,
+    format,
+    ...(indicators ? { indicators } : {}),
+  });
+  if (ctx.json) ctx.out(JSON.stringify({ ok: true, rows: r.rows, out, format, bytes: r.bytes }));
+  else ctx.out(`wrote ${r.rows} ${interval} candle(s) of ${symbol} to ${out} (${format})`);
   return EXIT.ok;
+}
+
+/** `--format`, or the format the --out file's extension names; they must agree. */
+function exportFormat(given: unknown, out: string): ExportFormat {
+  const byName = formatOfPath(out);
+  if (given === undefined) {
+    if (!byName)
+      throw new UsageError(
+        `The output file ${out} does not end with .csv, .xlsx or .parquet.`,
+        'Name the file with one of those extensions, or give --format.',
+      );
+    return byName;
+  }
+  const f = String(given).toLowerCase();
+  if (!(EXPORT_FORMATS as readonly string[]).includes(f))
+    throw new UsageError(exportMessages.badFormat(String(given)));
+  if (byName !== f) throw new UsageError(exportMessages.extension(f as ExportFormat));
+  return f as ExportFormat;
 }
 
 async function cmdValidate(

@@ -200,6 +200,7 @@ export class ManagerPanel implements vscode.Disposable {
             update: 'threadx.updateDataset',
             verify: 'threadx.verifyRegistry',
             export: 'threadx.exportCsv',
+            exportExcel: 'threadx.exportExcel',
             delete: 'threadx.deleteDataset',
             repair: 'threadx.repair',
           }[m.action];

@@ -652,6 +652,7 @@ function renderTable(): void {
         { id: 'preview', label: 'Preview', run: act('preview') },
         { id: 'update', label: 'Update', run: act('update') },
         { id: 'export', label: 'Export CSV…', run: act('export') },
+        { id: 'exportExcel', label: 'Export Excel…', run: act('exportExcel') },
         { id: 'delete', label: 'Delete…', run: act('delete') },
       ]);
       const check = h('input', {

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { screenshot, ui } from '../harness-suite/ui-client.cjs';
 import type { ThreadxApi } from '../../../extension/main.ts';
 import { type Replay, startReplay, tempDir } from '../suite/env.ts';
@@ -73,6 +75,95 @@ export function registerSmokeTests(): void {
       const client = await api.ctx.daemon.client();
       const { datasets } = await client.request('registry/list', {});
       assert.deepEqual(datasets, [], 'a fresh bank has no datasets');
+    });
+
+    it('gives another extension its API: selection, candles and indicators as columns, bank changes', async () => {
+      // The harness's fixture extension consumes the API as a backtesting extension would.
+      const watched = (await vscode.commands.executeCommand('threadxFixture.watchThreadx')) as {
+        version: number;
+      };
+      assert.equal(watched.version, 1);
+      assert.equal(api.version, 1);
+      const range = { start: '2023-04-29', end: '2023-04-30' };
+      await vscode.commands.executeCommand('threadx.downloadSymbols', {
+        symbols: ['BTCUSDT'],
+        intervals: ['1h'],
+        ...range,
+        source: 'rest',
+      });
+      type Seen = {
+        selections: unknown[];
+        bankChanges: { changed: string[]; removed: string[] }[];
+      };
+      let seen = (await vscode.commands.executeCommand('threadxFixture.threadxSeen')) as Seen;
+      assert.ok(
+        seen.bankChanges.some((c) => c.changed.includes('BTCUSDT/1h')),
+        JSON.stringify(seen.bankChanges),
+      );
+
+      // Previewing a dataset selects it; the selection is kept in the workspace's state.
+      await vscode.commands.executeCommand('threadx.previewDataset', {
+        symbol: 'BTCUSDT',
+        interval: '1h',
+      });
+      const selected = { symbol: 'BTCUSDT', interval: '1h' };
+      assert.deepEqual(api.selection, selected);
+      assert.deepEqual(api.ctx.extension.workspaceState.get('threadx.selection'), selected);
+      seen = (await vscode.commands.executeCommand('threadxFixture.threadxSeen')) as Seen;
+      assert.deepEqual(seen.selections, [selected]);
+
+      const read = (await vscode.commands.executeCommand('threadxFixture.readSelected', range)) as {
+        candles: { length: number; interval: string; columns: Record<string, number[]> };
+        indicators: { openTime: number[]; columns: Record<string, (number | null)[]> };
+      };
+      assert.equal(read.candles.interval, '1h');
+      assert.equal(read.candles.length, 24);
+      const client = await api.ctx.daemon.client();
+      const direct = await client.request('data/read', {
+        ...selected,
+        ...range,
+        maxPoints: 1000,
+        exact: true,
+      } as never);
+      assert.deepEqual(read.candles.columns, direct.columns);
+      assert.deepEqual(Object.keys(read.indicators.columns), ['rsi-14.rsi']);
+      assert.deepEqual(read.indicators.openTime, direct.columns.openTime);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    });
+
+    it('registers its MCP server with VS Code; the definition starts a server that reads the bank', async () => {
+      const provider = api.ctx.mcpProvider;
+      assert.ok(provider, 'this VS Code has the MCP API and the provider is registered');
+      const [def] = provider.provideMcpServerDefinitions() as {
+        label: string;
+        command: string;
+        args: string[];
+        env: Record<string, string>;
+      }[];
+      assert.equal(def.label, 'ThreadX Data');
+      assert.equal(def.args[0], path.join(ext.extensionPath, 'dist', 'cli.js'));
+      assert.deepEqual(def.args.slice(1, 4), ['mcp', '--data-dir', api.ctx.dataDir]);
+      // Start it as VS Code would, and ask it for the candles the API test downloaded.
+      const client = new Client({ name: 'smoke', version: '1.0.0' });
+      await client.connect(
+        new StdioClientTransport({
+          command: def.command,
+          args: def.args,
+          env: { ...(process.env as Record<string, string>), ...def.env },
+          stderr: 'pipe',
+        }),
+      );
+      try {
+        const r = await client.callTool({
+          name: 'get_candles',
+          arguments: { symbol: 'BTCUSDT', interval: '1h', start: '2023-04-29', end: '2023-04-30' },
+        });
+        const lines = (r.content as { text: string }[])[0].text.trim().split('\n');
+        assert.equal(lines.length, 25);
+        assert.match(lines[1], /^2023-04-29T00:00:00.000Z,/);
+      } finally {
+        await client.close();
+      }
     });
 
     it('opens the data manager from the command palette', async () => {
