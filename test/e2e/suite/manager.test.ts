@@ -254,7 +254,7 @@ export function registerManagerTests(): void {
           expr: `[...document.querySelectorAll('.row-menu [role="menuitem"]')].map((b) => b.textContent)`,
         },
       ]);
-      assert.deepEqual(items, ['Preview', 'Update', 'Export CSV…', 'Delete…']);
+      assert.deepEqual(items, ['Preview', 'Update', 'Export CSV…', 'Export Excel…', 'Delete…']);
       assert.equal(await focused(), 'Preview', 'the first item has the focus');
       await ui([{ do: 'press', key: 'ArrowDown' }]);
       assert.equal(await focused(), 'Update');
