@@ -19,6 +19,7 @@ import { exportCsv } from '../store/export.ts';
 import { readKlineFile } from '../store/importer.ts';
 import { restClientFromConfig } from '../sources/rest.ts';
 import type { IngestDeps } from '../jobs/ingest.ts';
+import type { Market } from '../../schemas/markets.ts';
 
 export { importFiles, type ImportSummary } from '../jobs/import.ts';
 export type { Bank } from '../store/bank.ts';
@@ -87,11 +88,15 @@ export function ingestDepsFor(
   bank: Bank,
   config: Config,
   urls: { baseUrl?: string; archiveUrl?: string } = {},
+  market: Market = 'spot',
 ): IngestDeps {
   return {
     bank,
     config,
-    rest: restClientFromConfig(config.data.api, urls.baseUrl ? { baseUrl: urls.baseUrl } : {}),
+    rest: restClientFromConfig(config.data.api, {
+      market,
+      ...(urls.baseUrl ? { baseUrl: urls.baseUrl } : {}),
+    }),
     archiveBaseUrl: urls.archiveUrl ?? config.data.api.archive_url,
   };
 }

@@ -17,6 +17,7 @@ import { startReplayServer } from '../replay/server.ts';
 import { type CliCommand, EXIT, UsageError, type CommandContext, joinRefusals } from './context.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import { iso, Progress, table } from './format.ts';
+import { SERIES_OPTIONS, seriesFlags } from './series.ts';
 
 function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
   const symbols =
@@ -67,6 +68,7 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
     throw new UsageError(
       `The option --source must be auto, rest or archive, not ${JSON.stringify(source)}.`,
     );
+  const { market, kind } = seriesFlags(values);
   const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : undefined;
   if (
     concurrency !== undefined &&
@@ -85,6 +87,8 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
     end,
     source: source as SourceMode,
     concurrency,
+    ...(market !== 'spot' ? { market } : {}),
+    ...(kind !== 'klines' ? { kind } : {}),
   };
 }
 
@@ -168,10 +172,15 @@ async function ingest(
   archiveUrl: string | undefined,
   dryRun: boolean,
 ): Promise<number> {
-  const deps = ingestDepsFor(bank, ctx.config, {
-    ...(baseUrl ? { baseUrl } : {}),
-    ...(archiveUrl ? { archiveUrl } : {}),
-  });
+  const deps = ingestDepsFor(
+    bank,
+    ctx.config,
+    {
+      ...(baseUrl ? { baseUrl } : {}),
+      ...(archiveUrl ? { archiveUrl } : {}),
+    },
+    req.market ?? 'spot',
+  );
   const ac = new AbortController();
   const onSigint = (): void => {
     ctx.err('\ninterrupted: saving what was fetched (Ctrl-C again to quit now)');
@@ -214,8 +223,9 @@ export const ingestCommand: CliCommand = {
   name: 'ingest',
   usage: 'ingest',
   summary:
-    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N] [--join]',
+    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--market spot|um|cm] [--kind klines|mark|index] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N] [--join]',
   options: {
+    ...SERIES_OPTIONS,
     symbols: { type: 'string' },
     top: { type: 'string' },
     group: { type: 'string' },
@@ -253,6 +263,12 @@ async function ingestThroughDaemon(
   if (values['base-url'] !== undefined || values['archive-url'] !== undefined)
     throw joinRefusals.overrides();
   if (!ctx.joinIngest) throw joinRefusals.noProgram();
+  if (req.market !== undefined || req.kind !== undefined)
+    throw new ThreadxError(
+      'BAD_INPUT',
+      'ingest --join runs spot trade klines only: the daemon protocol does not name a market yet.',
+      'Stop the daemon (close the VS Code window of this bank) and run the ingest without --join.',
+    );
   const joined = await ctx.joinIngest(ctx.dataDir, {
     ...(req.symbols ? { symbols: req.symbols } : {}),
     ...(req.top !== undefined ? { top: req.top } : {}),

@@ -8,7 +8,7 @@
  */
 import { MINUTE_MS } from '../../schemas/intervals.ts';
 import { type Candles, concatCandles } from '../../schemas/candles.ts';
-import { parseSymbol } from '../../schemas/common.ts';
+import { parseBankKey as parseSymbol } from '../../schemas/common.ts';
 import type { FileEntry, Range, VerifyIssue } from '../../schemas/registry.ts';
 import { type ErrorCodeName, ThreadxError, isErrorCode } from '../../schemas/errors.ts';
 import { subtractRanges } from '../engine/gaps.ts';

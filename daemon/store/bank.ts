@@ -18,7 +18,7 @@ import {
   intervalMs,
   isInterval,
 } from '../../schemas/intervals.ts';
-import { parseSymbol } from '../../schemas/common.ts';
+import { parseSeriesKey } from '../../schemas/markets.ts';
 import type {
   DatasetEntry,
   FileEntry,
@@ -26,6 +26,7 @@ import type {
   Registry,
   VerifyIssue,
 } from '../../schemas/registry.ts';
+import { LAYOUT_VERSION } from '../../schemas/registry.ts';
 import { fillGaps, detectGaps, isFillable, mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';
 import {
@@ -37,7 +38,7 @@ import {
   type CandleDiff,
 } from '../engine/resample.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
-import { Layout, monthKey, nextMonthStart } from './layout.ts';
+import { Layout, monthKey, nextMonthStart, parseBankKey as parseSymbol } from './layout.ts';
 import {
   type ColumnsFile,
   decodeCandles,
@@ -183,6 +184,9 @@ export class Bank {
     bank.diskId = diskId;
     if (opts.lock) {
       await bank.recover();
+      // An older registry is written in the current format by the first writer: the datasets,
+      // paths and checksums are the same (see LAYOUT_VERSION), so every file still verifies.
+      if (bank.reg.version !== LAYOUT_VERSION) await bank.save();
       return bank;
     }
     // A reader takes no lock, unless a write was interrupted: then it completes it under the
@@ -220,7 +224,7 @@ export class Bank {
   /** The journals of interrupted group writes in the bank's folder. */
   private async journals(): Promise<string[]> {
     return (await fsp.readdir(this.layout.root)).filter((f) =>
-      /^\.journal-[A-Z0-9]+\.json$/.test(f),
+      /^\.journal-[A-Z0-9_]+(@[a-z.]+)?\.json$/.test(f),
     );
   }
 
@@ -285,6 +289,7 @@ export class Bank {
     apply(mine.datasets, disk?.datasets ?? null, this.base.datasets, seen.datasets);
     apply(mine.confirmedEmpty, disk?.confirmedEmpty ?? null, this.base.empty, seen.empty);
     const written = disk ?? mine;
+    written.version = LAYOUT_VERSION;
     this.diskId = null;
     this.diskId = identityOf(await saveRegistry(file, written));
     if (!disk) {
@@ -1226,7 +1231,7 @@ async function removeRootTemps(root: string, remove = true): Promise<number> {
   }
   let found = 0;
   for (const n of names) {
-    if (/^\.(registry\.json|journal-[A-Z0-9]+\.json)\..+\.tmp$/.test(n)) {
+    if (/^\.(registry\.json|journal-[A-Z0-9_]+(@[a-z.]+)?\.json)\..+\.tmp$/.test(n)) {
       if (remove) await fsp.rm(path.join(root, n), { force: true });
       found++;
     }
@@ -1331,7 +1336,7 @@ export function canonicalPath(layout: Layout, d: DatasetEntry, f: FileEntry): st
     }
     if (d.id !== datasetId(symbol, d.interval)) return null;
     if (d.interval === '1m') {
-      const m = /^processed\/[A-Z0-9]+\/1m\/(\d{4}-\d{2})\.parquet$/.exec(f.path);
+      const m = /^processed\/[^.]+\/1m\/(\d{4}-\d{2})\.parquet$/.exec(f.path);
       const key = m?.[1] ?? (f.first !== null ? monthKey(f.first) : '0000-00');
       return layout.rel(layout.partition(symbol, key));
     }
@@ -1371,9 +1376,11 @@ function newIndicatorEntry(rec: IndicatorRecord): DatasetEntry {
 }
 
 function newEntry(symbol: string, interval: Interval, source: string[]): DatasetEntry {
+  const s = parseSeriesKey(symbol);
   return {
     id: datasetId(symbol, interval),
     symbol,
+    ...(s && s.market !== 'spot' ? { market: s.market, klineKind: s.kind } : {}),
     interval,
     kind: 'candles',
     files: [],
