@@ -97,6 +97,11 @@ export function ingestDepsFor(
       market,
       ...(urls.baseUrl ? { baseUrl: urls.baseUrl } : {}),
     }),
+    // Another market's series (a repair of every series) use that market's configured host.
+    restFor: (m: Market) =>
+      m === market && urls.baseUrl
+        ? restClientFromConfig(config.data.api, { market: m, baseUrl: urls.baseUrl })
+        : restClientFromConfig(config.data.api, { market: m }),
     archiveBaseUrl: urls.archiveUrl ?? config.data.api.archive_url,
   };
 }

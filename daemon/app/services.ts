@@ -114,6 +114,7 @@ export class Services {
       bank,
       config,
       rest: this.state.rest(market),
+      restFor: (m: Market) => this.state.rest(m),
       archiveBaseUrl: config.data.api.archive_url,
       ...(this.state.fetch ? { fetch: this.state.fetch } : {}),
       log: (level, message) => logger.log(level, message),

@@ -62,7 +62,10 @@ export interface IngestRequest {
 export interface IngestDeps {
   bank: Bank;
   config: Config;
+  /** The exchange client of the market being ingested. */
   rest: BinanceRestClient;
+  /** Another market's client (repair of a bank holding several markets). */
+  restFor?: (market: Market) => BinanceRestClient;
   archiveBaseUrl?: string;
   fetch?: typeof fetch;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
