@@ -1,15 +1,19 @@
 import { promises as fsp } from 'node:fs';
+import { createHash } from 'node:crypto';
 import {
   type DatasetEntry,
   type FileEntry,
   type Gap,
   type Registry,
   RegistrySchema,
+  LAYOUT_VERSION,
   emptyRegistry,
 } from '../../schemas/registry.ts';
 import { type Interval, intervalMs } from '../../schemas/intervals.ts';
+import { parseSeriesKey } from '../../schemas/markets.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
+import type { BankLock } from './lock.ts';
 
 /** SHA-256, lower-case hex (the one helper, in engine/archive-file.ts). */
 export { sha256Hex as sha256 } from '../engine/archive-file.ts';
@@ -167,4 +171,195 @@ export function upsertFile(entry: DatasetEntry, file: FileEntry): DatasetEntry {
   const files = entry.files.filter((f) => f.path !== file.path);
   if (file.rows > 0) files.push(file);
   return summarize({ ...entry, files });
+}
+
+/** `SYMBOL/interval/key`, the registry id of a cached indicator. */
+export function indicatorId(symbol: string, interval: Interval, key: string): string {
+  return `${datasetId(symbol, interval)}/${key}`;
+}
+
+/** An indicator cache file's identity and provenance, as its registry entry records it. */
+export interface IndicatorRecord {
+  symbol: string;
+  interval: Interval;
+  /** `paramsKey(name, params)`, e.g. `rsi-14`: the file name without `.parquet`. */
+  key: string;
+  name: string;
+  params: Record<string, number>;
+  /** `Bank.datasetChecksum` of the candle dataset the values were computed from. */
+  sourceChecksum: string;
+}
+
+export function newIndicatorEntry(rec: IndicatorRecord): DatasetEntry {
+  return {
+    ...newEntry(rec.symbol, rec.interval, ['indicator']),
+    id: indicatorId(rec.symbol, rec.interval, rec.key),
+    kind: 'indicator',
+    indicator: { name: rec.name, params: rec.params },
+    sourceChecksum: rec.sourceChecksum,
+  };
+}
+
+export function newEntry(symbol: string, interval: Interval, source: string[]): DatasetEntry {
+  const s = parseSeriesKey(symbol);
+  return {
+    id: datasetId(symbol, interval),
+    symbol,
+    // A futures series records its market and kind; spot trade klines keep the version 1 entry.
+    ...(s && s.market !== 'spot' ? { market: s.market, klineKind: s.kind } : {}),
+    interval,
+    kind: 'candles',
+    files: [],
+    rows: 0,
+    first: null,
+    last: null,
+    gaps: [],
+    filledCount: 0,
+    source,
+    updated: 0,
+    pending: [],
+  };
+}
+
+/**
+ * The registry in memory and its saves. Several processes may write one bank's registry (each
+ * under its symbols' locks), so a save merges: it applies only the entries this process changed
+ * since it last read or wrote the file.
+ */
+export class RegistryStore {
+  /** The registry; the same object for the store's life (saves adopt changes in place). */
+  readonly reg: Registry;
+  private readonly file: string;
+  private readonly lock: BankLock | undefined;
+  /**
+   * The registry as last read from or written to disk, per dataset and per symbol: a digest of
+   * each entry's JSON (not the JSON itself: 200,000 datasets would keep a second registry's worth
+   * of strings alive).
+   */
+  private base = { datasets: new Map<string, string>(), empty: new Map<string, string>() };
+  /**
+   * `registry.json`'s identity (device, inode, size, mtime) when this store last read or wrote
+   * it; null when unknown. While the file still has it, nobody else wrote it since, and a save
+   * need not read it again to merge.
+   */
+  private diskId: string | null;
+  private saving: Promise<void> = Promise.resolve();
+
+  private constructor(file: string, reg: Registry, diskId: string | null, lock?: BankLock) {
+    this.file = file;
+    this.reg = reg;
+    this.diskId = diskId;
+    this.lock = lock;
+    this.rebase(reg);
+  }
+
+  static async open(file: string, lock?: BankLock): Promise<RegistryStore> {
+    // The identity first: a write between it and the read makes the next save read again.
+    const diskId = await registryIdentity(file);
+    return new RegistryStore(file, await loadRegistry(file), diskId, lock);
+  }
+
+  private rebase(reg: Registry): void {
+    const datasets = new Map<string, string>();
+    const empty = new Map<string, string>();
+    for (const k in reg.datasets) datasets.set(k, digest(reg.datasets[k]));
+    for (const k in reg.confirmedEmpty) empty.set(k, digest(reg.confirmedEmpty[k]));
+    this.base = { datasets, empty };
+  }
+
+  /**
+   * Saves the registry. Saves are queued and each one serialises the registry when its turn
+   * comes, so an older snapshot can never be renamed over a newer one.
+   */
+  save(): Promise<void> {
+    const next = this.saving.then(() => this.saveMerged());
+    this.saving = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Writes the registry without losing another writer's entries: the file on disk is read again,
+   * the datasets and confirmed-empty ranges this store changed since it last read or wrote it are
+   * applied to it (changed, added, removed), and the result is written and adopted. Entries this
+   * store did not touch are taken from disk, never overwritten with an older copy. When the file
+   * is still the one this store last read or wrote (same identity), nobody changed it: it is not
+   * read again, and this store's registry is written as it is.
+   *
+   * Linear in the registry, with no argument spread over it: 200,000 datasets are one pass over
+   * the keys, one digest per entry, and one serialisation.
+   */
+  private async saveMerged(): Promise<void> {
+    await this.lock?.assertHeld();
+    const file = this.file;
+    const unchanged = this.diskId !== null && this.diskId === (await registryIdentity(file));
+    const disk = unchanged ? null : await loadRegistry(file);
+    const mine = this.reg;
+    // From here to the write nothing awaits: `seen` is this store's registry as written.
+    const seen = { datasets: new Map<string, string>(), empty: new Map<string, string>() };
+    const apply = <T>(
+      cur: Record<string, T>,
+      out: Record<string, T> | null,
+      base: Map<string, string>,
+      snap: Map<string, string>,
+    ): void => {
+      for (const k in cur) {
+        const j = digest(cur[k]);
+        snap.set(k, j);
+        if (out && j !== base.get(k)) out[k] = cur[k];
+      }
+      if (!out) return;
+      for (const k of base.keys()) if (cur[k] === undefined) delete out[k];
+    };
+    apply(mine.datasets, disk?.datasets ?? null, this.base.datasets, seen.datasets);
+    apply(mine.confirmedEmpty, disk?.confirmedEmpty ?? null, this.base.empty, seen.empty);
+    const written = disk ?? mine;
+    written.version = LAYOUT_VERSION;
+    this.diskId = null;
+    this.diskId = identityOf(await saveRegistry(file, written));
+    if (!disk) {
+      // What was written is this store's registry as it was before the write: that is the base.
+      // Entries changed while the file was being written differ from it, to be saved next time.
+      this.base = seen;
+      return;
+    }
+    // Adopt what is on disk now, in place (callers may hold `registry()`), except the entries
+    // this store changed while the file was being written: those stay, to be saved next time.
+    const adopt = <T>(
+      cur: Record<string, T>,
+      out: Record<string, T>,
+      snap: Map<string, string>,
+    ) => {
+      const keys = new Set<string>();
+      for (const k in cur) keys.add(k);
+      for (const k in out) keys.add(k);
+      for (const k of keys) {
+        const j = cur[k] === undefined ? undefined : digest(cur[k]);
+        if (j !== snap.get(k)) continue;
+        if (out[k] === undefined) delete cur[k];
+        else cur[k] = out[k];
+      }
+    };
+    adopt(mine.datasets, disk.datasets, seen.datasets);
+    adopt(mine.confirmedEmpty, disk.confirmedEmpty, seen.empty);
+    this.rebase(disk);
+  }
+}
+
+/** A short digest of an entry's JSON, for telling whether it changed since it was written. */
+function digest(v: unknown): string {
+  return createHash('sha1').update(JSON.stringify(v)).digest('base64');
+}
+
+/** A file's identity: device, inode, size and modification time. */
+function identityOf(st: { dev: number; ino: number; size: number; mtimeMs: number }): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+/** `registry.json`'s identity now, or null when it cannot be seen. */
+async function registryIdentity(file: string): Promise<string | null> {
+  try {
+    return identityOf(await fsp.stat(file));
+  } catch {
+    return null;
+  }
 }
