@@ -259,3 +259,26 @@ test('futures: import stores Binance futures archives in their market (header, m
     await e.close();
   }
 });
+
+test('futures: top N ranks the market own perpetuals by 24h quote volume', async () => {
+  const e = await env();
+  try {
+    const plan = await planIngest(
+      e.deps('um'),
+      req({ top: 5, market: 'um', start: NOW - DAY, end: NOW - DAY + 60_000 }),
+    );
+    assert.equal(plan.symbols.length, 5);
+    assert.ok(plan.symbols.every((s) => /^[A-Z0-9]+USDT@um$/.test(s.symbol)), JSON.stringify(plan.symbols.map((s) => s.symbol)));
+    assert.equal(plan.symbols[0].exchangeSymbol, 'BTCUSDT');
+    assert.ok(e.server.stats.requests['/fapi/v1/ticker/24hr'] >= 1);
+    assert.equal(e.server.stats.requests['/api/v3/ticker/24hr'], undefined);
+    const cm = await planIngest(
+      e.deps('cm'),
+      req({ top: 3, market: 'cm', start: NOW - DAY, end: NOW - DAY + 60_000 }),
+    );
+    // Perpetuals only: the delivered quarterly contract is never in a top N.
+    assert.ok(cm.symbols.every((s) => /_PERP@cm$/.test(s.symbol)));
+  } finally {
+    await e.close();
+  }
+});
