@@ -17,6 +17,9 @@ import { type DatasetEntry, type Integrity, datasetIntegrity } from '../../schem
 import { loadConfig as loadConfigFile } from '../store/config.ts';
 import { exportCsv } from '../store/export.ts';
 import { readKlineFile } from '../store/importer.ts';
+import { readFunding } from '../store/funding.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
+import { fundingCsv } from '../engine/funding.ts';
 import { restClientFromConfig } from '../sources/rest.ts';
 import type { IngestDeps } from '../jobs/ingest.ts';
 import type { Market } from '../../schemas/markets.ts';
@@ -104,6 +107,28 @@ export function ingestDepsFor(
         : restClientFromConfig(config.data.api, { market: m }),
     archiveBaseUrl: urls.archiveUrl ?? config.data.api.archive_url,
   };
+}
+
+/**
+ * Writes a perpetual's funding history to `out` as CSV (fundingTime, fundingRate, markPrice,
+ * interval in hours derived from the timestamps); returns the events. NOT_FOUND when none is
+ * stored.
+ */
+export async function exportFunding(
+  bank: Bank,
+  q: { market: 'um' | 'cm'; symbol: string; out: string },
+): Promise<number> {
+  const events = await readFunding(bank.layout, q.market, q.symbol);
+  if (events.length === 0)
+    throw new ThreadxError(
+      'NOT_FOUND',
+      `The bank holds no funding rates of ${q.symbol} (${q.market}).`,
+      `Download them with "threadx ingest --market ${q.market} --kind funding --symbols ${q.symbol} --start ...".`,
+      { symbol: q.symbol, market: q.market },
+    );
+  await fsp.mkdir(path.dirname(q.out), { recursive: true });
+  await writeFileAtomic(q.out, fundingCsv(events));
+  return events.length;
 }
 
 /** Writes `symbol`'s `interval` candles in [start, end) to `out` as CSV; returns the rows. */

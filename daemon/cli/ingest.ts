@@ -18,6 +18,7 @@ import { type CliCommand, EXIT, UsageError, type CommandContext, joinRefusals } 
 import { ThreadxError } from '../../schemas/errors.ts';
 import { iso, Progress, table } from './format.ts';
 import { SERIES_OPTIONS, seriesFlags } from './series.ts';
+import { ingestFunding } from '../app/ingest.ts';
 
 function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
   const symbols =
@@ -237,6 +238,7 @@ export const ingestCommand: CliCommand = {
     join: { type: 'boolean', default: false },
   },
   async run(ctx, values) {
+    if (seriesFlags(values).funding) return ingestFundingCommand(ctx, values);
     const req = requestFrom(values, ctx.config);
     if (values.join) return ingestThroughDaemon(ctx, req, values);
     const bank = await ctx.openBank(values['dry-run'] ? 'read' : 'write');
@@ -250,6 +252,49 @@ export const ingestCommand: CliCommand = {
     );
   },
 };
+
+/** `ingest --market um|cm --kind funding --symbols A,B --start ISO`: funding-rate histories. */
+async function ingestFundingCommand(
+  ctx: CommandContext,
+  values: Record<string, unknown>,
+): Promise<number> {
+  const req = requestFrom(values, ctx.config);
+  if (!req.symbols)
+    throw new UsageError('--kind funding takes --symbols A,B (perpetual contracts).');
+  if (values.join)
+    throw new ThreadxError(
+      'BAD_INPUT',
+      'ingest --join does not fetch funding rates.',
+      'Run it without --join.',
+    );
+  const bank = await ctx.openBank(values['dry-run'] ? 'read' : 'write');
+  const baseUrl = values['base-url'] as string | undefined;
+  const deps = ingestDepsFor(bank, ctx.config, baseUrl ? { baseUrl } : {}, req.market ?? 'spot');
+  const end = req.end ?? (await deps.rest.serverTime());
+  const { results, skipped } = await ingestFunding(deps, {
+    symbols: req.symbols,
+    start: req.start,
+    end,
+  });
+  const failed = results.filter((r) => !r.ok).length + skipped.length;
+  if (ctx.json) ctx.out(JSON.stringify({ ok: failed === 0, results, skipped }));
+  else {
+    ctx.out(
+      table(
+        ['symbol', 'status', 'new events', 'events', 'requests'],
+        results.map((r) => [
+          r.symbol,
+          r.ok ? 'ok' : `error: ${r.error?.message}`,
+          r.added,
+          r.total,
+          r.requests,
+        ]),
+      ),
+    );
+    for (const k of skipped) ctx.out(`not downloaded ${k.symbol}: ${k.reason ?? k.status}`);
+  }
+  return failed ? EXIT.problems : EXIT.ok;
+}
 
 /**
  * `ingest --join`: the bank's one writer is the daemon serving it, so the ingest runs there

@@ -13,6 +13,7 @@ import {
 import { integrityText } from '../../schemas/registry.ts';
 import {
   checkDerived,
+  exportFunding,
   exportRange,
   importFiles,
   loadConfig,
@@ -519,8 +520,7 @@ async function cmdVerify(ctx: CommandContext, values: Record<string, unknown>): 
       const symbols = [
         ...new Set(bad.map((i) => i.dataset?.split('/')[0]).filter((x): x is string => !!x)),
       ];
-      if (symbols.length)
-        ctx.out(`Fix: threadx repair ${symbols.map(repairArgs).join(' ')}`);
+      if (symbols.length) ctx.out(`Fix: threadx repair ${symbols.map(repairArgs).join(' ')}`);
     }
   }
   return bad.length ? EXIT.problems : EXIT.ok;
@@ -534,6 +534,16 @@ function repairArgs(key: string): string {
 }
 
 async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
+  const flags = seriesFlags(values);
+  if (flags.funding && flags.market !== 'spot') {
+    const symbol = parseSymbol(need(values, 'symbol'));
+    const out = path.resolve(need(values, 'out'));
+    const bank = await ctx.openBank('read');
+    const n = await exportFunding(bank, { market: flags.market, symbol, out });
+    if (ctx.json) ctx.out(JSON.stringify({ ok: true, rows: n, out }));
+    else ctx.out(`wrote ${n} funding event(s) of ${symbol} (${flags.market}) to ${out}`);
+    return EXIT.ok;
+  }
   const symbol = bankKey(values, need(values, 'symbol'));
   const interval = IntervalSchema.parse(need(values, 'interval'));
   const out = path.resolve(need(values, 'out'));

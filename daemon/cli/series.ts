@@ -21,7 +21,10 @@ export const SERIES_OPTIONS = {
 
 export interface SeriesFlags {
   market: Market;
+  /** The kline kind (`klines` when --kind funding was given). */
   kind: KlineKind;
+  /** --kind funding: the funding-rate history, not a kline series. */
+  funding: boolean;
   /** Whether --market or --kind was given (a listing then shows that series only). */
   given: boolean;
 }
@@ -34,12 +37,20 @@ export function seriesFlags(values: Record<string, unknown>): SeriesFlags {
     throw new UsageError(
       `The option --market must be ${MARKETS.join(', ')} (spot, USD-M futures, COIN-M futures), not ${JSON.stringify(m)}.`,
     );
-  if (k !== undefined && !isKlineKind(k))
+  if (k !== undefined && k !== 'funding' && !isKlineKind(k))
     throw new UsageError(
-      `The option --kind must be ${KLINE_KINDS.join(', ')}, not ${JSON.stringify(k)}.`,
+      `The option --kind must be ${KLINE_KINDS.join(', ')} or funding, not ${JSON.stringify(k)}.`,
     );
   const market = (m as Market | undefined) ?? 'spot';
-  const kind = (k as KlineKind | undefined) ?? 'klines';
+  const funding = k === 'funding';
+  const kind = funding ? 'klines' : ((k as KlineKind | undefined) ?? 'klines');
+  if (funding && market === 'spot')
+    throw new ThreadxError(
+      'BAD_INPUT',
+      'Spot has no funding rates.',
+      'Add --market um (USD-M) or --market cm (COIN-M) for --kind funding.',
+      { market },
+    );
   if (!kindsOf(market).includes(kind))
     throw new ThreadxError(
       'BAD_INPUT',
@@ -47,11 +58,15 @@ export function seriesFlags(values: Record<string, unknown>): SeriesFlags {
       `Add --market um (USD-M) or --market cm (COIN-M) for ${kind} klines.`,
       { market, kind },
     );
-  return { market, kind, given: m !== undefined || k !== undefined };
+  return { market, kind, funding, given: m !== undefined || k !== undefined };
 }
 
 /** The bank key of `symbol` in the series the flags name. */
 export function bankKey(values: Record<string, unknown>, symbol: string): string {
-  const { market, kind } = seriesFlags(values);
+  const { market, kind, funding } = seriesFlags(values);
+  if (funding)
+    throw new UsageError(
+      '--kind funding is a funding-rate history, not candles: "threadx ingest" and "threadx export" take it.',
+    );
   return seriesKey({ market, kind, symbol: parseSymbol(symbol) });
 }

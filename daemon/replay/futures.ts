@@ -142,16 +142,17 @@ export function futuresWeightOf(path: string, q: URLSearchParams): number {
 
 /** The kline kind a futures path serves, or undefined. */
 export function klineKindOf(path: string): KlineKind | undefined {
-  const m = /^\/(fapi|dapi)\/v1\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines)$/.exec(
-    path,
-  );
+  const m =
+    /^\/(fapi|dapi)\/v1\/(klines|markPriceKlines|indexPriceKlines|premiumIndexKlines)$/.exec(path);
   if (!m) return undefined;
   return (
-    { klines: 'klines', markPriceKlines: 'mark', indexPriceKlines: 'index' } as Record<
-      string,
-      KlineKind
-    >
-  )[m[2]] ?? 'premium';
+    (
+      { klines: 'klines', markPriceKlines: 'mark', indexPriceKlines: 'index' } as Record<
+        string,
+        KlineKind
+      >
+    )[m[2]] ?? 'premium'
+  );
 }
 
 const INT_RE = /^-?[0-9]{1,20}$/;
@@ -179,7 +180,88 @@ export function futuresRoute(
   const kind = klineKindOf(path);
   if (kind && path.startsWith(market === 'um' ? '/fapi/' : '/dapi/'))
     return klines(market, kind, contracts, series, q, clocks.klineNow);
+  if (path === paths.fundingRate) return fundingRates(market, contracts, series, q, clocks.now);
   return undefined;
+}
+
+const HOUR = 3_600_000;
+const FOUR_HOURS_FROM = Date.UTC(2023, 9, 1);
+const ONE_HOUR_FROM = Date.UTC(2024, 5, 1);
+const BACK_TO_FOUR_FROM = Date.UTC(2025, 0, 1);
+
+/**
+ * A contract's funding interval (ms) at `t`, as Binance changes them: BTCUSDT, ETHUSDT and a
+ * third of the others settle every 8 h throughout; a third move to 4 h on 2023-10-01; the rest
+ * move to 4 h then, to 1 h on 2024-06-01, and back to 4 h on 2025-01-01.
+ */
+export function fundingIntervalAt(symbol: string, t: number): number {
+  const cls = /^(BTC|ETH)USD/.test(symbol) ? 0 : hashString(symbol) % 3;
+  if (cls === 0 || t < FOUR_HOURS_FROM) return 8 * HOUR;
+  if (cls === 1 || t < ONE_HOUR_FROM || t >= BACK_TO_FOUR_FROM) return 4 * HOUR;
+  return HOUR;
+}
+
+/**
+ * The settlements of `symbol` in [from, to], oldest first, at most `limit`. Schedules change at
+ * UTC midnight, a boundary of every interval, so the next settlement is always on the grid of
+ * the interval in effect.
+ */
+export function fundingTimes(symbol: string, from: number, to: number, limit: number): number[] {
+  const out: number[] = [];
+  let t = from;
+  while (out.length < limit) {
+    const iv = fundingIntervalAt(symbol, t);
+    const b = Math.ceil(t / iv) * iv;
+    if (b > to) break;
+    out.push(b);
+    t = b + 1;
+  }
+  return out;
+}
+
+function fundingRates(
+  market: FuturesMarket,
+  contracts: ReadonlyMap<string, Contract>,
+  series: SeriesStore,
+  q: URLSearchParams,
+  now: number,
+): unknown {
+  const c = lookup(contracts, q.get('symbol'));
+  const start = intParam(q, 'startTime');
+  const end = intParam(q, 'endTime');
+  const limit = intParam(q, 'limit') ?? 100;
+  if (limit < 1 || limit > 1000)
+    throw new FuturesApiError(400, -1130, "Data sent for parameter 'limit' is not valid.");
+  if (c.contractType !== 'PERPETUAL') return [];
+  const hi = Math.min(end ?? Infinity, now, c.spec.delistedAt ?? Infinity);
+  let times: number[];
+  if (start !== undefined)
+    times = fundingTimes(c.symbol, Math.max(start, c.spec.listedAt), hi, limit);
+  else {
+    // The newest `limit`: walk back a generous span, keep the tail.
+    const span = limit * 8 * HOUR;
+    times = fundingTimes(
+      c.symbol,
+      Math.max(c.spec.listedAt, hi - span),
+      hi,
+      Number.MAX_SAFE_INTEGER,
+    );
+    times = times.slice(-limit);
+  }
+  const name = seriesName(market, c.symbol);
+  const h = hashString(name);
+  return times.map((t) => {
+    const u = unit(hash2(h, t / HOUR));
+    const row = series.range(name, t - MINUTE_MS, t - MINUTE_MS, 1)[0];
+    const mark = row ? derivedRow(row, 'mark', name)[4] : c.spec.basePrice.toFixed(2);
+    return {
+      symbol: c.symbol,
+      // Settlements land a few ms after the hour, as Binance's do.
+      fundingTime: t + (hash2(h, t) % 4),
+      fundingRate: (0.0001 + (u - 0.5) * 0.0004).toFixed(8),
+      markPrice: mark,
+    };
+  });
 }
 
 function lookup(contracts: ReadonlyMap<string, Contract>, symbol: string | null): Contract {
@@ -227,7 +309,8 @@ function klines(
   q: URLSearchParams,
   now: number,
 ): Kline[] {
-  const c = kind === 'index' ? pairContract(contracts, q.get('pair')) : lookup(contracts, q.get('symbol'));
+  const c =
+    kind === 'index' ? pairContract(contracts, q.get('pair')) : lookup(contracts, q.get('symbol'));
   const interval = q.get('interval');
   if (interval !== '1m') throw new FuturesApiError(400, -1120, 'Invalid interval.');
   const start = intParam(q, 'startTime');
@@ -239,11 +322,7 @@ function klines(
     throw new FuturesApiError(400, -1023, 'Start time is greater than end time.');
   if (market === 'cm' && (kind === 'mark' || kind === 'index')) {
     if (start !== undefined && end !== undefined && end - start > CM_WINDOW_MS)
-      throw new FuturesApiError(
-        400,
-        -1127,
-        'More than 200 days between startTime and endTime.',
-      );
+      throw new FuturesApiError(400, -1127, 'More than 200 days between startTime and endTime.');
     if (start !== undefined && end === undefined) end = start + CM_WINDOW_MS;
   }
   const hi = Math.min(end ?? Infinity, now);
@@ -371,9 +450,7 @@ function ticker(c: Contract, now: number): Record<string, unknown> {
 }
 
 /** `/data/futures/{um|cm}/{monthly|daily}/{kind dir}/SYM/1m/SYM-1m-KEY.zip[.CHECKSUM]`. */
-export function parseFuturesArchivePath(
-  path: string,
-):
+export function parseFuturesArchivePath(path: string):
   | {
       market: FuturesMarket;
       period: 'monthly' | 'daily';
@@ -388,8 +465,8 @@ export function parseFuturesArchivePath(
       path,
     );
   if (!m || m[4] !== m[5]) return undefined;
-  const kind = (Object.entries(ARCHIVE_KIND_DIRS).find(([, d]) => d === m[3])?.[0] ??
-    undefined) as KlineKind | undefined;
+  const kind = (Object.entries(ARCHIVE_KIND_DIRS).find(([, d]) => d === m[3])?.[0] ?? undefined) as
+    KlineKind | undefined;
   if (!kind) return undefined;
   return {
     market: m[1] as FuturesMarket,

@@ -28,6 +28,7 @@ import {
 } from './errors.ts';
 import { type RateLimitEntry, type RateGovernor, sharedGovernor, type Sleep } from './governor.ts';
 import { get, type RetryOptions, withRetries } from './http.ts';
+import type { FundingEvent } from '../engine/funding.ts';
 
 /**
  * The Binance REST client of one market (spot `api`, USD-M `fapi`, COIN-M `dapi`). Every request
@@ -203,8 +204,7 @@ export class BinanceRestClient {
             true,
           );
         }
-        if (res.status >= 400)
-          throw apiError(path, params.symbol ?? params.pair, res.status, text);
+        if (res.status >= 400) throw apiError(path, params.symbol ?? params.pair, res.status, text);
         let body: unknown;
         try {
           body = JSON.parse(text);
@@ -298,8 +298,7 @@ export class BinanceRestClient {
       throw new SourceError('BAD_REQUEST', `spot has no ${kind} klines`, false);
     const limit = opts.limit ?? this.pageRows;
     const span = klinesWindowMs(this.market, kind);
-    const end =
-      span !== undefined ? Math.min(endTime ?? Infinity, startTime + span - 1) : endTime;
+    const end = span !== undefined ? Math.min(endTime ?? Infinity, startTime + span - 1) : endTime;
     const params = {
       [klinesParam(kind)]: symbol,
       interval: '1m',
@@ -315,6 +314,37 @@ export class BinanceRestClient {
         ...parseKlinePage(b, startTime, endTime ?? Infinity),
         date: Number.isFinite(date) ? date : null,
       };
+    });
+  }
+
+  /**
+   * One page of funding-rate events of a perpetual (`/fapi/v1/fundingRate`,
+   * `/dapi/v1/fundingRate`) with funding time in [startTime, endTime], oldest first, at most
+   * `limit` (1000).
+   */
+  fundingRate(
+    symbol: string,
+    startTime: number,
+    opts: CallOptions & { endTime?: number; limit?: number } = {},
+  ): Promise<FundingEvent[]> {
+    const path = this.paths.fundingRate;
+    if (!path)
+      return Promise.reject(
+        new SourceError('BAD_REQUEST', 'spot has no funding rates: pick --market um or cm', false),
+      );
+    const params = { symbol, startTime, endTime: opts.endTime, limit: opts.limit ?? 1000 };
+    return this.call(path, params, 1, opts.signal, (b) => {
+      if (!Array.isArray(b)) throw invalid('the funding-rate answer is not an array');
+      return b.map((r: Record<string, unknown>, i) => {
+        const e = {
+          fundingTime: Number(r.fundingTime),
+          fundingRate: Number(r.fundingRate),
+          markPrice: r.markPrice === undefined || r.markPrice === '' ? null : Number(r.markPrice),
+        };
+        if (!Number.isInteger(e.fundingTime) || !Number.isFinite(e.fundingRate))
+          throw invalid(`funding-rate row ${i} is malformed`);
+        return e;
+      });
     });
   }
 
@@ -650,4 +680,33 @@ function pushRange(list: EmptyRange[], r: EmptyRange): void {
   const last = list[list.length - 1];
   if (last && last.end === r.start) last.end = r.end;
   else list.push({ ...r });
+}
+
+/**
+ * Every funding event of `symbol` with funding time in [start, end), page by page (1000 a page;
+ * a short page ends it).
+ */
+export async function fetchFunding(
+  client: BinanceRestClient,
+  symbol: string,
+  start: number,
+  end: number,
+  opts: CallOptions & { onPage?: () => void } = {},
+): Promise<{ events: FundingEvent[]; pages: number }> {
+  const events: FundingEvent[] = [];
+  let cursor = start;
+  let pages = 0;
+  while (cursor < end) {
+    const page = await client.fundingRate(symbol, cursor, {
+      endTime: end - 1,
+      limit: 1000,
+      signal: opts.signal,
+    });
+    pages++;
+    opts.onPage?.();
+    for (const e of page) if (e.fundingTime >= start && e.fundingTime < end) events.push(e);
+    if (page.length < 1000) break;
+    cursor = page[page.length - 1].fundingTime + 1;
+  }
+  return { events, pages };
 }

@@ -40,17 +40,43 @@ test('cli: ingest, list, export and verify a USD-M series beside spot', async ()
   const data = ['--data-dir', path.join(dir, 'bank')];
   const window = ['--start', '2022-09-05', '--end', '2022-09-07', '--intervals', '1h'];
   const urls = ['--base-url', server.url, '--archive-url', server.url];
-  let r = await run(['ingest', '--market', 'um', '--symbols', 'BTCUSDT', ...window, ...urls, ...data]);
+  let r = await run([
+    'ingest',
+    '--market',
+    'um',
+    '--symbols',
+    'BTCUSDT',
+    ...window,
+    ...urls,
+    ...data,
+  ]);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /BTCUSDT@um\s+ok\s+2880/);
-  r = await run(['ingest', '--market', 'um', '--kind', 'mark', '--symbols', 'BTCUSDT', '--source', 'rest', ...window, ...urls, ...data]);
+  r = await run([
+    'ingest',
+    '--market',
+    'um',
+    '--kind',
+    'mark',
+    '--symbols',
+    'BTCUSDT',
+    '--source',
+    'rest',
+    ...window,
+    ...urls,
+    ...data,
+  ]);
   assert.equal(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /BTCUSDT@um\.mark\s+ok\s+2880\s+1\s+6\s/);
   r = await run(['ingest', '--symbols', 'BTCUSDT', ...window, ...urls, ...data]);
   assert.equal(r.status, 0, r.stderr);
   r = await run(['list', '--market', 'um', '--json', ...data]);
   assert.equal(r.status, 0, r.stderr);
-  const listed = JSON.parse(r.stdout).datasets as { id: string; market: string; klineKind: string }[];
+  const listed = JSON.parse(r.stdout).datasets as {
+    id: string;
+    market: string;
+    klineKind: string;
+  }[];
   assert.deepEqual(
     listed.map((d) => [d.id, d.market, d.klineKind]),
     [
@@ -63,7 +89,20 @@ test('cli: ingest, list, export and verify a USD-M series beside spot', async ()
   r = await run(['list', ...data]);
   assert.match(r.stdout, /^BTCUSDT\/1m\s+spot\s+klines\s+2880/m);
   const out = path.join(dir, 'mark-1h.csv');
-  r = await run(['export', '--market', 'um', '--kind', 'mark', '--symbol', 'BTCUSDT', '--interval', '1h', '--out', out, ...data]);
+  r = await run([
+    'export',
+    '--market',
+    'um',
+    '--kind',
+    'mark',
+    '--symbol',
+    'BTCUSDT',
+    '--interval',
+    '1h',
+    '--out',
+    out,
+    ...data,
+  ]);
   assert.equal(r.status, 0, r.stderr);
   const csv = (await readFile(out, 'utf8')).trim().split('\n');
   assert.equal(csv.length, 49);
@@ -94,4 +133,56 @@ test('cli: import stores a futures archive in USD-M; --market spot refuses it (e
   r = await run(['check', '--market', 'um', '--symbol', 'BTCUSDT', ...data]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /BTCUSDT@um\/1h: consistent with 1m/);
+});
+
+test('cli: ingest and export a funding-rate history (interval hours from the timestamps)', async () => {
+  const data = ['--data-dir', path.join(dir, 'funding')];
+  let r = await run([
+    'ingest',
+    '--market',
+    'um',
+    '--kind',
+    'funding',
+    '--symbols',
+    'BTCUSDT',
+    '--start',
+    '2022-09-01',
+    '--end',
+    '2022-09-05',
+    '--base-url',
+    server.url,
+    ...data,
+  ]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /BTCUSDT\s+ok\s+12\s+12\s+1/);
+  const out = path.join(dir, 'funding.csv');
+  r = await run([
+    'export',
+    '--market',
+    'um',
+    '--kind',
+    'funding',
+    '--symbol',
+    'BTCUSDT',
+    '--out',
+    out,
+    ...data,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const csv = (await readFile(out, 'utf8')).trim().split('\n');
+  assert.equal(csv[0], 'fundingTime,fundingRate,markPrice,intervalHours');
+  assert.equal(csv.length, 13);
+  assert.match(csv[1], /^2022-09-01T00:00:00\.00\dZ,-?0\.\d+,\d+\.\d+,8$/);
+  r = await run([
+    'ingest',
+    '--kind',
+    'funding',
+    '--symbols',
+    'BTCUSDT',
+    '--start',
+    '2022-09-01',
+    ...data,
+  ]);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /Spot has no funding rates/);
 });

@@ -114,8 +114,14 @@ test('futures: USD-M trade klines from the archive are Binance own rows, beside 
     assert.deepEqual(Array.from(h.close), Array.from(want.close.subarray(0, want.length)));
     assert.deepEqual(Array.from(h.volume), Array.from(want.volume.subarray(0, want.length)));
     // The spot archive was asked on the spot path, the futures one on the futures path.
-    assert.equal(kinds(e.server)['/data/futures/um/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2022-09-05.zip'], 1);
-    assert.equal(kinds(e.server)['/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2022-09-05.zip'], 1);
+    assert.equal(
+      kinds(e.server)['/data/futures/um/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2022-09-05.zip'],
+      1,
+    );
+    assert.equal(
+      kinds(e.server)['/data/spot/daily/klines/BTCUSDT/1m/BTCUSDT-1m-2022-09-05.zip'],
+      1,
+    );
     await clean(e.bank);
   } finally {
     await e.close();
@@ -268,7 +274,10 @@ test('futures: top N ranks the market own perpetuals by 24h quote volume', async
       req({ top: 5, market: 'um', start: NOW - DAY, end: NOW - DAY + 60_000 }),
     );
     assert.equal(plan.symbols.length, 5);
-    assert.ok(plan.symbols.every((s) => /^[A-Z0-9]+USDT@um$/.test(s.symbol)), JSON.stringify(plan.symbols.map((s) => s.symbol)));
+    assert.ok(
+      plan.symbols.every((s) => /^[A-Z0-9]+USDT@um$/.test(s.symbol)),
+      JSON.stringify(plan.symbols.map((s) => s.symbol)),
+    );
     assert.equal(plan.symbols[0].exchangeSymbol, 'BTCUSDT');
     assert.ok(e.server.stats.requests['/fapi/v1/ticker/24hr'] >= 1);
     assert.equal(e.server.stats.requests['/api/v3/ticker/24hr'], undefined);
@@ -278,6 +287,59 @@ test('futures: top N ranks the market own perpetuals by 24h quote volume', async
     );
     // Perpetuals only: the delivered quarterly contract is never in a top N.
     assert.ok(cm.symbols.every((s) => /_PERP@cm$/.test(s.symbol)));
+  } finally {
+    await e.close();
+  }
+});
+
+test('futures: funding rates, their interval in hours derived from the timestamps (8 h, 4 h, 1 h)', async () => {
+  const e = await env();
+  try {
+    const { buildContracts, fundingIntervalAt } = await import('../../daemon/replay/futures.ts');
+    const { buildUniverse } = await import('../../daemon/replay/universe.ts');
+    const contracts = buildContracts(buildUniverse(), 'um');
+    const switch1h = Date.UTC(2024, 5, 1);
+    // A contract that moves from 4 h to 1 h settlements on 2024-06-01.
+    const mixed = [...contracts.keys()].find(
+      (s) =>
+        fundingIntervalAt(s, switch1h) === 3_600_000 &&
+        contracts.get(s)!.spec.listedAt < switch1h - 9 * DAY,
+    )!;
+    assert.ok(mixed);
+    const { ingestFunding } = await import('../../daemon/jobs/funding.ts');
+    const window = { start: switch1h - 2 * DAY, end: switch1h + DAY };
+    const r = await ingestFunding(e.deps('um'), { symbols: ['BTCUSDT', mixed], ...window });
+    assert.deepEqual(r.skipped, []);
+    assert.deepEqual(
+      r.results.map((x) => [x.symbol, x.ok, x.added]),
+      [
+        ['BTCUSDT', true, 9],
+        [mixed, true, 12 + 24],
+      ],
+    );
+    const { readFunding } = await import('../../daemon/store/funding.ts');
+    const { fundingIntervalHours, fundingCsv } = await import('../../daemon/engine/funding.ts');
+    const ev = await readFunding(e.bank.layout, 'um', mixed);
+    const hours = fundingIntervalHours(ev);
+    // The settlement at 2024-06-01 00:00 closes the last 4 h interval; hourly ones follow.
+    assert.deepEqual(hours.slice(0, 13), Array(13).fill(4));
+    assert.deepEqual(hours.slice(13), Array(23).fill(1));
+    // Settlements land a few ms after the hour; the interval is still whole hours.
+    assert.ok(ev.some((x) => x.fundingTime % 3_600_000 !== 0));
+    const btc = fundingIntervalHours(await readFunding(e.bank.layout, 'um', 'BTCUSDT'));
+    assert.deepEqual(btc, Array(9).fill(8));
+    assert.match(
+      fundingCsv(ev).split('\n')[0],
+      /^fundingTime,fundingRate,markPrice,intervalHours$/,
+    );
+    // A re-run asks only after the newest stored event, and adds nothing.
+    e.server.resetStats();
+    const again = await ingestFunding(e.deps('um'), { symbols: [mixed], ...window });
+    assert.equal(again.results[0].added, 0);
+    assert.equal(e.server.stats.requests['/fapi/v1/fundingRate'], 1);
+    // A delivery contract pays no funding: reported, not fetched.
+    const cm = await ingestFunding(e.deps('cm'), { symbols: ['BTCUSD_240628'], ...window });
+    assert.match(cm.skipped[0].reason ?? '', /delivery contract|does not trade/);
   } finally {
     await e.close();
   }
