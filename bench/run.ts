@@ -30,7 +30,7 @@ if (!existsSync(`${here}node_modules/nodejs-polars`)) {
 // Each section runs in a process of its own: a library loaded by one section (Polars, DuckDB,
 // technicalindicators) measurably slows the plain loops measured in another.
 if (!onlyArg) {
-  const sections = ['resample', 'indicators', 'ingest', 'daemon'];
+  const sections = ['resample', 'indicators', 'ingest', 'futures', 'daemon'];
   const t0 = performance.now();
   process.stdout.write(
     `ThreadX Data benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}\n`,
@@ -107,6 +107,15 @@ if (want('ingest')) {
   });
   process.stdout.write(`${formatTable({ ...results[0], rows })}\n`);
   process.stdout.write('(429s, 418s and failures: the worst run)\n');
+}
+
+if (want('futures')) {
+  const { benchFutures, formatFutures } = await import('./futures.ts');
+  process.stdout.write(
+    '\n## Futures: a month of 1m for USD-M perpetuals at 499 vs 1000 klines a request, against the weight floor\n',
+  );
+  const r = await benchFutures({ symbols: quick ? 6 : 20, days: 30, log });
+  process.stdout.write(`${formatFutures(r)}\n`);
 }
 
 if (want('daemon')) {

@@ -41,6 +41,11 @@ export interface RestClientOptions extends RetryOptions {
   market?: Market;
   /** Default the market's Binance host (https://api.binance.com for spot). */
   baseUrl?: string;
+  /**
+   * Klines a page asks for; default the cheapest per candle (`klinesPage`: spot 1000, futures
+   * 499). Another value serves comparisons (the benchmark's 1000 on futures).
+   */
+  pageRows?: number;
   governor?: RateGovernor;
   /** Per-request timeout in seconds (default 10). */
   timeoutSeconds?: number;
@@ -138,7 +143,7 @@ export class BinanceRestClient {
     this.market = opts.market ?? 'spot';
     this.baseUrl = (opts.baseUrl ?? DEFAULT_BASE_URLS[this.market]).replace(/\/$/, '');
     this.governor = opts.governor ?? sharedGovernor(this.market);
-    this.pageRows = pageRowsOf(this.market);
+    this.pageRows = opts.pageRows ?? pageRowsOf(this.market);
     this.opts = opts;
   }
 
