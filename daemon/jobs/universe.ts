@@ -145,7 +145,9 @@ export async function topSymbols(
   const spot = (s: ExchangeSymbol): boolean =>
     market === 'spot'
       ? s.isSpotTradingAllowed !== false &&
-        (s.permissionSets?.some((p) => p.includes('SPOT')) ?? s.permissions?.includes('SPOT') ?? true)
+        (s.permissionSets?.some((p) => p.includes('SPOT')) ??
+          s.permissions?.includes('SPOT') ??
+          true)
       : s.contractType === 'PERPETUAL';
   // A pair whose base is its quote (`USDCUSDC`) trades nothing: never part of a top N.
   const pairs = info.symbols.filter(

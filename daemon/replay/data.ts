@@ -12,7 +12,7 @@ import { gaussian, hash2, hashString, mulberry32 } from './rng.ts';
  * Recorded series (assets/replay/klines, see SOURCES.md there): the original data.binance.vision
  * spot 1m daily archives `<SYMBOL>-1m-<YYYY-MM-DD>.zip` (today ETHUSDT 2022-08-14 and 2022-08-15:
  * all 12 columns real, served byte for byte as Binance printed them); USD-M futures archives in
- * assets/replay/futures/um (BTCUSDT 2022-09-05/06, AVAXUSDT 2026-02), served for the series
+ * assets/replay/futures/um (BTCUSDT 2022-09-05/06), served for the series
  * `um:<SYMBOL>`.
  *
  * Synthetic series: a geometric random walk seeded by the symbol. Day-open log prices follow a

@@ -57,7 +57,7 @@ export const DELIVERED_CM = { symbol: 'BTCUSD_240628', deliveryDate: Date.UTC(20
 
 /**
  * The contracts of a futures market, built from the spot universe: USD-M perpetuals for the
- * most traded USDT pairs (BTCUSDT and AVAXUSDT always, whose shipped archives are served), COIN-M
+ * most traded USDT pairs (BTCUSDT, ETHUSDT and AVAXUSDT always), COIN-M
  * perpetuals `<BASE>USD_PERP` for a few bases and one delivered quarterly contract.
  */
 export function buildContracts(

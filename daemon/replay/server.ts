@@ -178,8 +178,18 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   );
   const weightHeader = `X-MBX-USED-WEIGHT-${unit.num}${unit.letter}`;
   const futuresLimiters: Record<FuturesMarket, WeightLimiter> = {
-    um: new WeightLimiter(opts.futuresWeightLimit ?? 2400, windowMs, opts.banMs ?? 2 * windowMs, rateClock),
-    cm: new WeightLimiter(opts.futuresWeightLimit ?? 2400, windowMs, opts.banMs ?? 2 * windowMs, rateClock),
+    um: new WeightLimiter(
+      opts.futuresWeightLimit ?? 2400,
+      windowMs,
+      opts.banMs ?? 2 * windowMs,
+      rateClock,
+    ),
+    cm: new WeightLimiter(
+      opts.futuresWeightLimit ?? 2400,
+      windowMs,
+      opts.banMs ?? 2 * windowMs,
+      rateClock,
+    ),
   };
   const universe = buildUniverse(opts.symbols, opts.onlySymbols);
   const contracts: Record<FuturesMarket, ReturnType<typeof buildContracts>> = {
@@ -250,7 +260,9 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
         ? 'cm'
         : null;
     const lim = market ? futuresLimiters[market] : limiter;
-    const weight = market ? futuresWeightOf(path, url.searchParams) : weightOf(path, url.searchParams);
+    const weight = market
+      ? futuresWeightOf(path, url.searchParams)
+      : weightOf(path, url.searchParams);
     const verdict = lim.charge(weight);
     if (market) Object.assign(stats.futures[market], lim.stats);
     else Object.assign(stats, limiter.stats);

@@ -170,7 +170,9 @@ export async function recover(
 
 /** The journals of interrupted group writes in the bank's folder. */
 async function listJournals(layout: Layout): Promise<string[]> {
-  return (await fsp.readdir(layout.root)).filter((f) => /^\.journal-[A-Z0-9_]+(@[a-z.]+)?\.json$/.test(f));
+  return (await fsp.readdir(layout.root)).filter((f) =>
+    /^\.journal-[A-Z0-9_]+(@[a-z.]+)?\.json$/.test(f),
+  );
 }
 
 /** One journal per symbol, so group writes of different symbols can run concurrently. */

@@ -344,3 +344,55 @@ test('futures: funding rates, their interval in hours derived from the timestamp
     await e.close();
   }
 });
+
+test('futures: REST pages of Binance own AVAXUSDT month served by the replay equal the archive', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { gunzipSync, strFromU8 } = await import('fflate');
+  const text = strFromU8(
+    gunzipSync(readFileSync(path.join(KLINES, 'isda_futures_um', 'AVAXUSDT-1m-2026-02.csv.gz'))),
+  );
+  const rows = text
+    .split('\n')
+    .filter((l) => /^\d/.test(l))
+    .map((l) => {
+      const f = l.split(',');
+      return [+f[0], f[1], f[2], f[3], f[4], f[5], +f[6], f[7], +f[8], f[9], f[10], f[11]] as const;
+    });
+  const server = await startReplayServer({
+    now: NOW,
+    recorded: { 'um:AVAXUSDT': rows as unknown as never },
+  });
+  const dir = await mkdtemp(path.join(tmpdir(), 'threadx-futures-avax-'));
+  try {
+    const bank = await Bank.open(path.join(dir, 'data'));
+    const config = parseConfigText('[data.api]\nretry_delay = 0.01\n', path.join(dir, 't.toml'));
+    const rest = new BinanceRestClient({
+      market: 'um',
+      baseUrl: server.url,
+      governor: new RateGovernor(),
+    });
+    const feb = Date.parse('2026-02-01T00:00Z');
+    const res = await runIngest(
+      { bank, config, rest, archiveBaseUrl: server.archiveUrl },
+      {
+        symbols: ['AVAXUSDT'],
+        market: 'um',
+        intervals: ['4h'],
+        start: feb,
+        end: feb + 3 * DAY,
+        source: 'rest',
+      },
+    );
+    assert.equal(res.results[0].ok, true, JSON.stringify(res.results[0].error));
+    assert.equal(res.results[0].requests, Math.ceil((3 * 1440 + 0) / 499));
+    const got = await bank.read('AVAXUSDT@um', '1m', feb, feb + 3 * DAY);
+    const want = loadKlines('isda_futures_um/AVAXUSDT-1m-2026-02.csv.gz');
+    assert.equal(got.length, 3 * 1440);
+    for (const col of ['open', 'high', 'low', 'close', 'volume', 'quoteVolume', 'trades'] as const)
+      assert.deepEqual(Array.from(got[col]), Array.from(want[col].subarray(0, 3 * 1440)), col);
+    assert.equal((await bank.read('AVAXUSDT@um', '4h', feb, feb + 3 * DAY)).length, 18);
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true });
+  }
+});
