@@ -167,7 +167,14 @@ export function futuresRoute(
   series: SeriesStore,
   path: string,
   q: URLSearchParams,
-  clocks: { now: number; serverTime: number; klineNow: number; weightLimit: number },
+  clocks: {
+    now: number;
+    serverTime: number;
+    klineNow: number;
+    weightLimit: number;
+    /** The weight window as exchangeInfo states it (`MINUTE`, 1). */
+    window: { interval: string; num: number };
+  },
 ): unknown {
   const paths = REST_PATHS[market];
   if (path === paths.time) return { serverTime: clocks.serverTime };
@@ -396,7 +403,7 @@ export function derivedRow(r: Kline, kind: KlineKind, name: string): Kline {
 function exchangeInfo(
   market: FuturesMarket,
   contracts: ReadonlyMap<string, Contract>,
-  clocks: { serverTime: number; weightLimit: number },
+  clocks: { serverTime: number; weightLimit: number; window: { interval: string; num: number } },
 ): unknown {
   return {
     timezone: 'UTC',
@@ -404,8 +411,8 @@ function exchangeInfo(
     rateLimits: [
       {
         rateLimitType: 'REQUEST_WEIGHT',
-        interval: 'MINUTE',
-        intervalNum: 1,
+        interval: clocks.window.interval,
+        intervalNum: clocks.window.num,
         limit: clocks.weightLimit,
       },
       { rateLimitType: 'ORDERS', interval: 'MINUTE', intervalNum: 1, limit: 1200 },

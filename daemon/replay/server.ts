@@ -321,6 +321,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
           serverTime: nowFn() + skew,
           klineNow: nowFn() - lag,
           weightLimit: lim.limit,
+          window: { interval: unit.interval, num: unit.num },
         });
         if (/Klines$|\/klines$/.test(path) && body !== undefined) {
           stats.klineRequests++;
