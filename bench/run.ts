@@ -33,7 +33,7 @@ if (!onlyImport && !existsSync(`${here}node_modules/nodejs-polars`)) {
 // Each section runs in a process of its own: a library loaded by one section (Polars, DuckDB,
 // technicalindicators) measurably slows the plain loops measured in another.
 if (!onlyArg) {
-  const sections = ['resample', 'indicators', 'ingest', 'import', 'daemon', 'export'];
+  const sections = ['resample', 'indicators', 'ingest', 'futures', 'import', 'daemon', 'export'];
   const t0 = performance.now();
   process.stdout.write(
     `ThreadX Data benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}\n`,
@@ -120,6 +120,15 @@ if (want('import')) {
     `\n## Full history by import (${months} monthly 1m archives of one symbol), vs unzip -p and DuckDB read_csv; median of ${runs} run(s)\n`,
   );
   process.stdout.write(`${formatImport(await benchImport({ months, runs, log }))}\n`);
+}
+
+if (want('futures')) {
+  const { benchFutures, formatFutures } = await import('./futures.ts');
+  process.stdout.write(
+    '\n## Futures: a month of 1m for USD-M perpetuals at 499 vs 1000 klines a request, against the weight floor\n',
+  );
+  const r = await benchFutures({ symbols: quick ? 6 : 20, days: 30, log });
+  process.stdout.write(`${formatFutures(r)}\n`);
 }
 
 if (want('daemon')) {

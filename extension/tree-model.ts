@@ -6,6 +6,7 @@ import { INTERVALS } from '../schemas/intervals.ts';
 import type { DatasetSummary } from '../schemas/protocol.ts';
 import { type Integrity, type VerifyIssue, integrityText } from '../schemas/registry.ts';
 import { bytes, plural, utcMinute } from './format.ts';
+import { KIND_NAMES, MARKETS, MARKET_NAMES, parseSeriesKey } from '../schemas/markets.ts';
 
 export type ChecksumState = 'unverified' | 'ok' | 'problem';
 
@@ -111,7 +112,9 @@ export function buildTree(
     });
     node.rows += d.rows;
   }
-  const symbols = [...bySymbol.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
+  const symbols = [...bySymbol.values()].sort(
+    (a, b) => marketRank(a.symbol) - marketRank(b.symbol) || a.symbol.localeCompare(b.symbol),
+  );
   for (const s of symbols) {
     s.timeframes.sort((a, b) => order(a.interval) - order(b.interval));
     s.checksum = s.timeframes.some((t) => t.checksum === 'problem')
@@ -143,7 +146,18 @@ function utcTime(t: number): string {
 }
 
 export function symbolDescription(s: SymbolNode): string {
-  return `${plural(s.timeframes.length, 'timeframe')}`;
+  const series = parseSeriesKey(s.symbol);
+  const what =
+    series && series.market !== 'spot'
+      ? ` · ${MARKET_NAMES[series.market]}${series.kind === 'klines' ? '' : `, ${KIND_NAMES[series.kind]}`}`
+      : '';
+  return `${plural(s.timeframes.length, 'timeframe')}${what}`;
+}
+
+/** Spot first, then USD-M, then COIN-M: the tree lists each market's series together. */
+function marketRank(key: string): number {
+  const m = parseSeriesKey(key)?.market ?? 'spot';
+  return MARKETS.indexOf(m);
 }
 
 export function detailRows(t: TimeframeNode): DetailRow[] {

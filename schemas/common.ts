@@ -1,21 +1,39 @@
 import { ThreadxError } from './errors.ts';
 import { z } from 'zod';
+import { parseSeriesKey, seriesKey } from './markets.ts';
 
 /**
- * A Binance symbol. Upper-cased, then `^[A-Z0-9]{2,20}$`: nothing else passes, so a symbol can
- * safely become a folder name and no path is ever built from unchecked text.
+ * A Binance symbol. Upper-cased, then `^[A-Z0-9]{2,20}$`, or with a COIN-M contract suffix
+ * (`BTCUSD_PERP`, `BTCUSD_240628`): nothing else passes, so a symbol can safely become a folder
+ * name and no path is ever built from unchecked text.
  */
 export const SymbolSchema = z
   .string({ error: 'symbol must be a string' })
   .trim()
   .transform((s) => s.toUpperCase())
-  .refine((s) => /^[A-Z0-9]{2,20}$/.test(s), {
+  .refine((s) => /^[A-Z0-9]{2,20}(_[A-Z0-9]{1,10})?$/.test(s), {
     error: (issue) =>
       `invalid symbol ${JSON.stringify(issue.input)}: expected 2 to 20 letters or digits, such as BTCUSDC`,
   });
 
 export function parseSymbol(text: string): string {
   return SymbolSchema.parse(text);
+}
+
+/**
+ * A bank key validated and normalised: a symbol (spot trade klines, upper-cased) or
+ * `SYMBOL@market[.kind]`. Anything else is refused with the error the symbol gets.
+ */
+export function parseBankKey(text: string): string {
+  const at = text.indexOf('@');
+  if (at < 0) return parseSymbol(text);
+  const s = parseSeriesKey(`${parseSymbol(text.slice(0, at))}${text.slice(at)}`);
+  if (!s)
+    throw new ThreadxError(
+      'INVALID_PARAMS',
+      `invalid series ${JSON.stringify(text)}: expected SYMBOL or SYMBOL@um, SYMBOL@cm.mark, ...`,
+    );
+  return seriesKey(s);
 }
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;

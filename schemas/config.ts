@@ -34,7 +34,12 @@ export const ConfigSchema = z
         logs: z.string().default('logs'),
         api: z
           .object({
+            /** The spot REST host. */
             base_url: z.url().default('https://api.binance.com'),
+            /** The USD-M futures REST host (`/fapi`). */
+            um_base_url: z.url().default('https://fapi.binance.com'),
+            /** The COIN-M futures REST host (`/dapi`). */
+            cm_base_url: z.url().default('https://dapi.binance.com'),
             archive_url: z.url().default('https://data.binance.vision'),
             klines_endpoint: fixed(
               '/api/v3/klines',

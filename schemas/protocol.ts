@@ -22,6 +22,7 @@ import { IntervalSchema } from './intervals.ts';
 import { GapSchema, IntegritySchema, VerifyIssueSchema } from './registry.ts';
 import { type ErrorCode, ErrorCodes } from './errors.ts';
 import { INDICATOR_NAMES, SELECTION } from './contracts.ts';
+import { KLINE_KINDS, MARKETS } from './markets.ts';
 
 /**
  * Version of this protocol, `major.minor`. A client refuses a daemon with a different major; a
@@ -507,9 +508,17 @@ export const IngestRun = request({
 
 /** A dataset as listed: its registry entry without the per-file detail. */
 export const DatasetSummarySchema = z.object({
-  /** `SYMBOL/interval` for candles, `SYMBOL/interval/indicator-key` for indicators. */
+  /**
+   * `KEY/interval` for candles, `KEY/interval/indicator-key` for indicators; KEY is the series'
+   * bank key: the symbol for spot trade klines, `SYMBOL@um`, `SYMBOL@cm.mark`, ... otherwise.
+   */
   id: z.string(),
+  /** The series' bank key (see `id`). */
   symbol: z.string(),
+  /** The market: spot (absent in older daemons), um (USD-M) or cm (COIN-M futures). */
+  market: z.enum(MARKETS).optional(),
+  /** The kline kind: klines (trade price), mark, index or premium. */
+  klineKind: z.enum(KLINE_KINDS).optional(),
   interval: IntervalSchema,
   kind: z.enum(['candles', 'indicator']),
   rows: z.number(),

@@ -1,8 +1,19 @@
 import { z } from 'zod';
 import { IntervalSchema } from './intervals.ts';
+import { KLINE_KINDS, MARKETS } from './markets.ts';
 
-/** Version of the on-disk layout and registry format. Bumped on any incompatible change. */
-export const LAYOUT_VERSION = 1;
+/**
+ * Version of the on-disk layout and registry format. Bumped on any incompatible change.
+ *
+ * - 1: spot only.
+ * - 2: datasets carry their market and kline kind (`market`, `klineKind`; absent means spot trade
+ *   klines). A version 1 registry is read as version 2 unchanged (its datasets are spot trade
+ *   klines at the paths they always had) and written as version 2 by the next writer: every file,
+ *   path and checksum stays.
+ */
+export const LAYOUT_VERSION = 2;
+/** Registry versions this release reads (older ones are migrated on open). */
+export const READABLE_VERSIONS = [1, 2] as const;
 /** Version of the Parquet column schema written into each file's metadata. */
 export const PARQUET_SCHEMA_VERSION = 1;
 export const PRODUCER = 'threadx-data';
@@ -63,9 +74,17 @@ export const FileEntrySchema = z.object({
 export type FileEntry = z.infer<typeof FileEntrySchema>;
 
 export const DatasetEntrySchema = z.object({
-  /** `SYMBOL/interval`, the dataset's identity. */
+  /**
+   * `KEY/interval`, the dataset's identity; KEY is the series' bank key (`seriesKey`): the symbol
+   * for spot trade klines, `SYMBOL@um`, `SYMBOL@um.mark`, ... otherwise.
+   */
   id: z.string(),
+  /** The series' bank key (the bare symbol for spot trade klines). */
   symbol: z.string(),
+  /** The market (absent: spot). */
+  market: z.enum(MARKETS).optional(),
+  /** The kline kind (absent: trade klines). */
+  klineKind: z.enum(KLINE_KINDS).optional(),
   interval: IntervalSchema,
   kind: z.enum(['candles', 'indicator']).default('candles'),
   files: z.array(FileEntrySchema),
@@ -91,7 +110,7 @@ export const DatasetEntrySchema = z.object({
 export type DatasetEntry = z.infer<typeof DatasetEntrySchema>;
 
 export const RegistrySchema = z.object({
-  version: z.literal(LAYOUT_VERSION),
+  version: z.union([z.literal(1), z.literal(LAYOUT_VERSION)]),
   datasets: z.record(z.string(), DatasetEntrySchema),
   /**
    * 1m ranges confirmed empty at the exchange (outages, delistings), per symbol, so they are

@@ -54,6 +54,8 @@ export const EXAMPLES: Examples = {
           logs: 'logs',
           api: {
             base_url: 'https://api.binance.com',
+            um_base_url: 'https://fapi.binance.com',
+            cm_base_url: 'https://dapi.binance.com',
             archive_url: 'https://data.binance.vision',
             klines_endpoint: '/api/v3/klines',
             weight_safety_margin: 0.1,

@@ -15,10 +15,13 @@ import { type BankLock, acquireBankLock, lockedError, watchingMessage } from '..
 import { seeFiles } from '../store/observe.ts';
 import { type DatasetEntry, type Integrity, datasetIntegrity } from '../../schemas/registry.ts';
 import { loadConfig as loadConfigFile } from '../store/config.ts';
-import { exportCsv } from '../store/export.ts';
 import { readKlineFile } from '../store/importer.ts';
+import { readFunding } from '../store/funding.ts';
+import { writeFileAtomic } from '../store/atomic.ts';
+import { fundingCsv } from '../engine/funding.ts';
 import { restClientFromConfig } from '../sources/rest.ts';
 import type { IngestDeps } from '../jobs/ingest.ts';
+import type { Market } from '../../schemas/markets.ts';
 
 export { importFiles, type ImportSummary } from '../jobs/import.ts';
 export type { Bank } from '../store/bank.ts';
@@ -87,28 +90,44 @@ export function ingestDepsFor(
   bank: Bank,
   config: Config,
   urls: { baseUrl?: string; archiveUrl?: string } = {},
+  market: Market = 'spot',
 ): IngestDeps {
   return {
     bank,
     config,
-    rest: restClientFromConfig(config.data.api, urls.baseUrl ? { baseUrl: urls.baseUrl } : {}),
+    rest: restClientFromConfig(config.data.api, {
+      market,
+      ...(urls.baseUrl ? { baseUrl: urls.baseUrl } : {}),
+    }),
+    // Another market's series (a repair of every series) use that market's configured host.
+    restFor: (m: Market) =>
+      m === market && urls.baseUrl
+        ? restClientFromConfig(config.data.api, { market: m, baseUrl: urls.baseUrl })
+        : restClientFromConfig(config.data.api, { market: m }),
     archiveBaseUrl: urls.archiveUrl ?? config.data.api.archive_url,
   };
 }
 
-/** Writes `symbol`'s `interval` candles in [start, end) to `out` as CSV; returns the rows. */
-export async function exportRange(
+/**
+ * Writes a perpetual's funding history to `out` as CSV (fundingTime, fundingRate, markPrice,
+ * interval in hours derived from the timestamps); returns the events. NOT_FOUND when none is
+ * stored.
+ */
+export async function exportFunding(
   bank: Bank,
-  q: { symbol: string; interval: Interval; start: number; end: number; out: string },
+  q: { market: 'um' | 'cm'; symbol: string; out: string },
 ): Promise<number> {
-  if (q.start >= q.end)
-    throw new ThreadxError('INVALID_RANGE', '--start must be before --end', undefined, {
-      start: q.start,
-      end: q.end,
-    });
-  const c = await bank.read(q.symbol, q.interval, q.start, q.end);
+  const events = await readFunding(bank.layout, q.market, q.symbol);
+  if (events.length === 0)
+    throw new ThreadxError(
+      'NOT_FOUND',
+      `The bank holds no funding rates of ${q.symbol} (${q.market}).`,
+      `Download them with "threadx ingest --market ${q.market} --kind funding --symbols ${q.symbol} --start ...".`,
+      { symbol: q.symbol, market: q.market },
+    );
   await fsp.mkdir(path.dirname(q.out), { recursive: true });
-  return exportCsv(c, q.out);
+  await writeFileAtomic(q.out, fundingCsv(events));
+  return events.length;
 }
 
 /**

@@ -292,3 +292,4 @@ export {
   type IngestSummary,
   type SourceMode,
 } from '../jobs/ingest.ts';
+export { ingestFunding, type FundingResult } from '../jobs/funding.ts';

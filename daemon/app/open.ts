@@ -6,6 +6,7 @@
 import type { Config } from '../../schemas/config.ts';
 import { codecPool } from '../store/codec-pool.ts';
 import { type BinanceRestClient, restClientFromConfig } from '../sources/rest.ts';
+import type { Market } from '../../schemas/markets.ts';
 import { openBank } from './bank.ts';
 import type { BankLock } from '../store/lock.ts';
 import { type AppLogger, type AppState, type ChangeReason } from './services.ts';
@@ -25,7 +26,7 @@ export interface OpenOptions {
 export async function openAppState(opts: OpenOptions): Promise<AppState> {
   const { config } = opts;
   const bank = await openBank(opts.dataDir, config, opts.lock ? { lock: opts.lock } : {});
-  let rest: BinanceRestClient | null = null;
+  const rest = new Map<Market, BinanceRestClient>();
   return {
     bank,
     config,
@@ -33,8 +34,17 @@ export async function openAppState(opts: OpenOptions): Promise<AppState> {
     dataDir: bank.layout.root,
     logger: opts.logger,
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
-    rest: () =>
-      (rest ??= restClientFromConfig(config.data.api, opts.fetch ? { fetch: opts.fetch } : {})),
+    rest: (market: Market = 'spot') => {
+      let client = rest.get(market);
+      if (!client) {
+        client = restClientFromConfig(config.data.api, {
+          market,
+          ...(opts.fetch ? { fetch: opts.fetch } : {}),
+        });
+        rest.set(market, client);
+      }
+      return client;
+    },
     broadcastChanged: opts.broadcastChanged,
   };
 }

@@ -51,6 +51,8 @@ export function summarize(
   return {
     id: e.id,
     symbol: e.symbol,
+    market: e.market ?? 'spot',
+    klineKind: e.klineKind ?? 'klines',
     interval: e.interval,
     kind: e.kind,
     rows: e.rows,

@@ -7,6 +7,7 @@ import type { Config } from '../../schemas/config.ts';
 import type { SymbolProgress } from '../../schemas/protocol.ts';
 import type { Bank } from '../store/bank.ts';
 import type { BinanceRestClient } from '../sources/rest.ts';
+import type { Market } from '../../schemas/markets.ts';
 import type { IngestDeps } from '../jobs/ingest.ts';
 import { ALL, KeyedLock } from './locks.ts';
 import { RegistryView } from './registry-view.ts';
@@ -25,8 +26,11 @@ export interface AppState {
   configFile: string | null;
   dataDir: string;
   logger: AppLogger;
-  /** The exchange client, created on first use (so a process that only reads never connects). */
-  rest: () => BinanceRestClient;
+  /**
+   * The exchange client of a market (default spot), created on first use (so a process that
+   * only reads never connects).
+   */
+  rest: (market?: Market) => BinanceRestClient;
   /** Tells every client what changed in the registry (`registry/changed`). */
   broadcastChanged: (changed: string[], removed: string[], reason: ChangeReason) => void;
   fetch?: typeof fetch;
@@ -104,12 +108,13 @@ export class Services {
     return this.locks.run({ exclusive: [ALL] }, fn, ctx.signal);
   }
 
-  ingestDeps(): IngestDeps {
+  ingestDeps(market: Market = 'spot'): IngestDeps {
     const { bank, config, logger } = this.state;
     return {
       bank,
       config,
-      rest: this.state.rest(),
+      rest: this.state.rest(market),
+      restFor: (m: Market) => this.state.rest(m),
       archiveBaseUrl: config.data.api.archive_url,
       ...(this.state.fetch ? { fetch: this.state.fetch } : {}),
       log: (level, message) => logger.log(level, message),

@@ -34,8 +34,10 @@ export const HELP: Record<string, CommandHelp> = {
       ['--symbols A,B', 'symbols to download, comma-separated (e.g. BTCUSDC,ETHUSDC)'],
       [
         '--top N',
-        `the N most traded (or largest, with a market-cap source) USDC pairs, 1-${SELECTION.maxTop}`,
+        `the N most traded (or largest, with a market-cap source) USDC pairs (futures: USDT or USD perpetuals), 1-${SELECTION.maxTop}`,
       ],
+      ['--market M', 'spot (default), um (USD-M futures) or cm (COIN-M futures)'],
+      ['--kind K', 'klines (trade price, default), mark, index (by pair) or premium'],
       ['--group NAME', 'a built-in group (L1, DeFi, L2, Stable) or one from [groups]'],
       ['--start ISO', 'first candle, UTC (2024-01-31 or 2024-01-31T12:00Z); required'],
       ['--end ISO', 'end of the window, UTC, exclusive (default: the last closed minute)'],
@@ -44,7 +46,10 @@ export const HELP: Record<string, CommandHelp> = {
         `timeframes to derive (default [data.processing] default_intervals; ${INTERVALS})`,
       ],
       ['--source MODE', 'auto (archive for whole months/days, REST for the rest), rest or archive'],
-      ['--base-url URL', 'Binance REST base URL (default [data.api] base_url)'],
+      [
+        '--base-url URL',
+        "the market's REST base URL (default [data.api] base_url, um_base_url or cm_base_url)",
+      ],
       ['--archive-url URL', 'Binance archive base URL (default [data.api] archive_url)'],
       ['--concurrency N', 'symbols downloaded at once, 1-32 (default [data.api] concurrency)'],
       ['--dry-run', 'print the plan (requests, weight, archive files, time) and download nothing'],
@@ -57,28 +62,38 @@ export const HELP: Record<string, CommandHelp> = {
       'Imports Binance kline files: archive zips, CSV or JSON (.gz too); a .CHECKSUM beside a file is verified.',
     options: [
       ['--symbol S', 'the symbol, when the file name does not say it'],
+      ['--market M', 'spot, um or cm (default: what the file shows; futures files go to um or cm)'],
+      ['--kind K', 'klines, mark, index or premium (default: what the path shows, else klines)'],
       ['--intervals LIST', `timeframes to derive after the import (${INTERVALS})`],
     ],
   },
   resample: {
-    synopsis: 'threadx resample --symbol S [--intervals LIST]',
+    synopsis: 'threadx resample --symbol S [--market M] [--kind K] [--intervals LIST]',
     summary: 'Derives timeframes from the 1m truth already in the bank.',
     options: [
       ['--symbol S', 'the symbol; required'],
+      ['--market M', 'spot (default), um (USD-M futures) or cm (COIN-M futures)'],
+      ['--kind K', 'klines (trade price, default), mark, index (by pair) or premium'],
       ['--intervals LIST', `timeframes to derive (default: all of ${INTERVALS})`],
     ],
   },
   list: {
-    synopsis: 'threadx list',
+    synopsis: 'threadx list [--market M] [--kind K]',
     summary:
-      'Lists the datasets in the bank: rows, first and last candle, gaps, filled candles, files.',
-    options: [],
+      'Lists the datasets in the bank: market, kind, rows, first and last candle, gaps, filled candles, files.',
+    options: [
+      ['--market M', 'only this market: spot, um or cm'],
+      ['--kind K', 'only this kline kind: klines, mark, index or premium'],
+    ],
   },
   verify: {
-    synopsis: 'threadx verify',
+    synopsis: 'threadx verify [--market M] [--kind K]',
     summary:
       'Recomputes every checksum and re-validates every file: changed, corrupt, missing, unregistered. Exit 1 when it finds a problem.',
-    options: [],
+    options: [
+      ['--market M', "only this market's datasets (and no scan for unregistered files)"],
+      ['--kind K', 'only this kline kind'],
+    ],
   },
   check: {
     synopsis: 'threadx check --symbol S [--intervals LIST]',
@@ -86,6 +101,8 @@ export const HELP: Record<string, CommandHelp> = {
       'Re-derives stored timeframes from 1m and lists every difference. Exit 1 when one differs.',
     options: [
       ['--symbol S', 'the symbol; required'],
+      ['--market M', 'spot (default), um (USD-M futures) or cm (COIN-M futures)'],
+      ['--kind K', 'klines (trade price, default), mark, index (by pair) or premium'],
       ['--intervals LIST', 'timeframes to check (default: every derived one stored)'],
     ],
   },
@@ -95,18 +112,22 @@ export const HELP: Record<string, CommandHelp> = {
       'Re-fetches corrupt or missing 1m months for exactly their ranges, rebuilds damaged derived files and indicator caches from 1m (no network), never rewrites a sound file, then verifies. Exit 1 when something could not be repaired.',
     options: [
       ['--symbol S', 'a symbol to repair (repeat, or comma-separate; default: every damaged one)'],
-      ['--base-url URL', 'Binance REST base URL (default [data.api] base_url)'],
+      ['--market M', "the symbols' market (alone: every series of that market)"],
+      ['--kind K', "the symbols' kline kind"],
+      ['--base-url URL', "the market's REST base URL (default [data.api] base_url, ...)"],
       ['--archive-url URL', 'Binance archive base URL (default [data.api] archive_url)'],
       ['--join', 'run the repair in the daemon that serves this bank (it holds the bank)'],
     ],
   },
   export: {
     synopsis:
-      'threadx export --symbol S --interval I --out F.csv|F.xlsx|F.parquet [--format csv|xlsx|parquet] [--start ISO] [--end ISO] [--indicators LIST]',
+      'threadx export --symbol S --interval I --out F.csv|F.xlsx|F.parquet [--format csv|xlsx|parquet] [--market M] [--kind K] [--start ISO] [--end ISO] [--indicators LIST]',
     summary:
-      'Writes a dataset as CSV (ISO-8601 UTC times), an Excel workbook (UTC dates, frozen header) or Parquet, optionally with indicator columns. More rows than one Excel sheet holds are refused, never truncated.',
+      'Writes a dataset as CSV (ISO-8601 UTC times), an Excel workbook (UTC dates, frozen header) or Parquet, optionally with indicator columns; with --kind funding, a futures perpetual\'s funding history as CSV. More rows than one Excel sheet holds are refused, never truncated.',
     options: [
       ['--symbol S', 'the symbol; required'],
+      ['--market M', 'spot (default), um (USD-M futures) or cm (COIN-M futures)'],
+      ['--kind K', 'klines (trade price, default), mark, index (by pair) or premium'],
       ['--interval I', 'the timeframe (1m or a derived one); required'],
       ['--out FILE', 'the file to write, ending .csv, .xlsx or .parquet; required'],
       ['--format F', 'csv, xlsx or parquet (default: from the --out extension)'],
@@ -133,6 +154,8 @@ export const HELP: Record<string, CommandHelp> = {
     options: [
       ['--symbols A,B', 'symbols, comma-separated'],
       ['--group NAME', 'a built-in group or one from [groups]'],
+      ['--market M', 'spot (default), um (USD-M futures) or cm (COIN-M futures)'],
+      ['--kind K', 'klines (trade price, default), mark, index (by pair) or premium'],
       ['--intervals LIST', 'timeframes (default [data.processing] default_intervals)'],
       ['--indicators LIST', 'any of sma,ema,rsi,macd,bbands,atr (default: all)'],
       ['--params LIST', 'parameters, e.g. rsi.period=21,bbands.k=2.5'],

@@ -11,6 +11,7 @@ import {
 import { groupSymbols } from '../app/symbols.ts';
 import { type CliCommand, EXIT, UsageError, type CommandContext } from './context.ts';
 import { Progress, table } from './format.ts';
+import { SERIES_OPTIONS, bankKey } from './series.ts';
 
 /** The per-item table, then the counts, then "Updated N indicator(s)" as the last line. */
 export function printIndicatorSummary(ctx: CommandContext, s: IndicatorBatchSummary): void {
@@ -72,6 +73,7 @@ export const indicatorsCommand: CliCommand = {
   usage: 'indicators',
   summary: `(--symbols A,B | --group NAME) [--intervals 1h,4h] [--indicators ${INDICATOR_NAMES.join(',')}] [--params rsi.period=21,bbands.k=2.5] [--no-derive]: compute and cache indicators`,
   options: {
+    ...SERIES_OPTIONS,
     symbols: { type: 'string' },
     group: { type: 'string' },
     indicators: { type: 'string' },
@@ -94,7 +96,8 @@ export const indicatorsCommand: CliCommand = {
     if (choices.length === 0) throw new UsageError('The option --indicators lists no indicator.');
     // Fail on bad parameters before opening the bank.
     resolveIndicators(choices);
-    const list = symbols ?? groupSymbols(ctx.config, group!);
+    // --market/--kind: the indicators of that series of each symbol (any kline kind).
+    const list = (symbols ?? groupSymbols(ctx.config, group!)).map((s) => bankKey(values, s));
     const bank = await ctx.openBank();
     const summary = (await runBatch(ctx, (opts) =>
       updateIndicators(

@@ -17,6 +17,8 @@ import { startReplayServer } from '../replay/server.ts';
 import { type CliCommand, EXIT, UsageError, type CommandContext, joinRefusals } from './context.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import { iso, Progress, table } from './format.ts';
+import { SERIES_OPTIONS, seriesFlags } from './series.ts';
+import { ingestFunding } from '../app/ingest.ts';
 
 function requestFrom(values: Record<string, unknown>, config: Config): IngestRequest {
   const symbols =
@@ -67,6 +69,7 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
     throw new UsageError(
       `The option --source must be auto, rest or archive, not ${JSON.stringify(source)}.`,
     );
+  const { market, kind } = seriesFlags(values);
   const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : undefined;
   if (
     concurrency !== undefined &&
@@ -85,6 +88,8 @@ function requestFrom(values: Record<string, unknown>, config: Config): IngestReq
     end,
     source: source as SourceMode,
     concurrency,
+    ...(market !== 'spot' ? { market } : {}),
+    ...(kind !== 'klines' ? { kind } : {}),
   };
 }
 
@@ -168,10 +173,15 @@ async function ingest(
   archiveUrl: string | undefined,
   dryRun: boolean,
 ): Promise<number> {
-  const deps = ingestDepsFor(bank, ctx.config, {
-    ...(baseUrl ? { baseUrl } : {}),
-    ...(archiveUrl ? { archiveUrl } : {}),
-  });
+  const deps = ingestDepsFor(
+    bank,
+    ctx.config,
+    {
+      ...(baseUrl ? { baseUrl } : {}),
+      ...(archiveUrl ? { archiveUrl } : {}),
+    },
+    req.market ?? 'spot',
+  );
   const ac = new AbortController();
   const onSigint = (): void => {
     ctx.err('\ninterrupted: saving what was fetched (Ctrl-C again to quit now)');
@@ -214,8 +224,9 @@ export const ingestCommand: CliCommand = {
   name: 'ingest',
   usage: 'ingest',
   summary:
-    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N] [--join]',
+    '(--symbols A,B | --top N | --group NAME) --start ISO [--end ISO] [--market spot|um|cm] [--kind klines|mark|index] [--intervals 1h,4h,1d] [--source auto|rest|archive] [--base-url URL] [--archive-url URL] [--dry-run] [--concurrency N] [--join]',
   options: {
+    ...SERIES_OPTIONS,
     symbols: { type: 'string' },
     top: { type: 'string' },
     group: { type: 'string' },
@@ -227,6 +238,7 @@ export const ingestCommand: CliCommand = {
     join: { type: 'boolean', default: false },
   },
   async run(ctx, values) {
+    if (seriesFlags(values).funding) return ingestFundingCommand(ctx, values);
     const req = requestFrom(values, ctx.config);
     if (values.join) return ingestThroughDaemon(ctx, req, values);
     const bank = await ctx.openBank(values['dry-run'] ? 'read' : 'write');
@@ -241,6 +253,49 @@ export const ingestCommand: CliCommand = {
   },
 };
 
+/** `ingest --market um|cm --kind funding --symbols A,B --start ISO`: funding-rate histories. */
+async function ingestFundingCommand(
+  ctx: CommandContext,
+  values: Record<string, unknown>,
+): Promise<number> {
+  const req = requestFrom(values, ctx.config);
+  if (!req.symbols)
+    throw new UsageError('--kind funding takes --symbols A,B (perpetual contracts).');
+  if (values.join)
+    throw new ThreadxError(
+      'BAD_INPUT',
+      'ingest --join does not fetch funding rates.',
+      'Run it without --join.',
+    );
+  const bank = await ctx.openBank(values['dry-run'] ? 'read' : 'write');
+  const baseUrl = values['base-url'] as string | undefined;
+  const deps = ingestDepsFor(bank, ctx.config, baseUrl ? { baseUrl } : {}, req.market ?? 'spot');
+  const end = req.end ?? (await deps.rest.serverTime());
+  const { results, skipped } = await ingestFunding(deps, {
+    symbols: req.symbols,
+    start: req.start,
+    end,
+  });
+  const failed = results.filter((r) => !r.ok).length + skipped.length;
+  if (ctx.json) ctx.out(JSON.stringify({ ok: failed === 0, results, skipped }));
+  else {
+    ctx.out(
+      table(
+        ['symbol', 'status', 'new events', 'events', 'requests'],
+        results.map((r) => [
+          r.symbol,
+          r.ok ? 'ok' : `error: ${r.error?.message}`,
+          r.added,
+          r.total,
+          r.requests,
+        ]),
+      ),
+    );
+    for (const k of skipped) ctx.out(`not downloaded ${k.symbol}: ${k.reason ?? k.status}`);
+  }
+  return failed ? EXIT.problems : EXIT.ok;
+}
+
 /**
  * `ingest --join`: the bank's one writer is the daemon serving it, so the ingest runs there
  * (`ingest/run` over its socket or port), as the VS Code extension does.
@@ -253,6 +308,12 @@ async function ingestThroughDaemon(
   if (values['base-url'] !== undefined || values['archive-url'] !== undefined)
     throw joinRefusals.overrides();
   if (!ctx.joinIngest) throw joinRefusals.noProgram();
+  if (req.market !== undefined || req.kind !== undefined)
+    throw new ThreadxError(
+      'BAD_INPUT',
+      'ingest --join runs spot trade klines only: the daemon protocol does not name a market yet.',
+      'Stop the daemon (close the VS Code window of this bank) and run the ingest without --join.',
+    );
   const joined = await ctx.joinIngest(ctx.dataDir, {
     ...(req.symbols ? { symbols: req.symbols } : {}),
     ...(req.top !== undefined ? { top: req.top } : {}),

@@ -13,6 +13,7 @@ import {
 import { integrityText } from '../../schemas/registry.ts';
 import {
   checkDerived,
+  exportFunding,
   importFiles,
   loadConfig,
   openBank,
@@ -34,6 +35,8 @@ import { table, iso, Progress } from './format.ts';
 import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
 import { COMMANDS } from './commands.ts';
 import { commandHelp, shortSummary } from './help.ts';
+import { SERIES_OPTIONS, bankKey, seriesFlags } from './series.ts';
+import { parseSeriesKey } from '../../schemas/markets.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 
 const COMMON: ParseArgsConfig['options'] = {
@@ -282,6 +285,7 @@ async function run(
           params: { type: 'string' },
         }
       : {}),
+    ...SERIES_OPTIONS,
     ...(extra?.options ?? {}),
   };
   let parsed;
@@ -303,9 +307,9 @@ async function run(
     case 'resample':
       return cmdResample(ctx, values);
     case 'list':
-      return cmdList(ctx);
+      return cmdList(ctx, values);
     case 'verify':
-      return cmdVerify(ctx);
+      return cmdVerify(ctx, values);
     case 'export':
       return cmdExport(ctx, values);
     case 'validate':
@@ -345,10 +349,13 @@ async function cmdImport(
       'Check the paths, then run the command again.',
       { files: absent },
     );
+  const flags = seriesFlags(values);
   const bank = await ctx.openBank();
   const intervals = values.intervals ? parseIntervals(values.intervals as string) : [];
   const progress = new Progress(!ctx.json);
   const summary = await importFiles(bank, files, {
+    ...(values.market !== undefined ? { market: flags.market } : {}),
+    ...(values.kind !== undefined ? { kind: flags.kind } : {}),
     symbol: values.symbol as string | undefined,
     intervals,
     onFile: (item, i, n) => progress.update(`importing ${i + 1}/${n} ${path.basename(item.file)}`),
@@ -381,7 +388,7 @@ async function cmdImport(
 }
 
 async function cmdResample(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
-  const symbol = parseSymbol(need(values, 'symbol'));
+  const symbol = bankKey(values, need(values, 'symbol'));
   const intervals: Interval[] = values.intervals
     ? parseIntervals(values.intervals as string)
     : [...DERIVED_INTERVALS];
@@ -398,10 +405,17 @@ async function cmdResample(ctx: CommandContext, values: Record<string, unknown>)
   return EXIT.ok;
 }
 
-async function cmdList(ctx: CommandContext): Promise<number> {
+async function cmdList(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
+  const flags = seriesFlags(values);
   const bank = await ctx.openBank('read');
-  // Each file is looked at on disk: "verified" means verified, and unchanged since.
-  const list = await listBank(bank);
+  // Each file is looked at on disk: "verified" means verified, and unchanged since. With --market
+  // or --kind, only that market's (and kind's) datasets.
+  const list = (await listBank(bank)).filter(
+    ({ entry }) =>
+      !flags.given ||
+      ((entry.market ?? 'spot') === flags.market &&
+        (values.kind === undefined || (entry.klineKind ?? 'klines') === flags.kind)),
+  );
   if (ctx.json) {
     // One line of JSON, written in pieces: 200,000 datasets make a string of hundreds of MB.
     const parts: string[] = [];
@@ -421,15 +435,31 @@ async function cmdList(ctx: CommandContext): Promise<number> {
   }
   if (list.length === 0) {
     ctx.out(
-      `The bank at ${ctx.dataDir} is empty. Import files with "threadx import" or download with "threadx ingest".`,
+      flags.given
+        ? `The bank at ${ctx.dataDir} holds no ${flags.market} ${values.kind === undefined ? '' : `${flags.kind} `}datasets.`
+        : `The bank at ${ctx.dataDir} is empty. Import files with "threadx import" or download with "threadx ingest".`,
     );
     return EXIT.ok;
   }
   ctx.out(
     table(
-      ['dataset', 'rows', 'first', 'last', 'gaps', 'filled', 'files', 'pending', 'integrity'],
+      [
+        'dataset',
+        'market',
+        'kind',
+        'rows',
+        'first',
+        'last',
+        'gaps',
+        'filled',
+        'files',
+        'pending',
+        'integrity',
+      ],
       list.map(({ entry: d, integrity }) => [
         d.id,
+        d.market ?? 'spot',
+        d.klineKind ?? 'klines',
         d.rows,
         iso(d.first),
         iso(d.last),
@@ -444,7 +474,8 @@ async function cmdList(ctx: CommandContext): Promise<number> {
   return EXIT.ok;
 }
 
-async function cmdVerify(ctx: CommandContext): Promise<number> {
+async function cmdVerify(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
+  const flags = seriesFlags(values);
   // Verify records each file's finding in the registry: it writes, so it holds the bank's lock.
   // While another writer (the extension's daemon) holds it, verify still checks every file and
   // reports, but records nothing: the daemon's registry stays its own. On a bank that cannot be
@@ -466,7 +497,22 @@ async function cmdVerify(ctx: CommandContext): Promise<number> {
     );
   }
   const progress = new Progress(!ctx.json);
+  // With --market (and --kind), the datasets of that series only.
+  const only = flags.given
+    ? [
+        ...new Set(
+          Object.values(bank.registry().datasets)
+            .filter(
+              (d) =>
+                (d.market ?? 'spot') === flags.market &&
+                (values.kind === undefined || (d.klineKind ?? 'klines') === flags.kind),
+            )
+            .map((d) => d.symbol),
+        ),
+      ]
+    : undefined;
   const issues = await bank.verify({
+    ...(only ? { symbols: only } : {}),
     record,
     onProgress: (d, n) => progress.update(`verifying ${d}/${n}`),
   });
@@ -488,15 +534,31 @@ async function cmdVerify(ctx: CommandContext): Promise<number> {
       const symbols = [
         ...new Set(bad.map((i) => i.dataset?.split('/')[0]).filter((x): x is string => !!x)),
       ];
-      if (symbols.length)
-        ctx.out(`Fix: threadx repair ${symbols.map((x) => `--symbol ${x}`).join(' ')}`);
+      if (symbols.length) ctx.out(`Fix: threadx repair ${symbols.map(repairArgs).join(' ')}`);
     }
   }
   return bad.length ? EXIT.problems : EXIT.ok;
 }
 
+/** The repair options naming a series by its bank key: `--symbol S [--market M --kind K]`. */
+function repairArgs(key: string): string {
+  const s = parseSeriesKey(key);
+  if (!s || s.market === 'spot') return `--symbol ${key}`;
+  return `--symbol ${s.symbol} --market ${s.market}${s.kind === 'klines' ? '' : ` --kind ${s.kind}`}`;
+}
+
 async function cmdExport(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
-  const symbol = parseSymbol(need(values, 'symbol'));
+  const flags = seriesFlags(values);
+  if (flags.funding && flags.market !== 'spot') {
+    const symbol = parseSymbol(need(values, 'symbol'));
+    const out = path.resolve(need(values, 'out'));
+    const bank = await ctx.openBank('read');
+    const n = await exportFunding(bank, { market: flags.market, symbol, out });
+    if (ctx.json) ctx.out(JSON.stringify({ ok: true, rows: n, out }));
+    else ctx.out(`wrote ${n} funding event(s) of ${symbol} (${flags.market}) to ${out}`);
+    return EXIT.ok;
+  }
+  const symbol = bankKey(values, need(values, 'symbol'));
   const interval = IntervalSchema.parse(need(values, 'interval'));
   const out = path.resolve(need(values, 'out'));
   const format = exportFormat(values.format, out);
@@ -588,7 +650,7 @@ async function cmdValidate(
 }
 
 async function cmdCheck(ctx: CommandContext, values: Record<string, unknown>): Promise<number> {
-  const symbol = parseSymbol(need(values, 'symbol'));
+  const symbol = bankKey(values, need(values, 'symbol'));
   const bank = await ctx.openBank('read');
   if (!bank.get(symbol, '1m'))
     throw new ThreadxError(

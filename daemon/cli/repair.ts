@@ -9,6 +9,7 @@ import { ingestDepsFor } from '../app/bank.ts';
 import { repairSymbols, type RepairSummary } from '../app/repair.ts';
 import { type CliCommand, EXIT, type CommandContext, joinRefusals } from './context.ts';
 import { iso, Progress, table } from './format.ts';
+import { SERIES_OPTIONS, bankKey, seriesFlags } from './series.ts';
 
 function printRepair(ctx: CommandContext, s: RepairSummary): void {
   ctx.out(
@@ -80,17 +81,40 @@ export const repairCommand: CliCommand = {
   summary:
     '[--symbol S ...] [--join] re-fetch corrupt or missing 1m months, rebuild damaged derived files and indicator caches, verify',
   options: {
+    ...SERIES_OPTIONS,
     symbol: { type: 'string', multiple: true },
     'base-url': { type: 'string' },
     'archive-url': { type: 'string' },
     join: { type: 'boolean', default: false },
   },
   async run(ctx, values) {
-    const symbols = ((values.symbol as string[] | undefined) ?? []).flatMap((s) => s.split(','));
+    const flags = seriesFlags(values);
+    const named = ((values.symbol as string[] | undefined) ?? []).flatMap((s) => s.split(','));
+    // --market/--kind name the series of each --symbol; alone, every series of that market.
+    let symbols = named.map((s) => bankKey(values, s));
+    if (values.join && flags.given)
+      throw new ThreadxError(
+        'BAD_INPUT',
+        'repair --join repairs spot series only: the daemon protocol does not name a market yet.',
+        'Stop the daemon and run the repair without --join.',
+      );
     if (values.join) return repairThroughDaemon(ctx, symbols, values);
     const bank = await ctx.openBank().catch((e: unknown) => {
       throw lockedByDaemon(e, symbols);
     });
+    if (symbols.length === 0 && flags.given)
+      symbols = [
+        ...new Set(
+          bank
+            .list()
+            .filter(
+              (d) =>
+                (d.market ?? 'spot') === flags.market &&
+                (values.kind === undefined || (d.klineKind ?? 'klines') === flags.kind),
+            )
+            .map((d) => d.symbol),
+        ),
+      ];
     const progress = new Progress(!ctx.json);
     const ac = new AbortController();
     const onSigint = (): void => ac.abort();
@@ -99,10 +123,15 @@ export const repairCommand: CliCommand = {
       const baseUrl = values['base-url'] as string | undefined;
       const archiveUrl = values['archive-url'] as string | undefined;
       const summary = await repairSymbols(
-        ingestDepsFor(bank, ctx.config, {
-          ...(baseUrl ? { baseUrl } : {}),
-          ...(archiveUrl ? { archiveUrl } : {}),
-        }),
+        ingestDepsFor(
+          bank,
+          ctx.config,
+          {
+            ...(baseUrl ? { baseUrl } : {}),
+            ...(archiveUrl ? { archiveUrl } : {}),
+          },
+          flags.market,
+        ),
         symbols.length ? symbols : undefined,
         { signal: ac.signal, onProgress: (sym, m) => progress.update(`${sym}: ${m}`) },
       );

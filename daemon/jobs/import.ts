@@ -3,8 +3,21 @@ import { parseSymbol } from '../../schemas/common.ts';
 import { DAY_MS, DERIVED_INTERVALS, type Interval } from '../../schemas/intervals.ts';
 import { refreshStaleIndicators } from './indicators.ts';
 import type { Bank, WriteResult, DeriveResult } from '../store/bank.ts';
-import { ImportError, type KlineFile, parseArchiveName, readKlineFile } from '../store/importer.ts';
+import {
+  ImportError,
+  type KlineFile,
+  futuresSeriesOf,
+  parseArchiveName,
+  readKlineFile,
+} from '../store/importer.ts';
 import { monthsOf } from '../store/writes.ts';
+import {
+  type KlineKind,
+  type Market,
+  MARKET_NAMES,
+  kindsOf,
+  seriesKey,
+} from '../../schemas/markets.ts';
 import { subtractRanges } from '../engine/gaps.ts';
 import { knownMinutes } from '../engine/resample.ts';
 import { type Candles, concatCandles } from '../../schemas/candles.ts';
@@ -12,7 +25,10 @@ import { validateCandles, describeViolations } from '../engine/validate.ts';
 
 export interface ImportItem {
   file: string;
+  /** The series' bank key the file went to (the symbol for spot trade klines). */
   symbol: string | null;
+  /** The market and kline kind the file was stored as. */
+  series?: { market: Market; kind: KlineKind };
   ok: boolean;
   rows: number;
   checksum: 'verified' | 'absent' | 'failed';
@@ -59,6 +75,10 @@ export async function importFiles(
   files: readonly string[],
   opts: {
     symbol?: string;
+    /** The market to store into; by default the one the file shows (futures: its path, symbol). */
+    market?: Market;
+    /** The kline kind; by default the one the file's path shows, else trade klines. */
+    kind?: KlineKind;
     intervals?: readonly Interval[];
     onFile?: (item: ImportItem, i: number, n: number) => void;
   } = {},
@@ -140,22 +160,33 @@ export async function importFiles(
     try {
       const kf = await readAt(i);
       item.checksum = kf.checksum;
-      const symbol = opts.symbol ? parseSymbol(opts.symbol) : kf.symbol;
-      if (!symbol)
+      const exchangeSymbol = opts.symbol ? parseSymbol(opts.symbol) : kf.symbol;
+      if (!exchangeSymbol)
         throw new ImportError(
           `${path.basename(file)}: cannot tell the symbol from the file name; pass --symbol`,
         );
-      item.symbol = symbol;
       item.detectedInterval = kf.detectedInterval;
       item.market = kf.market;
       const name = path.basename(file);
       // Refused before anything is written: the bank is unchanged.
-      if (kf.market === 'futures') {
+      if (kf.market === 'futures' && opts.market === 'spot') {
         item.code = 'WRONG_MARKET';
         throw new ImportError(
-          `${name} is a futures kline file (${kf.marketReason ?? 'futures'}): the bank holds spot markets only, so nothing was imported. Import the spot file (data.binance.vision/data/spot/...) instead.`,
+          `${name} is a futures kline file (${kf.marketReason ?? 'futures'}), and --market spot was given, so nothing was imported. Leave --market out (or give --market um or cm) to store it in its futures market, or import the spot file (data.binance.vision/data/spot/...).`,
         );
       }
+      const shown = kf.market === 'futures' ? futuresSeriesOf(file, exchangeSymbol) : undefined;
+      const market: Market = opts.market ?? shown?.market ?? 'spot';
+      const kind: KlineKind = opts.kind ?? shown?.kind ?? 'klines';
+      if (!kindsOf(market).includes(kind)) {
+        item.code = 'WRONG_MARKET';
+        throw new ImportError(
+          `${name}: ${MARKET_NAMES[market]} has no ${kind} klines, so nothing was imported; give --market um or --market cm.`,
+        );
+      }
+      const symbol = seriesKey({ market, kind, symbol: exchangeSymbol });
+      item.symbol = symbol;
+      item.series = { market, kind };
       if (kf.detectedInterval === null && kf.candles.length >= 2) {
         // Open times that fit no interval (1s klines, irregular rows) are not 1m klines.
         let step = Infinity;

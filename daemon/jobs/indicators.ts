@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import type { Candles } from '../../schemas/candles.ts';
 import type { Config } from '../../schemas/config.ts';
 import type { Interval } from '../../schemas/intervals.ts';
-import { parseSymbol } from '../../schemas/common.ts';
+import { parseBankKey as parseSymbol } from '../../schemas/common.ts';
 import {
   type IndicatorName,
   type IndicatorParamIssue,

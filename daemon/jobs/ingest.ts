@@ -1,4 +1,13 @@
-import { KLINES, estimateSeconds } from '../../schemas/contracts.ts';
+import { estimateSeconds } from '../../schemas/contracts.ts';
+import {
+  type KlineKind,
+  type Market,
+  MARKET_NAMES,
+  kindsOf,
+  klinesPage,
+  klinesWeight,
+  seriesKey,
+} from '../../schemas/markets.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import pLimit from 'p-limit';
 import type { Candles } from '../../schemas/candles.ts';
@@ -44,12 +53,19 @@ export interface IngestRequest {
   source?: SourceMode;
   concurrency?: number;
   quote?: string;
+  /** The market (default spot); `deps.rest` must be that market's client. */
+  market?: Market;
+  /** The kline kind (default trade klines); index klines are asked for by pair. */
+  kind?: KlineKind;
 }
 
 export interface IngestDeps {
   bank: Bank;
   config: Config;
+  /** The exchange client of the market being ingested. */
   rest: BinanceRestClient;
+  /** Another market's client (repair of a bank holding several markets). */
+  restFor?: (market: Market) => BinanceRestClient;
   archiveBaseUrl?: string;
   fetch?: typeof fetch;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string) => void;
@@ -66,7 +82,10 @@ export interface FetchStep {
 }
 
 export interface SymbolPlan {
+  /** The series' bank key (`seriesKey`): the symbol for spot trade klines. */
   symbol: string;
+  /** The symbol (or pair) the exchange is asked about, when it differs from `symbol`. */
+  exchangeSymbol?: string;
   missing: Range[];
   minutes: number;
   steps: FetchStep[];
@@ -124,12 +143,10 @@ export interface IngestProgress {
   symbolRequestsTotal?: number;
 }
 
-const KLINES_WEIGHT = KLINES.weight;
-const PAGE = KLINES.page;
 /** Ranges shorter than a day go to REST even in auto mode: one request beats a day's archive. */
 const ARCHIVE_MIN_MS = DAY_MS;
-/** REST chunk length (20 pages) and how many chunks of one symbol are fetched at once. */
-const REST_CHUNK_MS = 20 * PAGE * MINUTE_MS;
+/** REST chunk length (20 pages of the market) and how many chunks of one symbol run at once. */
+const CHUNK_PAGES = 20;
 const CHUNKS_IN_PARALLEL = 3;
 /** Candles buffered before a write, so an interruption loses at most this much work. */
 const FLUSH_ROWS = 20_000;
@@ -177,7 +194,11 @@ async function universe(
     };
   }
   const list = req.group ? groupSymbols(deps.config, req.group) : req.symbols!;
-  return { statuses: await resolveSymbols(deps.rest, [...new Set(list)], signal) };
+  return {
+    statuses: await resolveSymbols(deps.rest, [...new Set(list)], signal, {
+      byPair: req.kind === 'index',
+    }),
+  };
 }
 
 function planSymbol(
@@ -186,10 +207,49 @@ function planSymbol(
   window: Range,
   mode: SourceMode,
   now: number,
+  req: IngestRequest,
 ): SymbolPlan {
-  const entry = deps.bank.get(symbol, '1m');
-  const skip = mergeRanges([...presentRanges(entry), ...deps.bank.confirmedEmpty(symbol)]);
-  return planRanges(symbol, subtractRanges([window], skip), mode, now, finalAfterMs(deps.config));
+  const market = req.market ?? 'spot';
+  const key = seriesKey({ market, kind: req.kind ?? 'klines', symbol });
+  const entry = deps.bank.get(key, '1m');
+  const skip = mergeRanges([...presentRanges(entry), ...deps.bank.confirmedEmpty(key)]);
+  const plan = planRanges(
+    key,
+    subtractRanges([window], skip),
+    mode,
+    now,
+    finalAfterMs(deps.config),
+    market,
+  );
+  return key === symbol ? plan : { ...plan, exchangeSymbol: symbol };
+}
+
+/**
+ * Refuses a series the market does not publish, a client of another market, and premium index
+ * klines (a signed spread, which the candle contract's positive prices cannot hold yet).
+ */
+function checkSeries(deps: IngestDeps, req: IngestRequest): void {
+  const market = req.market ?? 'spot';
+  const kind = req.kind ?? 'klines';
+  if (deps.rest.market !== market)
+    throw new IngestError(
+      'INVALID_PARAMS',
+      `the exchange client is for ${MARKET_NAMES[deps.rest.market]}, not ${MARKET_NAMES[market]}`,
+    );
+  if (!kindsOf(market).includes(kind))
+    throw new IngestError(
+      'INVALID_PARAMS',
+      `${MARKET_NAMES[market]} has no ${kind} klines`,
+      `Spot has trade klines only: pick --market um or --market cm for ${kind} klines.`,
+      { market, kind },
+    );
+  if (kind === 'premium')
+    throw new IngestError(
+      'INVALID_PARAMS',
+      'premium index klines are not stored yet: their prices are a signed spread, and the bank stores positive prices only',
+      'Ingest --kind klines, mark or index.',
+      { market, kind },
+    );
 }
 
 /** See `FINAL_AFTER_MS` in sources/rest.ts. */
@@ -208,11 +268,12 @@ export function planRanges(
   mode: SourceMode,
   now: number,
   finalAfter: number = FINAL_AFTER_MS,
+  market: Market = 'spot',
 ): SymbolPlan {
   const steps: FetchStep[] = [];
   for (const [start, end] of missing) {
     if (mode === 'rest' || (mode === 'auto' && end - start < ARCHIVE_MIN_MS)) {
-      steps.push(restStep(start, end, now, finalAfter));
+      steps.push(restStepOf(start, end, now, finalAfter, market));
       continue;
     }
     const p = planArchive(start, end, now);
@@ -226,7 +287,8 @@ export function planRanges(
         weight: 0,
       });
     }
-    if (p.rest && mode === 'auto') steps.push(restStep(p.rest.start, p.rest.end, now, finalAfter));
+    if (p.rest && mode === 'auto')
+      steps.push(restStepOf(p.rest.start, p.rest.end, now, finalAfter, market));
   }
   const minutes = missing.reduce((a, [s, e]) => a + (e - s) / MINUTE_MS, 0);
   return {
@@ -244,14 +306,16 @@ export function planRanges(
  * the row that proves a last minute too recent at `now` to be final by the clock. By default
  * (an archive period fetched over REST instead) the range is long closed.
  */
-function restStep(
+function restStepOf(
   start: number,
   end: number,
   now = Infinity,
   finalAfter = FINAL_AFTER_MS,
+  market: Market = 'spot',
 ): FetchStep {
-  const requests = requestsFor(start, end, now, finalAfter);
-  return { kind: 'rest', start, end, requests, weight: requests * KLINES_WEIGHT };
+  const page = klinesPage(market);
+  const requests = requestsFor(start, end, now, finalAfter, page);
+  return { kind: 'rest', start, end, requests, weight: requests * klinesWeight(market, page) };
 }
 
 /** What a job would download, computed from the registry alone: downloads nothing. */
@@ -261,6 +325,7 @@ export async function planIngest(
   signal?: AbortSignal,
 ): Promise<IngestPlan> {
   if (!(req.start >= 0)) throw new IngestError('INVALID_DATE', 'start must be a UTC time');
+  checkSeries(deps, req);
   const serverTime = await deps.rest.serverTime({ signal });
   const lastClosed = Math.floor(serverTime / MINUTE_MS) * MINUTE_MS;
   const start = Math.floor(req.start / MINUTE_MS) * MINUTE_MS;
@@ -283,7 +348,7 @@ export async function planIngest(
   const mode = req.source ?? 'auto';
   const symbols = statuses
     .filter((s) => s.ok)
-    .map((s) => planSymbol(deps, s.symbol, [start, end], mode, serverTime));
+    .map((s) => planSymbol(deps, s.symbol, [start, end], mode, serverTime, req));
   const requests = symbols.reduce((a, s) => a + s.requests, 0);
   const weight = symbols.reduce((a, s) => a + s.weight, 0);
   const archiveFiles = symbols.reduce(
@@ -446,7 +511,8 @@ async function ingestSymbol(
     if (buffered >= FLUSH_ROWS) await flush();
   };
   try {
-    await fetchSteps(deps, sp.symbol, sp.steps, {
+    await fetchSteps(deps, sp.exchangeSymbol ?? sp.symbol, sp.steps, {
+      kind: req.kind ?? 'klines',
       mode: req.source ?? 'auto',
       signal,
       route: opts.route,
@@ -542,14 +608,23 @@ export async function fetchSteps(
     countRequests: (n: number) => void;
     onData: (c: Candles, empty: Range[]) => Promise<void>;
     report: (message: string) => void;
+    /** The kline kind (default trade klines) of `deps.rest`'s market. */
+    kind?: KlineKind;
   },
 ): Promise<void> {
   const { signal, counts } = opts;
   const route = opts.route ?? new SourceRoute();
+  const market = deps.rest.market;
+  const kind = opts.kind ?? 'klines';
+  const restStep = (start: number, end: number): FetchStep =>
+    restStepOf(start, end, Infinity, FINAL_AFTER_MS, market);
+  const chunkMs = CHUNK_PAGES * deps.rest.pageRows * MINUTE_MS;
   const fromArchive = async (piece: ArchivePiece): Promise<void> => {
     opts.report(`archive ${piece.key}`);
     opts.countRequests(2);
     const file = await downloadArchive(symbol, piece, {
+      market,
+      klineKind: kind,
       baseUrl: deps.archiveBaseUrl,
       fetch: deps.fetch,
       signal,
@@ -602,7 +677,7 @@ export async function fetchSteps(
   for (const step of restSteps) {
     counts.rangesFetched++;
     for (let t = step.start; t < step.end;) {
-      let e = Math.min(step.end, t + REST_CHUNK_MS);
+      let e = Math.min(step.end, t + chunkMs);
       // A chunk never ends on a minute too recent to be final by the clock: only the row after
       // it would prove it, which is the next chunk's. The last chunk runs to the end instead.
       if (e < step.end && !settledByClock(e - MINUTE_MS, serverTime, finalAfter)) e = step.end;
@@ -616,6 +691,7 @@ export async function fetchSteps(
     chunks.map(([start, end]) =>
       inSymbol(() =>
         fetchRange1m(deps.rest, symbol, start, end, {
+          kind,
           signal,
           serverTime,
           finalAfterMs: finalAfter,

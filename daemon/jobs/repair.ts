@@ -8,7 +8,8 @@
  */
 import { MINUTE_MS } from '../../schemas/intervals.ts';
 import { type Candles, concatCandles } from '../../schemas/candles.ts';
-import { parseSymbol } from '../../schemas/common.ts';
+import { parseBankKey as parseSymbol } from '../../schemas/common.ts';
+import { parseSeriesKey } from '../../schemas/markets.ts';
 import type { FileEntry, Range, VerifyIssue } from '../../schemas/registry.ts';
 import { type ErrorCodeName, ThreadxError, isErrorCode } from '../../schemas/errors.ts';
 import { subtractRanges } from '../engine/gaps.ts';
@@ -174,6 +175,18 @@ async function refetch1m(
   /** Damaged months not swapped in yet: never read as a neighbour of the month being written. */
   const replace = new Set(bad.map((f) => f.path));
   let now: number | undefined;
+  // The series' own market: its client, its symbol (or pair) at the exchange, its kline kind.
+  const series = parseSeriesKey(symbol) ?? { market: 'spot', kind: 'klines', symbol };
+  const market: IngestDeps =
+    series.market === deps.rest.market
+      ? deps
+      : { ...deps, rest: deps.restFor?.(series.market) ?? deps.rest };
+  if (market.rest.market !== series.market)
+    throw new ThreadxError(
+      'INVALID_PARAMS',
+      `${symbol} is a ${series.market} series and this repair has no ${series.market} exchange client`,
+      `Run "threadx repair --symbol ${series.symbol} --market ${series.market}".`,
+    );
   for (const f of bad) {
     if (f.first === null || f.last === null) continue;
     const range: Range = [f.first, f.last + MINUTE_MS];
@@ -184,14 +197,17 @@ async function refetch1m(
       `fetching ${new Date(range[0]).toISOString()} .. ${new Date(range[1]).toISOString()}`,
     );
     try {
-      now ??= await deps.rest.serverTime({ signal: opts.signal });
+      now ??= await market.rest.serverTime({ signal: opts.signal });
       const plan = planRanges(
         symbol,
         subtractRanges([range], bank.confirmedEmpty(symbol)),
         'auto',
         now,
+        undefined,
+        series.market,
       );
-      await fetchSteps(deps, symbol, plan.steps, {
+      await fetchSteps(market, series.symbol, plan.steps, {
+        kind: series.kind,
         mode: 'auto',
         signal: opts.signal,
         route,

@@ -69,14 +69,25 @@ export interface SymbolStatus {
   quote?: string;
 }
 
-/** Checks symbols against exchangeInfo: unknown or non-TRADING symbols come back with a reason. */
+/**
+ * Checks symbols against the market's exchangeInfo: unknown or non-TRADING symbols come back with
+ * a reason. With `byPair` (index klines), the names are futures pairs (`BTCUSD`), known when a
+ * trading contract has that pair.
+ */
 export async function resolveSymbols(
   rest: BinanceRestClient,
   symbols: readonly string[],
   signal?: AbortSignal,
+  opts: { byPair?: boolean } = {},
 ): Promise<SymbolStatus[]> {
   const info = await rest.exchangeInfo({ signal });
   const bySymbol = new Map(info.symbols.map((s) => [s.symbol, s]));
+  if (opts.byPair)
+    for (const s of info.symbols) {
+      const pair = typeof s.pair === 'string' ? s.pair : undefined;
+      if (pair && (!bySymbol.has(pair) || s.status === 'TRADING'))
+        bySymbol.set(pair, { ...s, symbol: pair });
+    }
   return symbols.map((raw) => {
     const symbol = parseSymbol(raw);
     const s = bySymbol.get(symbol);
@@ -126,11 +137,18 @@ export async function topSymbols(
   n: number,
   opts: { quote?: string; marketCapUrl?: string; fetch?: typeof fetch; signal?: AbortSignal } = {},
 ): Promise<TopResult> {
-  const quote = opts.quote ?? GROUP_QUOTE;
+  const market = rest.market;
+  const quote = opts.quote ?? (market === 'um' ? 'USDT' : market === 'cm' ? 'USD' : GROUP_QUOTE);
   const info = await rest.exchangeInfo({ signal: opts.signal });
+  // Spot: pairs open to spot trading. Futures: perpetual contracts (a top N of quarterly
+  // contracts would change with every delivery).
   const spot = (s: ExchangeSymbol): boolean =>
-    s.isSpotTradingAllowed !== false &&
-    (s.permissionSets?.some((p) => p.includes('SPOT')) ?? s.permissions?.includes('SPOT') ?? true);
+    market === 'spot'
+      ? s.isSpotTradingAllowed !== false &&
+        (s.permissionSets?.some((p) => p.includes('SPOT')) ??
+          s.permissions?.includes('SPOT') ??
+          true)
+      : s.contractType === 'PERPETUAL';
   // A pair whose base is its quote (`USDCUSDC`) trades nothing: never part of a top N.
   const pairs = info.symbols.filter(
     (s) =>

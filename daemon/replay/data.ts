@@ -1,7 +1,7 @@
 import { replayAssets } from '../paths.ts';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { strFromU8, unzipSync } from 'fflate';
+import { gunzipSync, strFromU8, unzipSync } from 'fflate';
 import { DAY_MS, MINUTE_MS } from '../../schemas/intervals.ts';
 import { gaussian, hash2, hashString, mulberry32 } from './rng.ts';
 
@@ -11,7 +11,9 @@ import { gaussian, hash2, hashString, mulberry32 } from './rng.ts';
  *
  * Recorded series (assets/replay/klines, see SOURCES.md there): the original data.binance.vision
  * spot 1m daily archives `<SYMBOL>-1m-<YYYY-MM-DD>.zip` (today ETHUSDT 2022-08-14 and 2022-08-15:
- * all 12 columns real, served byte for byte as Binance printed them).
+ * all 12 columns real, served byte for byte as Binance printed them); USD-M futures archives in
+ * assets/replay/futures/um (BTCUSDT 2022-09-05/06), served for the series
+ * `um:<SYMBOL>`.
  *
  * Synthetic series: a geometric random walk seeded by the symbol. Day-open log prices follow a
  * slowly mean-reverting walk; minutes inside a day follow a Brownian bridge between two day
@@ -75,11 +77,14 @@ function closeTimeOf(openTime: number): number {
 }
 
 function loadArchiveZip(file: string): Recorded {
-  const entries = unzipSync(readFileSync(file));
-  const text = strFromU8(Object.values(entries)[0]);
+  const bytes = readFileSync(file);
+  const text = file.endsWith('.gz')
+    ? strFromU8(gunzipSync(bytes))
+    : strFromU8(Object.values(unzipSync(bytes))[0]);
   const out: Kline[] = [];
   for (const line of text.split(/\r?\n/)) {
-    if (line.length === 0) continue;
+    // Futures archives open with a header row.
+    if (line.length === 0 || !/^\d/.test(line)) continue;
     const f = line.split(',');
     out.push([
       Number(f[0]),
@@ -104,12 +109,20 @@ function finish(rows: Kline[]): Recorded {
   return { times: rows.map((r) => r[0]), rows, first: rows[0][0], last: rows[rows.length - 1][0] };
 }
 
-/** The archive files shipped for `symbol`: `<SYMBOL>-1m-<date>.zip` in assets/replay/klines. */
+/**
+ * The archive files shipped for `symbol`: `<SYMBOL>-1m-<date>.zip` in assets/replay/klines, and
+ * for a futures series `um:<SYMBOL>` its `.zip` or `.csv.gz` files in assets/replay/futures/um.
+ */
 function archiveFiles(symbol: string): string[] {
-  const dir = path.join(replayAssets(), 'klines');
+  const colon = symbol.indexOf(':');
+  const dir =
+    colon < 0
+      ? path.join(replayAssets(), 'klines')
+      : path.join(replayAssets(), 'futures', symbol.slice(0, colon));
+  const name = symbol.slice(colon + 1);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((f) => f.startsWith(`${symbol}-1m-`) && f.endsWith('.zip'))
+    .filter((f) => f.startsWith(`${name}-1m-`) && (f.endsWith('.zip') || f.endsWith('.csv.gz')))
     .sort()
     .map((f) => path.join(dir, f));
 }

@@ -15,11 +15,23 @@ import { type FaultSpec, FaultPlan } from './faults.ts';
 import { WeightLimiter, windowUnit } from './limiter.ts';
 import { mulberry32 } from './rng.ts';
 import { buildUniverse, type SymbolConfig, type SymbolEntry, tickerEntry } from './universe.ts';
+import {
+  type FuturesMarket,
+  FuturesApiError,
+  buildContracts,
+  futuresArchiveCsv,
+  futuresArchiveRows,
+  futuresRoute,
+  futuresWeightOf,
+  parseFuturesArchivePath,
+} from './futures.ts';
+import type { LimiterStats } from './limiter.ts';
 
 /**
- * The replay exchange: a local HTTP server speaking Binance's spot REST protocol and the
- * data.binance.vision archive layout, over recorded and synthetic 1m data, with Binance's
- * weight limits and injectable faults. Binds 127.0.0.1 only.
+ * The replay exchange: a local HTTP server speaking Binance's spot (`/api`), USD-M (`/fapi`) and
+ * COIN-M (`/dapi`) REST protocols and the data.binance.vision archive layout (spot and futures),
+ * over recorded and synthetic 1m data, with Binance's weight limits (one budget per market) and
+ * injectable faults. Binds 127.0.0.1 only.
  */
 
 export interface ReplayOptions {
@@ -29,6 +41,8 @@ export interface ReplayOptions {
   now?: number | (() => number);
   /** REQUEST_WEIGHT limit per window (default 6000). */
   weightLimit?: number;
+  /** REQUEST_WEIGHT limit per window of each futures market (default 2400). */
+  futuresWeightLimit?: number;
   /** Window length in ms, a whole number of seconds (default 60 000). */
   windowMs?: number;
   /** Ban length after a 418 (default two windows, as Binance's first ban is 2 minutes). */
@@ -77,6 +91,8 @@ export interface ReplayStats {
   maxUsedWeight: number;
   /** Fault hits by kind. */
   faults: Record<string, number>;
+  /** Each futures market's own weight budget (the fields above are spot's). */
+  futures: Record<FuturesMarket, LimiterStats & { klineRequests: number }>;
 }
 
 export interface ReplayServer {
@@ -161,7 +177,34 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     rateClock,
   );
   const weightHeader = `X-MBX-USED-WEIGHT-${unit.num}${unit.letter}`;
+  const futuresLimiters: Record<FuturesMarket, WeightLimiter> = {
+    um: new WeightLimiter(
+      opts.futuresWeightLimit ?? 2400,
+      windowMs,
+      opts.banMs ?? 2 * windowMs,
+      rateClock,
+    ),
+    cm: new WeightLimiter(
+      opts.futuresWeightLimit ?? 2400,
+      windowMs,
+      opts.banMs ?? 2 * windowMs,
+      rateClock,
+    ),
+  };
   const universe = buildUniverse(opts.symbols, opts.onlySymbols);
+  const contracts: Record<FuturesMarket, ReturnType<typeof buildContracts>> = {
+    um: buildContracts(universe, 'um'),
+    cm: buildContracts(universe, 'cm'),
+  };
+  const futuresSeries = new SeriesStore(
+    (name) => {
+      const [m, s] = name.split(':');
+      return contracts[m as FuturesMarket]?.get(s)?.spec;
+    },
+    seed === 1 ? 0 : seed,
+    undefined,
+    opts.recorded,
+  );
   const series = new SeriesStore(
     (s) => universe.get(s)?.spec,
     seed === 1 ? 0 : seed,
@@ -201,14 +244,28 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     const half = latency() / 2;
     // The request reaches the exchange half a round trip after it was sent.
     if (half > 0) await delay(half);
+    if (path.startsWith('/data/futures/')) {
+      stats.archiveRequests++;
+      await answerFuturesArchive(path, res, half);
+      return;
+    }
     if (path.startsWith('/data/')) {
       stats.archiveRequests++;
       await answerArchive(path, res, half);
       return;
     }
-    const weight = weightOf(path, url.searchParams);
-    const verdict = limiter.charge(weight);
-    Object.assign(stats, limiter.stats);
+    const market: FuturesMarket | null = path.startsWith('/fapi/')
+      ? 'um'
+      : path.startsWith('/dapi/')
+        ? 'cm'
+        : null;
+    const lim = market ? futuresLimiters[market] : limiter;
+    const weight = market
+      ? futuresWeightOf(path, url.searchParams)
+      : weightOf(path, url.searchParams);
+    const verdict = lim.charge(weight);
+    if (market) Object.assign(stats.futures[market], lim.stats);
+    else Object.assign(stats, limiter.stats);
     const headers: Record<string, string> = {
       [weightHeader]: String(verdict.used),
       'Content-Type': 'application/json;charset=UTF-8',
@@ -222,7 +279,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     }
     if (verdict.kind === 'limited') {
       headers['Retry-After'] = String(verdict.retryAfterS);
-      const msg = `Too much request weight used; current limit is ${limiter.limit} request weight per ${unit.num} ${unit.interval}. Please use WebSocket Streams for live updates to avoid polling the API.`;
+      const msg = `Too much request weight used; current limit is ${lim.limit} request weight per ${unit.num} ${unit.interval}. Please use WebSocket Streams for live updates to avoid polling the API.`;
       return later(half, () => send(res, 429, { code: -1003, msg }, headers));
     }
     const symbolParam = url.searchParams.get('symbol') ?? undefined;
@@ -239,7 +296,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       // Counted in stats.faults.rateLimit (count429/count418 are the limiter's own).
       const status = transport.status ?? 429;
       headers['Retry-After'] = String(transport.retryAfter ?? 1);
-      headers[weightHeader] = String(limiter.limit + 1);
+      headers[weightHeader] = String(lim.limit + 1);
       const msg = 'Too much request weight used (injected).';
       return later(half, () => send(res, status, { code: -1003, msg }, headers));
     }
@@ -258,9 +315,21 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     let status = 200;
     let body: unknown;
     try {
-      body = route(path, url.searchParams);
+      if (market) {
+        body = futuresRoute(market, contracts[market], futuresSeries, path, url.searchParams, {
+          now: nowFn(),
+          serverTime: nowFn() + skew,
+          klineNow: nowFn() - lag,
+          weightLimit: lim.limit,
+          window: { interval: unit.interval, num: unit.num },
+        });
+        if (/Klines$|\/klines$/.test(path) && body !== undefined) {
+          stats.klineRequests++;
+          stats.futures[market].klineRequests++;
+        }
+      } else body = route(path, url.searchParams);
     } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
+      if (!(err instanceof ApiError) && !(err instanceof FuturesApiError)) throw err;
       status = err.status;
       body = { code: err.apiCode, msg: err.message };
     }
@@ -550,6 +619,64 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     });
   }
 
+  /** The futures archive tree: the same files and checksums, a header row, milliseconds. */
+  async function answerFuturesArchive(
+    path: string,
+    res: ServerResponse,
+    half: number,
+  ): Promise<void> {
+    const notFound = () =>
+      later(half, () => sendText(res, 404, noSuchKey(path), { 'Content-Type': 'application/xml' }));
+    const p = parseFuturesArchivePath(path);
+    if (!p) return notFound();
+    const fired = faults.draw(path, p.symbol, [
+      'http5xx',
+      'reset',
+      'hang',
+      ...(p.checksum ? [] : ['corruptArchive' as const]),
+    ]);
+    for (const f of fired) stats.faults[f.kind] = (stats.faults[f.kind] ?? 0) + 1;
+    if (fired.some((f) => f.kind === 'reset')) return void res.socket?.destroy();
+    if (fired.some((f) => f.kind === 'hang')) return;
+    const err = fired.find((f) => f.kind === 'http5xx');
+    if (err) return later(half, () => sendText(res, err.status ?? 503, 'Service Unavailable', {}));
+    const period = parsePeriod(p.period, p.key);
+    if (!period || period.end > nowFn() - (opts.archiveDelayMs ?? 0)) return notFound();
+    const zipName = `${p.symbol}-1m-${p.key}.zip`;
+    const cacheKey = path.replace(/\.CHECKSUM$/, '');
+    let entry = zips.get(cacheKey);
+    if (!entry) {
+      const rows = futuresArchiveRows(
+        p.market,
+        p.kind,
+        contracts[p.market],
+        futuresSeries,
+        p.symbol,
+        period.start,
+        period.end,
+      );
+      if (!rows || rows.length === 0) return notFound();
+      const zip = buildZip(zipName.replace(/\.zip$/, '.csv'), futuresArchiveCsv(rows));
+      entry = { zip, checksum: checksumText(zipName, zip) };
+      zips.set(cacheKey, entry);
+      if (zips.size > 32) zips.delete(zips.keys().next().value as string);
+    }
+    const e = entry;
+    if (p.checksum)
+      return later(half, () => sendText(res, 200, e.checksum, { 'Content-Type': 'text/plain' }));
+    // A corrupt download: the bytes differ from the checksummed ones.
+    const out = fired.some((f) => f.kind === 'corruptArchive')
+      ? Uint8Array.from(e.zip, (b, i) => (i === e.zip.length >> 1 ? b ^ 0xff : b))
+      : e.zip;
+    return later(half, () => {
+      res.writeHead(200, {
+        'Content-Type': 'application/zip',
+        'Content-Length': String(out.length),
+      });
+      res.end(out);
+    });
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
@@ -573,9 +700,13 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     resetStats() {
       Object.assign(stats, emptyStats());
       limiter.resetStats();
+      futuresLimiters.um.resetStats();
+      futuresLimiters.cm.resetStats();
     },
     resetLimits() {
       limiter.resetState();
+      futuresLimiters.um.resetState();
+      futuresLimiters.cm.resetState();
     },
     setFaults(f) {
       faults.set(f);
@@ -611,6 +742,10 @@ function emptyStats(): ReplayStats {
     count418: 0,
     maxUsedWeight: 0,
     faults: {},
+    futures: {
+      um: { totalWeight: 0, count429: 0, count418: 0, maxUsedWeight: 0, klineRequests: 0 },
+      cm: { totalWeight: 0, count429: 0, count418: 0, maxUsedWeight: 0, klineRequests: 0 },
+    },
   };
 }
 

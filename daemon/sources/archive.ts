@@ -16,6 +16,12 @@ import { strFromU8 } from 'fflate';
 import { type Candles, clipCandles, trimCandles } from '../../schemas/candles.ts';
 import { DAY_MS } from '../../schemas/intervals.ts';
 import { dayKey, monthKey } from '../../schemas/common.ts';
+import {
+  ARCHIVE_KIND_DIRS,
+  type KlineKind,
+  type Market,
+  archiveMarketDir,
+} from '../../schemas/markets.ts';
 import { ChecksumMismatchError, messages, SourceError } from './errors.ts';
 import { get, type RetryOptions, withRetries } from './http.ts';
 
@@ -47,16 +53,22 @@ export interface ArchivePlan {
 
 export { monthKey, dayKey };
 
-/** `…/data/spot/{monthly|daily}/klines/{SYM}/{iv}/{SYM}-{iv}-{key}.zip` */
+/**
+ * `…/data/spot/{monthly|daily}/klines/{SYM}/{iv}/{SYM}-{iv}-{key}.zip`; futures under
+ * `data/futures/{um|cm}/{monthly|daily}/{klines|markPriceKlines|indexPriceKlines|
+ * premiumIndexKlines}/...` with the same file names.
+ */
 export function archiveUrl(
   symbol: string,
   kind: ArchivePeriodKind,
   key: string,
-  opts: { baseUrl?: string; interval?: string } = {},
+  opts: { baseUrl?: string; interval?: string; market?: Market; klineKind?: KlineKind } = {},
 ): string {
   const iv = opts.interval ?? '1m';
   const base = (opts.baseUrl ?? ARCHIVE_BASE).replace(/\/$/, '');
-  return `${base}/data/spot/${kind}/klines/${symbol}/${iv}/${symbol}-${iv}-${key}.zip`;
+  const market = archiveMarketDir(opts.market ?? 'spot');
+  const dir = ARCHIVE_KIND_DIRS[opts.klineKind ?? 'klines'];
+  return `${base}/data/${market}/${kind}/${dir}/${symbol}/${iv}/${symbol}-${iv}-${key}.zip`;
 }
 
 /**
@@ -172,6 +184,9 @@ export function verifyChecksum(bytes: Uint8Array, checksumBody: string, file: st
 
 export interface ArchiveClientOptions extends RetryOptions {
   baseUrl?: string;
+  /** Default spot trade klines. */
+  market?: Market;
+  klineKind?: KlineKind;
   /** Per-request timeout in seconds (default 60: monthly files are tens of MB). */
   timeoutSeconds?: number;
   fetch?: typeof fetch;
@@ -195,7 +210,11 @@ export async function downloadArchive(
   piece: ArchivePiece,
   opts: ArchiveClientOptions & { signal?: AbortSignal } = {},
 ): Promise<ArchiveFile> {
-  const url = archiveUrl(symbol, piece.kind, piece.key, { baseUrl: opts.baseUrl });
+  const url = archiveUrl(symbol, piece.kind, piece.key, {
+    baseUrl: opts.baseUrl,
+    ...(opts.market ? { market: opts.market } : {}),
+    ...(opts.klineKind ? { klineKind: opts.klineKind } : {}),
+  });
   const file = url.slice(url.lastIndexOf('/') + 1);
   const timeoutSeconds = opts.timeoutSeconds ?? 60;
   const fetchOk = async (u: string) => {

@@ -514,10 +514,17 @@ export class RateGovernor {
   }
 }
 
-let shared: RateGovernor | undefined;
+const shared = new Map<string, RateGovernor>();
 
-/** The process-wide governor every Binance request goes through. */
-export function sharedGovernor(): RateGovernor {
-  shared ??= new RateGovernor();
-  return shared;
+/**
+ * The process-wide governor every Binance request of one market goes through: spot, USD-M and
+ * COIN-M each have their own weight budget (read from their own exchangeInfo).
+ */
+export function sharedGovernor(market: 'spot' | 'um' | 'cm' = 'spot'): RateGovernor {
+  let g = shared.get(market);
+  if (!g) {
+    g = new RateGovernor();
+    shared.set(market, g);
+  }
+  return g;
 }

@@ -9,6 +9,16 @@ import {
 import { MINUTE_MS } from '../../schemas/intervals.ts';
 import type { Config } from '../../schemas/config.ts';
 import {
+  DEFAULT_BASE_URLS,
+  type KlineKind,
+  type Market,
+  REST_PATHS,
+  klinesPage as pageRowsOf,
+  klinesParam,
+  klinesWeight,
+  klinesWindowMs,
+} from '../../schemas/markets.ts';
+import {
   BinanceApiError,
   CancelledError,
   messages,
@@ -18,15 +28,24 @@ import {
 } from './errors.ts';
 import { type RateLimitEntry, type RateGovernor, sharedGovernor, type Sleep } from './governor.ts';
 import { get, type RetryOptions, withRetries } from './http.ts';
+import type { FundingEvent } from '../engine/funding.ts';
 
 /**
- * The Binance spot REST client. Every request goes through the process's rate governor; the
- * governor learns the limit from exchangeInfo before the first paced request.
+ * The Binance REST client of one market (spot `api`, USD-M `fapi`, COIN-M `dapi`). Every request
+ * goes through the market's rate governor; the governor learns the limit from that market's
+ * exchangeInfo before the first paced request.
  */
 
 export interface RestClientOptions extends RetryOptions {
-  /** Default https://api.binance.com. */
+  /** Default spot. */
+  market?: Market;
+  /** Default the market's Binance host (https://api.binance.com for spot). */
   baseUrl?: string;
+  /**
+   * Klines a page asks for; default the cheapest per candle (`klinesPage`: spot 1000, futures
+   * 499). Another value serves comparisons (the benchmark's 1000 on futures).
+   */
+  pageRows?: number;
   governor?: RateGovernor;
   /** Per-request timeout in seconds (default 10). */
   timeoutSeconds?: number;
@@ -72,21 +91,38 @@ interface CallOptions {
   signal?: AbortSignal;
 }
 
-const WEIGHT = { klines: 2, time: 1, exchangeInfo: 20, tickerAll: 80, tickerOne: 2 } as const;
+/** Request weights besides klines (`klinesWeight`), per market. */
+const WEIGHT = {
+  spot: { time: 1, exchangeInfo: 20, tickerAll: 80, tickerOne: 2 },
+  um: { time: 1, exchangeInfo: 1, tickerAll: 40, tickerOne: 1 },
+  cm: { time: 1, exchangeInfo: 1, tickerAll: 40, tickerOne: 1 },
+} as const;
 
-/** A client set up from the `[data.api]` configuration (base URL, retries, timeout). */
+/** The configured REST host of a market: `[data.api]` base_url, um_base_url, cm_base_url. */
+export function configuredBaseUrl(api: Config['data']['api'], market: Market): string {
+  if (market === 'um') return api.um_base_url;
+  if (market === 'cm') return api.cm_base_url;
+  return api.base_url;
+}
+
+/**
+ * A client set up from the `[data.api]` configuration (the market's base URL, retries,
+ * timeout), paced by the market's own governor: each market has its own weight budget.
+ */
 export function restClientFromConfig(
   api: Config['data']['api'],
-  overrides: { baseUrl?: string; fetch?: typeof fetch } = {},
+  overrides: { baseUrl?: string; fetch?: typeof fetch; market?: Market } = {},
 ): BinanceRestClient {
-  const governor = sharedGovernor();
+  const market = overrides.market ?? 'spot';
+  const governor = sharedGovernor(market);
   governor.applySettings({
     safetyMargin: api.weight_safety_margin,
-    defaultLimit: api.rate_limit_weight_per_minute,
+    defaultLimit: market === 'spot' ? api.rate_limit_weight_per_minute : 2400,
   });
   return new BinanceRestClient({
+    market,
     governor,
-    baseUrl: overrides.baseUrl ?? api.base_url,
+    baseUrl: overrides.baseUrl ?? configuredBaseUrl(api, market),
     maxRetries: api.max_retries,
     retryDelay: api.retry_delay,
     timeoutSeconds: api.timeout_seconds,
@@ -95,15 +131,33 @@ export function restClientFromConfig(
 }
 
 export class BinanceRestClient {
+  readonly market: Market;
   readonly baseUrl: string;
   readonly governor: RateGovernor;
+  /** Klines a page asks for: the cheapest per candle for the market (`klinesPage`). */
+  readonly pageRows: number;
   private readonly opts: RestClientOptions;
   private info: Promise<ExchangeInfo> | undefined;
 
   constructor(opts: RestClientOptions = {}) {
-    this.baseUrl = (opts.baseUrl ?? 'https://api.binance.com').replace(/\/$/, '');
-    this.governor = opts.governor ?? sharedGovernor();
+    this.market = opts.market ?? 'spot';
+    this.baseUrl = (opts.baseUrl ?? DEFAULT_BASE_URLS[this.market]).replace(/\/$/, '');
+    this.governor = opts.governor ?? sharedGovernor(this.market);
+    this.pageRows = opts.pageRows ?? pageRowsOf(this.market);
     this.opts = opts;
+  }
+
+  private get paths() {
+    return REST_PATHS[this.market];
+  }
+
+  private get weights() {
+    return WEIGHT[this.market];
+  }
+
+  /** The weight of one kline page of `limit` rows on this market. */
+  klinesWeight(limit = this.pageRows): number {
+    return klinesWeight(this.market, limit);
   }
 
   /** One GET through the governor, with retries; `parse` may throw retryable errors. */
@@ -117,7 +171,7 @@ export class BinanceRestClient {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(params)) if (v !== undefined) qs.set(k, String(v));
     const url = `${this.baseUrl}${path}${qs.size > 0 ? `?${qs}` : ''}`;
-    if (path !== '/api/v3/exchangeInfo' && !this.governor.isConfigured)
+    if (path !== this.paths.exchangeInfo && !this.governor.isConfigured)
       await this.exchangeInfo({ signal });
     return withRetries(
       `GET ${path}`,
@@ -155,7 +209,7 @@ export class BinanceRestClient {
             true,
           );
         }
-        if (res.status >= 400) throw apiError(path, params.symbol, res.status, text);
+        if (res.status >= 400) throw apiError(path, params.symbol ?? params.pair, res.status, text);
         let body: unknown;
         try {
           body = JSON.parse(text);
@@ -186,19 +240,20 @@ export class BinanceRestClient {
     return Math.min(configured, Math.max(2, 10 * median) * 2 ** attempt);
   }
 
-  /** GET /api/v3/time. */
+  /** GET /api/v3/time (/fapi/v1/time, /dapi/v1/time). */
   serverTime(opts: CallOptions = {}): Promise<number> {
-    return this.call('/api/v3/time', {}, WEIGHT.time, opts.signal, (b) => {
+    return this.call(this.paths.time, {}, this.weights.time, opts.signal, (b) => {
       const t = (b as { serverTime?: unknown }).serverTime;
       if (typeof t !== 'number') throw invalid('serverTime missing');
       return t;
     });
   }
 
-  /** GET /api/v3/exchangeInfo, cached for the client's life (`refresh` re-reads it). */
+  /** The market's exchangeInfo, cached for the client's life (`refresh` re-reads it). */
   exchangeInfo(opts: CallOptions & { refresh?: boolean } = {}): Promise<ExchangeInfo> {
     if (!this.info || opts.refresh) {
-      const p = this.call('/api/v3/exchangeInfo', {}, WEIGHT.exchangeInfo, opts.signal, (b) => {
+      const path = this.paths.exchangeInfo;
+      const p = this.call(path, {}, this.weights.exchangeInfo, opts.signal, (b) => {
         const info = b as ExchangeInfo;
         if (!Array.isArray(info.symbols) || !Array.isArray(info.rateLimits))
           throw invalid('not an exchangeInfo');
@@ -215,10 +270,11 @@ export class BinanceRestClient {
     return this.info;
   }
 
-  /** GET /api/v3/ticker/24hr for every symbol (weight 80) or one. */
+  /** The market's ticker/24hr for every symbol (spot weight 80, futures 40) or one. */
   ticker24h(opts: CallOptions & { symbol?: string } = {}): Promise<Ticker24h[]> {
-    const weight = opts.symbol ? WEIGHT.tickerOne : WEIGHT.tickerAll;
-    return this.call('/api/v3/ticker/24hr', { symbol: opts.symbol }, weight, opts.signal, (b) => {
+    const weight = opts.symbol ? this.weights.tickerOne : this.weights.tickerAll;
+    const path = this.paths.ticker24h;
+    return this.call(path, { symbol: opts.symbol }, weight, opts.signal, (b) => {
       const list = Array.isArray(b) ? b : [b];
       return list.map((t: Record<string, unknown>) => ({
         symbol: String(t.symbol),
@@ -231,17 +287,33 @@ export class BinanceRestClient {
   }
 
   /**
-   * One page of 1m klines with open time in [startTime, endTime] (inclusive), limit 1000. Without
-   * `endTime`, the first 1000 klines from `startTime` on, however far the first one is.
+   * One page of 1m klines of `kind` with open time in [startTime, endTime] (inclusive), limit
+   * `pageRows` (spot 1000, futures 499). Without `endTime`, the first page from `startTime` on,
+   * however far its first row is; where the market bounds the span (COIN-M mark and index: 200
+   * days), the end sent is the end of that span.
    */
   klinesPage(
     symbol: string,
     startTime: number,
     endTime: number | undefined,
-    opts: CallOptions & { limit?: number } = {},
+    opts: CallOptions & { limit?: number; kind?: KlineKind } = {},
   ) {
-    const params = { symbol, interval: '1m', startTime, endTime, limit: opts.limit ?? 1000 };
-    return this.call('/api/v3/klines', params, WEIGHT.klines, opts.signal, (b, headers) => {
+    const kind = opts.kind ?? 'klines';
+    if (this.market === 'spot' && kind !== 'klines')
+      throw new SourceError('BAD_REQUEST', `spot has no ${kind} klines`, false);
+    const limit = opts.limit ?? this.pageRows;
+    const span = klinesWindowMs(this.market, kind);
+    const end = span !== undefined ? Math.min(endTime ?? Infinity, startTime + span - 1) : endTime;
+    const params = {
+      [klinesParam(kind)]: symbol,
+      interval: '1m',
+      startTime,
+      endTime: end,
+      limit,
+    };
+    const path = this.paths.klines[kind];
+    const weight = klinesWeight(this.market, limit);
+    return this.call(path, params, weight, opts.signal, (b, headers) => {
       const date = Date.parse(headers.get('date') ?? '');
       return {
         ...parseKlinePage(b, startTime, endTime ?? Infinity),
@@ -250,12 +322,43 @@ export class BinanceRestClient {
     });
   }
 
+  /**
+   * One page of funding-rate events of a perpetual (`/fapi/v1/fundingRate`,
+   * `/dapi/v1/fundingRate`) with funding time in [startTime, endTime], oldest first, at most
+   * `limit` (1000).
+   */
+  fundingRate(
+    symbol: string,
+    startTime: number,
+    opts: CallOptions & { endTime?: number; limit?: number } = {},
+  ): Promise<FundingEvent[]> {
+    const path = this.paths.fundingRate;
+    if (!path)
+      return Promise.reject(
+        new SourceError('BAD_REQUEST', 'spot has no funding rates: pick --market um or cm', false),
+      );
+    const params = { symbol, startTime, endTime: opts.endTime, limit: opts.limit ?? 1000 };
+    return this.call(path, params, 1, opts.signal, (b) => {
+      if (!Array.isArray(b)) throw invalid('the funding-rate answer is not an array');
+      return b.map((r: Record<string, unknown>, i) => {
+        const e = {
+          fundingTime: Number(r.fundingTime),
+          fundingRate: Number(r.fundingRate),
+          markPrice: r.markPrice === undefined || r.markPrice === '' ? null : Number(r.markPrice),
+        };
+        if (!Number.isInteger(e.fundingTime) || !Number.isFinite(e.fundingRate))
+          throw invalid(`funding-rate row ${i} is malformed`);
+        return e;
+      });
+    });
+  }
+
   /** 1m klines with open time in [startTime, endTime] (inclusive), at most 1000. */
   async klines(
     symbol: string,
     startTime: number,
     endTime: number,
-    opts: CallOptions = {},
+    opts: CallOptions & { kind?: KlineKind } = {},
   ): Promise<Candles> {
     return (await this.klinesPage(symbol, startTime, endTime, opts)).candles;
   }
@@ -457,11 +560,12 @@ export function requestsFor(
   end: number,
   clock: number,
   finalAfterMs: number = FINAL_AFTER_MS,
+  pageRows: number = PAGE_ROWS,
 ): number {
   const minutes = Math.ceil((end - start) / MINUTE_MS);
   if (minutes <= 0) return 0;
   const proof = settledByClock(end - MINUTE_MS, clock, finalAfterMs) ? 0 : 1;
-  return Math.ceil((minutes + proof) / PAGE_ROWS);
+  return Math.ceil((minutes + proof) / pageRows);
 }
 
 /**
@@ -503,6 +607,8 @@ export async function fetchRange1m(
     now?: () => number;
     /** See `FINAL_AFTER_MS` (the default). */
     finalAfterMs?: number;
+    /** The kline kind (default trade klines). */
+    kind?: KlineKind;
   } = {},
 ): Promise<FetchRangeResult> {
   const serverTime = opts.serverTime ?? (await client.serverTime({ signal: opts.signal }));
@@ -521,7 +627,10 @@ export async function fetchRange1m(
   let held: Candles | null = null;
   while (cursor < coveredEnd || (held !== null && !settled(held.openTime[0]))) {
     if (opts.signal?.aborted) throw new CancelledError(opts.signal.reason);
-    const page = await client.klinesPage(symbol, cursor, undefined, { signal: opts.signal });
+    const page = await client.klinesPage(symbol, cursor, undefined, {
+      signal: opts.signal,
+      ...(opts.kind ? { kind: opts.kind } : {}),
+    });
     pages++;
     clock = Math.min(serverTime, page.date ?? Infinity, localNow());
     const rows = page.candles;
@@ -576,4 +685,33 @@ function pushRange(list: EmptyRange[], r: EmptyRange): void {
   const last = list[list.length - 1];
   if (last && last.end === r.start) last.end = r.end;
   else list.push({ ...r });
+}
+
+/**
+ * Every funding event of `symbol` with funding time in [start, end), page by page (1000 a page;
+ * a short page ends it).
+ */
+export async function fetchFunding(
+  client: BinanceRestClient,
+  symbol: string,
+  start: number,
+  end: number,
+  opts: CallOptions & { onPage?: () => void } = {},
+): Promise<{ events: FundingEvent[]; pages: number }> {
+  const events: FundingEvent[] = [];
+  let cursor = start;
+  let pages = 0;
+  while (cursor < end) {
+    const page = await client.fundingRate(symbol, cursor, {
+      endTime: end - 1,
+      limit: 1000,
+      signal: opts.signal,
+    });
+    pages++;
+    opts.onPage?.();
+    for (const e of page) if (e.fundingTime >= start && e.fundingTime < end) events.push(e);
+    if (page.length < 1000) break;
+    cursor = page[page.length - 1].fundingTime + 1;
+  }
+  return { events, pages };
 }

@@ -15,9 +15,10 @@
 import { promises as fsp } from 'node:fs';
 import type { Candles } from '../../schemas/candles.ts';
 import type { Interval } from '../../schemas/intervals.ts';
-import { parseSymbol } from '../../schemas/common.ts';
+import { parseBankKey as parseSymbol } from '../../schemas/common.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import type { DatasetEntry, Range, Registry, VerifyIssue } from '../../schemas/registry.ts';
+import { LAYOUT_VERSION } from '../../schemas/registry.ts';
 import type { CandleDiff } from '../engine/resample.ts';
 import { type BankCore, NotFoundError } from './core.ts';
 import * as derived from './derive.ts';
@@ -78,8 +79,12 @@ export class Bank {
     // Reading creates nothing: a read-only bank opens as it is.
     if (opts.lock || !(await isDir(layout.root))) await fsp.mkdir(layout.root, { recursive: true });
     const bank = new Bank(layout, await RegistryStore.open(layout.registry, opts.lock), opts);
-    if (opts.lock) await recover(bank.core);
-    else await recoverIfInterrupted(bank.core);
+    if (opts.lock) {
+      await recover(bank.core);
+      // An older registry is written in the current format by the first writer: the datasets,
+      // paths and checksums are the same (see LAYOUT_VERSION), so every file still verifies.
+      if (bank.core.reg.version !== LAYOUT_VERSION) await bank.save();
+    } else await recoverIfInterrupted(bank.core);
     return bank;
   }
 

@@ -17,7 +17,7 @@ import {
   nextBucketStart,
   intervalMs,
 } from '../../schemas/intervals.ts';
-import { parseSymbol } from '../../schemas/common.ts';
+import { parseBankKey as parseSymbol } from '../../schemas/common.ts';
 import type { DatasetEntry, FileEntry, Range } from '../../schemas/registry.ts';
 import { detectGaps } from '../engine/gaps.ts';
 import {

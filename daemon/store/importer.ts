@@ -14,6 +14,7 @@ import type { Candles } from '../../schemas/candles.ts';
 import { codecPool } from './codec-pool.ts';
 import { parseSymbol } from '../../schemas/common.ts';
 import { type Interval, isInterval } from '../../schemas/intervals.ts';
+import type { KlineKind } from '../../schemas/markets.ts';
 import {
   type KlineMarket,
   detectInterval,
@@ -47,6 +48,27 @@ export interface KlineFile {
 
 /** Futures archive paths and names: `futures/um/...`, `futures/cm/...`, `...-um-...`. */
 const FUTURES_PATH = /(^|[\\/_-])futures([\\/_-]|$)|[\\/](um|cm)[\\/]/i;
+const COIN_M_PATH = /(^|[\\/_-])(futures[\\/_-])?cm[\\/_-]/i;
+const KIND_DIRS: Array<[RegExp, KlineKind]> = [
+  [/(^|[\\/])markPriceKlines[\\/]/, 'mark'],
+  [/(^|[\\/])indexPriceKlines[\\/]/, 'index'],
+  [/(^|[\\/])premiumIndexKlines[\\/]/, 'premium'],
+];
+
+/**
+ * The futures market and kline kind a futures file's path shows (`data/futures/cm/.../
+ * markPriceKlines/...`); without a path that says, USD-M, or COIN-M for a COIN-M symbol
+ * (`BTCUSD_PERP`, `BTCUSD_240628`, a pair quoted in USD), and trade klines.
+ */
+export function futuresSeriesOf(
+  file: string,
+  symbol: string | null,
+): { market: 'um' | 'cm'; kind: KlineKind } {
+  const kind = KIND_DIRS.find(([re]) => re.test(file))?.[1] ?? 'klines';
+  const coinM =
+    COIN_M_PATH.test(file) || (symbol !== null && (symbol.includes('_') || /USD$/.test(symbol)));
+  return { market: coinM ? 'cm' : 'um', kind };
+}
 
 /** The first few KB of the CSV inside a zip, decompressed no further than that. */
 function zipHead(bytes: Uint8Array): string {
@@ -68,7 +90,8 @@ function zipHead(bytes: Uint8Array): string {
   return head;
 }
 
-const NAME = /^([A-Za-z0-9]{2,20})-(\w+)-(\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv|json)(?:\.gz)?$/;
+const NAME =
+  /^([A-Za-z0-9]{2,20}(?:_[A-Za-z0-9]{1,10})?)-([0-9]+[a-zA-Z])-(\d{4}-\d{2}(?:-\d{2})?)\.(zip|csv|json)(?:\.gz)?$/;
 
 /** Symbol and interval from an archive file name, when it follows Binance's naming. */
 export function parseArchiveName(

@@ -170,7 +170,9 @@ export async function recover(
 
 /** The journals of interrupted group writes in the bank's folder. */
 async function listJournals(layout: Layout): Promise<string[]> {
-  return (await fsp.readdir(layout.root)).filter((f) => /^\.journal-[A-Z0-9]+\.json$/.test(f));
+  return (await fsp.readdir(layout.root)).filter((f) =>
+    /^\.journal-[A-Z0-9_]+(@[a-z.]+)?\.json$/.test(f),
+  );
 }
 
 /** One journal per symbol, so group writes of different symbols can run concurrently. */
@@ -211,7 +213,7 @@ async function removeRootTemps(root: string, remove = true): Promise<number> {
   }
   let found = 0;
   for (const n of names) {
-    if (/^\.(registry\.json|journal-[A-Z0-9]+\.json)\..+\.tmp$/.test(n)) {
+    if (/^\.(registry\.json|journal-[A-Z0-9_]+(@[a-z.]+)?\.json)\..+\.tmp$/.test(n)) {
       if (remove) await fsp.rm(path.join(root, n), { force: true });
       found++;
     }

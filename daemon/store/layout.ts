@@ -1,21 +1,27 @@
 import path from 'node:path';
-import { monthKey, parseSymbol } from '../../schemas/common.ts';
+import { monthKey, parseBankKey } from '../../schemas/common.ts';
 import { type Interval, IntervalSchema } from '../../schemas/intervals.ts';
+import { type Series, parseSeriesKey } from '../../schemas/markets.ts';
 
 /**
- * The on-disk layout of a bank (layout version 1):
+ * The on-disk layout of a bank (layout version 2):
  *
  * ```
  * <data>/registry.json                               the registry (atomic JSON)
- * <data>/processed/<SYMBOL>/1m/<YYYY-MM>.parquet    1m truth, one file per UTC month
- * <data>/processed/<SYMBOL>/<interval>.parquet      derived timeframes
- * <data>/indicators_cache/<SYMBOL>/<interval>/<name>-<params>.parquet
+ * <data>/processed/<SERIES>/1m/<YYYY-MM>.parquet    1m truth, one file per UTC month
+ * <data>/processed/<SERIES>/<interval>.parquet      derived timeframes
+ * <data>/indicators_cache/<SERIES>/<interval>/<name>-<params>.parquet
  * <data>/raw/                                       archive files kept as downloaded
  * <data>/logs/                                      rotating logs
  * ```
  *
- * Every path is built from a validated symbol, a known interval and numbers: never from
- * unchecked text.
+ * `<SERIES>` is the symbol for spot trade klines (`BTCUSDT`, as in layout version 1, so a spot
+ * bank keeps every path) and `futures-<um|cm>/<klines|mark|index|premium>/<SYMBOL>` for futures
+ * (`futures-um/mark/BTCUSDT`): a `-` never occurs in a symbol, so no spot folder can meet a
+ * futures one, even on a case-insensitive file system.
+ *
+ * Every path is built from a validated series key (`seriesKey`), a known interval and numbers:
+ * never from unchecked text.
  */
 export class Layout {
   readonly root: string;
@@ -43,8 +49,9 @@ export class Layout {
     return path.join(this.root, '.threadx.lock');
   }
 
-  symbolDir(symbol: string): string {
-    return path.join(this.processed, parseSymbol(symbol));
+  /** The folder of a series' candles; `key` is its bank key (`seriesKey`), e.g. BTCUSDT@um. */
+  symbolDir(key: string): string {
+    return path.join(this.processed, ...seriesDirs(seriesOf(parseBankKey(key))));
   }
 
   /** Path of the 1m partition holding `month` (ms of any time in that UTC month). */
@@ -65,7 +72,7 @@ export class Layout {
       throw new Error(`invalid indicator key ${JSON.stringify(key)}`);
     return path.join(
       this.indicators,
-      parseSymbol(symbol),
+      ...seriesDirs(seriesOf(parseBankKey(symbol))),
       IntervalSchema.parse(interval),
       `${key}.parquet`,
     );
@@ -87,6 +94,20 @@ export class Layout {
 }
 
 export { monthKey };
+
+/** The folders of a series under `processed/` and `indicators_cache/`. */
+function seriesDirs(s: Series): string[] {
+  if (s.market === 'spot' && s.kind === 'klines') return [s.symbol];
+  return [`futures-${s.market}`, s.kind, s.symbol];
+}
+
+function seriesOf(key: string): Series {
+  const s = parseSeriesKey(key);
+  if (!s) throw new Error(`invalid series key ${JSON.stringify(key)}`);
+  return s;
+}
+
+export { parseBankKey };
 
 export function nextMonthStart(key: string): number {
   return Date.UTC(Number(key.slice(0, 4)), Number(key.slice(5, 7)), 1);

@@ -17,7 +17,7 @@ import {
   concatCandles as concat,
 } from '../../schemas/candles.ts';
 import type { Interval } from '../../schemas/intervals.ts';
-import { parseSymbol } from '../../schemas/common.ts';
+import { parseBankKey as parseSymbol } from '../../schemas/common.ts';
 import type { DatasetEntry, FileEntry, VerifyIssue } from '../../schemas/registry.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
 import { type BankCore, NotFoundError } from './core.ts';
@@ -168,7 +168,7 @@ export function canonicalPath(layout: Layout, d: DatasetEntry, f: FileEntry): st
     }
     if (d.id !== datasetId(symbol, d.interval)) return null;
     if (d.interval === '1m') {
-      const m = /^processed\/[A-Z0-9]+\/1m\/(\d{4}-\d{2})\.parquet$/.exec(f.path);
+      const m = /^processed\/[^.]+\/1m\/(\d{4}-\d{2})\.parquet$/.exec(f.path);
       const key = m?.[1] ?? (f.first !== null ? monthKey(f.first) : '0000-00');
       return layout.rel(layout.partition(symbol, key));
     }

@@ -6,9 +6,11 @@ import {
   type Gap,
   type Registry,
   RegistrySchema,
+  LAYOUT_VERSION,
   emptyRegistry,
 } from '../../schemas/registry.ts';
 import { type Interval, intervalMs } from '../../schemas/intervals.ts';
+import { parseSeriesKey } from '../../schemas/markets.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import type { BankLock } from './lock.ts';
@@ -199,9 +201,12 @@ export function newIndicatorEntry(rec: IndicatorRecord): DatasetEntry {
 }
 
 export function newEntry(symbol: string, interval: Interval, source: string[]): DatasetEntry {
+  const s = parseSeriesKey(symbol);
   return {
     id: datasetId(symbol, interval),
     symbol,
+    // A futures series records its market and kind; spot trade klines keep the version 1 entry.
+    ...(s && s.market !== 'spot' ? { market: s.market, klineKind: s.kind } : {}),
     interval,
     kind: 'candles',
     files: [],
@@ -308,6 +313,7 @@ export class RegistryStore {
     apply(mine.datasets, disk?.datasets ?? null, this.base.datasets, seen.datasets);
     apply(mine.confirmedEmpty, disk?.confirmedEmpty ?? null, this.base.empty, seen.empty);
     const written = disk ?? mine;
+    written.version = LAYOUT_VERSION;
     this.diskId = null;
     this.diskId = identityOf(await saveRegistry(file, written));
     if (!disk) {

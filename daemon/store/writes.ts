@@ -17,7 +17,7 @@ import {
   concatCandles as concat,
 } from '../../schemas/candles.ts';
 import { MINUTE_MS } from '../../schemas/intervals.ts';
-import { parseSymbol } from '../../schemas/common.ts';
+import { parseBankKey as parseSymbol } from '../../schemas/common.ts';
 import type { FileEntry, Range } from '../../schemas/registry.ts';
 import { fillGaps, detectGaps, isFillable, mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';

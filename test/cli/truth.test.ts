@@ -24,7 +24,7 @@ async function capture(argv: string[]): Promise<{ code: number; out: string }> {
   }
 }
 
-test('cli: import refuses a 1h file and a futures file with exit 2, the bank unchanged; validate names interval and market', async () => {
+test('cli: import refuses a 1h file and a futures file told spot with exit 2, the bank unchanged; validate names interval and market', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'threadx-truth-'));
   const data = ['--data-dir', path.join(dir, 'data')];
   let r = await capture([
@@ -47,6 +47,9 @@ test('cli: import refuses a 1h file and a futures file with exit 2, the bank unc
   r = await capture([
     'import',
     path.join(KLINES, 'hal9000cc', 'BTCUSDT-1m-2022-09-05.zip'),
+    // A futures file goes to its futures market, unless spot is asked for.
+    '--market',
+    'spot',
     '--json',
     ...data,
   ]);

@@ -36,7 +36,7 @@ test('import: archive zips verified against .CHECKSUM; a corrupted one is reject
   await rm(dir, { recursive: true });
 });
 
-test('import: spot microsecond timestamps (2025+); futures files with a header are refused', async () => {
+test('import: spot microsecond timestamps (2025+); futures files with a header go to USD-M, never spot', async () => {
   const dir = await tmp();
   const t0 = Date.UTC(2025, 0, 15);
   const lines = Array.from(
@@ -54,11 +54,12 @@ test('import: spot microsecond timestamps (2025+); futures files with a header a
   assert.equal(s.items[0].ok, true, s.items[0].error);
   const c = await bank.read1m('BTCUSDT');
   assert.deepEqual([...c.openTime], [t0, t0 + 60_000, t0 + 120_000]);
-  // A USD-M futures archive (header row, tick-size prices) is never stored as spot.
-  assert.equal(s.items[1].ok, false);
-  assert.equal(s.items[1].code, 'WRONG_MARKET');
-  assert.match(s.items[1].error ?? '', /is a futures kline file .*nothing was imported/);
+  // A USD-M futures archive (header row, tick-size prices) is never stored as spot: it goes to
+  // its futures market.
+  assert.equal(s.items[1].ok, true, s.items[1].error);
+  assert.equal(s.items[1].symbol, 'AVAXUSDT@um');
   assert.equal(bank.get('AVAXUSDT', '1m'), undefined);
+  assert.equal(bank.get('AVAXUSDT@um', '1m')?.rows, 40320);
   await rm(dir, { recursive: true });
 });
 
@@ -89,7 +90,7 @@ test('import: bad files get clear errors naming the problem', async () => {
   await rm(dir, { recursive: true });
 });
 
-test('import: the interval comes from the timestamps, not the name; non-1m and futures files leave the bank unchanged', async () => {
+test('import: the interval comes from the timestamps, not the name; non-1m files, and futures files told spot, leave the bank unchanged', async () => {
   const dir = await tmp();
   const bank = await Bank.open(path.join(dir, 'data'));
   await importFiles(bank, [path.join(KLINES, 'hal9000cc', 'ETHUSDT-1m-2022-08-14.zip')]);
@@ -107,7 +108,11 @@ test('import: the interval comes from the timestamps, not the name; non-1m and f
   );
   const futures = await copy('isda_futures_um/AVAXUSDT-1m-2026-02.csv.gz', 'avax.csv');
   const futuresZip = path.join(KLINES, 'hal9000cc', 'BTCUSDT-1m-2022-09-05.zip');
-  const s = await importFiles(bank, [hourly, fiveMin, futures, futuresZip], { symbol: 'ETHUSDT' });
+  // Told spot, futures files are refused.
+  const s = await importFiles(bank, [hourly, fiveMin, futures, futuresZip], {
+    symbol: 'ETHUSDT',
+    market: 'spot',
+  });
   assert.deepEqual(
     s.items.map((i) => [i.ok, i.code, i.detectedInterval, i.market]),
     [
