@@ -55,6 +55,7 @@ export const EXAMPLES: Examples = {
           api: {
             base_url: 'https://api.binance.com',
             archive_url: 'https://data.binance.vision',
+            ws_url: 'wss://stream.binance.com:9443',
             klines_endpoint: '/api/v3/klines',
             weight_safety_margin: 0.1,
             rate_limit_weight_per_minute: 6000,
@@ -73,6 +74,14 @@ export const EXAMPLES: Examples = {
         },
         groups: {},
         indicators: { after_ingest: [] },
+        watch: {
+          symbols: [],
+          groups: [],
+          top: 0,
+          grace_seconds: 5,
+          fold_seconds: 300,
+          reconcile_seconds: 600,
+        },
         logging: { level: 'info', max_file_bytes: 5000000, max_files: 3 },
       },
       file: '/home/me/threadx/threadx.toml',
