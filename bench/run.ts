@@ -30,7 +30,7 @@ if (!existsSync(`${here}node_modules/nodejs-polars`)) {
 // Each section runs in a process of its own: a library loaded by one section (Polars, DuckDB,
 // technicalindicators) measurably slows the plain loops measured in another.
 if (!onlyArg) {
-  const sections = ['resample', 'indicators', 'ingest', 'daemon'];
+  const sections = ['resample', 'indicators', 'ingest', 'daemon', 'watch'];
   const t0 = performance.now();
   process.stdout.write(
     `ThreadX Data benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}\n`,
@@ -116,6 +116,16 @@ if (want('daemon')) {
   );
   const r = await benchDaemon({ runs: quick ? 3 : 5, log });
   process.stdout.write(`${formatDaemonBench(r)}\n`);
+}
+
+if (want('watch')) {
+  const { benchWatch, formatWatchBench } = await import('./watch.ts');
+  const minutes = quick ? 2 : 3;
+  process.stdout.write(
+    `\n## Watch: kline close to stored and to readable, CPU, memory, REST weight (replay exchange, real clock, stream faults on, ${minutes} min)\n`,
+  );
+  const r = await benchWatch({ minutes, symbols: 100, log });
+  process.stdout.write(`${formatWatchBench(r)}\n`);
 }
 
 if (!isSection)

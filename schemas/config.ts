@@ -96,7 +96,7 @@ export const ConfigSchema = z
         /** Timeframes derived as their buckets complete (default: data.processing's). */
         intervals: z.array(IntervalSchema).optional(),
         /** Seconds after a minute's close before its missing final is fetched by REST. */
-        grace_seconds: z.number().min(1).max(600).default(5),
+        grace_seconds: z.number().min(1).max(600).default(3),
         /** Seconds between two folds of the tail into the monthly partitions. */
         fold_seconds: z.number().min(5).max(86_400).default(300),
         /** Seconds between two checks of the streamed minutes against REST. */

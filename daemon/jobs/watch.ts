@@ -57,7 +57,7 @@ export interface WatchOptions {
   /** Catch up from here; default: each symbol's last stored minute (or today's start). */
   start?: number;
   wsUrl: string;
-  /** After a minute's close, how long its final may take before REST is asked (default 5 s). */
+  /** After a minute's close, how long its final may take before REST is asked (default 3 s). */
   graceMs?: number;
   /** Between two folds of the tail into the partitions (default 5 min). */
   foldMs?: number;
@@ -72,6 +72,11 @@ export interface WatchOptions {
   /** Real ms between two looks for missing minutes (default 250). */
   tickMs?: number;
   onEvent?: (e: WatchEvent) => void;
+  /**
+   * Runs a write of the partitions (the catch-up, a fold) with `symbols` held, so it never runs
+   * beside another job writing them (the daemon's symbol locks). Default: runs it.
+   */
+  exclusive?: <T>(symbols: string[], fn: () => Promise<T>) => Promise<T>;
   /** Called after each fold with the symbols whose data changed (`registry/changed`). */
   onChanged?: (symbols: string[]) => void;
 }
@@ -132,7 +137,7 @@ export class Watcher {
     opts: WatchOptions,
   ) {
     this.opts = {
-      graceMs: 5000,
+      graceMs: 3000,
       foldMs: 5 * 60_000,
       reconcileMs: 10 * 60_000,
       tickMs: 250,
@@ -183,10 +188,12 @@ export class Watcher {
     let skipped: string[] = [];
     let rows = 0;
     if (start < closedNow) {
-      const summary = await runIngest(
-        this.deps,
-        { symbols: this.opts.symbols, intervals: this.opts.intervals, start, source: 'auto' },
-        { ...(signal ? { signal } : {}) },
+      const summary = await this.exclusive(this.opts.symbols, () =>
+        runIngest(
+          this.deps,
+          { symbols: this.opts.symbols, intervals: this.opts.intervals, start, source: 'auto' },
+          { ...(signal ? { signal } : {}) },
+        ),
       );
       skipped = summary.skipped.map((s) => s.symbol);
       for (const r of summary.results) {
@@ -247,6 +254,10 @@ export class Watcher {
       this.opts.foldMs,
     );
     this.reconcileTimer = setInterval(() => this.reconcile(), this.opts.reconcileMs);
+  }
+
+  private exclusive<T>(symbols: string[], fn: () => Promise<T>): Promise<T> {
+    return this.opts.exclusive ? this.opts.exclusive(symbols, fn) : fn();
   }
 
   private fail(e: unknown): void {
@@ -446,18 +457,21 @@ export class Watcher {
       const done: string[] = [];
       let rows = 0;
       for (const symbol of bank.tails.symbols()) {
-        const c = await bank.tails.fold(symbol, async (part) => {
-          await bank.write1m(symbol, part, 'stream');
+        const c = await this.exclusive([symbol], async () => {
+          const folded = await bank.tails.fold(symbol, async (part) => {
+            await bank.write1m(symbol, part, 'stream');
+          });
+          const intervals = this.opts.intervals.filter((iv) => iv !== '1m');
+          if (folded.length > 0 && intervals.length > 0)
+            await bank.derive(symbol, intervals, [
+              folded.openTime[0],
+              folded.openTime[folded.length - 1] + MINUTE_MS,
+            ]);
+          return folded;
         });
         if (c.length === 0) continue;
         rows += c.length;
         done.push(symbol);
-        const intervals = this.opts.intervals.filter((iv) => iv !== '1m');
-        if (intervals.length > 0)
-          await bank.derive(symbol, intervals, [
-            c.openTime[0],
-            c.openTime[c.length - 1] + MINUTE_MS,
-          ]);
       }
       if (done.length > 0) {
         this.emit({ event: 'folded', symbols: done, rows });
