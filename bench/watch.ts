@@ -107,7 +107,6 @@ export async function benchWatch(opts: {
   let cpuAtFollow = 0;
   let weightAtFollow = 0;
   let restWeight = 0;
-  let lastMinuteSeen = 0;
   let resolveDone: () => void = () => undefined;
   const done = new Promise<void>((r) => (resolveDone = r));
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -115,14 +114,14 @@ export async function benchWatch(opts: {
     if (e.event === 'connected' && followFrom === 0) {
       followFrom = Date.now();
       cpuAtFollow = cpuMs(child.pid!);
+      // Followed for `minutes` minute closes, and a few seconds for the last one's stragglers.
+      setTimeout(resolveDone, opts.minutes * MIN + 8000);
     }
     if (e.event === 'lag' && weightAtFollow === 0) weightAtFollow = Number(e.restWeight);
     if (e.event === 'stopped') restWeight = Number(e.restWeight);
     if (e.event === 'stored' && followFrom > 0 && Number(e.openTime) + MIN > followFrom) {
       stored.push(Number(e.latencyMs));
       if (e.source === 'rest') fromRest++;
-      lastMinuteSeen = Math.max(lastMinuteSeen, Number(e.openTime));
-      if (stored.length >= opts.minutes * opts.symbols) resolveDone();
     }
   });
   // Another reader: the tail as a fresh load from disk sees it, every 100 ms.
@@ -144,7 +143,7 @@ export async function benchWatch(opts: {
       })
       .catch(() => undefined);
   }, 100);
-  const timeout = setTimeout(resolveDone, (opts.minutes + 3) * MIN);
+  const timeout = setTimeout(resolveDone, (opts.minutes + 5) * MIN);
   await done;
   clearTimeout(timeout);
   clearInterval(poll);

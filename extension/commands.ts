@@ -25,6 +25,7 @@ import { ChartPanel } from './panels/chart.ts';
 import { ManagerPanel } from './panels/manager.ts';
 import { symbolsNeedingRepair } from './repair-model.ts';
 import { datasetLocation } from './tree-model.ts';
+import { watchSymbolsCommand } from './watch.ts';
 
 type Handler = (...args: never[]) => unknown;
 type Factory = (ctx: Ctx) => Handler;
@@ -150,6 +151,8 @@ export const COMMANDS: Record<string, Factory> = {
     }
     return completeDownload(ctx, { ...args, group }, `the ${group} group`);
   },
+
+  'threadx.watchSymbols': watchSymbolsCommand,
 
   'threadx.updateDataset': (ctx) => async (node?: DatasetRef) => {
     const ref = await datasetFrom(ctx, node);

@@ -122,7 +122,7 @@ export class Watcher {
   private reconcileTimer?: NodeJS.Timeout;
   private readonly work = new Set<Promise<unknown>>();
   private folding: Promise<void> = Promise.resolve();
-  private readonly limit = pLimit(4);
+  private readonly limit = pLimit(8);
   private readonly opts: Required<
     Pick<WatchOptions, 'graceMs' | 'foldMs' | 'reconcileMs' | 'tickMs'>
   > &
@@ -131,6 +131,7 @@ export class Watcher {
   private connected = new Set<number>();
   private stopping = false;
   private monthFold = false;
+  private reconnectedAt = 0;
 
   constructor(
     private readonly deps: IngestDeps,
@@ -227,6 +228,9 @@ export class Watcher {
       onKline: (k) => this.onKline(k),
       onState: (s) => {
         if (s.state === 'connected') {
+          // Minutes that closed while a connection was down never come from the stream (it
+          // sends no history): they are fetched at once, without waiting for the grace.
+          if (this.status.reconnects > 0) this.reconnectedAt = this.now();
           this.connected.add(s.connection);
           this.emit({ event: 'connected', connection: s.connection, streams: s.streams });
           // Whatever closed while it was away is looked for at once.
@@ -332,7 +336,8 @@ export class Watcher {
     for (const [symbol, st] of this.state) {
       const next = st.high + MINUTE_MS;
       if (next >= closed || st.fetching || Date.now() < st.nextFetch) continue;
-      if (next + MINUTE_MS + this.opts.graceMs > now) continue;
+      const missed = next + MINUTE_MS <= this.reconnectedAt;
+      if (next + MINUTE_MS + this.opts.graceMs > now && !missed) continue;
       st.fetching = true;
       this.track(
         this.limit(() => this.backfill(symbol, next, closed, false)).finally(() => {
