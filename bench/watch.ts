@@ -127,26 +127,29 @@ export async function benchWatch(opts: {
   // Another reader: the tail as a fresh load from disk sees it, every 100 ms.
   const seen = new Map<string, number>();
   const readable: number[] = [];
-  const poll = setInterval(() => {
-    void Tails.load(dataDir)
-      .then((t) => {
-        const now = Date.now();
-        for (const s of t.symbols()) {
-          const c = t.read(s);
-          for (let i = 0; i < c.length; i++) {
-            const key = `${s}/${c.openTime[i]}`;
-            if (seen.has(key) || followFrom === 0 || c.openTime[i] + MIN <= followFrom) continue;
-            seen.set(key, now);
-            readable.push(now - (c.openTime[i] + MIN));
-          }
+  let polling = true;
+  const poll = (async () => {
+    // One read after another (never overlapping), 100 ms apart.
+    while (polling) {
+      const t = await Tails.load(dataDir).catch(() => undefined);
+      const now = Date.now();
+      for (const s of t?.symbols() ?? []) {
+        const c = t!.read(s);
+        for (let i = 0; i < c.length; i++) {
+          const key = `${s}/${c.openTime[i]}`;
+          if (seen.has(key) || followFrom === 0 || c.openTime[i] + MIN <= followFrom) continue;
+          seen.set(key, now);
+          readable.push(now - (c.openTime[i] + MIN));
         }
-      })
-      .catch(() => undefined);
-  }, 100);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
   const timeout = setTimeout(resolveDone, (opts.minutes + 5) * MIN);
   await done;
   clearTimeout(timeout);
-  clearInterval(poll);
+  polling = false;
+  await poll;
   const followMs = Date.now() - followFrom;
   const cpu = cpuMs(child.pid!) - cpuAtFollow;
   const rss = peakRssMb(child.pid!);
