@@ -280,6 +280,8 @@ export class Bank {
         removed.push(f.path);
       }
     }
+    // Minutes still in the tail go with the 1m they belong to.
+    if (interval === '1m') removed.push(...(await this.tails.drop(symbol)));
     if (removed.length === 0)
       throw new NotFoundError(`no dataset ${symbol}/${interval} in the bank`);
     if (interval === '1m') delete reg.confirmedEmpty[symbol];

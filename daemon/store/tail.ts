@@ -320,6 +320,27 @@ export class Tails {
     return c;
   }
 
+  /** Removes a symbol's tail (its 1m dataset is deleted); returns the files removed. */
+  drop(symbolIn: string): Promise<string[]> {
+    const symbol = parseSymbol(symbolIn);
+    return this.serial(symbol, async () => {
+      await this.logs.get(symbol)?.close();
+      this.logs.delete(symbol);
+      const gone: string[] = [];
+      for (const file of [this.folding(symbol), this.live(symbol)]) {
+        try {
+          await fsp.rm(file);
+          gone.push(path.relative(path.dirname(this.dir), file).split(path.sep).join('/'));
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        }
+      }
+      this.rows.delete(symbol);
+      this.version++;
+      return gone;
+    });
+  }
+
   /** Closes the open logs (after any append or fold under way). */
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()]);
