@@ -33,7 +33,16 @@ if (!onlyImport && !existsSync(`${here}node_modules/nodejs-polars`)) {
 // Each section runs in a process of its own: a library loaded by one section (Polars, DuckDB,
 // technicalindicators) measurably slows the plain loops measured in another.
 if (!onlyArg) {
-  const sections = ['resample', 'indicators', 'ingest', 'futures', 'import', 'daemon', 'export'];
+  const sections = [
+    'resample',
+    'indicators',
+    'ingest',
+    'futures',
+    'import',
+    'daemon',
+    'export',
+    'watch',
+  ];
   const t0 = performance.now();
   process.stdout.write(
     `ThreadX Data benchmarks (${quick ? 'quick' : 'full'}), node ${process.version}, ${new Date().toISOString()}\n`,
@@ -147,6 +156,16 @@ if (want('export')) {
     `\n## Export of ${rows} 1m candles: CSV, Parquet, Excel (exceljs streaming) vs write-excel-file\n`,
   );
   process.stdout.write(`${formatExport(await benchExport({ rows, log }))}\n`);
+}
+
+if (want('watch')) {
+  const { benchWatch, formatWatchBench } = await import('./watch.ts');
+  const minutes = quick ? 2 : 3;
+  process.stdout.write(
+    `\n## Watch: kline close to stored and to readable, CPU, memory, REST weight (replay exchange, real clock, stream faults on, ${minutes} min)\n`,
+  );
+  const r = await benchWatch({ minutes, symbols: 100, log });
+  process.stdout.write(`${formatWatchBench(r)}\n`);
 }
 
 if (!isSection)

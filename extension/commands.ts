@@ -25,6 +25,7 @@ import { ChartPanel } from './panels/chart.ts';
 import { ManagerPanel } from './panels/manager.ts';
 import { symbolsNeedingRepair } from './repair-model.ts';
 import { datasetLocation } from './tree-model.ts';
+import { watchSymbolsCommand } from './watch.ts';
 
 const EXPORT_FORMATS = ['csv', 'xlsx', 'parquet'] as const;
 type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -153,6 +154,8 @@ export const COMMANDS: Record<string, Factory> = {
     }
     return completeDownload(ctx, { ...args, group }, `the ${group} group`);
   },
+
+  'threadx.watchSymbols': watchSymbolsCommand,
 
   'threadx.updateDataset': (ctx) => async (node?: DatasetRef) => {
     const ref = await datasetFrom(ctx, node);

@@ -42,6 +42,10 @@ export const messages = {
   quoteAsset: () => 'Quote asset (the currency prices are in)',
   quoteInvalid: () => '2 to 10 letters or digits, such as USDC.',
   pickGroup: () => 'Symbol group to download',
+  watchPrompt: () =>
+    'Symbols to keep current from the kline stream (comma-separated); missed minutes are caught up first',
+  watchStarted: (symbols: string[]) =>
+    `Watching ${symbols.join(', ')}: missed minutes are caught up, then each closed minute is stored within seconds.`,
   pickDataset: () => 'Dataset',
   pickIndicators: () => 'Indicators to compute',
   noDatasets: () => 'The bank is empty. Download some data first.',

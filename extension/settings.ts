@@ -16,6 +16,7 @@ export interface Settings {
   dataDirectory: string;
   apiBaseUrl: string;
   archiveUrl: string;
+  wsUrl: string;
   marketCapUrl: string;
   concurrency: number;
   maxGapFillHours: number;
@@ -30,6 +31,7 @@ export const DEFAULT_SETTINGS: Settings = {
   dataDirectory: '',
   apiBaseUrl: CONFIG_DEFAULTS.data.api.base_url,
   archiveUrl: CONFIG_DEFAULTS.data.api.archive_url,
+  wsUrl: CONFIG_DEFAULTS.data.api.ws_url,
   marketCapUrl: CONFIG_DEFAULTS.data.api.market_cap_url ?? '',
   concurrency: CONFIG_DEFAULTS.data.api.concurrency,
   maxGapFillHours: CONFIG_DEFAULTS.data.processing.max_gap_fill_hours,
@@ -48,6 +50,7 @@ export const RESTART_KEYS: readonly SettingKey[] = [
   'dataDirectory',
   'apiBaseUrl',
   'archiveUrl',
+  'wsUrl',
   'marketCapUrl',
   'concurrency',
   'maxGapFillHours',
@@ -69,13 +72,16 @@ const isStringArray = (v: unknown): v is string[] =>
  */
 export function readSettings(get: (key: SettingKey) => unknown): Settings {
   const s: Settings = { ...DEFAULT_SETTINGS };
-  const str = (k: 'dataDirectory' | 'apiBaseUrl' | 'archiveUrl' | 'marketCapUrl'): void => {
+  const str = (
+    k: 'dataDirectory' | 'apiBaseUrl' | 'archiveUrl' | 'wsUrl' | 'marketCapUrl',
+  ): void => {
     const v = get(k);
     if (typeof v === 'string') s[k] = v.trim();
   };
   str('dataDirectory');
   str('apiBaseUrl');
   str('archiveUrl');
+  str('wsUrl');
   str('marketCapUrl');
   const num = (k: 'concurrency' | 'maxGapFillHours', min: number, max: number): void => {
     const v = get(k);
@@ -150,6 +156,7 @@ export function daemonConfigToml(
   };
   set('apiBaseUrl', () => (api.base_url = settings.apiBaseUrl));
   set('archiveUrl', () => (api.archive_url = settings.archiveUrl));
+  set('wsUrl', () => (api.ws_url = settings.wsUrl));
   set('marketCapUrl', () => {
     if (settings.marketCapUrl) api.market_cap_url = settings.marketCapUrl;
     else delete api.market_cap_url;

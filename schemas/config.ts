@@ -41,6 +41,11 @@ export const ConfigSchema = z
             /** The COIN-M futures REST host (`/dapi`). */
             cm_base_url: z.url().default('https://dapi.binance.com'),
             archive_url: z.url().default('https://data.binance.vision'),
+            /** Base of the kline WebSocket streams (`threadx watch`). */
+            ws_url: z
+              .string()
+              .regex(/^wss?:\/\/[^\s]+$/, 'data.api.ws_url must be a ws:// or wss:// URL')
+              .default('wss://stream.binance.com:9443'),
             klines_endpoint: fixed(
               '/api/v3/klines',
               'data.api.klines_endpoint',
@@ -84,6 +89,23 @@ export const ConfigSchema = z
       .object({
         /** Indicators refreshed after an ingest, e.g. ["rsi", "macd"]. */
         after_ingest: z.array(z.string()).default([]),
+      })
+      .strict()
+      .prefault({}),
+    /** What `threadx watch` (and the daemon's watch) keeps current when given no selection. */
+    watch: z
+      .object({
+        symbols: z.array(SymbolSchema).default([]),
+        groups: z.array(z.string()).default([]),
+        top: z.int().min(0).max(1000).default(0),
+        /** Timeframes derived as their buckets complete (default: data.processing's). */
+        intervals: z.array(IntervalSchema).optional(),
+        /** Seconds after a minute's close before its missing final is fetched by REST. */
+        grace_seconds: z.number().min(1).max(600).default(3),
+        /** Seconds between two folds of the tail into the monthly partitions. */
+        fold_seconds: z.number().min(5).max(86_400).default(300),
+        /** Seconds between two checks of the streamed minutes against REST. */
+        reconcile_seconds: z.number().min(10).max(86_400).default(600),
       })
       .strict()
       .prefault({}),

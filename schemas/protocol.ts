@@ -933,7 +933,16 @@ export const RegistryChanged = notification({
     changed: z.array(z.string()),
     /** Dataset ids removed. */
     removed: z.array(z.string()),
-    reason: z.enum(['ingest', 'delete', 'derive', 'indicators', 'import', 'verify', 'repair']),
+    reason: z.enum([
+      'ingest',
+      'delete',
+      'derive',
+      'indicators',
+      'import',
+      'verify',
+      'repair',
+      'watch',
+    ]),
   }),
 });
 
@@ -947,6 +956,75 @@ export const LogMessage = notification({
     time: z.number(),
     message: z.string(),
   }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Watch: symbols kept current from the kline stream.
+// ---------------------------------------------------------------------------------------------
+
+/** The state of the daemon's watch. */
+export const WatchStatusSchema = z.object({
+  /** `idle`: nothing is watched. */
+  state: z.enum(['idle', 'catching-up', 'following', 'stopping', 'stopped', 'failed']),
+  /** The symbols watched (those the exchange lists). */
+  symbols: z.array(z.string()),
+  intervals: z.array(IntervalSchema),
+  /** Stream connections, and how many are connected now. */
+  connections: z.int(),
+  connected: z.int(),
+  /** The newest minute (open time, ms) stored for every watched symbol; null before any. */
+  lastStored: z.number().nullable(),
+  /** From that minute's close to now, ms. */
+  lagMs: z.number().nullable(),
+  /** Minutes stored since the watch started, fetched by REST, and corrected after REST. */
+  stored: z.int(),
+  backfilled: z.int(),
+  corrected: z.int(),
+  /** REST request weight the watch spent. */
+  restWeight: z.int(),
+  reconnects: z.int(),
+  /** Why the watch failed (state `failed`). */
+  error: z.string().optional(),
+});
+export type WatchStatusResult = z.infer<typeof WatchStatusSchema>;
+
+/**
+ * Sent by the client: adds symbols to the daemon's watch (exactly one of `symbols`, `top`,
+ * `group`) and (re)starts it: missed minutes are caught up first (from `start`, else each
+ * symbol's last stored minute), then each closed kline of the stream is stored within seconds.
+ * `registry/changed` (reason `watch`) follows each fold of the received minutes into the bank.
+ */
+export const WatchAdd = request({
+  method: 'watch/add',
+  params: z
+    .object({
+      ...selection,
+      intervals: z.array(IntervalSchema).optional(),
+      start: TimeSchema.optional(),
+    })
+    .superRefine(exactlyOneSelection),
+  result: WatchStatusSchema,
+});
+
+/** Sent by the client: stops watching `symbols` (all when absent); what was received is kept. */
+export const WatchRemove = request({
+  method: 'watch/remove',
+  params: z.object({ symbols: SymbolList.optional() }),
+  result: WatchStatusSchema,
+});
+
+/** Sent by the client: the symbols watched. */
+export const WatchList = request({
+  method: 'watch/list',
+  params: NoParams,
+  result: z.object({ symbols: z.array(z.string()) }),
+});
+
+/** Sent by the client: the watch's state (symbols, last stored minute, lag, counters). */
+export const WatchStatus = request({
+  method: 'watch/status',
+  params: NoParams,
+  result: WatchStatusSchema,
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -972,6 +1050,10 @@ export const REQUESTS = {
   [IndicatorsUpdate.method]: IndicatorsUpdate,
   [IndicatorsRead.method]: IndicatorsRead,
   [LogsSubscribe.method]: LogsSubscribe,
+  [WatchAdd.method]: WatchAdd,
+  [WatchRemove.method]: WatchRemove,
+  [WatchList.method]: WatchList,
+  [WatchStatus.method]: WatchStatus,
 } as const;
 
 /** Every notification, by method name. */

@@ -45,7 +45,10 @@ export interface ReadPlan {
 
 /** The checksum a derived dataset must carry to be current (the bank's one formula). */
 function current1mChecksum(bank: Bank, symbol: string): string | null {
-  return bank.datasetChecksum(symbol, '1m');
+  // Minutes in the tail (not yet folded into the partitions) are part of what a read sees.
+  const tail = bank.tails.span(symbol);
+  const sum = bank.datasetChecksum(symbol, '1m');
+  return tail ? `${sum}+${tail.last}/${tail.rows}/${bank.tails.stamp()}` : sum;
 }
 
 /**
@@ -62,8 +65,8 @@ export function planRead(
   maxPoints: number,
   exact = false,
 ): ReadPlan {
-  const m1 = bank.get(symbol, '1m');
-  const has1m = Boolean(m1 && m1.rows > 0 && m1.first !== null && m1.last !== null);
+  const m1 = bank.span1m(symbol);
+  const has1m = m1 !== undefined;
   const own = bank.get(symbol, requested);
   if (!has1m && !(own && own.rows > 0)) {
     const any = bank.list().some((d) => d.symbol === symbol);
@@ -74,7 +77,7 @@ export function planRead(
       { symbol, dataset: `${symbol}/${requested}` },
     );
   }
-  const checksum = current1mChecksum(bank, symbol);
+  const checksum = bank.datasetChecksum(symbol, '1m');
   const usable = (iv: Interval): 'stored' | 'derive' | null => {
     if (iv === '1m') return has1m ? 'stored' : null;
     const e = bank.get(symbol, iv);

@@ -37,7 +37,7 @@ export interface AppState {
 }
 
 export type ChangeReason =
-  'ingest' | 'delete' | 'derive' | 'indicators' | 'import' | 'verify' | 'repair';
+  'ingest' | 'delete' | 'derive' | 'indicators' | 'import' | 'verify' | 'repair' | 'watch';
 
 /** Progress of a job, as the caller shows it (`$/progress` in the daemon, a line in the CLI). */
 export interface ProgressSink {

@@ -3,6 +3,7 @@ import type { CliCommand } from './context.ts';
 import { demoCommand, ingestCommand, replayCommand } from './ingest.ts';
 import { indicatorsCommand, withIndicatorRefresh } from './indicators.ts';
 import { repairCommand } from './repair.ts';
+import { watchCommand } from './watch.ts';
 
 export const COMMANDS: readonly CliCommand[] = [
   withIndicatorRefresh(ingestCommand),
@@ -10,4 +11,5 @@ export const COMMANDS: readonly CliCommand[] = [
   demoCommand,
   indicatorsCommand,
   repairCommand,
+  watchCommand,
 ];

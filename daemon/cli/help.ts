@@ -56,6 +56,27 @@ export const HELP: Record<string, CommandHelp> = {
       ['--join', 'run the ingest in the daemon that serves this bank (it holds the bank)'],
     ],
   },
+  watch: {
+    synopsis: 'threadx watch [--symbols A,B | --group NAME | --top N] [options]',
+    summary:
+      'Keeps symbols current in the foreground: catches up, then stores each closed kline of the WebSocket stream within seconds, reconciled against REST. Ctrl-C (or SIGTERM) folds what was received into the bank and exits 0.',
+    options: [
+      [
+        '--symbols A,B',
+        'symbols to watch (default: [watch] symbols, groups and top of threadx.toml)',
+      ],
+      ['--group NAME', 'a built-in group (L1, DeFi, L2, Stable) or one from [groups]'],
+      ['--top N', `the N most traded USDC pairs, 1-${SELECTION.maxTop}`],
+      ['--start ISO', "catch up from here (default: each symbol's last stored minute, else today)"],
+      [
+        '--intervals LIST',
+        `timeframes derived as their buckets complete (default [watch] intervals; ${INTERVALS})`,
+      ],
+      ['--base-url URL', 'Binance REST base URL (default [data.api] base_url)'],
+      ['--archive-url URL', 'Binance archive base URL (default [data.api] archive_url)'],
+      ['--ws-url URL', 'Binance WebSocket stream base (default [data.api] ws_url)'],
+    ],
+  },
   import: {
     synopsis: 'threadx import <files...> [options]',
     summary:

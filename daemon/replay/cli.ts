@@ -56,6 +56,7 @@ export async function replayMain(argv: string[]): Promise<void> {
   console.log(
     `  archive  ${server.archiveUrl}/data/spot/monthly/klines/BTCUSDT/1m/BTCUSDT-1m-2023-04.zip`,
   );
+  console.log(`  stream   ${server.wsUrl}/stream?streams=btcusdt@kline_1m/ethusdt@kline_1m`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       void server.close().then(resolve);

@@ -30,7 +30,19 @@ export type FaultKind =
   /** Fewer kline rows than asked (at most `rows`, default 100), as a proxy or mirror may send. */
   | 'shortPage'
   /** A 429 (or `status` 418) with `Retry-After: retryAfter` (default 1 s), as in a 429 storm. */
-  | 'rateLimit';
+  | 'rateLimit'
+  /** WebSocket: a minute's final kline event (`k.x` true) is never sent. */
+  | 'wsDropFinal'
+  /** WebSocket: a minute's final kline event is sent `delayMs` (default 10 000) after its close. */
+  | 'wsLateFinal'
+  /** WebSocket: a minute's final kline event is sent twice. */
+  | 'wsDuplicateFinal'
+  /** WebSocket: a minute's final kline event carries a close price that REST does not. */
+  | 'wsWrongFinal'
+  /** WebSocket: the connection is cut (TCP destroyed, no close frame) at a minute's close. */
+  | 'wsCut'
+  /** WebSocket: from a minute's close on, the connection sends nothing, not even a ping. */
+  | 'wsSilent';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'http5xx',
@@ -45,7 +57,16 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'corruptArchive',
   'shortPage',
   'rateLimit',
+  'wsDropFinal',
+  'wsLateFinal',
+  'wsDuplicateFinal',
+  'wsWrongFinal',
+  'wsCut',
+  'wsSilent',
 ];
+
+/** The faults of the WebSocket streams (matched on every stream path unless `path` is given). */
+export const WS_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k.startsWith('ws'));
 
 export interface FaultSpec {
   kind: FaultKind;
@@ -67,6 +88,8 @@ export interface FaultSpec {
   rows?: number;
   /** For `missing`: half-open [start, end) open-time ranges (ms). */
   ranges?: Array<[number, number]>;
+  /** For `wsLateFinal`: how long after the minute's close the final is sent (ms). */
+  delayMs?: number;
 }
 
 interface Armed {
@@ -93,7 +116,9 @@ export class FaultPlan {
     for (const a of this.armed) {
       const s = a.spec;
       if (!kinds.includes(s.kind) || s.kind === 'missing') continue;
-      const prefix = s.path ?? (s.kind === 'corruptArchive' ? '/data/' : '/api/v3/klines');
+      const prefix =
+        s.path ??
+        (s.kind === 'corruptArchive' ? '/data/' : s.kind.startsWith('ws') ? '/' : '/api/v3/klines');
       if (!path.startsWith(prefix)) continue;
       if (s.symbol !== undefined && s.symbol !== symbol) continue;
       a.seen++;
@@ -153,6 +178,7 @@ export function parseFaultFlag(text: string): FaultSpec {
       case 'status':
       case 'rows':
       case 'retryAfter':
+      case 'delayMs':
         spec[k] = Number(v);
         break;
       case 'range': {

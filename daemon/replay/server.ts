@@ -14,6 +14,7 @@ import { type Kline, openCandle, SeriesStore } from './data.ts';
 import { type FaultSpec, FaultPlan } from './faults.ts';
 import { WeightLimiter, windowUnit } from './limiter.ts';
 import { mulberry32 } from './rng.ts';
+import { ReplayStreams, type StreamOptions, type StreamStats } from './stream.ts';
 import { buildUniverse, type SymbolConfig, type SymbolEntry, tickerEntry } from './universe.ts';
 import {
   type FuturesMarket,
@@ -77,6 +78,8 @@ export interface ReplayOptions {
    * inside a recording without a row are the exchange's own gaps (outages).
    */
   recorded?: Record<string, Kline[]>;
+  /** The kline WebSocket streams' timing (see `StreamOptions`). */
+  stream?: StreamOptions;
 }
 
 export interface ReplayStats {
@@ -99,6 +102,10 @@ export interface ReplayServer {
   url: string;
   /** Base of the archive tree (same server: `${url}`; paths start with /data/spot/...). */
   archiveUrl: string;
+  /** Base of the WebSocket streams: `${wsUrl}/ws/<stream>`, `${wsUrl}/stream?streams=...`. */
+  wsUrl: string;
+  /** The streams' counters, and `cutAll` to drop every stream connection at once. */
+  streams: { readonly stats: StreamStats; cutAll(): void };
   readonly stats: ReplayStats;
   weightLimit: number;
   windowMs: number;
@@ -676,6 +683,24 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
       res.end(out);
     });
   }
+  const streams = new ReplayStreams(
+    {
+      now: () => nowFn() - lag,
+      minute(symbol, t) {
+        if (!universe.get(symbol) || faults.isMissing(symbol, t)) return undefined;
+        const row = series.range(symbol, t, t, 1)[0];
+        return row?.[0] === t ? row : undefined;
+      },
+      faults,
+      countFault(kind) {
+        stats.faults[kind] = (stats.faults[kind] ?? 0) + 1;
+      },
+    },
+    opts.stream,
+  );
+  server.on('upgrade', (req, socket, head) => {
+    if (!streams.upgrade(req, socket, head)) socket.destroy();
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -686,6 +711,8 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
   return {
     url,
     archiveUrl: url,
+    wsUrl: `ws://127.0.0.1:${port}`,
+    streams,
     get stats() {
       return structuredClone({ ...stats, ...limiter.stats });
     },
@@ -724,6 +751,7 @@ export async function startReplayServer(opts: ReplayOptions = {}): Promise<Repla
     },
     close() {
       return new Promise<void>((resolve) => {
+        streams.close();
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
         server.closeAllConnections();

@@ -69,10 +69,12 @@ export async function createDaemon(opts: DaemonOptions): Promise<Daemon> {
     },
   });
   const { bank } = state;
-  const { handlers, services } = createHandlers({ ...state, logger });
+  const { handlers, services, stop } = createHandlers({ ...state, logger });
   server = new RpcServer({
     handlers,
     logger,
+    // The watch folds what it received into the bank before the daemon exits.
+    onShutdown: stop,
     // A long-lived process: start the Parquet codec workers once a client is connected.
     onInitialized: () => warmCodecs(),
     info: {

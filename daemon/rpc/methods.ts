@@ -16,6 +16,7 @@ import {
   selectSymbols,
   topSymbolsUseCase,
 } from '../app/symbols.ts';
+import { WatchService } from '../app/watch.ts';
 import type { Logger } from './logger.ts';
 import { type Handlers, RawJson } from './server.ts';
 
@@ -27,8 +28,11 @@ export type DaemonServices = Services;
 export function createHandlers(state: DaemonState): {
   handlers: Handlers;
   services: Services;
+  /** Stops what runs beside the requests (the watch), at shutdown. */
+  stop: () => Promise<void>;
 } {
   const svc = new Services(state);
+  const watch = new WatchService(svc);
   const { logger } = state;
 
   const handlers: Handlers = {
@@ -53,6 +57,10 @@ export function createHandlers(state: DaemonState): {
     'indicators/read': async (p, ctx) => ({
       series: await readIndicators(state.bank, await selectSymbols(svc, p, ctx), p),
     }),
+    'watch/add': (p, ctx) => watch.add(p, ctx),
+    'watch/remove': (p) => watch.remove(p),
+    'watch/list': () => watch.list(),
+    'watch/status': () => watch.status(),
     'logs/subscribe': (p, ctx) => {
       const conn = ctx.connection;
       if (!p.enabled) {
@@ -71,5 +79,5 @@ export function createHandlers(state: DaemonState): {
       return { subscribed: true, logFile: logger.file };
     },
   };
-  return { handlers, services: svc };
+  return { handlers, services: svc, stop: () => watch.stop() };
 }

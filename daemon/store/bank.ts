@@ -28,6 +28,8 @@ import type { BankLock } from './lock.ts';
 import type { ColumnsFile } from './parquet.ts';
 import { type VerifyOptions, followable, read1m, readTimeframe, verify } from './partitions.ts';
 import { type IndicatorRecord, RegistryStore, datasetId } from './registry.ts';
+import { type TailSpan, Tails } from './tail.ts';
+import { mergeCandles } from '../engine/merge.ts';
 import * as writes from './writes.ts';
 
 export { DataContractError, NotFoundError } from './core.ts';
@@ -59,6 +61,8 @@ export class Bank {
   /** What recovery did that a person should know (journals quarantined), one sentence each. */
   readonly recoveryNotes: string[] = [];
   private readonly core: BankCore;
+  /** Minutes received since the last fold, merged into every 1m read (see `tail.ts`). */
+  tails!: Tails;
 
   private constructor(layout: Layout, store: RegistryStore, opts: BankOptions) {
     this.layout = layout;
@@ -79,6 +83,7 @@ export class Bank {
     // Reading creates nothing: a read-only bank opens as it is.
     if (opts.lock || !(await isDir(layout.root))) await fsp.mkdir(layout.root, { recursive: true });
     const bank = new Bank(layout, await RegistryStore.open(layout.registry, opts.lock), opts);
+    bank.tails = await Tails.load(layout.root);
     if (opts.lock) {
       await recover(bank.core);
       // An older registry is written in the current format by the first writer: the datasets,
@@ -122,13 +127,32 @@ export class Bank {
     return writes.addConfirmedEmpty(this.core, symbol, ranges);
   }
 
-  /** Reads 1m candles in [start, end) from the monthly partitions (all when unbounded). */
-  read1m(symbol: string, start = -Infinity, end = Infinity): Promise<Candles> {
-    return read1m(this.core, symbol, start, end);
+  /**
+   * Reads 1m candles in [start, end) from the monthly partitions (all when unbounded), with the
+   * tail's minutes merged in (a tail minute wins: it is the later value).
+   */
+  async read1m(symbol: string, start = -Infinity, end = Infinity): Promise<Candles> {
+    const stored = await read1m(this.core, symbol, start, end);
+    const tail = this.tails.read(parseSymbol(symbol), start, end);
+    return tail.length === 0 ? stored : mergeCandles(stored, tail);
+  }
+
+  /** The first and last minute of `symbol`'s 1m, the tail's included; undefined when none. */
+  span1m(symbol: string): TailSpan | undefined {
+    const e = this.get(symbol, '1m');
+    const t = this.tails.span(parseSymbol(symbol));
+    if (!e || e.first === null || e.last === null || e.rows === 0) return t;
+    if (!t) return { first: e.first, last: e.last, rows: e.rows };
+    return {
+      first: Math.min(e.first, t.first),
+      last: Math.max(e.last, t.last),
+      rows: e.rows + t.rows,
+    };
   }
 
   /** Reads a stored timeframe in [start, end). */
   read(symbol: string, interval: Interval, start = -Infinity, end = Infinity): Promise<Candles> {
+    if (interval === '1m') return this.read1m(symbol, start, end);
     return readTimeframe(this.core, symbol, interval, start, end);
   }
 
@@ -262,6 +286,8 @@ export class Bank {
         removed.push(f.path);
       }
     }
+    // Minutes still in the tail go with the 1m they belong to.
+    if (interval === '1m') removed.push(...(await this.tails.drop(symbol)));
     if (removed.length === 0)
       throw new NotFoundError(`no dataset ${symbol}/${interval} in the bank`);
     if (interval === '1m') delete reg.confirmedEmpty[symbol];
