@@ -144,7 +144,7 @@ export const HELP: Record<string, CommandHelp> = {
     synopsis:
       'threadx export --symbol S --interval I --out F.csv|F.xlsx|F.parquet [--format csv|xlsx|parquet] [--market M] [--kind K] [--start ISO] [--end ISO] [--indicators LIST]',
     summary:
-      'Writes a dataset as CSV (ISO-8601 UTC times), an Excel workbook (UTC dates, frozen header) or Parquet, optionally with indicator columns; with --kind funding, a futures perpetual\'s funding history as CSV. More rows than one Excel sheet holds are refused, never truncated.',
+      "Writes a dataset as CSV (ISO-8601 UTC times), an Excel workbook (UTC dates, frozen header) or Parquet, optionally with indicator columns; with --kind funding, a futures perpetual's funding history as CSV. More rows than one Excel sheet holds are refused, never truncated.",
     options: [
       ['--symbol S', 'the symbol; required'],
       ['--market M', 'spot (default), um (USD-M futures) or cm (COIN-M futures)'],
