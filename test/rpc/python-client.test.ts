@@ -1,5 +1,5 @@
 /**
- * The standard-library Python client (examples/python/threadx_client.py) against the real bundled
+ * The Python client (clients/python, through examples/python/threadx_client.py) against the real bundled
  * daemon and the local replay exchange: handshake, registry, an ingest with progress, a read.
  */
 import { test, before } from 'node:test';

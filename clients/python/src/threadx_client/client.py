@@ -83,6 +83,8 @@ class ThreadxClient:
         self._tokens = itertools.count(1)
         self._lock = threading.Lock()
         self.on_notification: Callable[[str, Any], None] = lambda method, params: None
+        #: The daemon's answer to `initialize` (protocol version, data folder), once connected.
+        self.server_info: Dict[str, Any] = {}
 
     # -- connecting ---------------------------------------------------------------------------
 
@@ -96,7 +98,7 @@ class ThreadxClient:
     ) -> "ThreadxClient":
         """Joins the daemon serving `data_dir` over its socket, or starts one on stdio with the
         `threadx` program (`cli`: the program, or the path of `dist/cli.js` run by `node`).
-        The connection is initialized."""
+        The connection is initialized; the daemon's answer is kept in `server_info`."""
         data_dir = os.path.abspath(data_dir)
         client: Optional[ThreadxClient] = None
         info = read_discovery(data_dir)
@@ -111,7 +113,7 @@ class ThreadxClient:
                 client = None  # A stale discovery file: start our own.
         if client is None:
             client = cls.spawn(data_dir, cli, node)
-        client.initialize(name)
+        client.server_info = client.initialize(name)
         return client
 
     @classmethod
