@@ -178,7 +178,7 @@ export function sentence(text: string): string {
 }
 
 /** Commands that only read the bank: they never create one. */
-const READ_ONLY = new Set(['list', 'verify', 'check', 'export']);
+const READ_ONLY = new Set(['list', 'verify', 'check', 'export', 'coverage']);
 /** Commands that need a bank to exist, whether they read or write it. */
 const NEED_BANK = new Set([...READ_ONLY, 'repair', 'resample']);
 
