@@ -179,7 +179,7 @@ export function minuteClasses(
     present.push(...subtractRanges([span], mergeRanges(gaps)));
     for (const g of entry.gaps) (g.filled ? filled : holes).push([g.start, g.end]);
   }
-  for (let i = 0; i < tail.length; ) {
+  for (let i = 0; i < tail.length;) {
     let j = i;
     while (j + 1 < tail.length && tail.openTime[j + 1] === tail.openTime[j] + MINUTE) j++;
     present.push([tail.openTime[i], tail.openTime[j] + MINUTE]);
