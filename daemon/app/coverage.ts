@@ -9,7 +9,7 @@ import type { Interval } from '../../schemas/intervals.ts';
 import type { DatasetSummary } from '../../schemas/protocol.ts';
 import { ThreadxError } from '../../schemas/errors.ts';
 import { parseSymbol } from '../../schemas/common.ts';
-import type { Range } from '../../schemas/registry.ts';
+import type { DatasetEntry, Range } from '../../schemas/registry.ts';
 import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import type { Bank } from '../store/bank.ts';
 import type { Services } from './services.ts';
@@ -328,5 +328,24 @@ export function coverageCounts(bank: Bank, req: CoverageCountsRequest): Coverage
       }
       return { symbol, held: ranges.held, total, counts };
     }),
+  };
+}
+
+/**
+ * The missing minutes inside a 1m dataset's span, by class, from its registry entry alone (what
+ * `threadx list` shows): `outage` confirmed empty by the exchange, `failed` not.
+ */
+export function missingMinutes(
+  entry: DatasetEntry,
+  confirmed: readonly Range[],
+): { outage: number; failed: number } {
+  const holes = mergeRanges(
+    entry.gaps.filter((g) => !g.filled).map((g): Range => [g.start, g.end]),
+  );
+  const sure = mergeRanges(confirmed);
+  const minutes = (r: Range[]): number => r.reduce((n, [s, e]) => n + (e - s) / MINUTE, 0);
+  return {
+    outage: minutes(intersectRanges(holes, sure)),
+    failed: minutes(subtractRanges(holes, sure)),
   };
 }

@@ -210,6 +210,17 @@ test('threadx coverage: totals, --by day rows, --json, and clear refusals', asyn
     assert.match(r.out, /ETHUSDT\s+2023-03-24T12:00Z\s+40\s+0\s+20\s+0\s+0\s+0/);
     assert.match(r.out, /ETHUSDT\s+2023-03-24T13:00Z\s+0\s+0\s+60\s+0\s+0\s+0/);
 
+    // `threadx list`: the missing minutes inside the 1m span, by class.
+    r = await capture(['list', ...data]);
+    assert.match(r.out, /^dataset\s.*\sgaps\s+filled\s+outage\s+failed\s+files/m);
+    assert.match(r.out, /^ETHUSDT\/1m\s+spot\s+klines\s+2770\s.*\s2\s+10\s+80\s+30\s+1\s/m);
+    r = await capture(['list', '--json', ...data]);
+    const l = JSON.parse(r.out) as { datasets: { id: string; outageMinutes?: number }[] };
+    assert.deepEqual(
+      l.datasets.map((d) => [d.id, d.outageMinutes]),
+      [['ETHUSDT/1m', 80]],
+    );
+
     r = await capture(['coverage', '--symbols', 'ETHUSDT', '--by', 'week', ...data]);
     assert.equal(r.code, 2);
     assert.match(r.err, /--by takes day or hour, not "week"/);
