@@ -194,6 +194,27 @@ test('threadx coverage: totals, --by day rows, --json, and clear refusals', asyn
     assert.match(lines[1], /^symbol\s+real\s+filled\s+outage\s+unlisted\s+not fetched\s+failed$/);
     assert.match(lines[3], /^ETHUSDT\s+2760\s+10\s+80\s+1440\s+0\s+30$/);
 
+    // The README's example, as printed.
+    r = await capture([
+      'coverage',
+      '--symbols',
+      'ETHUSDT',
+      '--start',
+      '2023-03-24T12:00Z',
+      '--end',
+      '2023-03-24T14:00Z',
+      ...data,
+    ]);
+    assert.equal(
+      r.out,
+      [
+        'minutes of 2023-03-24T12:00Z .. 2023-03-24T14:00Z (120 per symbol)',
+        'symbol   real  filled  outage  unlisted  not fetched  failed',
+        '-------  ----  ------  ------  --------  -----------  ------',
+        'ETHUSDT    40       0      80         0            0       0',
+        '',
+      ].join('\n'),
+    );
     r = await capture([
       'coverage',
       '--symbols',
