@@ -18,7 +18,6 @@ import { startHarness, type Harness } from '../helpers/harness.ts';
 import { KLINES } from '../helpers/fixtures.ts';
 
 const T = (s: string): number => Date.parse(s);
-const M = 60_000;
 
 /** The recorded 1m rows of ETHUSDT in [start, end), minus the `drop` ranges. */
 function ethRows(start: number, end: number, drop: [number, number][]): number[][] {
