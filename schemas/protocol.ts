@@ -959,6 +959,83 @@ export const LogMessage = notification({
 });
 
 // ---------------------------------------------------------------------------------------------
+// Coverage: why a minute is missing.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The class of a 1m minute. `real`: a candle from the exchange. `filled`: a flat candle flagged
+ * `filled` (a short outage). `outage`: no candle, and the exchange confirmed it has none (it
+ * answered a later minute and none in between). `unlisted`: confirmed empty before the first
+ * candle or after the last (before listing, after delisting). `notFetched`: outside what the bank
+ * was asked for. `failed`: inside the bank's span, neither a candle nor confirmed empty (a fetch
+ * that did not complete; the next ingest or the watcher asks again).
+ */
+export const MinuteClassSchema = z.enum([
+  'real',
+  'filled',
+  'outage',
+  'unlisted',
+  'notFetched',
+  'failed',
+]);
+
+const classCounts = z.object({
+  real: z.number(),
+  filled: z.number(),
+  outage: z.number(),
+  unlisted: z.number(),
+  notFetched: z.number(),
+  failed: z.number(),
+});
+const classColumns = z.object({
+  real: z.array(z.number()),
+  filled: z.array(z.number()),
+  outage: z.array(z.number()),
+  unlisted: z.array(z.number()),
+  notFetched: z.array(z.number()),
+  failed: z.array(z.number()),
+});
+
+/**
+ * Sent by the client (a coverage map): how many minutes of each class every symbol has in
+ * `[start, end)`, per UTC hour or day, as columns (one array per class, aligned with `buckets`).
+ * `bucket` defaults to `hour` for a range of 3 days or less, else `day`; without `start` or `end`
+ * the range is what the bank knows of the symbols. Computed from the registry, never over
+ * candles. A symbol the bank holds nothing of comes back `held: false`, all `notFetched`.
+ * Answers `InvalidParams` (reason `INVALID_RANGE`) for an empty range or more than 2,000,000
+ * buckets x symbols.
+ */
+export const CoverageGet = request({
+  method: 'coverage/get',
+  params: z.object({
+    symbols: z.array(SymbolSchema).min(1).max(1000),
+    start: TimeSchema.optional(),
+    end: TimeSchema.optional(),
+    bucket: z.enum(['day', 'hour']).optional(),
+  }),
+  result: z.object({
+    bucket: z.enum(['day', 'hour']),
+    /** The range counted, in ms, on whole minutes. */
+    start: z.number(),
+    end: z.number(),
+    /** Open time of each bucket; the first and last may be partly outside the range. */
+    buckets: z.array(z.number()),
+    symbols: z.array(
+      z.object({
+        symbol: z.string(),
+        /** False when the bank holds no minute of the symbol. */
+        held: z.boolean(),
+        /** Minutes of each class over the whole range. */
+        total: classCounts,
+        /** Per class, the minutes in each bucket. */
+        counts: classColumns,
+      }),
+    ),
+  }),
+  errors: [E.InvalidParams, E.NotFound],
+});
+
+// ---------------------------------------------------------------------------------------------
 // Watch: symbols kept current from the kline stream.
 // ---------------------------------------------------------------------------------------------
 
@@ -1054,6 +1131,7 @@ export const REQUESTS = {
   [WatchRemove.method]: WatchRemove,
   [WatchList.method]: WatchList,
   [WatchStatus.method]: WatchStatus,
+  [CoverageGet.method]: CoverageGet,
 } as const;
 
 /** Every notification, by method name. */

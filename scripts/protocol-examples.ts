@@ -387,6 +387,35 @@ export const EXAMPLES: Examples = {
       reconnects: 0,
     },
   },
+  'coverage/get': {
+    params: {
+      symbols: ['ETHUSDT'],
+      start: '2023-03-22',
+      end: '2023-03-26',
+      bucket: 'day',
+    },
+    result: {
+      bucket: 'day',
+      start: 1679443200000,
+      end: 1679788800000,
+      buckets: [1679443200000, 1679529600000, 1679616000000, 1679702400000],
+      symbols: [
+        {
+          symbol: 'ETHUSDT',
+          held: true,
+          total: { real: 2800, filled: 0, outage: 80, unlisted: 1440, notFetched: 1440, failed: 0 },
+          counts: {
+            real: [0, 0, 1360, 1440],
+            filled: [0, 0, 0, 0],
+            outage: [0, 0, 80, 0],
+            unlisted: [0, 1440, 0, 0],
+            notFetched: [1440, 0, 0, 0],
+            failed: [0, 0, 0, 0],
+          },
+        },
+      ],
+    },
+  },
   exit: { params: undefined },
   '$/progress': {
     params: {

@@ -1,5 +1,6 @@
 /** The commands beyond the bank's own (`import`, `list` ...), in the order `--help` lists them. */
 import type { CliCommand } from './context.ts';
+import { coverageCommand } from './coverage.ts';
 import { demoCommand, ingestCommand, replayCommand } from './ingest.ts';
 import { indicatorsCommand, withIndicatorRefresh } from './indicators.ts';
 import { repairCommand } from './repair.ts';
@@ -12,4 +13,5 @@ export const COMMANDS: readonly CliCommand[] = [
   indicatorsCommand,
   repairCommand,
   watchCommand,
+  coverageCommand,
 ];

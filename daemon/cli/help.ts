@@ -77,6 +77,17 @@ export const HELP: Record<string, CommandHelp> = {
       ['--ws-url URL', 'Binance WebSocket stream base (default [data.api] ws_url)'],
     ],
   },
+  coverage: {
+    synopsis: 'threadx coverage --symbols A,B [--start ISO] [--end ISO] [--by day|hour] [options]',
+    summary:
+      'Why each minute is missing: counts the 1m minutes of a range per class (real, filled, outage, unlisted, not fetched, failed) per symbol, and per UTC day or hour with --by. Reads the registry only.',
+    options: [
+      ['--symbols A,B', 'symbols to count, comma-separated'],
+      ['--start ISO', 'first minute counted (default: the earliest the bank knows of the symbols)'],
+      ['--end ISO', 'end, exclusive (default: the latest the bank knows of the symbols)'],
+      ['--by day|hour', 'a row per UTC day or hour as well as the totals'],
+    ],
+  },
   import: {
     synopsis: 'threadx import <files...> [options]',
     summary:

@@ -30,6 +30,7 @@ import {
   exportMessages,
   formatOfPath,
 } from '../app/export-file.ts';
+import { missingMinutes } from '../app/coverage.ts';
 import { parseIndicatorArgs } from '../app/indicators.ts';
 import { table, iso, Progress } from './format.ts';
 import { EXIT, UsageError, type CliCommand, type CommandContext } from './context.ts';
@@ -178,7 +179,7 @@ export function sentence(text: string): string {
 }
 
 /** Commands that only read the bank: they never create one. */
-const READ_ONLY = new Set(['list', 'verify', 'check', 'export']);
+const READ_ONLY = new Set(['list', 'verify', 'check', 'export', 'coverage']);
 /** Commands that need a bank to exist, whether they read or write it. */
 const NEED_BANK = new Set([...READ_ONLY, 'repair', 'resample']);
 
@@ -416,14 +417,23 @@ async function cmdList(ctx: CommandContext, values: Record<string, unknown>): Pr
       ((entry.market ?? 'spot') === flags.market &&
         (values.kind === undefined || (entry.klineKind ?? 'klines') === flags.kind)),
   );
+  // Minutes missing inside each 1m span, by class (`threadx coverage` tells them per day).
+  const registry = bank.registry();
+  const missing = (d: (typeof list)[number]['entry']): [number, number] | null => {
+    if (d.interval !== '1m' || d.kind === 'indicator') return null;
+    const m = missingMinutes(d, registry.confirmedEmpty[d.symbol] ?? []);
+    return [m.outage, m.failed];
+  };
   if (ctx.json) {
     // One line of JSON, written in pieces: 200,000 datasets make a string of hundreds of MB.
     const parts: string[] = [];
     for (const { entry, integrity } of list) {
       const { files, pending, ...d } = entry;
+      const m = missing(entry);
       parts.push(
         JSON.stringify({
           ...d,
+          ...(m ? { outageMinutes: m[0], failedMinutes: m[1] } : {}),
           files: files.length,
           pending: pending?.length ?? 0,
           integrity,
@@ -452,6 +462,8 @@ async function cmdList(ctx: CommandContext, values: Record<string, unknown>): Pr
         'last',
         'gaps',
         'filled',
+        'outage',
+        'failed',
         'files',
         'pending',
         'integrity',
@@ -465,6 +477,7 @@ async function cmdList(ctx: CommandContext, values: Record<string, unknown>): Pr
         iso(d.last),
         d.gaps.filter((g) => !g.filled).length,
         d.filledCount,
+        ...(missing(d) ?? ['-', '-']),
         d.files.length,
         d.pending?.length ?? 0,
         integrityText(integrity, iso),

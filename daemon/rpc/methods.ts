@@ -6,6 +6,7 @@
 import type { Result } from '../../schemas/protocol.ts';
 import { runIngestUseCase, planIngestUseCase } from '../app/ingest.ts';
 import { readIndicators, updateIndicatorsRequest } from '../app/indicators.ts';
+import { coverageCounts } from '../app/coverage.ts';
 import { exportData, readForChart } from '../app/data.ts';
 import { deleteDataset, listRegistry, registryListJson, verifyBank } from '../app/registry.ts';
 import { repairUseCase } from '../app/repair.ts';
@@ -61,6 +62,7 @@ export function createHandlers(state: DaemonState): {
     'watch/remove': (p) => watch.remove(p),
     'watch/list': () => watch.list(),
     'watch/status': () => watch.status(),
+    'coverage/get': (p) => coverageCounts(state.bank, p),
     'logs/subscribe': (p, ctx) => {
       const conn = ctx.connection;
       if (!p.enabled) {
