@@ -224,10 +224,7 @@ function planSymbol(
   return key === symbol ? plan : { ...plan, exchangeSymbol: symbol };
 }
 
-/**
- * Refuses a series the market does not publish, a client of another market, and premium index
- * klines (a signed spread, which the candle contract's positive prices cannot hold yet).
- */
+/** Refuses a series the market does not publish and a client of another market. */
 function checkSeries(deps: IngestDeps, req: IngestRequest): void {
   const market = req.market ?? 'spot';
   const kind = req.kind ?? 'klines';
@@ -241,13 +238,6 @@ function checkSeries(deps: IngestDeps, req: IngestRequest): void {
       'INVALID_PARAMS',
       `${MARKET_NAMES[market]} has no ${kind} klines`,
       `Spot has trade klines only: pick --market um or --market cm for ${kind} klines.`,
-      { market, kind },
-    );
-  if (kind === 'premium')
-    throw new IngestError(
-      'INVALID_PARAMS',
-      'premium index klines are not stored yet: their prices are a signed spread, and the bank stores positive prices only',
-      'Ingest --kind klines, mark or index.',
       { market, kind },
     );
 }
