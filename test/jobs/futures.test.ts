@@ -10,6 +10,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startReplayServer, type ReplayServer } from '../../daemon/replay/server.ts';
+import { DELIVERED_CM } from '../../daemon/replay/futures.ts';
 import { BinanceRestClient, fetchRange1m } from '../../daemon/sources/rest.ts';
 import { RateGovernor } from '../../daemon/sources/governor.ts';
 import { Bank } from '../../daemon/store/bank.ts';
@@ -296,6 +297,66 @@ test('futures: premium index klines keep their signed prices: ingest, import, de
       await assert.rejects(e.bank.write1m(key, bad, 'test'), /prices must be positive|negative/);
       assert.equal(e.bank.get(key, '1m'), undefined);
     }
+  } finally {
+    await e.close();
+  }
+});
+
+test('futures: a delivered quarterly contract ends at delivery; the minutes after are "after delivery", not missing', async () => {
+  const e = await env();
+  try {
+    const { symbol, deliveryDate } = DELIVERED_CM;
+    const day = Date.UTC(2024, 5, 27);
+    const r = req({
+      symbols: [symbol],
+      market: 'cm',
+      start: day,
+      end: day + 2 * DAY,
+      intervals: ['1h', '1d'],
+    });
+    const plan = await planIngest(e.deps('cm'), r);
+    assert.deepEqual(plan.skipped, []);
+    const sp = plan.symbols[0];
+    assert.equal(sp.symbol, `${symbol}@cm`);
+    // Planned up to the delivery only: 24 + 8 hours; the 16 hours after are their own class.
+    assert.equal(sp.minutes, 32 * 60);
+    assert.deepEqual(sp.afterDelivery, { deliveredAt: deliveryDate, minutes: 16 * 60 });
+    const res = await runIngest(e.deps('cm'), r, { plan });
+    const got = res.results[0];
+    assert.equal(got.ok, true, JSON.stringify(got.error));
+    assert.equal(got.gaps, 0);
+    assert.deepEqual(got.afterDelivery, { deliveredAt: deliveryDate, minutes: 16 * 60 });
+    assert.match(
+      res.notes.join('\n'),
+      /BTCUSD_240628@cm was delivered at 2024-06-28T08:00:00\.000Z: its last candle is final.*960 minute\(s\).*after delivery, not missing/,
+    );
+    const m1 = await e.bank.read(`${symbol}@cm`, '1m', day, day + 2 * DAY);
+    assert.equal(m1.length, 32 * 60);
+    assert.equal(m1.openTime[m1.length - 1], deliveryDate - 60_000);
+    // The delivery day's candle is whole at delivery: the resample of its eight hours.
+    const d1 = await e.bank.read(`${symbol}@cm`, '1d', day, day + 2 * DAY);
+    assert.equal(d1.length, 2);
+    const want = resample(m1, '1d');
+    for (const col of ['open', 'high', 'low', 'close'] as const)
+      assert.deepEqual(Array.from(d1[col]), Array.from(want[col].subarray(0, 2)), col);
+    assert.equal((await e.bank.read(`${symbol}@cm`, '1h', day, day + 2 * DAY)).length, 32);
+    await clean(e.bank);
+    // Again: nothing to fetch, the same report, still no error.
+    e.server.resetStats();
+    const again = await runIngest(e.deps('cm'), r);
+    assert.equal(again.plan.requests, 0);
+    assert.equal(again.results[0].ok, true);
+    assert.equal(again.results[0].afterDelivery?.minutes, 16 * 60);
+    assert.equal(e.server.stats.futures.cm.klineRequests, 0);
+    // A window wholly after delivery fetches nothing and fails nothing.
+    const late = await runIngest(
+      e.deps('cm'),
+      req({ symbols: [symbol], market: 'cm', start: day + 3 * DAY, end: day + 4 * DAY }),
+    );
+    assert.equal(late.results[0].ok, true);
+    assert.equal(late.plan.symbols[0].minutes, 0);
+    assert.deepEqual(late.results[0].afterDelivery, { deliveredAt: deliveryDate, minutes: 1440 });
+    assert.equal(e.bank.get(`${symbol}@cm`, '1m')?.rows, 32 * 60);
   } finally {
     await e.close();
   }
