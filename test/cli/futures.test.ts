@@ -212,7 +212,14 @@ test('cli: premium index klines (signed prices) ingest, export and verify; a del
   assert.equal(csv.length, 25);
   assert.match(csv[1], /^2022-09-05T00:00:00\.000Z,/);
   // Signed prices come out as they are.
-  assert.ok(csv.slice(1).some((l) => l.split(',').slice(1, 5).some((v) => Number(v) < 0)));
+  assert.ok(
+    csv.slice(1).some((l) =>
+      l
+        .split(',')
+        .slice(1, 5)
+        .some((v) => Number(v) < 0),
+    ),
+  );
   r = await run(['verify', ...series, ...data]);
   assert.equal(r.status, 0, r.stdout);
   assert.match(r.stdout, /^2 file\(s\) checked, 0 problem/m);
