@@ -238,6 +238,28 @@ test('cli: premium index klines (signed prices) ingest, export and verify; a del
       '2024-06-29',
       '--source',
       'rest',
+      '--dry-run',
+      '--base-url',
+      later.url,
+      ...data,
+    ]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(
+      r.stdout,
+      /BTCUSD_240628@cm was delivered at 2024-06-28T08:00:00\.000Z: planned up to its delivery; 960 minute\(s\)/,
+    );
+    r = await run([
+      'ingest',
+      '--market',
+      'cm',
+      '--symbols',
+      'BTCUSD_240628',
+      '--start',
+      '2024-06-28',
+      '--end',
+      '2024-06-29',
+      '--source',
+      'rest',
       '--base-url',
       later.url,
       ...data,
