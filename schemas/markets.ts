@@ -39,6 +39,17 @@ export const KIND_NAMES: Record<KlineKind, string> = {
   premium: 'premium index',
 };
 
+/**
+ * The sign a kind's prices take: the premium index is the spread between the contract's price
+ * and its index, around zero, so its prices may be zero or negative; every other kind's are
+ * positive.
+ */
+export type PriceSign = 'positive' | 'signed';
+
+export function pricesOf(kind: KlineKind | undefined): PriceSign {
+  return kind === 'premium' ? 'signed' : 'positive';
+}
+
 /** Which kinds a market publishes: spot has trade klines only. */
 export function kindsOf(market: Market): readonly KlineKind[] {
   return market === 'spot' ? ['klines'] : KLINE_KINDS;

@@ -15,13 +15,13 @@ import { type BankLock, acquireBankLock, lockedError, watchingMessage } from '..
 import { seeFiles } from '../store/observe.ts';
 import { type DatasetEntry, type Integrity, datasetIntegrity } from '../../schemas/registry.ts';
 import { loadConfig as loadConfigFile } from '../store/config.ts';
-import { readKlineFile } from '../store/importer.ts';
+import { futuresSeriesOf, readKlineFile } from '../store/importer.ts';
 import { readFunding } from '../store/funding.ts';
 import { writeFileAtomic } from '../store/atomic.ts';
 import { fundingCsv } from '../engine/funding.ts';
 import { restClientFromConfig } from '../sources/rest.ts';
 import type { IngestDeps } from '../jobs/ingest.ts';
-import type { Market } from '../../schemas/markets.ts';
+import { type Market, pricesOf } from '../../schemas/markets.ts';
 
 export { importFiles, type ImportSummary } from '../jobs/import.ts';
 export type { Bank } from '../store/bank.ts';
@@ -138,7 +138,9 @@ export async function exportFunding(
 export async function validateFile(file: string) {
   const kf = await readKlineFile(file);
   const interval = kf.detectedInterval ?? kf.interval ?? '1m';
-  const report = validateCandles(kf.candles, interval);
+  // A premium-index file (signed prices) is judged as one.
+  const kind = kf.market === 'futures' ? futuresSeriesOf(file, kf.symbol).kind : 'klines';
+  const report = validateCandles(kf.candles, interval, { prices: pricesOf(kind) });
   const gaps = interval === '1m' ? detectGaps(kf.candles, 60_000) : [];
   return {
     file,

@@ -110,6 +110,11 @@ export function printPlan(ctx: CommandContext, plan: IngestPlan): void {
     ),
   );
   for (const s of plan.skipped) ctx.out(`will not download ${s.symbol}: ${s.reason ?? s.status}`);
+  for (const s of plan.symbols)
+    if (s.afterDelivery)
+      ctx.out(
+        `${s.symbol} was delivered at ${new Date(s.afterDelivery.deliveredAt).toISOString()}: planned up to its delivery; ${s.afterDelivery.minutes} minute(s) after delivery have no candle`,
+      );
   ctx.out(
     `total: ${plan.requests} request(s), weight ${plan.weight}, ${plan.archiveFiles} archive file(s), about ${plan.estimatedSeconds} s`,
   );

@@ -1,12 +1,17 @@
 import { type Candles, FLOAT_COLUMNS, STORED_NAMES } from '../../schemas/candles.ts';
 import { type Interval, BUCKET_RULES, bucketStart } from '../../schemas/intervals.ts';
+import type { PriceSign } from '../../schemas/markets.ts';
+
+const PRICE_COLUMNS: ReadonlySet<string> = new Set(['open', 'high', 'low', 'close']);
 
 /**
  * The UDFI data contract, checked on a columnar series:
  * - index: UTC open times in ms, aligned to the interval, strictly increasing and unique;
  * - type: every price/volume column float64 (guaranteed by Float64Array) and finite: no NaN or
  *   Infinity;
- * - value: high >= max(open, close), low <= min(open, close), volumes and trades >= 0, prices > 0.
+ * - value: high >= max(open, close), low <= min(open, close), volumes and trades >= 0, prices > 0;
+ *   a series of signed prices (`prices: 'signed'`: the premium index, a spread around zero) may
+ *   have zero or negative prices, every other rule unchanged.
  */
 export type ViolationKind = 'column' | 'type' | 'index' | 'order' | 'value';
 
@@ -28,7 +33,19 @@ export interface ValidationReport {
   violations: Violation[];
 }
 
-export function validateCandles(c: Candles, interval: Interval, limit = 20): ValidationReport {
+export interface ValidateOptions {
+  /** How many violations are listed (all are counted). */
+  limit?: number;
+  /** `signed`: prices may be zero or negative (see `pricesOf` in schemas/markets.ts). */
+  prices?: PriceSign;
+}
+
+export function validateCandles(
+  c: Candles,
+  interval: Interval,
+  { limit = 20, prices = 'positive' }: ValidateOptions = {},
+): ValidationReport {
+  const signed = prices === 'signed';
   const report: ValidationReport = {
     ok: true,
     rows: c.length,
@@ -65,7 +82,7 @@ export function validateCandles(c: Candles, interval: Interval, limit = 20): Val
     return report;
   }
   const rule = BUCKET_RULES[interval];
-  if (rule.kind === 'fixed' && allValid(c, rule.ms, rule.origin)) return report;
+  if (rule.kind === 'fixed' && allValid(c, rule.ms, rule.origin, signed)) return report;
   const { openTime, open, high, low, close } = c;
   for (let i = 0; i < c.length; i++) {
     const t = openTime[i];
@@ -111,7 +128,7 @@ export function validateCandles(c: Candles, interval: Interval, limit = 20): Val
           value: String(v),
           message: `row ${i}: ${STORED_NAMES[col]} is ${v}`,
         });
-      } else if (v < 0) {
+      } else if (v < 0 && !(signed && PRICE_COLUMNS.has(col))) {
         add({
           kind: 'value',
           column: STORED_NAMES[col],
@@ -122,7 +139,7 @@ export function validateCandles(c: Candles, interval: Interval, limit = 20): Val
       }
     }
     if (!finite) continue;
-    if (open[i] <= 0 || close[i] <= 0 || low[i] <= 0) {
+    if (!signed && (open[i] <= 0 || close[i] <= 0 || low[i] <= 0)) {
       add({
         kind: 'value',
         column: 'low',
@@ -158,7 +175,7 @@ export function validateCandles(c: Candles, interval: Interval, limit = 20): Val
  * The common case in one tight pass: every row valid. Written so that NaN fails every
  * comparison; any doubt sends the caller to the detailed pass that names each violation.
  */
-function allValid(c: Candles, ms: number, origin: number): boolean {
+function allValid(c: Candles, ms: number, origin: number, signed: boolean): boolean {
   const {
     openTime,
     open,
@@ -180,7 +197,15 @@ function allValid(c: Candles, ms: number, origin: number): boolean {
     const h = high[i];
     const l = low[i];
     const cl = close[i];
-    if (!(l > 0 && l <= o && l <= cl && h >= o && h >= cl && h < Infinity)) return false;
+    if (!(
+      (signed ? l > -Infinity : l > 0) &&
+      l <= o &&
+      l <= cl &&
+      h >= o &&
+      h >= cl &&
+      h < Infinity
+    ))
+      return false;
     if (!(
       volume[i] >= 0 &&
       volume[i] < Infinity &&

@@ -16,6 +16,7 @@ import {
   type Market,
   MARKET_NAMES,
   kindsOf,
+  pricesOf,
   seriesKey,
 } from '../../schemas/markets.ts';
 import { subtractRanges } from '../engine/gaps.ts';
@@ -205,7 +206,7 @@ export async function importFiles(
           `${name} holds ${interval} klines (${kf.detectedInterval ? 'detected from its timestamps' : 'by its name'}): the bank stores 1m only and derives ${interval} from it, so nothing was imported. Import the symbol's 1m file instead.`,
         );
       }
-      const report = validateCandles(kf.candles, '1m');
+      const report = validateCandles(kf.candles, '1m', { prices: pricesOf(kind) });
       if (!report.ok)
         throw new ImportError(`${path.basename(file)}: ${describeViolations(report)}`);
       item.rows = kf.candles.length;

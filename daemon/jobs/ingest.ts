@@ -13,7 +13,14 @@ import pLimit from 'p-limit';
 import type { Candles } from '../../schemas/candles.ts';
 import { concatCandles } from '../../schemas/candles.ts';
 import type { Config } from '../../schemas/config.ts';
-import { type Interval, DERIVED_INTERVALS, MINUTE_MS, DAY_MS } from '../../schemas/intervals.ts';
+import {
+  type Interval,
+  DERIVED_INTERVALS,
+  MINUTE_MS,
+  DAY_MS,
+  bucketStart,
+  nextBucketStart,
+} from '../../schemas/intervals.ts';
 import type { DatasetEntry, Range } from '../../schemas/registry.ts';
 import { mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { sortUnique } from '../engine/merge.ts';
@@ -91,6 +98,17 @@ export interface SymbolPlan {
   steps: FetchStep[];
   requests: number;
   weight: number;
+  /** A delivered contract: its delivery, and the window's minutes after it (never fetched). */
+  afterDelivery?: AfterDelivery;
+}
+
+/**
+ * The minutes of a window after its contract's delivery: a class of their own, neither missing
+ * nor failed, since the contract has no candle after it.
+ */
+export interface AfterDelivery {
+  deliveredAt: number;
+  minutes: number;
 }
 
 export interface IngestPlan {
@@ -117,6 +135,7 @@ export interface SymbolResult {
   seconds: number;
   derived: Interval[];
   error?: { code: string; message: string };
+  afterDelivery?: AfterDelivery;
 }
 
 export interface IngestSummary {
@@ -203,31 +222,37 @@ async function universe(
 
 function planSymbol(
   deps: IngestDeps,
-  symbol: string,
+  status: SymbolStatus,
   window: Range,
   mode: SourceMode,
   now: number,
   req: IngestRequest,
 ): SymbolPlan {
+  const { symbol, deliveredAt } = status;
   const market = req.market ?? 'spot';
   const key = seriesKey({ market, kind: req.kind ?? 'klines', symbol });
   const entry = deps.bank.get(key, '1m');
   const skip = mergeRanges([...presentRanges(entry), ...deps.bank.confirmedEmpty(key)]);
+  // A delivered contract's klines end at its delivery: the window stops there.
+  const [start, end] = window;
+  const until = deliveredAt === undefined ? end : Math.min(end, deliveredAt);
   const plan = planRanges(
     key,
-    subtractRanges([window], skip),
+    start < until ? subtractRanges([[start, until]], skip) : [],
     mode,
     now,
     finalAfterMs(deps.config),
     market,
   );
+  if (deliveredAt !== undefined && end > deliveredAt)
+    plan.afterDelivery = {
+      deliveredAt,
+      minutes: (end - Math.max(start, deliveredAt)) / MINUTE_MS,
+    };
   return key === symbol ? plan : { ...plan, exchangeSymbol: symbol };
 }
 
-/**
- * Refuses a series the market does not publish, a client of another market, and premium index
- * klines (a signed spread, which the candle contract's positive prices cannot hold yet).
- */
+/** Refuses a series the market does not publish and a client of another market. */
 function checkSeries(deps: IngestDeps, req: IngestRequest): void {
   const market = req.market ?? 'spot';
   const kind = req.kind ?? 'klines';
@@ -241,13 +266,6 @@ function checkSeries(deps: IngestDeps, req: IngestRequest): void {
       'INVALID_PARAMS',
       `${MARKET_NAMES[market]} has no ${kind} klines`,
       `Spot has trade klines only: pick --market um or --market cm for ${kind} klines.`,
-      { market, kind },
-    );
-  if (kind === 'premium')
-    throw new IngestError(
-      'INVALID_PARAMS',
-      'premium index klines are not stored yet: their prices are a signed spread, and the bank stores positive prices only',
-      'Ingest --kind klines, mark or index.',
       { market, kind },
     );
 }
@@ -348,7 +366,7 @@ export async function planIngest(
   const mode = req.source ?? 'auto';
   const symbols = statuses
     .filter((s) => s.ok)
-    .map((s) => planSymbol(deps, s.symbol, [start, end], mode, serverTime, req));
+    .map((s) => planSymbol(deps, s, [start, end], mode, serverTime, req));
   const requests = symbols.reduce((a, s) => a + s.requests, 0);
   const weight = symbols.reduce((a, s) => a + s.weight, 0);
   const archiveFiles = symbols.reduce(
@@ -433,10 +451,34 @@ export async function runIngest(
     plan,
     results,
     skipped: plan.skipped,
-    notes: route.notes(),
+    notes: [...route.notes(), ...deliveryNotes(plan)],
     cancelled: Boolean(opts.signal?.aborted),
     seconds: Math.round((performance.now() - t0) / 100) / 10,
   };
+}
+
+/** One sentence per delivered contract whose window runs past its delivery. */
+function deliveryNotes(plan: IngestPlan): string[] {
+  return plan.symbols.flatMap((s) =>
+    s.afterDelivery
+      ? [
+          `${s.symbol} was delivered at ${new Date(s.afterDelivery.deliveredAt).toISOString()}: its last candle is final, and the ${s.afterDelivery.minutes} minute(s) of the window after delivery have no candle (after delivery, not missing).`,
+        ]
+      : [],
+  );
+}
+
+/**
+ * The minutes from a delivery to the end of the coarsest bucket it falls in: the exchange has
+ * no candle there, so the last bucket of every timeframe is whole at delivery.
+ */
+function afterDeliveryRange(deliveredAt: number): Range {
+  let end = deliveredAt;
+  for (const iv of DERIVED_INTERVALS) {
+    const open = bucketStart(deliveredAt, iv);
+    if (open < deliveredAt) end = Math.max(end, nextBucketStart(open, iv));
+  }
+  return [deliveredAt, end];
 }
 
 async function ingestSymbol(
@@ -463,6 +505,7 @@ async function ingestSymbol(
     filled: 0,
     seconds: 0,
     derived: [],
+    ...(sp.afterDelivery ? { afterDelivery: sp.afterDelivery } : {}),
   };
   let lo = Infinity;
   let hi = -Infinity;
@@ -510,6 +553,12 @@ async function ingestSymbol(
     empty.push(...emptyRanges);
     if (buffered >= FLUSH_ROWS) await flush();
   };
+  // After delivery the exchange has no candle: those minutes are known, so the buckets that
+  // hold the last candle are whole.
+  if (sp.afterDelivery) {
+    const [s, e] = afterDeliveryRange(sp.afterDelivery.deliveredAt);
+    if (e > s) empty.push([s, e]);
+  }
   try {
     await fetchSteps(deps, sp.exchangeSymbol ?? sp.symbol, sp.steps, {
       kind: req.kind ?? 'klines',

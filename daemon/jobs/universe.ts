@@ -67,11 +67,16 @@ export interface SymbolStatus {
   reason?: string;
   base?: string;
   quote?: string;
+  /**
+   * A delivery (quarterly) contract past its delivery date (ms): its klines end there, and it
+   * is downloaded up to it.
+   */
+  deliveredAt?: number;
 }
 
 /**
  * Checks symbols against the market's exchangeInfo: unknown or non-TRADING symbols come back with
- * a reason. With `byPair` (index klines), the names are futures pairs (`BTCUSD`), known when a
+ * a reason; a delivery contract past its delivery date is known, with the date (`deliveredAt`). With `byPair` (index klines), the names are futures pairs (`BTCUSD`), known when a
  * trading contract has that pair.
  */
 export async function resolveSymbols(
@@ -97,6 +102,23 @@ export async function resolveSymbols(
         ok: false,
         status: 'UNKNOWN',
         reason: `${symbol} is not listed on the exchange`,
+      };
+    const delivery = typeof s.deliveryDate === 'number' ? s.deliveryDate : undefined;
+    // An index is the pair's: it goes on after a contract of the pair delivered.
+    if (
+      !opts.byPair &&
+      s.contractType !== undefined &&
+      s.contractType !== 'PERPETUAL' &&
+      delivery !== undefined &&
+      delivery <= info.serverTime
+    )
+      return {
+        symbol,
+        ok: true,
+        status: s.status,
+        base: s.baseAsset,
+        quote: s.quoteAsset,
+        deliveredAt: delivery,
       };
     if (s.status !== 'TRADING') {
       const renamed = s.status === 'BREAK' ? ' (it may have been renamed or delisted)' : '';

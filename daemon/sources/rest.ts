@@ -17,6 +17,8 @@ import {
   klinesParam,
   klinesWeight,
   klinesWindowMs,
+  type PriceSign,
+  pricesOf,
 } from '../../schemas/markets.ts';
 import {
   BinanceApiError,
@@ -316,7 +318,7 @@ export class BinanceRestClient {
     return this.call(path, params, weight, opts.signal, (b, headers) => {
       const date = Date.parse(headers.get('date') ?? '');
       return {
-        ...parseKlinePage(b, startTime, endTime ?? Infinity),
+        ...parseKlinePage(b, startTime, endTime ?? Infinity, pricesOf(kind)),
         date: Number.isFinite(date) ? date : null,
       };
     });
@@ -420,11 +422,18 @@ const FIELD_COLUMNS: Array<[number, (typeof FLOAT_COLUMNS)[number]]> = [
 
 /**
  * Validates and converts a /api/v3/klines body: 12 fields per row, numbers (as strings or
- * numbers) finite and non-negative, open time on a minute, close time = open + 59 999 ms,
+ * numbers) finite and non-negative (prices of a `signed` kind, the premium index, may be
+ * negative), open time on a minute, close time = open + 59 999 ms,
  * coherent OHLC. Any malformed row fails the page (a retryable INVALID_RESPONSE). Rows outside
  * the asked range are dropped; identical duplicates are merged; order is restored.
  */
-export function parseKlinePage(body: unknown, startTime: number, endTime: number): KlinePage {
+export function parseKlinePage(
+  body: unknown,
+  startTime: number,
+  endTime: number,
+  prices: PriceSign = 'positive',
+): KlinePage {
+  const signed = prices === 'signed';
   if (!Array.isArray(body))
     throw invalid(messages.malformedKline(-1, 'the answer is not an array'));
   const n = body.length;
@@ -448,9 +457,12 @@ export function parseKlinePage(body: unknown, startTime: number, endTime: number
     }
     for (const [f, col] of FIELD_COLUMNS) {
       const v = toNumber(r[f]);
-      if (!Number.isFinite(v) || v < 0) {
+      if (!Number.isFinite(v) || (v < 0 && !(signed && f <= 4))) {
         throw invalid(
-          messages.malformedKline(i, `${col} ${JSON.stringify(r[f])} is not a non-negative number`),
+          messages.malformedKline(
+            i,
+            `${col} ${JSON.stringify(r[f])} is not a ${signed && f <= 4 ? 'finite' : 'non-negative'} number`,
+          ),
         );
       }
       c[col][k] = v;

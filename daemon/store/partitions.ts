@@ -20,6 +20,7 @@ import type { Interval } from '../../schemas/intervals.ts';
 import { parseBankKey as parseSymbol } from '../../schemas/common.ts';
 import type { DatasetEntry, FileEntry, VerifyIssue } from '../../schemas/registry.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
+import { pricesOf } from '../../schemas/markets.ts';
 import { type BankCore, NotFoundError } from './core.ts';
 import { type Layout, monthKey } from './layout.ts';
 import { decodeCandles, decodeColumns } from './parquet.ts';
@@ -330,7 +331,7 @@ async function verifyFile(
     };
   }
   if (candles) {
-    const r = validateCandles(candles, d.interval);
+    const r = validateCandles(candles, d.interval, { prices: pricesOf(d.klineKind) });
     if (!r.ok) {
       const text = describeViolations(r, 3);
       return {

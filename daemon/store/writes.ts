@@ -22,6 +22,7 @@ import type { FileEntry, Range } from '../../schemas/registry.ts';
 import { fillGaps, detectGaps, isFillable, mergeRanges, subtractRanges } from '../engine/gaps.ts';
 import { mergeCandles } from '../engine/merge.ts';
 import { validateCandles, describeViolations } from '../engine/validate.ts';
+import { parseSeriesKey, pricesOf } from '../../schemas/markets.ts';
 import { type BankCore, DataContractError, NotFoundError } from './core.ts';
 import { type FileWrite, type JournalItem, commit } from './journal.ts';
 import { monthKey, nextMonthStart } from './layout.ts';
@@ -102,7 +103,9 @@ export async function write1m(
 ): Promise<WriteResult> {
   const { layout, reg } = core;
   const symbol = parseSymbol(symbolIn);
-  const report = validateCandles(incoming, '1m');
+  const report = validateCandles(incoming, '1m', {
+    prices: pricesOf(parseSeriesKey(symbol)?.kind),
+  });
   if (!report.ok) throw new DataContractError(`${symbol}: ${describeViolations(report)}`);
   const result: WriteResult = { symbol, written: [], unchanged: [], rowsAdded: 0, filled: 0 };
   if (incoming.length === 0) return result;

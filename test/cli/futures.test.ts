@@ -186,3 +186,91 @@ test('cli: ingest and export a funding-rate history (interval hours from the tim
   assert.equal(r.status, 2);
   assert.match(r.stderr, /Spot has no funding rates/);
 });
+
+test('cli: premium index klines (signed prices) ingest, export and verify; a delivered contract exits 0', async () => {
+  const data = ['--data-dir', path.join(dir, 'premium')];
+  const urls = ['--base-url', server.url, '--archive-url', server.url];
+  const window = ['--start', '2022-09-05', '--end', '2022-09-06', '--intervals', '1h'];
+  const series = ['--market', 'um', '--kind', 'premium'];
+  let r = await run(['ingest', ...series, '--symbols', 'BTCUSDT', ...window, ...urls, ...data]);
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout, /BTCUSDT@um\.premium\s+ok\s+1440/);
+  const out = path.join(dir, 'premium-1h.csv');
+  r = await run([
+    'export',
+    ...series,
+    '--symbol',
+    'BTCUSDT',
+    '--interval',
+    '1h',
+    '--out',
+    out,
+    ...data,
+  ]);
+  assert.equal(r.status, 0, r.stderr);
+  const csv = (await readFile(out, 'utf8')).trim().split('\n');
+  assert.equal(csv.length, 25);
+  assert.match(csv[1], /^2022-09-05T00:00:00\.000Z,/);
+  // Signed prices come out as they are.
+  assert.ok(
+    csv.slice(1).some((l) =>
+      l
+        .split(',')
+        .slice(1, 5)
+        .some((v) => Number(v) < 0),
+    ),
+  );
+  r = await run(['verify', ...series, ...data]);
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /^2 file\(s\) checked, 0 problem/m);
+  // The delivered COIN-M quarter, on an exchange whose clock is past its delivery.
+  const later = await startReplayServer({ now: Date.UTC(2024, 6, 2) });
+  try {
+    r = await run([
+      'ingest',
+      '--market',
+      'cm',
+      '--symbols',
+      'BTCUSD_240628',
+      '--start',
+      '2024-06-28',
+      '--end',
+      '2024-06-29',
+      '--source',
+      'rest',
+      '--dry-run',
+      '--base-url',
+      later.url,
+      ...data,
+    ]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(
+      r.stdout,
+      /BTCUSD_240628@cm was delivered at 2024-06-28T08:00:00\.000Z: planned up to its delivery; 960 minute\(s\)/,
+    );
+    r = await run([
+      'ingest',
+      '--market',
+      'cm',
+      '--symbols',
+      'BTCUSD_240628',
+      '--start',
+      '2024-06-28',
+      '--end',
+      '2024-06-29',
+      '--source',
+      'rest',
+      '--base-url',
+      later.url,
+      ...data,
+    ]);
+    assert.equal(r.status, 0, r.stderr + r.stdout);
+    assert.match(r.stdout, /BTCUSD_240628@cm\s+ok\s+480/);
+    assert.match(
+      r.stdout,
+      /delivered at 2024-06-28T08:00:00\.000Z.*960 minute\(s\).*after delivery/,
+    );
+  } finally {
+    await later.close();
+  }
+});

@@ -34,3 +34,25 @@ test('validateCandles: an open time off the interval grid is a violation', () =>
   assert.equal(r.ok, false);
   assert.ok(r.violations.some((v) => v.row === 3));
 });
+
+test('validateCandles: signed prices (the premium index) may be zero or negative, nothing else changes', () => {
+  const c = synth1m(T0, 60, 2);
+  // Shift every price below zero, keeping the candles' shape; a zero open too.
+  for (const col of ['open', 'high', 'low', 'close'] as const)
+    for (let i = 0; i < c.length; i++) c[col][i] -= 1_000_000;
+  c.open[9] = 0;
+  c.high[9] = Math.max(0, c.close[9], c.high[9]);
+  assert.equal(validateCandles(c, '1m', { prices: 'signed' }).ok, true);
+  const positive = validateCandles(c, '1m');
+  assert.equal(positive.ok, false);
+  assert.match(describeViolations(positive), /negative|positive/);
+  // Still finite, still bounded, volumes still non-negative.
+  c.high[3] = Math.min(c.open[3], c.close[3]) - 1;
+  c.low[4] = Number.NaN;
+  c.volume[5] = -1;
+  const r = validateCandles(c, '1m', { prices: 'signed' });
+  assert.deepEqual(
+    [...new Set(r.violations.map((v) => v.row))].sort((a, b) => a - b),
+    [3, 4, 5],
+  );
+});

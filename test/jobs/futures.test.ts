@@ -6,10 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startReplayServer, type ReplayServer } from '../../daemon/replay/server.ts';
+import { DELIVERED_CM } from '../../daemon/replay/futures.ts';
 import { BinanceRestClient, fetchRange1m } from '../../daemon/sources/rest.ts';
 import { RateGovernor } from '../../daemon/sources/governor.ts';
 import { Bank } from '../../daemon/store/bank.ts';
@@ -17,7 +18,9 @@ import { runIngest, planIngest, type IngestRequest } from '../../daemon/jobs/ing
 import { importFiles } from '../../daemon/jobs/import.ts';
 import { parseConfigText } from '../../daemon/store/config.ts';
 import { resample } from '../../daemon/engine/resample.ts';
+import { candlesCsv, exportFile } from '../../daemon/app/export-file.ts';
 import type { Market } from '../../schemas/markets.ts';
+import { sliceCandles } from '../../schemas/candles.ts';
 import { KLINES, loadKlines } from '../helpers/fixtures.ts';
 
 const NOW = Date.parse('2026-03-10T12:00:30Z');
@@ -45,6 +48,7 @@ async function env() {
   });
   return {
     server,
+    dir,
     bank,
     client,
     deps,
@@ -208,7 +212,7 @@ test('futures: COIN-M mark and index klines stay within 200 days a request; inde
   }
 });
 
-test('futures: a kind the market lacks, and premium index klines, are refused with the fix', async () => {
+test('futures: a kind the market lacks, and a client of another market, are refused with the fix', async () => {
   const e = await env();
   try {
     await assert.rejects(
@@ -216,13 +220,143 @@ test('futures: a kind the market lacks, and premium index klines, are refused wi
       /Spot has no mark klines/,
     );
     await assert.rejects(
-      planIngest(e.deps('um'), req({ symbols: ['BTCUSDT'], market: 'um', kind: 'premium' })),
-      /premium index klines are not stored yet/,
-    );
-    await assert.rejects(
       planIngest(e.deps('spot'), req({ symbols: ['BTCUSDT'], market: 'um' })),
       /client is for Spot, not USD-M/,
     );
+  } finally {
+    await e.close();
+  }
+});
+
+test('futures: premium index klines keep their signed prices: ingest, import, derive, export, verify', async () => {
+  const e = await env();
+  try {
+    // Two whole days from the premiumIndexKlines archive, then the exchange's own minutes.
+    const r = await runIngest(
+      e.deps('um'),
+      req({ symbols: ['BTCUSDT'], market: 'um', kind: 'premium' }),
+    );
+    assert.equal(r.results[0].ok, true, JSON.stringify(r.results[0].error));
+    assert.equal(r.results[0].symbol, 'BTCUSDT@um.premium');
+    assert.equal(r.results[0].archiveFiles, 2);
+    assert.equal(
+      kinds(e.server)[
+        '/data/futures/um/daily/premiumIndexKlines/BTCUSDT/1m/BTCUSDT-1m-2022-09-05.zip'
+      ],
+      1,
+    );
+    const want = (
+      await fetchRange1m(e.client('um'), 'BTCUSDT', SEP5, SEP5 + 2 * DAY, {
+        kind: 'premium',
+      })
+    ).candles;
+    const got = await e.bank.read('BTCUSDT@um.premium', '1m', SEP5, SEP5 + 2 * DAY);
+    assert.equal(got.length, 2880);
+    assert.equal(want.length, 2880);
+    for (const col of ['openTime', 'open', 'high', 'low', 'close', 'trades'] as const)
+      assert.deepEqual(Array.from(got[col]), Array.from(want[col].subarray(0, 2880)), col);
+    // A signed spread: negative prices stored as they are.
+    assert.ok(got.close.some((v) => v < 0));
+    assert.ok(got.low.some((v) => v < 0));
+    // The derived hour is the exchange's minutes resampled, and export writes it.
+    const h = resample(want, '1h');
+    assert.ok(h.close.subarray(0, h.length).some((v) => v < 0));
+    const out = path.join(e.dir, 'premium-1h.csv');
+    const x = await exportFile(e.bank, {
+      symbol: 'BTCUSDT@um.premium',
+      interval: '1h',
+      start: SEP5,
+      end: SEP5 + 2 * DAY,
+      out,
+      format: 'csv',
+    });
+    assert.equal(x.rows, 48);
+    assert.equal(await readFile(out, 'utf8'), candlesCsv(h));
+    // A Binance premiumIndexKlines archive imports into the same series.
+    const rel = 'data/futures/um/daily/premiumIndexKlines/BTCUSDT/1m/BTCUSDT-1m-2022-09-07.zip';
+    const file = path.join(e.dir, rel);
+    await mkdir(path.dirname(file), { recursive: true });
+    for (const suffix of ['', '.CHECKSUM']) {
+      const res = await fetch(`${e.server.archiveUrl}/${rel}${suffix}`);
+      assert.equal(res.status, 200);
+      await writeFile(`${file}${suffix}`, new Uint8Array(await res.arrayBuffer()));
+    }
+    const imp = await importFiles(e.bank, [file], { intervals: ['1h'] });
+    assert.deepEqual(
+      imp.items.map((i) => [i.symbol, i.ok, i.rows, i.series?.kind]),
+      [['BTCUSDT@um.premium', true, 1440, 'premium']],
+    );
+    assert.equal(e.bank.get('BTCUSDT@um.premium', '1m')?.rows, 3 * 1440);
+    assert.equal(e.bank.get('BTCUSDT@um.premium', '1m')?.klineKind, 'premium');
+    await clean(e.bank);
+    // Every other series keeps its positive prices: a negative one is refused, nothing written.
+    const bad = sliceCandles(want, 0, 1);
+    for (const key of ['BTCUSDT', 'BTCUSDT@um', 'BTCUSDT@um.mark']) {
+      bad.close[0] = -1;
+      bad.low[0] = -2;
+      await assert.rejects(e.bank.write1m(key, bad, 'test'), /prices must be positive|negative/);
+      assert.equal(e.bank.get(key, '1m'), undefined);
+    }
+  } finally {
+    await e.close();
+  }
+});
+
+test('futures: a delivered quarterly contract ends at delivery; the minutes after are "after delivery", not missing', async () => {
+  const e = await env();
+  try {
+    const { symbol, deliveryDate } = DELIVERED_CM;
+    const day = Date.UTC(2024, 5, 27);
+    const r = req({
+      symbols: [symbol],
+      market: 'cm',
+      start: day,
+      end: day + 2 * DAY,
+      intervals: ['1h', '1d'],
+    });
+    const plan = await planIngest(e.deps('cm'), r);
+    assert.deepEqual(plan.skipped, []);
+    const sp = plan.symbols[0];
+    assert.equal(sp.symbol, `${symbol}@cm`);
+    // Planned up to the delivery only: 24 + 8 hours; the 16 hours after are their own class.
+    assert.equal(sp.minutes, 32 * 60);
+    assert.deepEqual(sp.afterDelivery, { deliveredAt: deliveryDate, minutes: 16 * 60 });
+    const res = await runIngest(e.deps('cm'), r, { plan });
+    const got = res.results[0];
+    assert.equal(got.ok, true, JSON.stringify(got.error));
+    assert.equal(got.gaps, 0);
+    assert.deepEqual(got.afterDelivery, { deliveredAt: deliveryDate, minutes: 16 * 60 });
+    assert.match(
+      res.notes.join('\n'),
+      /BTCUSD_240628@cm was delivered at 2024-06-28T08:00:00\.000Z: its last candle is final.*960 minute\(s\).*after delivery, not missing/,
+    );
+    const m1 = await e.bank.read(`${symbol}@cm`, '1m', day, day + 2 * DAY);
+    assert.equal(m1.length, 32 * 60);
+    assert.equal(m1.openTime[m1.length - 1], deliveryDate - 60_000);
+    // The delivery day's candle is whole at delivery: the resample of its eight hours.
+    const d1 = await e.bank.read(`${symbol}@cm`, '1d', day, day + 2 * DAY);
+    assert.equal(d1.length, 2);
+    const want = resample(m1, '1d');
+    for (const col of ['open', 'high', 'low', 'close'] as const)
+      assert.deepEqual(Array.from(d1[col]), Array.from(want[col].subarray(0, 2)), col);
+    assert.equal((await e.bank.read(`${symbol}@cm`, '1h', day, day + 2 * DAY)).length, 32);
+    await clean(e.bank);
+    // Again: nothing to fetch, the same report, still no error.
+    e.server.resetStats();
+    const again = await runIngest(e.deps('cm'), r);
+    assert.equal(again.plan.requests, 0);
+    assert.equal(again.results[0].ok, true);
+    assert.equal(again.results[0].afterDelivery?.minutes, 16 * 60);
+    assert.equal(e.server.stats.futures.cm.klineRequests, 0);
+    // A window wholly after delivery fetches nothing and fails nothing.
+    const late = await runIngest(
+      e.deps('cm'),
+      req({ symbols: [symbol], market: 'cm', start: day + 3 * DAY, end: day + 4 * DAY }),
+    );
+    assert.equal(late.results[0].ok, true);
+    assert.equal(late.plan.symbols[0].minutes, 0);
+    assert.deepEqual(late.results[0].afterDelivery, { deliveredAt: deliveryDate, minutes: 1440 });
+    assert.equal(e.bank.get(`${symbol}@cm`, '1m')?.rows, 32 * 60);
   } finally {
     await e.close();
   }
