@@ -280,3 +280,11 @@ export function invalidParams(method: string, issues: ErrorIssue[]): ThreadxErro
     { issues },
   );
 }
+
+/** `text` as a sentence for a person: a capital first letter and a closing full stop. */
+export function sentence(text: string): string {
+  const t = text.trim();
+  if (t === '') return t;
+  const capital = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]["')\]]?$/.test(capital) ? capital : `${capital}.`;
+}

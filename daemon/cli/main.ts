@@ -1,4 +1,4 @@
-import { type ExitCode, USAGE_HINT, toThreadxError } from '../../schemas/errors.ts';
+import { type ExitCode, USAGE_HINT, sentence, toThreadxError } from '../../schemas/errors.ts';
 import { PRODUCT_VERSION } from '../version.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { promises as fsp } from 'node:fs';
@@ -168,14 +168,6 @@ export function cliError(
   }
   const text = `threadx ${cmd}: ${message}${hint ? ` ${hint}` : ''}`;
   return { exit: err.kind.exit, stream: 'stderr', text };
-}
-
-/** `text` as a sentence for a person: a capital first letter and a closing full stop. */
-export function sentence(text: string): string {
-  const t = text.trim();
-  if (t === '') return t;
-  const capital = t[0].toUpperCase() + t.slice(1);
-  return /[.!?]["')\]]?$/.test(capital) ? capital : `${capital}.`;
 }
 
 /** Commands that only read the bank: they never create one. */

@@ -9,7 +9,7 @@ import { EXIT } from '../../schemas/errors.ts';
 import type { CliCommand } from '../app/command.ts';
 import { loadConfig } from '../app/bank.ts';
 import { joinIngest } from '../rpc/join.ts';
-import { createMcpServer } from './server.ts';
+import { createMcpServer, settled } from './server.ts';
 
 export const mcpCommand: CliCommand = {
   name: 'mcp',
@@ -36,8 +36,8 @@ export const mcpCommand: CliCommand = {
     });
     const transport = new StdioServerTransport();
     const closed = new Promise<void>((resolve) => (server.onclose = resolve));
-    // The client ends the session by closing our stdin.
-    process.stdin.once('end', () => void server.close());
+    // The client ends the session by closing our stdin; what it asked before is answered first.
+    process.stdin.once('end', () => void settled(server).then(() => server.close()));
     await server.connect(transport);
     await closed;
     return EXIT.ok;

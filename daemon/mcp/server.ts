@@ -22,7 +22,7 @@ import {
   ReadResourceRequestSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Config } from '../../schemas/config.ts';
-import { ThreadxError } from '../../schemas/errors.ts';
+import { ThreadxError, sentence } from '../../schemas/errors.ts';
 import { type Interval, INTERVALS, intervalMs } from '../../schemas/intervals.ts';
 import { IngestParamsSchema, toParamIssues } from '../../schemas/protocol.ts';
 import type { JoinIngest } from '../app/command.ts';
@@ -254,7 +254,9 @@ function toMcpError(e: unknown, tool: string): McpError {
       ? withHint(invalidParams(tool, toParamIssues(e as never)), mcpMessages.inputHint(tool))
       : e;
   const rpc = toRpcError(err, tool);
-  const message = rpc.data.hint ? `${rpc.message} ${rpc.data.hint}` : rpc.message;
+  const message = rpc.data.hint
+    ? `${sentence(rpc.message)} ${sentence(rpc.data.hint)}`
+    : sentence(rpc.message);
   return new McpError(rpc.code, message, rpc.data);
 }
 
@@ -263,6 +265,16 @@ function withHint(e: ThreadxError, hint: string): ThreadxError {
 }
 
 /** The MCP server over the bank at `opts.dataDir`; connect it to a transport to serve. */
+/** Each server's requests still being answered. */
+const inFlight = new WeakMap<Server, Set<Promise<unknown>>>();
+
+/** Resolves once every request `server` has begun is answered (a client that closes its end
+ *  right after sending still gets every answer). */
+export async function settled(server: Server): Promise<void> {
+  const pending = inFlight.get(server);
+  while (pending?.size) await Promise.allSettled([...pending]);
+}
+
 export function createMcpServer(opts: McpOptions): Server {
   const reader = new BankReader(opts);
   const tools = handlers(reader, opts);
@@ -270,6 +282,16 @@ export function createMcpServer(opts: McpOptions): Server {
     { name: 'threadx', title: 'ThreadX Data', version: PRODUCT_VERSION },
     { capabilities: { tools: {}, resources: {} }, instructions: mcpMessages.instructions },
   );
+  const pending = new Set<Promise<unknown>>();
+  inFlight.set(server, pending);
+  const tracked =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      const p = fn(...args);
+      pending.add(p);
+      void p.finally(() => pending.delete(p)).catch(() => undefined);
+      return p;
+    };
 
   server.setRequestHandler(ListToolsRequestSchema, () => ({
     tools: Object.entries(TOOLS).map(([name, t]) => ({
@@ -281,66 +303,78 @@ export function createMcpServer(opts: McpOptions): Server {
     })),
   }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (req) => {
-    const { name } = req.params;
-    if (!isToolName(name))
-      throw toMcpError(
-        new ThreadxError(
-          'METHOD_NOT_FOUND',
-          mcpMessages.unknownTool(name),
-          'List the tools with tools/list.',
-        ),
-        name,
-      );
-    try {
-      const input = TOOLS[name].input.parse(req.params.arguments ?? {});
-      return await (tools[name] as (p: unknown) => Promise<CallToolResult>)(input);
-    } catch (e) {
-      throw toMcpError(e, name);
-    }
-  });
-
-  server.setRequestHandler(ListResourcesRequestSchema, async () => {
-    try {
-      const svc = await reader.services();
-      const { datasets } = await listRegistry(svc, { filter: { kind: 'candles' }, details: false });
-      return {
-        resources: datasets.map((d) => ({
-          uri: `${RESOURCE_PREFIX}${d.id}`,
-          name: d.id,
-          title: `${d.symbol} ${d.interval}`,
-          mimeType: 'application/json',
-          description: `${d.rows} ${d.interval} candles of ${d.symbol}${d.first !== null && d.last !== null ? ` from ${iso(d.first)} to ${iso(d.last)}` : ''}; ${d.gaps} gap(s), ${d.filled} filled.`,
-        })),
-      };
-    } catch (e) {
-      throw toMcpError(e, 'resources/list');
-    }
-  });
-
-  server.setRequestHandler(ReadResourceRequestSchema, async (req) => {
-    const { uri } = req.params;
-    try {
-      const id = uri.startsWith(RESOURCE_PREFIX) ? uri.slice(RESOURCE_PREFIX.length) : '';
-      const svc = await reader.services();
-      const summary = (await listRegistry(svc, { details: false })).datasets.find(
-        (d) => d.id === id && d.kind === 'candles',
-      );
-      if (!summary)
-        throw new ThreadxError(
-          'NOT_FOUND',
-          mcpMessages.unknownResource(uri),
-          'List the resources with resources/list.',
+  server.setRequestHandler(
+    CallToolRequestSchema,
+    tracked(async (req) => {
+      const { name } = req.params;
+      if (!isToolName(name))
+        throw toMcpError(
+          new ThreadxError(
+            'METHOD_NOT_FOUND',
+            mcpMessages.unknownTool(name),
+            'List the tools with tools/list.',
+          ),
+          name,
         );
-      const cov = await coverage(svc, summary.symbol, summary.interval);
-      const body = { summary, coverage: cov.datasets[0], outages: cov.outages, notes: cov.notes };
-      return {
-        contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(body, null, 1) }],
-      };
-    } catch (e) {
-      throw toMcpError(e, 'resources/read');
-    }
-  });
+      try {
+        const input = TOOLS[name].input.parse(req.params.arguments ?? {});
+        return await (tools[name] as (p: unknown) => Promise<CallToolResult>)(input);
+      } catch (e) {
+        throw toMcpError(e, name);
+      }
+    }),
+  );
+
+  server.setRequestHandler(
+    ListResourcesRequestSchema,
+    tracked(async () => {
+      try {
+        const svc = await reader.services();
+        const { datasets } = await listRegistry(svc, {
+          filter: { kind: 'candles' },
+          details: false,
+        });
+        return {
+          resources: datasets.map((d) => ({
+            uri: `${RESOURCE_PREFIX}${d.id}`,
+            name: d.id,
+            title: `${d.symbol} ${d.interval}`,
+            mimeType: 'application/json',
+            description: `${d.rows} ${d.interval} candles of ${d.symbol}${d.first !== null && d.last !== null ? ` from ${iso(d.first)} to ${iso(d.last)}` : ''}; ${d.gaps} gap(s), ${d.filled} filled.`,
+          })),
+        };
+      } catch (e) {
+        throw toMcpError(e, 'resources/list');
+      }
+    }),
+  );
+
+  server.setRequestHandler(
+    ReadResourceRequestSchema,
+    tracked(async (req) => {
+      const { uri } = req.params;
+      try {
+        const id = uri.startsWith(RESOURCE_PREFIX) ? uri.slice(RESOURCE_PREFIX.length) : '';
+        const svc = await reader.services();
+        const summary = (await listRegistry(svc, { details: false })).datasets.find(
+          (d) => d.id === id && d.kind === 'candles',
+        );
+        if (!summary)
+          throw new ThreadxError(
+            'NOT_FOUND',
+            mcpMessages.unknownResource(uri),
+            'List the resources with resources/list.',
+          );
+        const cov = await coverage(svc, summary.symbol, summary.interval);
+        const body = { summary, coverage: cov.datasets[0], outages: cov.outages, notes: cov.notes };
+        return {
+          contents: [{ uri, mimeType: 'application/json', text: JSON.stringify(body, null, 1) }],
+        };
+      } catch (e) {
+        throw toMcpError(e, 'resources/read');
+      }
+    }),
+  );
 
   return server;
 }

@@ -271,3 +271,56 @@ test('mcp: plan_ingest is a dry run; ingest runs in the daemon that holds the ba
     await replay.close();
   }
 });
+
+test('mcp: a client that closes stdin right after its requests gets every answer, each error two sentences', async () => {
+  ensureBuilt();
+  const work = await tempDir('threadx-mcp-eof-');
+  const dir = path.join(work, 'bank');
+  const zip = path.join(KLINES, 'hal9000cc', 'ETHUSDT-1m-2022-08-15.zip');
+  const imported = await runCli(['import', zip, '--intervals', '1h', '--data-dir', dir], work);
+  assert.equal(imported.code, 0, imported.stderr);
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [CLI, 'mcp', '--data-dir', dir], { cwd: work });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const call = (id: number, args: Record<string, unknown>) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'get_candles', arguments: args },
+  });
+  const messages = [
+    {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-06-18',
+        capabilities: {},
+        clientInfo: { name: 'pipe', version: '1' },
+      },
+    },
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    call(2, { symbol: 'ETHUSDT', interval: '1h', start: '2022-08-15', end: '2022-08-15T03:00Z' }),
+    call(3, { symbol: 'ETH USDT!', interval: '1h' }),
+  ];
+  child.stdin.end(messages.map((m) => JSON.stringify(m)).join('\n') + '\n');
+  assert.equal(await exited, 0);
+  const answers = new Map(
+    out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: number; result?: unknown; error?: { message: string } })
+      .map((a) => [a.id, a]),
+  );
+  assert.deepEqual([...answers.keys()].sort(), [1, 2, 3]);
+  assert.equal(
+    textOf(answers.get(2)!.result).trim().split('\n').length,
+    4,
+    'a header and 3 candles',
+  );
+  const message = answers.get(3)!.error!.message;
+  assert.match(message, /such as BTCUSDC\. Call get_candles with arguments/);
+  assert.doesNotMatch(message, /[a-z] [A-Z][a-z]+ get_candles/, 'no hint run into the message');
+});
