@@ -68,7 +68,7 @@ export const exportMessages = {
   badFormat: (format: string) =>
     `There is no export format ${JSON.stringify(format)}; the formats are ${EXPORT_FORMATS.join(', ')}.`,
   extension: (format: ExportFormat) =>
-    `The output file of a ${format} export must end with .${format}.`,
+    `The output file of ${format === 'xlsx' ? 'an' : 'a'} ${format} export must end with .${format}.`,
   startAfterEnd: () => '--start must be before --end.',
 } as const;
 

@@ -86,7 +86,7 @@ test('export: csv, xlsx and parquet with indicator columns; too large for a shee
   // --format and the file's extension must agree; a bad format names the formats.
   const mismatch = await runCli([...base, '--out', out('csv'), '--format', 'xlsx'], work);
   assert.equal(mismatch.code, 2);
-  assert.match(mismatch.stderr, /The output file of a xlsx export must end with \.xlsx\./);
+  assert.match(mismatch.stderr, /The output file of an xlsx export must end with \.xlsx\./);
   const unknown = await runCli([...base, '--out', out('json')], work);
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /does not end with \.csv, \.xlsx or \.parquet/);
