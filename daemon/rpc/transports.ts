@@ -109,6 +109,16 @@ class Lifecycle {
     const { daemon, opts } = this;
     const { server, logger } = daemon;
     const done = new Promise<number>((resolve) => (this.finish = resolve));
+    // A signal may come as soon as the discovery file is visible, before start-up has finished:
+    // it is kept and acted on once the daemon is serving, never left to kill the process.
+    let serving = false;
+    let early: string | null = null;
+    const onSignal = (sig: string): void => {
+      if (serving) void this.stop(0, `received ${sig}`);
+      else early ??= sig;
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
     let endpoint: Endpoint | null = null;
     try {
       if (opts.mode === 'port') {
@@ -145,9 +155,6 @@ class Lifecycle {
     server.on('exit', (code: number) => void this.stop(code, 'exit requested'));
     server.on('idle', () => this.onIdle());
     server.on('connection', () => this.clearIdle());
-    const onSignal = (sig: string): void => void this.stop(0, `received ${sig}`);
-    process.once('SIGINT', () => onSignal('SIGINT'));
-    process.once('SIGTERM', () => onSignal('SIGTERM'));
 
     if (opts.mode === 'stdio') {
       const stdin = (opts.stdin ?? process.stdin) as NodeJS.ReadableStream;
@@ -164,6 +171,8 @@ class Lifecycle {
     } else {
       this.onIdle();
     }
+    serving = true;
+    if (early) void this.stop(0, `received ${early}`);
     return done;
   }
 
